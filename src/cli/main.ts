@@ -1,0 +1,71 @@
+/**
+ * The `dpc` command line: yargs parses, a command handler calls the library, Output prints.
+ * Errors end as one line on stderr and a documented exit code; stack traces only with --debug.
+ */
+import yargs, { type Argv } from 'yargs';
+import { DpcError, ExitCode } from '../errors.js';
+import { redact } from '../redact.js';
+import { commands } from './commands/index.js';
+import { VERSION } from '../version.js';
+
+export interface CliIO {
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+}
+
+/** Options every command accepts (see README "Configuration": flags > env > config file). */
+export function withGlobalOptions(cli: Argv): Argv {
+  return cli
+    .option('profile', { type: 'string', describe: 'Config profile to use (env DPC_PROFILE)', global: true })
+    .option('base-url', { type: 'string', describe: 'API base URL, e.g. https://sandbox.dpc.cms.gov/api/v1 (env DPC_BASE_URL)', global: true })
+    .option('client-token', { type: 'string', describe: 'Client token (prefer env DPC_CLIENT_TOKEN or the config file)', global: true })
+    .option('private-key', { type: 'string', describe: 'Path to the PEM private key (env DPC_PRIVATE_KEY)', global: true })
+    .option('key-id', { type: 'string', describe: 'Public key id (UUID) used as the JWT kid (env DPC_KEY_ID)', global: true })
+    .option('config', { type: 'string', describe: 'Config file path (env DPC_CONFIG)', global: true })
+    .option('json', { type: 'boolean', default: false, describe: 'Print results as JSON', global: true })
+    .option('debug', { type: 'boolean', default: false, describe: 'Print HTTP requests (secrets redacted) and stack traces', global: true })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print only results and errors', global: true });
+}
+
+export async function runCli(args: string[], io: CliIO = {}): Promise<number> {
+  const stderr = io.stderr ?? process.stderr;
+  const debug = args.includes('--debug');
+  let exitCode: number = ExitCode.ok;
+  const cli = withGlobalOptions(yargs(args))
+    .scriptName('dpc')
+    .usage('$0 <command> [options]\n\nCommand-line client for the CMS Data at the Point of Care (DPC) API.')
+    .version(VERSION)
+    .command(commands)
+    .demandCommand(1, 'Name a command; `dpc --help` lists them.')
+    .recommendCommands()
+    .strict()
+    .exitProcess(false)
+    .wrap(Math.min(110, process.stdout.columns ?? 110))
+    .epilogue('Exit codes: 0 ok, 1 failure, 2 bad input or usage, 3 authentication, 4 partial success.\nDocs: README.md')
+    .fail((message, error) => {
+      throw error ?? new DpcError('ERR_USAGE', message);
+    });
+  try {
+    await cli.parseAsync();
+    exitCode = Number(process.exitCode ?? ExitCode.ok) || ExitCode.ok;
+  } catch (error) {
+    exitCode = reportError(error, stderr, debug);
+  }
+  return exitCode;
+}
+
+/** One line per error, the server's request id when there is one, and the exit code that goes with it. */
+export function reportError(error: unknown, stderr: NodeJS.WritableStream, debug: boolean): number {
+  const dpc = error instanceof DpcError ? error : undefined;
+  const message = error instanceof Error ? error.message : String(error);
+  const suffix = dpc?.requestId ? ` (request id ${dpc.requestId})` : '';
+  stderr.write(redact(`error: ${message.replace(/\s*\n\s*/g, ' ')}${suffix}\n`));
+  for (const detail of dpc?.details ?? []) stderr.write(redact(`  ${detail}\n`));
+  if (debug && error instanceof Error && error.stack) stderr.write(redact(`${error.stack}\n`));
+  if (dpc) return dpc.exitCode;
+  return isUsageError(error) ? ExitCode.usage : ExitCode.failure;
+}
+
+function isUsageError(error: unknown): boolean {
+  return error instanceof Error && error.name === 'YError';
+}

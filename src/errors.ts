@@ -1,0 +1,123 @@
+/**
+ * Typed errors with a stable `code`, in the style of jose: callers branch on `code`, never on messages.
+ * Every error the library throws on purpose is a DpcError; the CLI maps `exitCode` to the process exit.
+ */
+
+/** Documented process exit codes (README "Exit codes"). */
+export const ExitCode = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  auth: 3,
+  partial: 4,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+export type ErrorCode =
+  // bad input from the user: files, flags, PEMs, rosters, config (exit 2)
+  | 'ERR_USAGE'
+  | 'ERR_INPUT'
+  | 'ERR_CONFIG'
+  | 'ERR_KEY'
+  // authentication (exit 3)
+  | 'ERR_AUTH'
+  // server answered with an error status (exit depends on status)
+  | 'ERR_HTTP'
+  | 'ERR_BAD_REQUEST'
+  | 'ERR_UNAUTHORIZED'
+  | 'ERR_FORBIDDEN'
+  | 'ERR_NOT_FOUND'
+  | 'ERR_NOT_ACCEPTABLE'
+  | 'ERR_GONE'
+  | 'ERR_UNSUPPORTED_MEDIA_TYPE'
+  | 'ERR_UNPROCESSABLE'
+  | 'ERR_RATE_LIMITED'
+  | 'ERR_SERVER'
+  // transport-level failures (exit 1)
+  | 'ERR_NETWORK'
+  | 'ERR_TIMEOUT'
+  | 'ERR_FOREIGN_ORIGIN'
+  // export engine
+  | 'ERR_INTEGRITY'
+  | 'ERR_JOB_FAILED'
+  | 'ERR_JOB_EXPIRED'
+  | 'ERR_LOCKED'
+  | 'ERR_PARTIAL'
+  | 'ERR_IO'
+  | 'ERR_ABORTED';
+
+const exitCodes: Partial<Record<ErrorCode, ExitCodeValue>> = {
+  ERR_USAGE: ExitCode.usage,
+  ERR_INPUT: ExitCode.usage,
+  ERR_CONFIG: ExitCode.usage,
+  ERR_KEY: ExitCode.usage,
+  ERR_AUTH: ExitCode.auth,
+  ERR_UNAUTHORIZED: ExitCode.auth,
+  ERR_UNPROCESSABLE: ExitCode.usage,
+  ERR_BAD_REQUEST: ExitCode.usage,
+  ERR_PARTIAL: ExitCode.partial,
+};
+
+export interface DpcErrorOptions {
+  cause?: unknown;
+  /** HTTP status when the error came from a server response. */
+  status?: number;
+  /** The server's X-Request-Id, for support tickets. */
+  requestId?: string;
+  /** Further problems, e.g. every invalid row of a roster as `file:line: message`. */
+  details?: string[];
+  /** Where the problem is: a file path, `file:line`, a flag name, a URL. */
+  location?: string;
+}
+
+export class DpcError extends Error {
+  override readonly name: string = 'DpcError';
+  readonly code: ErrorCode;
+  readonly status?: number;
+  readonly requestId?: string;
+  readonly details: string[];
+  readonly location?: string;
+
+  constructor(code: ErrorCode, message: string, options: DpcErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.status = options.status;
+    this.requestId = options.requestId;
+    this.details = options.details ?? [];
+    this.location = options.location;
+  }
+
+  get exitCode(): ExitCodeValue {
+    return exitCodes[this.code] ?? ExitCode.failure;
+  }
+}
+
+/** The HTTP status → stable error code table (one place, used by the transport and the sandbox tests). */
+export function codeForStatus(status: number): ErrorCode {
+  switch (status) {
+    case 400:
+      return 'ERR_BAD_REQUEST';
+    case 401:
+      return 'ERR_UNAUTHORIZED';
+    case 403:
+      return 'ERR_FORBIDDEN';
+    case 404:
+      return 'ERR_NOT_FOUND';
+    case 406:
+      return 'ERR_NOT_ACCEPTABLE';
+    case 410:
+      return 'ERR_GONE';
+    case 415:
+      return 'ERR_UNSUPPORTED_MEDIA_TYPE';
+    case 422:
+      return 'ERR_UNPROCESSABLE';
+    case 429:
+      return 'ERR_RATE_LIMITED';
+    default:
+      return status >= 500 ? 'ERR_SERVER' : 'ERR_HTTP';
+  }
+}
+
+export function isDpcError(err: unknown, code?: ErrorCode): err is DpcError {
+  return err instanceof DpcError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,26 @@
+/**
+ * Per-endpoint content negotiation (server behaviour §0.1): FHIR resources want `application/fhir+json`
+ * (plain `application/json` is a 415), Token/Key/IpAddress and Jobs want `application/json` (FHIR on Jobs is a 406),
+ * Data files are `application/ndjson`.
+ */
+export const MediaType = {
+  fhirJson: 'application/fhir+json',
+  json: 'application/json',
+  ndjson: 'application/ndjson',
+  fhirNdjson: 'application/fhir+ndjson',
+  form: 'application/x-www-form-urlencoded',
+  text: 'text/plain',
+} as const;
+
+const JSON_ENDPOINTS = new Set(['Token', 'Key', 'IpAddress', 'Jobs']);
+
+/** The Accept header a DPC endpoint expects, from the first path segment after `/v1` (or the last segments of a generic server). */
+export function acceptFor(pathname: string): string {
+  const segments = pathname.split('/').filter(Boolean);
+  const v1 = segments.indexOf('v1');
+  const first = v1 >= 0 ? segments[v1 + 1] : segments[0];
+  if (first === 'Data') return MediaType.ndjson;
+  if (first !== undefined && JSON_ENDPOINTS.has(first)) return MediaType.json;
+  if (first === 'version') return MediaType.text;
+  return MediaType.fhirJson;
+}

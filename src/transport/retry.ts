@@ -1,0 +1,60 @@
+/** Pure retry arithmetic: Retry-After parsing and exponential backoff with full jitter. */
+
+export interface RetryPolicy {
+  /** Retries after the first attempt. */
+  maxRetries: number;
+  /** First backoff step. */
+  baseDelayMs: number;
+  /** Cap for computed backoff. */
+  maxDelayMs: number;
+  /** Cap for a server's Retry-After (a hostile or confused server must not park us for hours). */
+  maxRetryAfterMs: number;
+}
+
+export const defaultRetryPolicy: RetryPolicy = {
+  maxRetries: 5,
+  baseDelayMs: 500,
+  maxDelayMs: 30_000,
+  maxRetryAfterMs: 120_000,
+};
+
+/**
+ * Retry-After in either form (RFC 9110 §10.2.3): delta-seconds or an HTTP-date.
+ * Returns milliseconds to wait, clamped to [0, max]; undefined when absent or unparseable.
+ */
+export function parseRetryAfter(value: string | string[] | undefined, now: number, maxMs: number): number | undefined {
+  const raw = Array.isArray(value) ? value[0] : value;
+  if (raw === undefined) return undefined;
+  const text = raw.trim();
+  if (text === '') return undefined;
+  let ms: number;
+  if (/^\d+$/.test(text)) {
+    ms = Number(text) * 1000;
+  } else {
+    const date = Date.parse(text);
+    if (Number.isNaN(date)) return undefined;
+    ms = date - now;
+  }
+  return Math.min(Math.max(ms, 0), maxMs);
+}
+
+/** Exponential backoff with full jitter: uniform in [0, min(max, base·2^attempt)]. */
+export function backoffDelay(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
+  return Math.round(random() * ceiling);
+}
+
+/** Statuses worth retrying: rate limiting and transient upstream trouble. */
+export function isRetryableStatus(status: number): boolean {
+  return status === 429 || status === 502 || status === 503 || status === 504;
+}
+
+/**
+ * Whether a failed attempt may be replayed. A 429 means the server did not act, so any method may retry;
+ * other transient failures only for requests that are idempotent (by method or declared so by the caller).
+ */
+export function mayRetry(status: number | undefined, idempotent: boolean): boolean {
+  if (status === 429) return true;
+  if (!idempotent) return false;
+  return status === undefined || isRetryableStatus(status);
+}

@@ -1,0 +1,262 @@
+/**
+ * The one HTTP transport: a shared undici connection pool, per-endpoint content negotiation, timeouts,
+ * retries with backoff honouring Retry-After, bearer injection limited to the server's origin, a single
+ * refresh-and-replay on 401, and typed errors carrying the server's message and X-Request-Id.
+ *
+ * Bodies are never buffered for streaming calls (`stream()`); `json()`/`text()` are for small bodies.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Readable } from 'node:stream';
+import { Agent, request, type Dispatcher } from 'undici';
+import { codeForStatus, DpcError } from '../errors.js';
+import { parseErrorBody } from './error-body.js';
+import { backoffDelay, defaultRetryPolicy, mayRetry, parseRetryAfter, type RetryPolicy } from './retry.js';
+import { acceptFor, MediaType } from './negotiation.js';
+import { redactUrl } from '../redact.js';
+
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
+
+/** Supplies bearer tokens; the auth layer's TokenManager implements it. */
+export interface AccessTokenProvider {
+  getAccessToken(options?: { forceRefresh?: boolean; signal?: AbortSignal }): Promise<string>;
+}
+
+/** What the transport tells its observer. URLs are redacted; headers and bodies never appear. */
+export type TransportEvent =
+  | { type: 'request'; method: HttpMethod; url: string; attempt: number }
+  | { type: 'response'; method: HttpMethod; url: string; status: number; requestId?: string; ms: number }
+  | { type: 'retry'; method: HttpMethod; url: string; status?: number; reason: string; delayMs: number; attempt: number }
+  | { type: 'reauth'; method: HttpMethod; url: string };
+
+export interface TransportOptions {
+  /** Server base, e.g. `https://sandbox.dpc.cms.gov/api/v1`. Relative paths resolve against it. */
+  baseUrl: string;
+  /** Shared pool. Defaults to one Agent per transport. */
+  dispatcher?: Dispatcher;
+  tokenProvider?: AccessTokenProvider;
+  retry?: Partial<RetryPolicy>;
+  /** Time to wait for response headers. */
+  headersTimeoutMs?: number;
+  /** Time allowed between body chunks. */
+  bodyTimeoutMs?: number;
+  userAgent?: string;
+  onEvent?: (event: TransportEvent) => void;
+  /** Injected for tests of the retry timing; defaults to real timers. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export interface RequestOptions {
+  method?: HttpMethod;
+  /** Path relative to the base (`/Group/1/$export`) or an absolute URL. */
+  path: string;
+  /** Query parameters; URLSearchParams encoding turns `+` into `%2B` as DPC needs. */
+  query?: Record<string, string | number | boolean | undefined>;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  /** Content-Type of `body`. */
+  contentType?: string;
+  /** Overrides the negotiated Accept header. */
+  accept?: string;
+  /** Send the bearer token (default true). Refused for another origin than the base's. */
+  auth?: boolean;
+  /** Safe to replay after a transient failure. Defaults to true for GET/HEAD/PUT/DELETE. */
+  idempotent?: boolean;
+  /** Statuses that are not errors; default any 2xx. */
+  okStatuses?: readonly number[];
+  signal?: AbortSignal;
+}
+
+export interface TransportResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  requestId?: string;
+  url: string;
+}
+
+export interface StreamResponse extends TransportResponse {
+  /** The raw body; the caller must consume or destroy it. */
+  body: Readable;
+}
+
+const REQUEST_ID = 'x-request-id';
+
+export class Transport {
+  readonly baseUrl: string;
+  readonly origin: string;
+  private readonly dispatcher: Dispatcher;
+  private readonly ownsDispatcher: boolean;
+  private readonly retry: RetryPolicy;
+  private readonly options: TransportOptions;
+  private readonly wait: (ms: number, signal?: AbortSignal) => Promise<void>;
+
+  constructor(options: TransportOptions) {
+    this.options = options;
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.origin = new URL(this.baseUrl).origin;
+    this.ownsDispatcher = options.dispatcher === undefined;
+    this.dispatcher = options.dispatcher ?? new Agent({ connections: 16, keepAliveTimeout: 10_000 });
+    this.retry = { ...defaultRetryPolicy, ...options.retry };
+    this.wait = options.sleep ?? ((ms, signal) => sleep(ms, undefined, { signal }));
+  }
+
+  /** Resolve a path against the base URL. Absolute URLs are kept as they are. */
+  resolve(path: string, query?: RequestOptions['query']): URL {
+    const url = /^https?:\/\//i.test(path) ? new URL(path) : new URL(this.baseUrl + (path.startsWith('/') ? path : `/${path}`));
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    return url;
+  }
+
+  /** Request a small body and parse it as JSON (empty body → undefined). */
+  async json<T>(options: RequestOptions): Promise<TransportResponse & { body: T }> {
+    const { text, ...response } = await this.text(options);
+    if (text.trim() === '') return { ...response, body: undefined as T };
+    try {
+      return { ...response, body: JSON.parse(text) as T };
+    } catch (cause) {
+      throw new DpcError('ERR_HTTP', `${response.url} answered ${response.status} with a body that is not JSON`, {
+        cause,
+        status: response.status,
+        requestId: response.requestId,
+      });
+    }
+  }
+
+  /** Request a small body as text. */
+  async text(options: RequestOptions): Promise<TransportResponse & { text: string }> {
+    const { body, ...response } = await this.stream(options);
+    return { ...response, text: await body.setEncoding('utf8').toArray().then((parts) => parts.join('')) };
+  }
+
+  /** Request and hand back the live body stream once the status is known to be good. */
+  async stream(options: RequestOptions): Promise<StreamResponse> {
+    const method = options.method ?? 'GET';
+    const url = this.resolve(options.path, options.query);
+    const wantsAuth = options.auth ?? true;
+    if (wantsAuth && url.origin !== this.origin) {
+      throw new DpcError('ERR_FOREIGN_ORIGIN', `refusing to send the access token to ${url.origin}: it is not the configured server ${this.origin}`, {
+        location: redactUrl(url.href),
+      });
+    }
+    const idempotent = options.idempotent ?? method !== 'POST';
+    const shownUrl = redactUrl(url.href);
+    let reauthenticated = false;
+
+    for (let attempt = 0; ; attempt++) {
+      const headers = await this.headersFor(options, url, wantsAuth);
+      this.options.onEvent?.({ type: 'request', method, url: shownUrl, attempt });
+      const started = Date.now();
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await request(url, {
+          method,
+          headers,
+          body: options.body,
+          dispatcher: this.dispatcher,
+          signal: options.signal,
+          headersTimeout: this.options.headersTimeoutMs ?? 60_000,
+          bodyTimeout: this.options.bodyTimeoutMs ?? 120_000,
+        });
+      } catch (cause) {
+        if (options.signal?.aborted) throw new DpcError('ERR_ABORTED', `${method} ${shownUrl} was aborted`, { cause });
+        const failure = networkFailure(cause, method, shownUrl);
+        if (attempt < this.retry.maxRetries && mayRetry(undefined, idempotent)) {
+          const delayMs = backoffDelay(attempt, this.retry);
+          this.options.onEvent?.({ type: 'retry', method, url: shownUrl, reason: failure.message, delayMs, attempt });
+          await this.wait(delayMs, options.signal);
+          continue;
+        }
+        throw failure;
+      }
+
+      const status = response.statusCode;
+      const requestId = headerValue(response.headers[REQUEST_ID]);
+      this.options.onEvent?.({ type: 'response', method, url: shownUrl, status, requestId, ms: Date.now() - started });
+      const ok = options.okStatuses ? options.okStatuses.includes(status) : status >= 200 && status < 300;
+      if (ok) {
+        return { status, headers: response.headers, requestId, url: url.href, body: response.body };
+      }
+
+      const errorText = await readSmallBody(response.body);
+      if (status === 401 && wantsAuth && this.options.tokenProvider && !reauthenticated) {
+        reauthenticated = true;
+        this.options.onEvent?.({ type: 'reauth', method, url: shownUrl });
+        await this.options.tokenProvider.getAccessToken({ forceRefresh: true, signal: options.signal });
+        attempt--; // a replay after re-authentication is not a retry
+        continue;
+      }
+      if (attempt < this.retry.maxRetries && mayRetry(status, idempotent)) {
+        const retryAfter = parseRetryAfter(response.headers['retry-after'], Date.now(), this.retry.maxRetryAfterMs);
+        const delayMs = retryAfter ?? backoffDelay(attempt, this.retry);
+        this.options.onEvent?.({ type: 'retry', method, url: shownUrl, status, reason: `HTTP ${status}`, delayMs, attempt });
+        await this.wait(delayMs, options.signal);
+        continue;
+      }
+      throw httpError(method, url.href, status, errorText, requestId);
+    }
+  }
+
+  private async headersFor(options: RequestOptions, url: URL, wantsAuth: boolean): Promise<Record<string, string>> {
+    const headers: Record<string, string> = {
+      accept: options.accept ?? acceptFor(url.pathname),
+      'user-agent': this.options.userAgent ?? 'dpc-client',
+      ...lowerCaseKeys(options.headers),
+    };
+    if (options.body !== undefined) headers['content-type'] = options.contentType ?? MediaType.fhirJson;
+    if (wantsAuth && this.options.tokenProvider) {
+      const token = await this.options.tokenProvider.getAccessToken({ signal: options.signal });
+      headers.authorization = `Bearer ${token}`;
+    }
+    return headers;
+  }
+
+  /** Close the pool if this transport created it. */
+  async close(): Promise<void> {
+    if (this.ownsDispatcher) await this.dispatcher.close();
+  }
+}
+
+function lowerCaseKeys(headers: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers ?? {})) out[k.toLowerCase()] = v;
+  return out;
+}
+
+export function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+const MAX_ERROR_BODY = 64 * 1024;
+
+async function readSmallBody(body: Readable): Promise<string> {
+  let text = '';
+  try {
+    for await (const chunk of body) {
+      if (text.length < MAX_ERROR_BODY) text += (chunk as Buffer).toString('utf8');
+    }
+  } catch {
+    // a broken error body still leaves us the status
+  }
+  return text.slice(0, MAX_ERROR_BODY);
+}
+
+function httpError(method: HttpMethod, url: string, status: number, body: string, requestId: string | undefined): DpcError {
+  const message = parseErrorBody(body) ?? `HTTP ${status}`;
+  const path = new URL(url).pathname;
+  return new DpcError(codeForStatus(status), `${method} ${path} failed with ${status}: ${message}`, {
+    status,
+    requestId,
+    location: redactUrl(url),
+  });
+}
+
+function networkFailure(cause: unknown, method: HttpMethod, url: string): DpcError {
+  const code = (cause as { code?: string }).code ?? '';
+  const timeout = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT';
+  const reason = (cause as Error).message || code || 'network error';
+  return new DpcError(timeout ? 'ERR_TIMEOUT' : 'ERR_NETWORK', `${method} ${url}: ${reason}${code && !reason.includes(code) ? ` (${code})` : ''}`, {
+    cause,
+    location: url,
+  });
+}
