@@ -41,6 +41,9 @@ export async function runCli(args: string[], io: CliIO = {}): Promise<number> {
     .strict()
     .exitProcess(false)
     .wrap(Math.min(110, process.stdout.columns ?? 110))
+    .example('$0 init --sandbox-url http://127.0.0.1:3002 --default --verify', 'register with a running embedded sandbox')
+    .example('$0 keys generate --out keys', 'an RSA-4096 key pair and the signature DPC asks for')
+    .example('$0 auth token', 'an access token for curl')
     .epilogue('Exit codes: 0 ok, 1 failure, 2 bad input or usage, 3 authentication, 4 partial success.\nDocs: README.md')
     .fail((message, error) => {
       throw error ?? new DpcError('ERR_USAGE', message);

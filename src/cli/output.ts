@@ -69,7 +69,7 @@ function ensureNewline(text: string): string {
 }
 
 /** A plain fixed-width table for people (no colours, so piping stays clean). */
-export function formatTable(rows: ReadonlyArray<Record<string, unknown>>, columns: readonly string[]): string {
+export function formatTable<T extends object>(rows: ReadonlyArray<T>, columns: ReadonlyArray<keyof T & string>): string {
   if (rows.length === 0) return '(none)';
   const cells = rows.map((row) => columns.map((c) => formatCell(row[c])));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));

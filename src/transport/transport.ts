@@ -18,7 +18,11 @@ export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 
 /** Supplies bearer tokens; the auth layer's TokenManager implements it. */
 export interface AccessTokenProvider {
-  getAccessToken(options?: { forceRefresh?: boolean; signal?: AbortSignal }): Promise<string>;
+  /**
+   * `forceRefresh` after a 401; `rejectedToken` is the token the server refused, so concurrent 401s for a token
+   * that was already replaced cause no further exchange.
+   */
+  getAccessToken(options?: { forceRefresh?: boolean; rejectedToken?: string; signal?: AbortSignal }): Promise<string>;
 }
 
 /** What the transport tells its observer. URLs are redacted; headers and bodies never appear. */
@@ -144,7 +148,7 @@ export class Transport {
     let reauthenticated = false;
 
     for (let attempt = 0; ; attempt++) {
-      const headers = await this.headersFor(options, url, wantsAuth);
+      const { headers, token } = await this.headersFor(options, url, wantsAuth);
       this.options.onEvent?.({ type: 'request', method, url: shownUrl, attempt });
       const started = Date.now();
       let response: Dispatcher.ResponseData;
@@ -164,10 +168,10 @@ export class Transport {
         if (attempt < this.retry.maxRetries && mayRetry(undefined, idempotent)) {
           const delayMs = backoffDelay(attempt, this.retry);
           this.options.onEvent?.({ type: 'retry', method, url: shownUrl, reason: failure.message, delayMs, attempt });
-          await this.wait(delayMs, options.signal);
+          await this.pause(delayMs, options.signal, method, shownUrl);
           continue;
         }
-        throw failure;
+        throw withRetries(failure, attempt);
       }
 
       const status = response.statusCode;
@@ -182,7 +186,7 @@ export class Transport {
       if (status === 401 && wantsAuth && this.options.tokenProvider && !reauthenticated) {
         reauthenticated = true;
         this.options.onEvent?.({ type: 'reauth', method, url: shownUrl });
-        await this.options.tokenProvider.getAccessToken({ forceRefresh: true, signal: options.signal });
+        await this.options.tokenProvider.getAccessToken({ forceRefresh: true, rejectedToken: token, signal: options.signal });
         attempt--; // a replay after re-authentication is not a retry
         continue;
       }
@@ -190,25 +194,36 @@ export class Transport {
         const retryAfter = parseRetryAfter(response.headers['retry-after'], Date.now(), this.retry.maxRetryAfterMs);
         const delayMs = retryAfter ?? backoffDelay(attempt, this.retry);
         this.options.onEvent?.({ type: 'retry', method, url: shownUrl, status, reason: `HTTP ${status}`, delayMs, attempt });
-        await this.wait(delayMs, options.signal);
+        await this.pause(delayMs, options.signal, method, shownUrl);
         continue;
       }
-      throw httpError(method, url.href, status, errorText, requestId);
+      throw withRetries(httpError(method, url.href, status, errorText, requestId), attempt);
     }
   }
 
-  private async headersFor(options: RequestOptions, url: URL, wantsAuth: boolean): Promise<Record<string, string>> {
+  private async headersFor(
+    options: RequestOptions,
+    url: URL,
+    wantsAuth: boolean,
+  ): Promise<{ headers: Record<string, string>; token?: string }> {
     const headers: Record<string, string> = {
       accept: options.accept ?? acceptFor(url.pathname),
       'user-agent': this.options.userAgent ?? 'dpc-client',
       ...lowerCaseKeys(options.headers),
     };
     if (options.body !== undefined) headers['content-type'] = options.contentType ?? MediaType.fhirJson;
-    if (wantsAuth && this.options.tokenProvider) {
-      const token = await this.options.tokenProvider.getAccessToken({ signal: options.signal });
-      headers.authorization = `Bearer ${token}`;
+    if (!wantsAuth || !this.options.tokenProvider) return { headers };
+    const token = await this.options.tokenProvider.getAccessToken({ signal: options.signal });
+    headers.authorization = `Bearer ${token}`;
+    return { headers, token };
+  }
+
+  private async pause(ms: number, signal: AbortSignal | undefined, method: HttpMethod, url: string): Promise<void> {
+    try {
+      await this.wait(ms, signal);
+    } catch (cause) {
+      throw new DpcError('ERR_ABORTED', `${method} ${url} was aborted while waiting to retry`, { cause });
     }
-    return headers;
   }
 
   /** Close the pool if this transport created it. */
@@ -248,6 +263,18 @@ function httpError(method: HttpMethod, url: string, status: number, body: string
     status,
     requestId,
     location: redactUrl(url),
+  });
+}
+
+/** Say how hard we tried: a failure after retries reads differently from a first-attempt refusal. */
+function withRetries(error: DpcError, retries: number): DpcError {
+  if (retries === 0) return error;
+  return new DpcError(error.code, `${error.message} (after ${retries} ${retries === 1 ? 'retry' : 'retries'})`, {
+    cause: error.cause,
+    status: error.status,
+    requestId: error.requestId,
+    location: error.location,
+    details: error.details,
   });
 }
 

@@ -38,11 +38,15 @@ export type JobStatus =
   | { state: 'wrong-org' }
   | { state: 'expired' }
   | { state: 'in-progress'; progress: string }
-  | { state: 'complete'; body: unknown; expires: Date };
+  | { state: 'complete'; body: unknown; expires: Date }
+  /** Generating the job's files failed (DPC answers a FAILED batch with 500). */
+  | { state: 'failed'; message: string };
 
 export interface ExportService {
   kickoff(request: KickoffRequest): Promise<{ jobId: string }>;
   status(orgId: string, jobId: string): JobStatus;
   /** Serve GET/HEAD `/Data/{file}` for the org (auth already checked), honouring gzip, ETag, Range and faults. */
   serveData(req: IncomingMessage, res: ServerResponse, orgId: string, fileName: string): Promise<void>;
+  /** Stops background generation and waits for it, so the state directory can be removed. */
+  close?(): Promise<void>;
 }

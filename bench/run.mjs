@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+// `npm run bench`: runs every benchmark section side by side on this machine, prints a table and writes
+// bench/results.json. Ratios are measured within one run; absolute numbers depend on the machine (recorded too).
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const only = process.argv.slice(2);
+const sections = [
+  ['cli-cold-start', './cli-cold-start.mjs'],
+  ['roster-sync', './roster-sync.mjs'],
+  ['export-download', './export-download.mjs'],
+];
+
+const machine = {
+  cpus: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'unknown'}`,
+  memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+  node: process.version,
+  platform: `${os.platform()} ${os.release()}`,
+};
+const results = { date: new Date().toISOString(), machine, sections: {} };
+console.log(`machine: ${machine.cpus}, ${machine.memoryGiB} GiB, node ${machine.node}`);
+
+for (const [name, file] of sections) {
+  if (only.length > 0 && !only.includes(name)) continue;
+  console.log(`\n== ${name}`);
+  const { run } = await import(new URL(file, import.meta.url).href);
+  const rows = await run({ log: (line) => console.log(`   ${line}`) });
+  results.sections[name] = rows;
+  printTable(rows);
+}
+
+await writeFile(path.join(here, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+console.log(`\nwrote ${path.relative(process.cwd(), path.join(here, 'results.json'))}`);
+
+function printTable(rows) {
+  const width = Math.max(...rows.map((r) => r.metric.length));
+  for (const row of rows) console.log(`   ${row.metric.padEnd(width)}  ${String(row.value).padStart(12)} ${row.unit ?? ''}`);
+}

@@ -1,0 +1,158 @@
+/**
+ * DPC's credential administration endpoints (server behaviour §1.3, §2, §3): client tokens (/Token), public keys
+ * (/Key) and assertion validation (/Token/validate). All JSON, not FHIR.
+ */
+import type { DpcClient } from '../client.js';
+import { DpcError, isDpcError } from '../errors.js';
+import { registerSecret } from '../redact.js';
+import { MediaType } from '../transport/index.js';
+import { checkAssertion, type ClaimProblem } from './assertion-check.js';
+import { DPC_KEY_BITS, loadPublicKey, publicKeyPem } from './keys.js';
+
+export interface ClientTokenEntity {
+  id: string;
+  tokenType?: string;
+  label?: string;
+  createdAt?: string;
+  expiresAt?: string;
+  /** Only present in the answer to create. */
+  token?: string;
+}
+
+export interface PublicKeyEntity {
+  id: string;
+  publicKey: string;
+  createdAt?: string;
+  label?: string;
+}
+
+interface Collection<T> {
+  entities?: T[];
+  count?: number;
+}
+
+type Client = Pick<DpcClient, 'transport'>;
+
+const MAX_KEY_LABEL = 25;
+
+export async function listClientTokens(client: Client): Promise<ClientTokenEntity[]> {
+  const { body } = await client.transport.json<Collection<ClientTokenEntity>>({ path: '/Token' });
+  return body?.entities ?? [];
+}
+
+export async function getClientToken(client: Client, id: string): Promise<ClientTokenEntity> {
+  const { body } = await client.transport.json<ClientTokenEntity>({ path: `/Token/${encodeURIComponent(id)}` });
+  return body;
+}
+
+export interface CreateClientTokenInput {
+  label?: string;
+  /** At most a year ahead (server policy). */
+  expiresAt?: Date | string;
+}
+
+/** Create a client token; the answer is the only time the token value is shown. */
+export async function createClientToken(client: Client, input: CreateClientTokenInput = {}): Promise<ClientTokenEntity> {
+  const request: Record<string, string> = {};
+  if (input.label !== undefined) request.label = input.label;
+  if (input.expiresAt !== undefined) request.expiresAt = offsetDateTime(input.expiresAt);
+  const { body } = await client.transport.json<ClientTokenEntity>({
+    method: 'POST',
+    path: '/Token',
+    body: JSON.stringify(request),
+    contentType: MediaType.json,
+  });
+  registerSecret(body?.token);
+  return body;
+}
+
+export async function deleteClientToken(client: Client, id: string): Promise<void> {
+  await client.transport.text({ method: 'DELETE', path: `/Token/${encodeURIComponent(id)}` });
+}
+
+export interface UploadPublicKeyInput {
+  /** SPKI or PKCS#1 PEM; sent as SPKI (`BEGIN PUBLIC KEY`), the only form DPC accepts. */
+  publicKeyPem: string;
+  /** Base64 SHA256withRSA over DPC's snippet, from `signSnippet` or `openssl dgst`. */
+  signature: string;
+  /** At most 25 characters, unique per organization. */
+  label?: string;
+  /** Named in errors (the file the key came from). */
+  source?: string;
+}
+
+export async function uploadPublicKey(client: Client, input: UploadPublicKeyInput): Promise<PublicKeyEntity> {
+  if (input.label !== undefined && input.label.length > MAX_KEY_LABEL) {
+    throw new DpcError('ERR_INPUT', `key label "${input.label}" is ${input.label.length} characters; DPC allows at most ${MAX_KEY_LABEL}`, {
+      location: '--label',
+    });
+  }
+  // checked here because DPC's answer for a small key is only "Public key is not valid"
+  const key = loadPublicKey(input.publicKeyPem, { source: input.source, minBits: DPC_KEY_BITS });
+  const { body } = await client.transport.json<PublicKeyEntity>({
+    method: 'POST',
+    path: '/Key',
+    query: { label: input.label },
+    body: JSON.stringify({ key: publicKeyPem(key), signature: input.signature.replace(/\s+/g, '') }),
+    contentType: MediaType.json,
+  });
+  return body;
+}
+
+export async function listPublicKeys(client: Client): Promise<PublicKeyEntity[]> {
+  const { body } = await client.transport.json<Collection<PublicKeyEntity>>({ path: '/Key' });
+  return body?.entities ?? [];
+}
+
+export async function getPublicKey(client: Client, id: string): Promise<PublicKeyEntity> {
+  const { body } = await client.transport.json<PublicKeyEntity>({ path: `/Key/${encodeURIComponent(id)}` });
+  return body;
+}
+
+export async function deletePublicKey(client: Client, id: string): Promise<void> {
+  await client.transport.text({ method: 'DELETE', path: `/Key/${encodeURIComponent(id)}` });
+}
+
+export interface ValidationResult {
+  /** The server accepted the assertion. */
+  valid: boolean;
+  /** The server's one-line reason when it did not. */
+  serverMessage?: string;
+  /** Every problem found locally (the server reports only the first). */
+  problems: ClaimProblem[];
+}
+
+/**
+ * POST the assertion to /Token/validate (public; checks the claims, not the signature or the key) and explain
+ * every failed claim. A 400 is a result, not an error; other failures throw.
+ */
+export async function validateAssertion(
+  client: Pick<DpcClient, 'transport' | 'tokens' | 'now'>,
+  jwt: string,
+): Promise<ValidationResult> {
+  registerSecret(jwt);
+  const problems = checkAssertion(jwt, { audience: client.tokens.tokenUrl, now: client.now() });
+  try {
+    await client.transport.text({
+      method: 'POST',
+      path: '/Token/validate',
+      auth: false,
+      body: jwt,
+      contentType: MediaType.text,
+      accept: MediaType.json,
+    });
+    return { valid: true, problems };
+  } catch (error) {
+    if (!isDpcError(error, 'ERR_BAD_REQUEST')) throw error;
+    return { valid: false, serverMessage: error.message.replace(/^.*? failed with 400: /, ''), problems };
+  }
+}
+
+/** `yyyy-MM-ddTHH:mm:ss.SSS+00:00`, the offset form DPC's date parser documents. */
+function offsetDateTime(value: Date | string): string {
+  const date = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(date.getTime())) {
+    throw new DpcError('ERR_INPUT', `expiry "${String(value)}" is not a date (e.g. 2026-12-31 or 2026-12-31T00:00:00Z)`, { location: '--expires' });
+  }
+  return date.toISOString().replace('Z', '+00:00');
+}

@@ -1,0 +1,90 @@
+/**
+ * The token exchange: POST the signed assertion to the token URL as a form (server behaviour §1.1) and get a
+ * short-lived access token back. Works for DPC and for generic SMART Backend Services servers.
+ */
+import { DpcError, isDpcError } from '../errors.js';
+import { MediaType, type Transport } from '../transport/index.js';
+
+export const DPC_SCOPE = 'system/*.*';
+export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+export interface AccessToken {
+  accessToken: string;
+  tokenType: string;
+  /** Seconds, as the server said (DPC: always 300). */
+  expiresIn: number;
+  scope?: string;
+}
+
+export interface ExchangeInput {
+  transport: Transport;
+  /** Absolute token URL (DPC: `<base>/Token/auth`). */
+  tokenUrl: string;
+  assertion: string;
+  scope?: string;
+  signal?: AbortSignal;
+}
+
+/** Pure: the exact form body the token endpoint requires. */
+export function tokenRequestForm(assertion: string, scope: string = DPC_SCOPE): string {
+  return new URLSearchParams({
+    scope,
+    grant_type: 'client_credentials',
+    client_assertion_type: CLIENT_ASSERTION_TYPE,
+    client_assertion: assertion,
+  }).toString();
+}
+
+export async function exchangeToken(input: ExchangeInput): Promise<AccessToken> {
+  let body: unknown;
+  try {
+    ({ body } = await input.transport.json<unknown>({
+      method: 'POST',
+      path: input.tokenUrl,
+      auth: false,
+      body: tokenRequestForm(input.assertion, input.scope),
+      contentType: MediaType.form,
+      accept: MediaType.json,
+      signal: input.signal,
+    }));
+  } catch (error) {
+    throw explainExchangeError(error);
+  }
+  return parseTokenResponse(body, input.tokenUrl);
+}
+
+/** Pure: validate the token response shape. */
+export function parseTokenResponse(body: unknown, tokenUrl: string): AccessToken {
+  const b = (body ?? {}) as Record<string, unknown>;
+  if (typeof b.access_token !== 'string' || b.access_token === '') {
+    throw new DpcError('ERR_AUTH', `${tokenUrl} answered without an access_token`, { location: tokenUrl });
+  }
+  const expiresIn = typeof b.expires_in === 'number' ? b.expires_in : Number(b.expires_in);
+  return {
+    accessToken: b.access_token,
+    tokenType: typeof b.token_type === 'string' ? b.token_type : 'bearer',
+    // a server that does not say gets DPC's 5 minutes
+    expiresIn: Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : 300,
+    scope: typeof b.scope === 'string' ? b.scope : undefined,
+  };
+}
+
+/** DPC answers most assertion problems with a bare "Invalid JWT"; say what usually causes it. */
+const HINTS: Array<[RegExp, string]> = [
+  [/Invalid JWT/i, 'the signature does not match the key id (kid), aud is not the token URL, the assertion expired, or its jti was reused'],
+  [/Cannot find public key/i, 'the key id (kid) is not registered for this organization: check `dpc keys list`'],
+  [/Invalid Public Key ID/i, 'the key id (kid) must be the UUID returned when the public key was uploaded'],
+  [/organization_id|client_id|Issuer and Subject/i, 'the client token is not a valid DPC client token'],
+  [/Not authorized/i, 'the assertion expires more than 5 minutes ahead: check the local clock'],
+];
+
+function explainExchangeError(error: unknown): unknown {
+  if (!isDpcError(error) || error.status === undefined || error.status >= 500 || error.status === 429) return error;
+  const hint = HINTS.find(([pattern]) => pattern.test(error.message))?.[1];
+  return new DpcError('ERR_AUTH', `token exchange refused: ${error.message}${hint ? ` (likely: ${hint})` : ''}`, {
+    cause: error,
+    status: error.status,
+    requestId: error.requestId,
+    location: error.location,
+  });
+}

@@ -1,0 +1,120 @@
+/**
+ * RSA key handling for DPC: loading PEM private keys (PKCS#1, PKCS#8, encrypted), generating RSA-4096 pairs,
+ * and the SHA256withRSA signature over DPC's fixed snippet that proves possession when a public key is uploaded.
+ * node:crypto's OpenSSL errors are opaque, so the PEM armour is checked first and failures get one-line messages.
+ */
+import { createPrivateKey, createPublicKey, generateKeyPair as generateKeyPairCb, sign, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
+import { DpcError } from '../errors.js';
+
+/** The exact text DPC verifies the upload signature against (server behaviour §3), no trailing newline. */
+export const DPC_SNIPPET = 'This is the snippet used to verify a key pair in DPC.';
+
+/** jose refuses RS384 with a smaller modulus. */
+export const MIN_SIGNING_BITS = 2048;
+/** DPC's upload check (encoded SPKI ≥ 550 bytes) only passes for RSA-4096 keys. */
+export const DPC_KEY_BITS = 4096;
+
+export interface LoadKeyOptions {
+  passphrase?: string;
+  /** Where the PEM came from (a file path), named in every error. */
+  source?: string;
+  /** Smallest modulus accepted; default 2048. */
+  minBits?: number;
+}
+
+const PRIVATE_ARMOUR = /-----BEGIN (RSA |ENCRYPTED |EC )?PRIVATE KEY-----/;
+const PUBLIC_ARMOUR = /-----BEGIN (RSA )?PUBLIC KEY-----/;
+
+/** Parse a PEM private key into a KeyObject, or throw ERR_KEY naming the source and what is wrong. */
+export function loadPrivateKey(pem: string | Buffer, options: LoadKeyOptions = {}): KeyObject {
+  const text = typeof pem === 'string' ? pem : pem.toString('utf8');
+  const where = options.source ?? 'private key';
+  const armour = PRIVATE_ARMOUR.exec(text);
+  if (!armour) {
+    if (PUBLIC_ARMOUR.test(text)) {
+      throw new DpcError('ERR_KEY', `${where}: this is a public key; give the private key (BEGIN PRIVATE KEY)`, { location: options.source });
+    }
+    throw new DpcError('ERR_KEY', `${where}: not a PEM private key (no "-----BEGIN PRIVATE KEY-----" line)`, { location: options.source });
+  }
+  if (armour[1] === 'EC ') {
+    throw new DpcError('ERR_KEY', `${where}: not an RSA key (ec); DPC accepts RSA keys only`, { location: options.source });
+  }
+  const encrypted = armour[1] === 'ENCRYPTED ' || /Proc-Type:\s*4,ENCRYPTED/.test(text);
+  if (encrypted && !options.passphrase) {
+    throw new DpcError('ERR_KEY', `${where}: the key is encrypted; set DPC_KEY_PASSPHRASE to its passphrase`, { location: options.source });
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: text, format: 'pem', passphrase: encrypted ? options.passphrase : undefined });
+  } catch (cause) {
+    const code = (cause as { code?: string }).code;
+    const reason =
+      code === 'ERR_OSSL_BAD_DECRYPT'
+        ? 'wrong passphrase'
+        : code === 'ERR_OSSL_CRYPTO_INTERRUPTED_OR_CANCELLED'
+          ? 'the key is encrypted; set DPC_KEY_PASSPHRASE to its passphrase'
+          : 'the PEM is damaged or not an RSA private key';
+    throw new DpcError('ERR_KEY', `${where}: ${reason}`, { cause, location: options.source });
+  }
+  assertRsaSize(key, options.minBits ?? MIN_SIGNING_BITS, where, options.source);
+  return key;
+}
+
+/** Parse a PEM public key (SPKI or PKCS#1) or take a private key's public half; throws ERR_KEY. */
+export function loadPublicKey(pem: string, options: { source?: string; minBits?: number } = {}): KeyObject {
+  const where = options.source ?? 'public key';
+  if (PRIVATE_ARMOUR.test(pem)) {
+    throw new DpcError('ERR_KEY', `${where}: this is a private key; upload the public key (BEGIN PUBLIC KEY)`, { location: options.source });
+  }
+  if (!PUBLIC_ARMOUR.test(pem)) {
+    throw new DpcError('ERR_KEY', `${where}: not a PEM public key (no "-----BEGIN PUBLIC KEY-----" line)`, { location: options.source });
+  }
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: pem, format: 'pem' });
+  } catch (cause) {
+    throw new DpcError('ERR_KEY', `${where}: the PEM is damaged or not an RSA public key`, { cause, location: options.source });
+  }
+  assertRsaSize(key, options.minBits ?? MIN_SIGNING_BITS, where, options.source);
+  return key;
+}
+
+function assertRsaSize(key: KeyObject, minBits: number, where: string, location: string | undefined): void {
+  if (key.asymmetricKeyType !== 'rsa') {
+    throw new DpcError('ERR_KEY', `${where}: not an RSA key (${key.asymmetricKeyType ?? 'unknown'}); DPC accepts RSA keys only`, { location });
+  }
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (bits < minBits) {
+    throw new DpcError('ERR_KEY', `${where}: RSA key is ${bits} bits; at least ${minBits} are required${minBits < DPC_KEY_BITS ? '' : ' by DPC'}`, { location });
+  }
+}
+
+/** SubjectPublicKeyInfo PEM (`BEGIN PUBLIC KEY`), the only form DPC's /Key accepts. */
+export function publicKeyPem(key: KeyObject): string {
+  const pub = key.type === 'private' ? createPublicKey(key) : key;
+  return pub.export({ type: 'spki', format: 'pem' }).toString();
+}
+
+/** Unencrypted PKCS#8 PEM of a private key, for writing to an owner-only file. */
+export function privateKeyPem(key: KeyObject): string {
+  return key.export({ type: 'pkcs8', format: 'pem' }).toString();
+}
+
+export interface GeneratedKeyPair {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+}
+
+const generateRsa = promisify(generateKeyPairCb);
+
+/** A fresh RSA key pair, 4096 bits as DPC requires (takes about a second). */
+export async function generateKeyPair(bits: number = DPC_KEY_BITS): Promise<GeneratedKeyPair> {
+  const { privateKey, publicKey } = await generateRsa('rsa', { modulusLength: bits, publicExponent: 0x10001 });
+  return { privateKey, publicKey };
+}
+
+/** Base64 SHA256withRSA (PKCS#1 v1.5) signature over DPC's snippet: `openssl dgst -sign private.pem -sha256 | base64`. */
+export function signSnippet(key: KeyObject): string {
+  return sign('sha256', Buffer.from(DPC_SNIPPET, 'utf8'), key).toString('base64');
+}

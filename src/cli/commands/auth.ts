@@ -1,0 +1,108 @@
+/**
+ * `dpc auth token|assertion|validate`: the SMART backend-services flow by hand, for curl users and for debugging
+ * a rejected assertion. The only commands that print a credential to stdout, and only on explicit request.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { clientFor, outputFor, type GlobalArgs } from '../context.js';
+
+const token: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'token',
+  describe: 'Exchange a fresh client assertion for an access token and print it (valid 5 minutes)',
+  builder: (y) =>
+    y
+      .example('$0 auth token', 'print a bearer token for the default profile')
+      .example('curl -H "Authorization: Bearer $(dpc auth token)" -H "Accept: application/fhir+json" https://sandbox.dpc.cms.gov/api/v1/Organization', 'use it with curl')
+      .example('$0 auth token --json', 'print {access_token, token_type, expires_in, scope}'),
+  handler: async (argv) => {
+    const output = outputFor(argv);
+    const client = await clientFor(argv, output);
+    try {
+      const result = await client.tokens.exchange();
+      // raw: the user asked for the secret itself; Output.result would redact it
+      output.raw(
+        argv.json
+          ? JSON.stringify({ access_token: result.accessToken, token_type: result.tokenType, expires_in: result.expiresIn, scope: result.scope })
+          : result.accessToken,
+      );
+      output.info(`access token valid for ${result.expiresIn}s`);
+    } finally {
+      await client.close();
+    }
+  },
+};
+
+const assertion: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'assertion',
+  describe: 'Print a signed client assertion (RS384 JWT, fresh jti, expires in 290 s)',
+  builder: (y) =>
+    y
+      .example('$0 auth assertion', 'print a JWT to POST to /Token/auth yourself')
+      .example('$0 auth assertion | $0 auth validate -', 'check it against /Token/validate'),
+  handler: async (argv) => {
+    const output = outputFor(argv);
+    const client = await clientFor(argv, output);
+    try {
+      output.raw(await client.tokens.createAssertion());
+    } finally {
+      await client.close();
+    }
+  },
+};
+
+interface ValidateArgs extends GlobalArgs {
+  jwt?: string;
+}
+
+const validate: CommandModule<GlobalArgs, ValidateArgs> = {
+  command: 'validate [jwt]',
+  describe: 'Check a client assertion with /Token/validate and explain every failed claim',
+  builder: (y) =>
+    (y as Argv<GlobalArgs>)
+      .positional('jwt', { type: 'string', describe: 'The assertion to check, or - to read it from stdin; default: sign a new one' })
+      .example('$0 auth validate', 'sign an assertion with the configured key and check it')
+      .example('$0 auth validate - < assertion.jwt', 'check an assertion made by another tool') as Argv<ValidateArgs>,
+  handler: async (argv) => {
+    const output = outputFor(argv);
+    // yargs hands a lone `-` positional over as ''
+    const given = argv.jwt === '-' || argv.jwt === '' ? (await readStdin()).trim() : argv.jwt;
+    const client = await clientFor(argv, output, { credentials: given === undefined });
+    try {
+      const { validateAssertion } = await import('../../auth/admin.js');
+      const { DpcError } = await import('../../errors.js');
+      const jwt = given ?? (await client.tokens.createAssertion());
+      const result = await validateAssertion(client, jwt);
+      const lines = result.problems.map((p) => `${p.claim}: ${p.message}`);
+      if (result.valid && lines.length === 0) {
+        output.result(result, () => 'assertion is valid: /Token/validate accepted it and every claim checks out');
+        return;
+      }
+      if (argv.json) output.result(result, () => '');
+      if (result.valid) {
+        throw new DpcError('ERR_AUTH', `/Token/validate accepted the assertion, but /Token/auth will refuse it: ${lines[0]}`, { details: lines.slice(1) });
+      }
+      throw new DpcError('ERR_AUTH', `/Token/validate rejected the assertion: ${result.serverMessage ?? 'no reason given'}`, { details: lines });
+    } finally {
+      await client.close();
+    }
+  },
+};
+
+export const authCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'auth <command>',
+  describe: 'Access tokens and client assertions (SMART backend services)',
+  builder: (y) =>
+    y
+      .command(token)
+      .command(assertion)
+      .command(validate)
+      .demandCommand(1, 'Name an auth command: token, assertion or validate.')
+      .example('$0 auth token', 'print an access token for curl')
+      .example('$0 auth validate', 'explain why an assertion is refused'),
+  handler: () => {},
+};
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,254 @@
+/**
+ * `dpc export run|status|download|verify`: verified bulk export (src/export). Progress goes to stderr: bars on a TTY,
+ * otherwise NDJSON lines in the SMART bulk-data log vocabulary; the summary goes to stdout (JSON with --json).
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { DpcError } from '../../errors.js';
+import type { ExportEvent, ExportRunResult, ExportTarget } from '../../export/index.js';
+import { clientFor, outputFor, type GlobalArgs } from '../context.js';
+import { formatTable, type Output } from '../output.js';
+
+const LAYOUT = [
+  'Files: <out>/<group id | NPI | patient | system>/<Type>-NNN.ndjson[.gz] (0600; folders 0700).',
+  'manifest.json beside them is written last: per file url, type, path, bytes, sha256, count; transactionTime,',
+  'request and the error summary. Rerunning the same command resumes the unfinished job and skips verified',
+  'files. Files failing verification twice are kept in <out>/.quarantine/. State: <out>/.dpc-export-state.json.',
+].join('\n');
+
+/** `20s`, `500ms`, `2m`, or bare seconds → milliseconds. Pure. */
+export function parseDuration(text: string, flag: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!match) throw usage(`${flag} "${text}" is not a duration like 20s, 500ms or 2m`, flag);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h' | undefined ?? 's'];
+  return Math.round(Number(match[1]) * unit);
+}
+
+function usage(message: string, location: string): DpcError {
+  return new DpcError('ERR_USAGE', message, { location });
+}
+
+interface RunArgs extends GlobalArgs {
+  group?: string;
+  npi?: string;
+  allGroups: boolean;
+  patientLevel: boolean;
+  system: boolean;
+  type?: string[];
+  since?: string;
+  out: string;
+  concurrency: number;
+  groupConcurrency: number;
+  gzip: boolean;
+  pollInterval: string;
+}
+
+function targetOf(argv: RunArgs): ExportTarget {
+  const chosen = [
+    argv.group !== undefined && ({ kind: 'group', groupId: argv.group } as const),
+    argv.npi !== undefined && ({ kind: 'npi', npi: argv.npi } as const),
+    argv.allGroups && ({ kind: 'all-groups' } as const),
+    argv.patientLevel && ({ kind: 'patient' } as const),
+    argv.system && ({ kind: 'system' } as const),
+  ].filter((t) => t !== false);
+  if (chosen.length !== 1) throw usage('name exactly one of --group, --npi, --all-groups, --patient-level, --system', '--group');
+  return chosen[0]!;
+}
+
+function positiveInt(value: number, flag: string): number {
+  if (!Number.isInteger(value) || value < 1 || value > 64) throw usage(`${flag} must be an integer from 1 to 64`, flag);
+  return value;
+}
+
+const run: CommandModule<GlobalArgs, RunArgs> = {
+  command: 'run',
+  describe: 'Start (or resume) a bulk export and download every file, verified',
+  builder: (y) =>
+    (y as Argv<GlobalArgs>)
+      .option('group', { type: 'string', describe: 'Group id to export' })
+      .option('npi', { type: 'string', describe: "Export the attribution group of this practitioner's NPI" })
+      .option('all-groups', { type: 'boolean', default: false, describe: 'Export every group of the organization' })
+      .option('patient-level', { type: 'boolean', default: false, describe: 'Patient/$export (generic Bulk Data servers)' })
+      .option('system', { type: 'boolean', default: false, describe: 'System-level $export (generic Bulk Data servers)' })
+      .option('type', { type: 'string', array: true, describe: 'Resource types, e.g. Patient,Coverage (default: all)', coerce: splitList })
+      .option('since', { type: 'string', describe: 'Only resources changed after this ISO time (with offset), or "auto": the last verified run' })
+      .option('out', { type: 'string', default: 'dpc-export', describe: 'Output folder (created 0700)' })
+      .option('concurrency', { type: 'number', default: 4, describe: 'Parallel file downloads' })
+      .option('group-concurrency', { type: 'number', default: 2, describe: 'Groups exported at once with --all-groups' })
+      .option('gzip', { type: 'boolean', default: false, describe: 'Keep files gzip-compressed (<Type>-NNN.ndjson.gz)' })
+      .option('poll-interval', { type: 'string', default: '20s', describe: 'Job status poll interval when the server sends no Retry-After' })
+      .example('$0 export run --group 64d0cd85-7767-425a-a3b8-dcc9bdfd5402 --out exports', 'export one group, every type')
+      .example('$0 export run --npi 1234329724 --type Patient,Coverage', "the group of a practitioner's NPI, two types")
+      .example('$0 export run --all-groups --since auto --out /data/nightly', 'nightly incremental export of the whole organization')
+      .example('$0 export run --group ID --gzip --concurrency 8 --json', 'keep gzip files, 8 downloads, JSON summary on stdout')
+      .epilogue(LAYOUT) as unknown as Argv<RunArgs>,
+  handler: async (argv) => {
+    const output = outputFor(argv);
+    const target = targetOf(argv);
+    const options = {
+      outDir: argv.out,
+      target,
+      types: argv.type,
+      since: argv.since,
+      gzip: argv.gzip,
+      concurrency: positiveInt(argv.concurrency, '--concurrency'),
+      groupConcurrency: positiveInt(argv.groupConcurrency, '--group-concurrency'),
+      pollIntervalMs: parseDuration(argv.pollInterval, '--poll-interval'),
+    };
+    const client = await clientFor(argv, output);
+    const { runExport, runOutcomeError } = await import('../../export/index.js');
+    await withProgress(output, argv.quiet, async (onEvent, signal) => {
+      try {
+        const result = await runExport(client, { ...options, onEvent, signal });
+        finish(output, result, runOutcomeError(result));
+      } finally {
+        await client.close();
+      }
+    });
+  },
+};
+
+interface SourceArgs extends GlobalArgs {
+  source: string;
+}
+
+const status: CommandModule<GlobalArgs, SourceArgs> = {
+  command: 'status <source>',
+  describe: 'Show the state of an export job (JOB_URL) or of the jobs recorded in an output folder (DIR)',
+  builder: (y) =>
+    (y as Argv<GlobalArgs>)
+      .positional('source', { type: 'string', demandOption: true, describe: 'Job URL (Content-Location of the kick-off) or output folder' })
+      .example('$0 export status https://sandbox.dpc.cms.gov/api/v1/Jobs/JOB_ID', 'one status request, no waiting')
+      .example('$0 export status /data/nightly', 'every job recorded in that output folder') as unknown as Argv<SourceArgs>,
+  handler: async (argv) => {
+    const output = outputFor(argv);
+    const client = await clientFor(argv, output);
+    try {
+      const { exportStatus } = await import('../../export/index.js');
+      const reports = await exportStatus(client, argv.source);
+      output.result(reports, () => formatTable(reports as unknown as Array<Record<string, unknown>>, ['label', 'state', 'progress', 'transactionTime', 'files', 'errorFiles', 'lastTransactionTime', 'jobUrl']));
+    } finally {
+      await client.close();
+    }
+  },
+};
+
+interface DownloadArgs extends SourceArgs {
+  out?: string;
+  concurrency: number;
+  gzip: boolean;
+  pollInterval: string;
+}
+
+const download: CommandModule<GlobalArgs, DownloadArgs> = {
+  command: 'download <source>',
+  describe: 'Wait for an existing job (JOB_URL, or the unfinished jobs in DIR) and download its files, verified',
+  builder: (y) =>
+    (y as Argv<GlobalArgs>)
+      .positional('source', { type: 'string', demandOption: true, describe: 'Job URL or output folder' })
+      .option('out', { type: 'string', describe: 'Output folder (required with a job URL)' })
+      .option('concurrency', { type: 'number', default: 4, describe: 'Parallel file downloads' })
+      .option('gzip', { type: 'boolean', default: false, describe: 'Keep files gzip-compressed' })
+      .option('poll-interval', { type: 'string', default: '20s', describe: 'Job status poll interval' })
+      .example('$0 export download https://sandbox.dpc.cms.gov/api/v1/Jobs/JOB_ID --out exports', 'fetch the files of a job started elsewhere')
+      .example('$0 export download exports', 'finish the unfinished jobs recorded in exports/')
+      .epilogue(LAYOUT) as unknown as Argv<DownloadArgs>,
+  handler: async (argv) => {
+    const output = outputFor(argv);
+    const options = {
+      source: argv.source,
+      outDir: argv.out,
+      gzip: argv.gzip,
+      concurrency: positiveInt(argv.concurrency, '--concurrency'),
+      pollIntervalMs: parseDuration(argv.pollInterval, '--poll-interval'),
+    };
+    const client = await clientFor(argv, output);
+    const { downloadExisting, runOutcomeError } = await import('../../export/index.js');
+    await withProgress(output, argv.quiet, async (onEvent, signal) => {
+      try {
+        const result = await downloadExisting(client, { ...options, onEvent, signal });
+        finish(output, result, runOutcomeError(result));
+      } finally {
+        await client.close();
+      }
+    });
+  },
+};
+
+interface VerifyArgs extends GlobalArgs {
+  dir: string;
+}
+
+const verify: CommandModule<GlobalArgs, VerifyArgs> = {
+  command: 'verify <dir>',
+  describe: 'Re-hash the files on disk against manifest.json (no network)',
+  builder: (y) =>
+    (y as Argv<GlobalArgs>)
+      .positional('dir', { type: 'string', demandOption: true, describe: 'Output folder or one group folder' })
+      .example('$0 export verify exports', 'check every group folder under exports/') as unknown as Argv<VerifyArgs>,
+  handler: async (argv) => {
+    const output = outputFor(argv);
+    const { verifyExportDir } = await import('../../export/index.js');
+    const report = await verifyExportDir(argv.dir);
+    const bad = report.files.filter((f) => !f.ok);
+    output.result(report, () =>
+      [
+        ...report.files.map((f) => `${f.ok ? 'ok  ' : 'FAIL'}  ${f.path}${f.ok ? '' : `: ${f.problems.join('; ')}`}`),
+        `${report.files.length - bad.length} of ${report.files.length} files verified in ${report.manifests} manifest(s)`,
+      ].join('\n'),
+    );
+    if (bad.length > 0) throw new DpcError('ERR_INTEGRITY', `${bad.length} file(s) in ${argv.dir} do not match their manifest`, { location: argv.dir });
+  },
+};
+
+export const exportCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'export <command>',
+  describe: 'Bulk export: run, status, download, verify',
+  builder: (y) => y.command(run).command(status).command(download).command(verify).demandCommand(1, 'Name an export command: run, status, download or verify'),
+  handler: () => undefined,
+};
+
+function splitList(values: string[] | undefined): string[] | undefined {
+  return values?.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+}
+
+/** Run with Ctrl-C/SIGTERM turned into an abort (the lock is released, the state keeps what was verified). */
+async function withProgress(
+  output: Output,
+  quiet: boolean,
+  work: (onEvent: (e: ExportEvent) => void, signal: AbortSignal) => Promise<void>,
+): Promise<void> {
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const { createProgress } = await import('./export-progress.js');
+  const progress = await createProgress(output, quiet);
+  try {
+    await work(progress.onEvent, controller.signal);
+  } finally {
+    progress.stop();
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
+
+/** Print the summary, then end with the run's error (exit 1 or 4) if it has one. */
+function finish(output: Output, result: ExportRunResult, error: DpcError | undefined): void {
+  const rows = result.groups.map((g) => ({
+    label: g.label,
+    files: g.manifest?.files.length,
+    resources: g.manifest?.files.filter((f) => f.kind === 'output').reduce((s, f) => s + f.count, 0),
+    mib: g.manifest ? (g.manifest.files.reduce((s, f) => s + (f.gzipBytes ?? f.bytes), 0) / 2 ** 20).toFixed(1) : undefined,
+    patientErrors: g.manifest?.errors.total,
+    quarantined: g.manifest?.quarantined.length,
+    manifest: g.manifestPath ?? (g.error ? `failed: ${g.error.message}` : ''),
+  }));
+  const json = {
+    outDir: result.outDir,
+    ok: error === undefined,
+    exitCode: error?.exitCode ?? 0,
+    groups: result.groups.map((g) => ({ label: g.label, manifestPath: g.manifestPath, manifest: g.manifest, error: g.error && { code: g.error.code, message: g.error.message } })),
+  };
+  output.result(json, () => formatTable(rows, ['label', 'files', 'resources', 'mib', 'patientErrors', 'quarantined', 'manifest']));
+  if (error) throw error;
+}

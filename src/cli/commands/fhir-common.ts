@@ -1,0 +1,53 @@
+/**
+ * Shared by the org/practitioner/patient/group/roster commands: a client for the duration of a handler, reading
+ * user JSON files, local profile checks before anything is sent, and table rows for people.
+ * Only the tiny pure `fhir/resources` is imported eagerly (it needs nothing beyond errors.js, which main loads
+ * anyway); clients and everything doing I/O load inside handlers so `dpc --help` stays fast.
+ */
+import { readFile } from 'node:fs/promises';
+import type { DpcClient } from '../../client.js';
+import { DpcError } from '../../errors.js';
+import { mbiOf, npiOf } from '../../fhir/resources.js';
+import { outputFor, clientFor, type GlobalArgs } from '../context.js';
+import type { Output } from '../output.js';
+
+export async function withClient(argv: GlobalArgs, run: (client: DpcClient, output: Output) => Promise<void>): Promise<void> {
+  const output = outputFor(argv);
+  const client = await clientFor(argv, output);
+  try {
+    await run(client, output);
+  } finally {
+    await client.close();
+  }
+}
+
+export async function readText(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    throw new DpcError('ERR_INPUT', `${path}: cannot read the file (${code === 'ENOENT' ? 'no such file' : (code ?? 'error')})`, { cause, location: path });
+  }
+}
+
+export async function readJson(path: string): Promise<unknown> {
+  const text = await readText(path);
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new DpcError('ERR_INPUT', `${path}: not valid JSON (${(cause as Error).message})`, { cause, location: path });
+  }
+}
+
+export function displayName(names: fhir3.HumanName[] | undefined): string {
+  const name = names?.[0];
+  return [...(name?.given ?? []), name?.family].filter(Boolean).join(' ');
+}
+
+export function practitionerRow(p: fhir3.Practitioner): Record<string, unknown> {
+  return { id: p.id, npi: npiOf(p), name: displayName(p.name) };
+}
+
+export function patientRow(p: fhir3.Patient): Record<string, unknown> {
+  return { id: p.id, mbi: mbiOf(p), name: displayName(p.name), birthDate: p.birthDate, gender: p.gender };
+}

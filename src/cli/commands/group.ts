@@ -1,0 +1,253 @@
+/**
+ * `dpc group …`: attribution rosters, one per practitioner. Members may be given as MBIs or patient ids; changes that
+ * add members carry an X-Provenance attestation built from your organization and the practitioner (or --provenance).
+ */
+import type { Argv, CommandModule } from 'yargs';
+import type { DpcClient } from '../../client.js';
+import type { GlobalArgs } from '../context.js';
+import { formatTable } from '../output.js';
+import { readText, withClient } from './fhir-common.js';
+
+const DEFAULT_WITHIN = '14d';
+
+/** Attribution dates for people: the day is what matters (JSON output keeps the full instant). */
+const day = (instant: string | undefined) => instant?.slice(0, 10);
+
+interface GroupArgs extends GlobalArgs {
+  ref: string;
+  patients?: string[];
+  provenance?: string;
+}
+
+const refPositional = (y: Argv<GlobalArgs>) => y.positional('ref', { type: 'string', demandOption: true, describe: 'Practitioner NPI or group id' });
+const patientsOption = (y: Argv<GlobalArgs>, required: boolean) =>
+  y.option('patients', { type: 'string', array: true, demandOption: required, describe: 'Members as MBIs or patient ids (space or comma separated)' });
+const provenanceOption = (y: Argv<GlobalArgs>) =>
+  y.option('provenance', { type: 'string', describe: 'Use this Provenance JSON file as the X-Provenance attestation instead of building one' });
+
+/** `--patients A B,C` → [A, B, C] */
+const memberRefs = (values: readonly string[] | undefined) => (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+
+async function attestation(client: DpcClient, npi: string, file: string | undefined): Promise<string> {
+  if (file !== undefined) {
+    const { attestationFromJson } = await import('../../fhir/provenance.js');
+    return attestationFromJson(await readText(file), file);
+  }
+  const { attestationFor, resolvePractitioner } = await import('../../fhir/lookup.js');
+  return attestationFor(client, await resolvePractitioner(client, npi));
+}
+
+/** id/MBI of every member, for people (one paged patient listing, not one lookup per member). */
+async function memberRows(client: DpcClient, group: fhir3.Group): Promise<Record<string, unknown>[]> {
+  const { listPatients } = await import('../../fhir/patients.js');
+  const { mbiOf, memberPatientId } = await import('../../fhir/resources.js');
+  const { memberStatus } = await import('../../roster/expiry.js');
+  const mbis = new Map((await listPatients(client)).map((p) => [p.id, mbiOf(p)]));
+  return (group.member ?? []).map((m) => {
+    const id = memberPatientId(m);
+    return { patient: id, mbi: mbis.get(id), start: day(m.period?.start), end: day(m.period?.end), status: memberStatus(m, { now: client.now(), withinMs: 0 }) };
+  });
+}
+
+async function groupSummary(group: fhir3.Group, now: number): Promise<Record<string, unknown>> {
+  const { attributedNpi } = await import('../../fhir/resources.js');
+  const { memberStatus } = await import('../../roster/expiry.js');
+  const active = (group.member ?? []).filter((m) => memberStatus(m, { now, withinMs: 0 }) === 'active').length;
+  return { id: group.id, npi: attributedNpi(group), active, inactive: (group.member?.length ?? 0) - active };
+}
+
+const GROUP_COLUMNS = ['id', 'npi', 'active', 'inactive'] as const;
+const MEMBER_COLUMNS = ['patient', 'mbi', 'start', 'end', 'status'] as const;
+
+interface CreateArgs extends GlobalArgs {
+  npi: string;
+  patients?: string[];
+  provenance?: string;
+}
+
+const create: CommandModule<GlobalArgs, CreateArgs> = {
+  command: 'create',
+  describe: "Create a practitioner's roster (one per practitioner), attested for that practitioner",
+  builder: (y) =>
+    provenanceOption(patientsOption(y as Argv<GlobalArgs>, false))
+      .option('npi', { type: 'string', demandOption: true, describe: 'The practitioner the roster is attributed to' })
+      .example('$0 group create --npi 1234329724 --patients 1S00E00AA01 1S00E00AA02', 'roster with two members')
+      .example('$0 group create --npi 1234329724', 'empty roster') as unknown as Argv<CreateArgs>,
+  handler: (argv) =>
+    withClient(argv, async (client, output) => {
+      const { resolvePatientIds } = await import('../../fhir/lookup.js');
+      const { createGroup } = await import('../../fhir/groups.js');
+      const provenance = await attestation(client, argv.npi, argv.provenance);
+      const patientIds = await resolvePatientIds(client, memberRefs(argv.patients));
+      const group = await createGroup(client, { npi: argv.npi, patientIds, provenance });
+      output.result(group, () => `created group ${group.id} for NPI ${argv.npi} with ${group.member?.length ?? 0} member(s)`);
+    }),
+};
+
+const list: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'list',
+  describe: 'List the rosters of your organization with active/inactive member counts',
+  builder: (y) => y.example('$0 group list', 'one line per practitioner roster').example('$0 group list --json', 'the Group resources'),
+  handler: (argv) =>
+    withClient(argv, async (client, output) => {
+      const { listGroups } = await import('../../fhir/groups.js');
+      const groups = await listGroups(client);
+      const rows = await Promise.all(groups.map((g) => groupSummary(g, client.now())));
+      output.result(groups, () => formatTable(rows, GROUP_COLUMNS));
+    }),
+};
+
+const show: CommandModule<GlobalArgs, GroupArgs> = {
+  command: 'show <ref>',
+  describe: 'Show a roster and its members with attribution dates',
+  builder: (y) =>
+    refPositional(y as Argv<GlobalArgs>)
+      .example('$0 group show 1234329724', "the roster of practitioner NPI 1234329724")
+      .example('$0 group show 1234329724 --json', 'the Group resource') as unknown as Argv<GroupArgs>,
+  handler: (argv) =>
+    withClient(argv, async (client, output) => {
+      const { resolveGroup } = await import('../../fhir/lookup.js');
+      const group = await resolveGroup(client, argv.ref);
+      if (output.json) {
+        output.result(group, () => '');
+        return;
+      }
+      const summary = await groupSummary(group, client.now());
+      const members = await memberRows(client, group);
+      output.result(group, () => `group ${group.id}  NPI ${String(summary.npi)}  ${String(summary.active)} active, ${String(summary.inactive)} inactive\n${formatTable(members, MEMBER_COLUMNS)}`);
+    }),
+};
+
+type Change = 'add' | 'remove' | 'replace';
+
+function changeCommand(change: Change, describe: string, example: string): CommandModule<GlobalArgs, GroupArgs> {
+  return {
+    command: `${change} <ref>`,
+    describe,
+    builder: (y) => {
+      const withRef = patientsOption(refPositional(y as Argv<GlobalArgs>), change !== 'replace');
+      return (change === 'remove' ? withRef : provenanceOption(withRef)).example(example, describe) as unknown as Argv<GroupArgs>;
+    },
+    handler: (argv) =>
+      withClient(argv, async (client, output) => {
+        const { resolveGroup, resolvePatientIds } = await import('../../fhir/lookup.js');
+        const { addMembers, removeMembers, replaceGroup } = await import('../../fhir/groups.js');
+        const { attributedNpi } = await import('../../fhir/resources.js');
+        const group = await resolveGroup(client, argv.ref);
+        const npi = attributedNpi(group) ?? '';
+        const patientIds = await resolvePatientIds(client, memberRefs(argv.patients));
+        const body = { npi, patientIds };
+        const updated =
+          change === 'remove'
+            ? await removeMembers(client, group.id!, body)
+            : await (change === 'add' ? addMembers : replaceGroup)(client, group.id!, { ...body, provenance: await attestation(client, npi, argv.provenance) });
+        const verb = { add: 'added or renewed', remove: 'removed', replace: 'replaced the roster with' }[change];
+        output.result(updated, () => `group ${group.id} (NPI ${npi}): ${verb} ${patientIds.length} member(s)`);
+      }),
+  };
+}
+
+const deleteGroupCommand: CommandModule<GlobalArgs, GroupArgs> = {
+  command: 'delete <ref>',
+  describe: 'Delete a roster',
+  builder: (y) => refPositional(y as Argv<GlobalArgs>).example('$0 group delete 1234329724', "delete the practitioner's roster") as unknown as Argv<GroupArgs>,
+  handler: (argv) =>
+    withClient(argv, async (client, output) => {
+      const { resolveGroup } = await import('../../fhir/lookup.js');
+      const { deleteGroup } = await import('../../fhir/groups.js');
+      const group = await resolveGroup(client, argv.ref);
+      await deleteGroup(client, group.id!);
+      output.result({ deleted: group.id }, () => `deleted group ${group.id}`);
+    }),
+};
+
+interface WithinArgs extends GlobalArgs {
+  within: string;
+  dryRun?: boolean;
+  includeInactive?: boolean;
+}
+
+const withinOption = (y: Argv<GlobalArgs>) =>
+  y.option('within', { type: 'string', default: DEFAULT_WITHIN, describe: 'Window ahead, e.g. 14d, 36h' });
+
+/** The due members with their MBIs, per practitioner. */
+async function expiringReport(client: DpcClient, groups: import('../../roster/expiry.js').ExpiringGroup[]) {
+  const { listPatients } = await import('../../fhir/patients.js');
+  const { mbiOf } = await import('../../fhir/resources.js');
+  const mbis = new Map((await listPatients(client)).map((p) => [p.id, mbiOf(p)]));
+  return groups.map((g) => ({ ...g, members: g.members.map((m) => ({ ...m, mbi: mbis.get(m.patientId) })) }));
+}
+
+function formatExpiring(report: Awaited<ReturnType<typeof expiringReport>>, verb: string): string {
+  if (report.length === 0) return 'no members are due for renewal';
+  return report
+    .map((g) => {
+      const rows = g.members.map((m) => ({ ...m, start: day(m.start), end: day(m.end) }));
+      return `practitioner ${g.npi} (group ${g.groupId}): ${g.members.length} member(s) ${verb}\n${formatTable(rows, ['mbi', 'patientId', 'status', 'start', 'end'])}`;
+    })
+    .join('\n\n');
+}
+
+const expiring: CommandModule<GlobalArgs, WithinArgs> = {
+  command: 'expiring',
+  describe: 'List members whose attribution ends within the window or already ended, per practitioner',
+  builder: (y) =>
+    withinOption(y as Argv<GlobalArgs>)
+      .example('$0 group expiring', 'members ending in the next 14 days or inactive')
+      .example('$0 group expiring --within 30d --json', 'a wider window, as JSON') as unknown as Argv<WithinArgs>,
+  handler: (argv) =>
+    withClient(argv, async (client, output) => {
+      const { parseDuration } = await import('../../roster/duration.js');
+      const { findExpiring } = await import('../../roster/renew.js');
+      const report = await expiringReport(client, await findExpiring(client, parseDuration(argv.within, 'within')));
+      output.result(report, () => formatExpiring(report, 'due'));
+    }),
+};
+
+const renew: CommandModule<GlobalArgs, WithinArgs> = {
+  command: 'renew',
+  describe: 'Re-attest and renew (with $add, to now+90 days) every member ending within the window; cron-friendly',
+  builder: (y) =>
+    withinOption(y as Argv<GlobalArgs>)
+      .option('dry-run', { type: 'boolean', default: false, describe: 'Only show what would be renewed' })
+      .option('include-inactive', {
+        type: 'boolean',
+        default: false,
+        describe: 'Also re-attest inactive members; DPC cannot tell lapsed from removed ones, so prefer `roster sync` for those',
+      })
+      .example('$0 group renew', 'renew everything due in the next 14 days')
+      .example('$0 group renew --within 30d --dry-run', 'preview a wider window') as unknown as Argv<WithinArgs>,
+  handler: (argv) =>
+    withClient(argv, async (client, output) => {
+      const { parseDuration } = await import('../../roster/duration.js');
+      const { renewExpiring } = await import('../../roster/renew.js');
+      const renewed = await renewExpiring(client, {
+        withinMs: parseDuration(argv.within, 'within'),
+        includeInactive: argv.includeInactive,
+        dryRun: argv.dryRun,
+        onRenewed: (g) => output.info(`renewed ${g.members.length} member(s) of practitioner ${g.npi}`),
+      });
+      const report = await expiringReport(client, renewed);
+      output.result({ dryRun: argv.dryRun ?? false, groups: report }, () => formatExpiring(report, argv.dryRun ? 'would be renewed' : 'renewed'));
+    }),
+};
+
+export const groupCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'group <command>',
+  describe: 'Attribution rosters (one Group per practitioner) and 90-day renewals',
+  builder: (y) =>
+    y
+      .command(create)
+      .command(list)
+      .command(show)
+      .command(changeCommand('add', 'Add members, or renew existing ones to now+90 days (attested)', '$0 group add 1234329724 --patients 1S00E00AA01 1S00E00AA02'))
+      .command(changeCommand('remove', 'Remove members (they become inactive, end date now)', '$0 group remove 1234329724 --patients 1S00E00AA01'))
+      .command(changeCommand('replace', 'Replace the whole membership (attested); every member restarts now', '$0 group replace 1234329724 --patients 1S00E00AA01'))
+      .command(deleteGroupCommand)
+      .command(expiring)
+      .command(renew)
+      .demandCommand(1, 'Name a group command: create, list, show, add, remove, replace, delete, expiring or renew.')
+      .example('$0 group create --npi 1234329724 --patients 1S00E00AA01', 'start a roster')
+      .example('$0 group renew --within 14d', 'weekly re-attribution'),
+  handler: () => {},
+};

@@ -1,0 +1,180 @@
+/**
+ * `dpc init`: write a profile to the config file (0600). Everything can be given as flags; only when stdin is a
+ * terminal are missing values asked for. Optionally checks the result with a real token exchange.
+ */
+import type { KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import type { ProfileConfig } from '../../config/settings.js';
+import { outputFor, privateKeyFor, type GlobalArgs } from '../context.js';
+import type { Output } from '../output.js';
+
+interface InitArgs extends GlobalArgs {
+  clientTokenFile?: string;
+  sandboxUrl?: string;
+  default: boolean;
+  verify: boolean;
+}
+
+export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
+  command: 'init',
+  describe: 'Create or update a profile in the config file (client token, private key, key id)',
+  builder: (y) =>
+    (y as Argv<GlobalArgs>)
+      .option('client-token-file', { type: 'string', describe: 'Read the client token from this file (keeps it out of shell history)' })
+      .option('default', { type: 'boolean', default: false, describe: 'Make this the default profile' })
+      .option('verify', { type: 'boolean', default: false, describe: 'Exchange a token afterwards to prove the settings work' })
+      .option('sandbox-url', {
+        type: 'string',
+        describe: 'Register with an embedded sandbox (dpc sandbox): new organization, client token and key, all saved in the profile',
+      })
+      .example('$0 init --sandbox-url http://127.0.0.1:3002 --profile local --default --verify', 'set up against a running embedded sandbox')
+      .example('$0 init --profile sandbox --client-token-file token.txt --private-key keys/private.pem --key-id <uuid>', 'non-interactive set-up')
+      .example('$0 init --profile local --base-url http://127.0.0.1:3002/api/v1 --default --verify', 'a custom server, checked')
+      .example('$0 init', 'asks for what is missing when run in a terminal') as Argv<InitArgs>,
+  handler: async (argv) => {
+    const output = outputFor(argv);
+    const { configPath, readConfig, withProfile, writeConfig } = await import('../../config/file.js');
+    const { KNOWN_PROFILES, DEFAULT_PROFILE } = await import('../../config/settings.js');
+    const { DpcError } = await import('../../errors.js');
+    const { registerSecret } = await import('../../redact.js');
+
+    const path = configPath(process.env, argv.config);
+    const existing = await readConfig(path);
+    const profile = argv.profile ?? (argv.sandboxUrl ? 'local' : (existing?.defaultProfile ?? DEFAULT_PROFILE));
+    const stored = existing?.profiles[profile] ?? {};
+    const interactive = Boolean(process.stdin.isTTY) && argv.sandboxUrl === undefined;
+
+    const clientToken = argv.clientToken ?? (argv.clientTokenFile ? await readTokenFile(argv.clientTokenFile) : undefined);
+    registerSecret(clientToken);
+    const update: ProfileConfig = argv.sandboxUrl
+      ? await registerSandbox(argv.sandboxUrl, argv.privateKey, join(dirname(path), 'keys', `${profile}-private.pem`), output)
+      : {
+          baseUrl: argv.baseUrl,
+          clientToken,
+          privateKey: argv.privateKey === undefined ? undefined : resolve(argv.privateKey),
+          keyId: argv.keyId,
+        };
+    if (interactive) {
+      const { ask } = await promptFor();
+      if (!update.baseUrl && !stored.baseUrl && !KNOWN_PROFILES[profile]) update.baseUrl = await ask('API base URL: ');
+      if (!update.clientToken && !stored.clientToken) update.clientToken = (await ask('client token (hidden): ', true)) || undefined;
+      if (!update.privateKey && !stored.privateKey) {
+        const answer = await ask('private key file: ');
+        update.privateKey = answer ? resolve(answer) : undefined;
+      }
+      if (!update.keyId && !stored.keyId) update.keyId = (await ask('public key id (UUID from the portal): ')) || undefined;
+    }
+    registerSecret(update.clientToken);
+
+    const merged = { ...stored, ...Object.fromEntries(Object.entries(update).filter(([, v]) => v !== undefined && v !== '')) } as ProfileConfig;
+    if (merged.privateKey) await privateKeyFor({ privateKeyPath: merged.privateKey, passphrase: process.env.DPC_KEY_PASSPHRASE }, output);
+    const config = withProfile(existing, profile, merged, argv.default);
+    await writeConfig(path, config);
+
+    const missing = (['clientToken', 'privateKey', 'keyId'] as const).filter((k) => !merged[k]);
+    const summary = {
+      config: path,
+      profile,
+      default: config.defaultProfile === profile,
+      baseUrl: merged.baseUrl ?? KNOWN_PROFILES[profile],
+      clientToken: merged.clientToken ? 'set' : 'missing',
+      privateKey: merged.privateKey ?? 'missing',
+      keyId: merged.keyId ?? 'missing',
+    };
+    if (missing.length > 0) output.warn(`profile "${profile}" still lacks ${missing.join(', ')}; run dpc init again with --${missing.map(flagName).join(', --')}`);
+
+    if (argv.verify) {
+      if (missing.length > 0) throw new DpcError('ERR_CONFIG', `cannot verify profile "${profile}": ${missing.join(', ')} missing`);
+      const { clientFor } = await import('../context.js');
+      const client = await clientFor({ ...argv, profile, config: path, baseUrl: undefined, clientToken: undefined, privateKey: undefined, keyId: undefined }, output);
+      try {
+        const token = await client.tokens.exchange();
+        output.info(`verified: ${client.tokens.tokenUrl} issued an access token valid ${token.expiresIn}s`);
+      } finally {
+        await client.close();
+      }
+    }
+    output.result(summary, () =>
+      Object.entries(summary)
+        .map(([k, v]) => `${k.padEnd(12)}${String(v)}`)
+        .join('\n'),
+    );
+  },
+};
+
+/**
+ * Register a new organization and key with an embedded sandbox. The key is the given one, or one generated
+ * (and kept, 0600) beside the config file so running init again reuses it.
+ */
+async function registerSandbox(sandboxUrl: string, givenKey: string | undefined, keyPath: string, output: Output): Promise<ProfileConfig> {
+  const { generateKeyPair, privateKeyPem, publicKeyPem } = await import('../../auth/keys.js');
+  const { registerWithSandbox } = await import('../../auth/sandbox-registration.js');
+  const { fileExists, writeOwnerOnly } = await import('../../config/file.js');
+  const { createClient } = await import('../../client.js');
+  const { DpcError } = await import('../../errors.js');
+  let url: URL;
+  try {
+    url = new URL(sandboxUrl);
+  } catch {
+    throw new DpcError('ERR_USAGE', `--sandbox-url "${sandboxUrl}" is not a URL (e.g. http://127.0.0.1:3002)`, { location: '--sandbox-url' });
+  }
+  const baseUrl = /\/api\/v1\/?$/.test(url.pathname) ? url.href.replace(/\/+$/, '') : `${url.origin}/api/v1`;
+  const privateKeyPath = resolve(givenKey ?? keyPath);
+  let key: KeyObject;
+  if (givenKey !== undefined || (await fileExists(privateKeyPath))) {
+    key = await privateKeyFor({ privateKeyPath, passphrase: process.env.DPC_KEY_PASSPHRASE }, output);
+  } else {
+    output.info('generating an RSA-4096 key pair…');
+    key = (await generateKeyPair()).privateKey;
+    await writeOwnerOnly(privateKeyPath, privateKeyPem(key));
+  }
+  const client = createClient({ baseUrl });
+  try {
+    const registered = await registerWithSandbox(client, publicKeyPem(key));
+    output.info(`registered sandbox organization ${registered.orgId} with key ${registered.keyId}`);
+    return { baseUrl, clientToken: registered.clientToken, privateKey: privateKeyPath, keyId: registered.keyId };
+  } finally {
+    await client.close();
+  }
+}
+
+function flagName(key: 'clientToken' | 'privateKey' | 'keyId'): string {
+  return { clientToken: 'client-token-file', privateKey: 'private-key', keyId: 'key-id' }[key];
+}
+
+async function readTokenFile(path: string): Promise<string> {
+  try {
+    return (await readFile(path, 'utf8')).trim();
+  } catch (cause) {
+    const { DpcError } = await import('../../errors.js');
+    throw new DpcError('ERR_INPUT', `${path}: cannot read the client token (${(cause as NodeJS.ErrnoException).code ?? 'error'})`, { cause, location: path });
+  }
+}
+
+/** Terminal prompts on stderr; `secret` answers are not echoed. */
+async function promptFor(): Promise<{ ask(question: string, secret?: boolean): Promise<string> }> {
+  const { createInterface } = await import('node:readline/promises');
+  const { Writable } = await import('node:stream');
+  return {
+    async ask(question, secret = false) {
+      let muted = false;
+      const echo = new Writable({
+        write(chunk, _encoding, done) {
+          if (!muted) process.stderr.write(chunk as Buffer);
+          done();
+        },
+      });
+      const rl = createInterface({ input: process.stdin, output: echo, terminal: true });
+      try {
+        const answer = rl.question(question);
+        muted = secret;
+        return (await answer).trim();
+      } finally {
+        rl.close();
+        if (secret) process.stderr.write('\n');
+      }
+    },
+  };
+}

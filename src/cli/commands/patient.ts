@@ -1,0 +1,143 @@
+/** `dpc patient add|submit|list|get|delete` (DPC /Patient). */
+import type { Argv, CommandModule } from 'yargs';
+import { DpcError } from '../../errors.js';
+import type { GlobalArgs } from '../context.js';
+import { formatTable } from '../output.js';
+import { patientRow, readJson, withClient } from './fhir-common.js';
+
+const COLUMNS = ['id', 'mbi', 'name', 'birthDate', 'gender'] as const;
+
+interface AddArgs extends GlobalArgs {
+  file?: string;
+  mbi?: string;
+  given?: string;
+  family?: string;
+  birthDate?: string;
+  gender?: string;
+}
+
+const add: CommandModule<GlobalArgs, AddArgs> = {
+  command: 'add [file]',
+  describe: 'Register a patient from a Patient JSON file or from flags (an existing MBI is returned as is)',
+  builder: (y) =>
+    (y as Argv<GlobalArgs>)
+      .positional('file', { type: 'string', describe: 'Patient JSON file (or a Bundle of them, sent with $submit)' })
+      .option('mbi', { type: 'string', describe: 'Medicare Beneficiary Identifier, e.g. 1S00E00AA01' })
+      .option('given', { type: 'string', describe: 'Given (first) name' })
+      .option('family', { type: 'string', describe: 'Family (last) name' })
+      .option('birth-date', { type: 'string', describe: 'Birth date YYYY-MM-DD' })
+      .option('gender', { type: 'string', describe: 'male, female, other or unknown' })
+      .example('$0 patient add --mbi 1S00E00AA01 --given Ann --family Lee --birth-date 1950-01-02 --gender female', 'register one patient')
+      .example('$0 patient add patient.json', 'register the patient in a file') as Argv<AddArgs>,
+  handler: (argv) =>
+    withClient(argv, async (client, output) => {
+      const { buildPatient, resourcesOfType } = await import('../../fhir/resources.js');
+      const { entryProblems, inputRejected, normalizeGender } = await import('../../fhir/validate.js');
+      const { createPatient, submitPatients } = await import('../../fhir/patients.js');
+      let location = 'flags';
+      let resources: fhir3.Patient[];
+      if (argv.file !== undefined) {
+        location = argv.file;
+        resources = resourcesOfType<fhir3.Patient>(await readJson(argv.file), 'Patient', argv.file);
+      } else {
+        const { mbi, given, family, birthDate, gender } = argv;
+        if (!mbi || !given || !family || !birthDate || !gender) {
+          throw new DpcError('ERR_USAGE', 'give a Patient file, or all of --mbi, --given, --family, --birth-date and --gender');
+        }
+        resources = [buildPatient({ mbi, given, family, birthDate, gender: normalizeGender(gender) ?? (gender as fhir3.Patient['gender']) })];
+      }
+      const problems = entryProblems(location, resources, client.now());
+      if (problems.length > 0) throw inputRejected(location, problems);
+      if (resources.length > 1) {
+        const saved = await submitPatients(client, resources);
+        output.result(saved, () => formatTable(saved.map(patientRow), COLUMNS));
+        return;
+      }
+      const { created, resource } = await createPatient(client, resources[0]!);
+      output.result({ created, resource }, () => `${created ? 'registered' : 'already registered'}: patient ${resource.id} (MBI ${patientRow(resource).mbi})`);
+    }),
+};
+
+interface FileArgs extends GlobalArgs {
+  bundle: string;
+}
+
+const submit: CommandModule<GlobalArgs, FileArgs> = {
+  command: 'submit <bundle>',
+  describe: 'Register many patients at once with $submit (a Bundle, or the Parameters wrapper DPC samples use)',
+  builder: (y) =>
+    (y as Argv<GlobalArgs>)
+      .positional('bundle', { type: 'string', demandOption: true, describe: 'JSON file: Parameters→Bundle or a Bundle of Patients' })
+      .example('$0 patient submit samples/patient_bundle-dpr.json', 'register the 100 sandbox sample patients') as Argv<FileArgs>,
+  handler: (argv) =>
+    withClient(argv, async (client, output) => {
+      const { resourcesOfType } = await import('../../fhir/resources.js');
+      const { entryProblems, inputRejected } = await import('../../fhir/validate.js');
+      const { submitPatients } = await import('../../fhir/patients.js');
+      const resources = resourcesOfType<fhir3.Patient>(await readJson(argv.bundle), 'Patient', argv.bundle);
+      const problems = entryProblems(argv.bundle, resources, client.now());
+      if (problems.length > 0) throw inputRejected(argv.bundle, problems);
+      const saved = await submitPatients(client, resources);
+      output.result(saved, () => `${formatTable(saved.map(patientRow), COLUMNS)}\n${saved.length} patient(s) registered or already present`);
+    }),
+};
+
+const list: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'list',
+  describe: 'List every patient of your organization (all pages)',
+  builder: (y) => y.example('$0 patient list', 'table of id, MBI, name, birth date, gender').example('$0 patient list --json', 'the resources as JSON'),
+  handler: (argv) =>
+    withClient(argv, async (client, output) => {
+      const { listPatients } = await import('../../fhir/patients.js');
+      const all = await listPatients(client);
+      output.result(all, () => `${formatTable(all.map(patientRow), COLUMNS)}\n${all.length} patient(s)`);
+    }),
+};
+
+interface RefArgs extends GlobalArgs {
+  ref: string;
+}
+
+const refPositional = (y: Argv<GlobalArgs>) => y.positional('ref', { type: 'string', demandOption: true, describe: 'MBI or patient id' }) as Argv<RefArgs>;
+
+const get: CommandModule<GlobalArgs, RefArgs> = {
+  command: 'get <ref>',
+  describe: 'Show one patient by MBI or id',
+  builder: (y) => refPositional(y as Argv<GlobalArgs>).example('$0 patient get 1S00E00AA01', 'look up by MBI').example('$0 patient get 1S00E00AA01 --json', 'the resource as JSON'),
+  handler: (argv) =>
+    withClient(argv, async (client, output) => {
+      const { resolvePatient } = await import('../../fhir/lookup.js');
+      const p = await resolvePatient(client, argv.ref);
+      output.result(p, () => formatTable([patientRow(p)], COLUMNS));
+    }),
+};
+
+const remove: CommandModule<GlobalArgs, RefArgs> = {
+  command: 'delete <ref>',
+  describe: 'Delete a patient (DPC removes them from every group too)',
+  builder: (y) => refPositional(y as Argv<GlobalArgs>).example('$0 patient delete 1S00E00AA01', 'remove by MBI'),
+  handler: (argv) =>
+    withClient(argv, async (client, output) => {
+      const { resolvePatient } = await import('../../fhir/lookup.js');
+      const { deletePatient } = await import('../../fhir/patients.js');
+      const p = await resolvePatient(client, argv.ref);
+      await deletePatient(client, p.id!);
+      output.result({ deleted: p.id, mbi: patientRow(p).mbi }, () => `deleted patient ${p.id} (MBI ${patientRow(p).mbi})`);
+    }),
+};
+
+export const patientCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'patient <command>',
+  describe: 'Patients of your organization',
+  builder: (y) =>
+    y
+      .command(add)
+      .command(submit)
+      .command(list)
+      .command(get)
+      .command(remove)
+      .demandCommand(1, 'Name a patient command: add, submit, list, get or delete.')
+      .example('$0 patient submit samples/patient_bundle-dpr.json', 'register many')
+      .example('$0 patient list', 'show all'),
+  handler: () => {},
+};

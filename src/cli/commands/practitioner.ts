@@ -1,0 +1,137 @@
+/** `dpc practitioner add|submit|list|get|delete` (DPC /Practitioner). */
+import type { Argv, CommandModule } from 'yargs';
+import { DpcError } from '../../errors.js';
+import type { GlobalArgs } from '../context.js';
+import { formatTable } from '../output.js';
+import { practitionerRow, readJson, withClient } from './fhir-common.js';
+
+const COLUMNS = ['id', 'npi', 'name'] as const;
+
+interface AddArgs extends GlobalArgs {
+  file?: string;
+  npi?: string;
+  given?: string;
+  family?: string;
+}
+
+const add: CommandModule<GlobalArgs, AddArgs> = {
+  command: 'add [file]',
+  describe: 'Register a practitioner from a Practitioner JSON file or from --npi --given --family (an existing NPI is returned as is)',
+  builder: (y) =>
+    (y as Argv<GlobalArgs>)
+      .positional('file', { type: 'string', describe: 'Practitioner JSON file (or a Bundle of them, sent with $submit)' })
+      .option('npi', { type: 'string', describe: 'National Provider Identifier (10 digits)' })
+      .option('given', { type: 'string', describe: 'Given (first) name' })
+      .option('family', { type: 'string', describe: 'Family (last) name' })
+      .example('$0 practitioner add --npi 1234329724 --given Leonard --family Klocko', 'register one practitioner')
+      .example('$0 practitioner add practitioner.json', 'register the practitioner in a file') as Argv<AddArgs>,
+  handler: (argv) =>
+    withClient(argv, async (client, output) => {
+      const { buildPractitioner, resourcesOfType } = await import('../../fhir/resources.js');
+      const { entryProblems, inputRejected } = await import('../../fhir/validate.js');
+      const { createPractitioner, submitPractitioners } = await import('../../fhir/practitioners.js');
+      let location = 'flags';
+      let resources: fhir3.Practitioner[];
+      if (argv.file !== undefined) {
+        location = argv.file;
+        resources = resourcesOfType<fhir3.Practitioner>(await readJson(argv.file), 'Practitioner', argv.file);
+      } else {
+        if (!argv.npi || !argv.given || !argv.family) throw new DpcError('ERR_USAGE', 'give a Practitioner file, or all of --npi, --given and --family');
+        resources = [buildPractitioner({ npi: argv.npi, given: argv.given, family: argv.family })];
+      }
+      const problems = entryProblems(location, resources, client.now());
+      if (problems.length > 0) throw inputRejected(location, problems);
+      if (resources.length > 1) {
+        const saved = await submitPractitioners(client, resources);
+        output.result(saved, () => formatTable(saved.map(practitionerRow), COLUMNS));
+        return;
+      }
+      const { created, resource } = await createPractitioner(client, resources[0]!);
+      output.result({ created, resource }, () => `${created ? 'registered' : 'already registered'}: practitioner ${resource.id} (NPI ${practitionerRow(resource).npi})`);
+    }),
+};
+
+interface FileArgs extends GlobalArgs {
+  bundle: string;
+}
+
+const submit: CommandModule<GlobalArgs, FileArgs> = {
+  command: 'submit <bundle>',
+  describe: 'Register many practitioners at once with $submit (a Bundle, or the Parameters wrapper DPC samples use)',
+  builder: (y) =>
+    (y as Argv<GlobalArgs>)
+      .positional('bundle', { type: 'string', demandOption: true, describe: 'JSON file: Parameters→Bundle or a Bundle of Practitioners' })
+      .example('$0 practitioner submit samples/provider_bundle.json', 'register the four sample practitioners') as Argv<FileArgs>,
+  handler: (argv) =>
+    withClient(argv, async (client, output) => {
+      const { resourcesOfType } = await import('../../fhir/resources.js');
+      const { entryProblems, inputRejected } = await import('../../fhir/validate.js');
+      const { submitPractitioners } = await import('../../fhir/practitioners.js');
+      const resources = resourcesOfType<fhir3.Practitioner>(await readJson(argv.bundle), 'Practitioner', argv.bundle);
+      const problems = entryProblems(argv.bundle, resources, client.now());
+      if (problems.length > 0) throw inputRejected(argv.bundle, problems);
+      const saved = await submitPractitioners(client, resources);
+      output.result(saved, () => `${formatTable(saved.map(practitionerRow), COLUMNS)}\n${saved.length} practitioner(s) registered or already present`);
+    }),
+};
+
+const list: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'list',
+  describe: 'List the practitioners of your organization',
+  builder: (y) => y.example('$0 practitioner list', 'table of id, NPI and name').example('$0 practitioner list --json', 'the resources as JSON'),
+  handler: (argv) =>
+    withClient(argv, async (client, output) => {
+      const { listPractitioners } = await import('../../fhir/practitioners.js');
+      const all = await listPractitioners(client);
+      output.result(all, () => formatTable(all.map(practitionerRow), COLUMNS));
+    }),
+};
+
+interface RefArgs extends GlobalArgs {
+  ref: string;
+}
+
+const refPositional = (y: Argv<GlobalArgs>) =>
+  y.positional('ref', { type: 'string', demandOption: true, describe: 'NPI (10 digits) or practitioner id' }) as Argv<RefArgs>;
+
+const get: CommandModule<GlobalArgs, RefArgs> = {
+  command: 'get <ref>',
+  describe: 'Show one practitioner by NPI or id',
+  builder: (y) => refPositional(y as Argv<GlobalArgs>).example('$0 practitioner get 1234329724', 'look up by NPI').example('$0 practitioner get 0c527d2e-2e8a-4808-b11d-0fa06baf8254 --json', 'by id, as JSON'),
+  handler: (argv) =>
+    withClient(argv, async (client, output) => {
+      const { resolvePractitioner } = await import('../../fhir/lookup.js');
+      const p = await resolvePractitioner(client, argv.ref);
+      output.result(p, () => formatTable([practitionerRow(p)], COLUMNS));
+    }),
+};
+
+const remove: CommandModule<GlobalArgs, RefArgs> = {
+  command: 'delete <ref>',
+  describe: 'Delete a practitioner (DPC deletes their roster too)',
+  builder: (y) => refPositional(y as Argv<GlobalArgs>).example('$0 practitioner delete 1234329724', 'remove by NPI'),
+  handler: (argv) =>
+    withClient(argv, async (client, output) => {
+      const { resolvePractitioner } = await import('../../fhir/lookup.js');
+      const { deletePractitioner } = await import('../../fhir/practitioners.js');
+      const p = await resolvePractitioner(client, argv.ref);
+      await deletePractitioner(client, p.id!);
+      output.result({ deleted: p.id, npi: practitionerRow(p).npi }, () => `deleted practitioner ${p.id} (NPI ${practitionerRow(p).npi}) and their roster`);
+    }),
+};
+
+export const practitionerCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'practitioner <command>',
+  describe: 'Practitioners of your organization',
+  builder: (y) =>
+    y
+      .command(add)
+      .command(submit)
+      .command(list)
+      .command(get)
+      .command(remove)
+      .demandCommand(1, 'Name a practitioner command: add, submit, list, get or delete.')
+      .example('$0 practitioner add --npi 1234329724 --given Leonard --family Klocko', 'register one')
+      .example('$0 practitioner list', 'show all'),
+  handler: () => {},
+};

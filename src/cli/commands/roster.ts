@@ -1,0 +1,120 @@
+/**
+ * `dpc roster sync roster.csv`: make DPC's rosters match the CSV users already keep. Checks the whole file first
+ * (nothing is sent if any row is wrong), prints the plan, applies it, then reports what changed.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import type { GlobalArgs } from '../context.js';
+import type { Output } from '../output.js';
+import type { SyncPlan } from '../../roster/plan.js';
+import type { SyncResult } from '../../roster/apply.js';
+import { npiOf } from '../../fhir/resources.js';
+import { readJson, readText, withClient } from './fhir-common.js';
+
+interface SyncArgs extends GlobalArgs {
+  file: string;
+  dryRun: boolean;
+  removeMissing: boolean;
+  patients?: string;
+  practitioners?: string;
+  within: string;
+}
+
+const DAY_MS = 86_400_000;
+
+/** The plan without resource bodies: what people and scripts need to read. */
+export function planSummary(plan: SyncPlan) {
+  const mbis = (members: ReadonlyArray<{ mbi: string; patientId?: string }>) => members.map((m) => m.mbi || m.patientId);
+  return {
+    registerPractitioners: plan.registerPractitioners.map(npiOf),
+    registerPatients: plan.registerPatients.length,
+    practitioners: plan.practitioners.map((p) => ({
+      npi: p.npi,
+      groupId: p.groupId,
+      createGroup: p.groupId === undefined,
+      add: mbis(p.add),
+      renew: mbis(p.renew),
+      remove: mbis(p.remove),
+      unchanged: p.unchanged,
+    })),
+  };
+}
+
+function formatPlan(plan: SyncPlan): string {
+  const lines = ['plan:'];
+  if (plan.registerPractitioners.length > 0) lines.push(`  register ${plan.registerPractitioners.length} practitioner(s)`);
+  if (plan.registerPatients.length > 0) lines.push(`  register ${plan.registerPatients.length} patient(s)`);
+  for (const p of plan.practitioners) {
+    const group = p.groupId === undefined ? 'create group' : `group ${p.groupId}`;
+    lines.push(`  practitioner ${p.npi} (${group}): add ${p.add.length}, renew ${p.renew.length}, remove ${p.remove.length}, unchanged ${p.unchanged}`);
+  }
+  return lines.join('\n');
+}
+
+function formatResult(result: SyncResult | undefined, changes: number): string {
+  if (result === undefined) return changes === 0 ? 'dry run: DPC already matches the roster' : 'dry run: nothing was sent';
+  if (changes === 0) return 'DPC already matches the roster; nothing changed';
+  const lines = [`changed: registered ${result.registeredPractitioners} practitioner(s) and ${result.registeredPatients} patient(s)`];
+  for (const g of result.groups) {
+    lines.push(`  practitioner ${g.npi}: group ${g.groupId}${g.created ? ' created' : ''}, ${g.added} added, ${g.renewed} renewed, ${g.removed} removed`);
+  }
+  return lines.join('\n');
+}
+
+const sync: CommandModule<GlobalArgs, SyncArgs> = {
+  command: 'sync <file>',
+  describe: 'Make DPC match a roster CSV (MBI,NPI[,given,family,birth_date,gender]): register, create groups, add, renew, optionally remove',
+  builder: (y) =>
+    (y as Argv<GlobalArgs>)
+      .positional('file', { type: 'string', demandOption: true, describe: 'Roster CSV; a header row is optional' })
+      .option('dry-run', { type: 'boolean', default: false, describe: 'Check the file and print the plan; send nothing' })
+      .option('remove-missing', { type: 'boolean', default: false, describe: 'Also remove active members the file no longer lists' })
+      .option('patients', { type: 'string', describe: 'Patient bundle used to register MBIs DPC does not know (rows without name/birth date/gender)' })
+      .option('practitioners', { type: 'string', describe: 'Practitioner bundle used to register NPIs DPC does not know' })
+      .option('within', { type: 'string', default: '14d', describe: 'Renew members whose attribution ends within this window' })
+      .example('$0 roster sync roster.csv --dry-run', 'check the file and show the plan')
+      .example('$0 roster sync samples/test_associations-dpr.csv --patients samples/patient_bundle-dpr.json', 'sync the DPC sample roster')
+      .example('$0 roster sync roster.csv --remove-missing --json', 'full mirror, machine-readable') as unknown as Argv<SyncArgs>,
+  handler: (argv) =>
+    withClient(argv, async (client, output) => {
+      const { syncRoster } = await import('../../roster/sync.js');
+      const { parseDuration } = await import('../../roster/duration.js');
+      const { planChanges } = await import('../../roster/plan.js');
+      const input = {
+        file: argv.file,
+        text: await readText(argv.file),
+        ...(argv.patients ? { patients: { location: argv.patients, json: await readJson(argv.patients) } } : {}),
+        ...(argv.practitioners ? { practitioners: { location: argv.practitioners, json: await readJson(argv.practitioners) } } : {}),
+      };
+      const { plan, result } = await syncRoster(client, input, {
+        dryRun: argv.dryRun,
+        removeMissing: argv.removeMissing,
+        withinDays: parseDuration(argv.within, 'within') / DAY_MS,
+        onPlan: (p) => {
+          if (!output.json) output.info(formatPlan(p));
+        },
+        onEvent: (e) => progress(output, e),
+      });
+      const changes = planChanges(plan);
+      output.result({ dryRun: argv.dryRun, changes, plan: planSummary(plan), result }, () => formatResult(result, changes));
+    }),
+};
+
+function progress(output: Output, event: import('../../roster/apply.js').SyncEvent): void {
+  if (event.type === 'registered') output.info(`registered ${event.count} ${event.resourceType.toLowerCase()}(s)`);
+  else {
+    const what = { create: 'created the group with', add: 'added or renewed', remove: 'removed' }[event.action];
+    output.info(`practitioner ${event.npi}: ${what} ${event.members} member(s)`);
+  }
+}
+
+export const rosterCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'roster <command>',
+  describe: 'Keep DPC attribution rosters in step with a CSV',
+  builder: (y) =>
+    y
+      .command(sync)
+      .demandCommand(1, 'Name a roster command: sync.')
+      .example('$0 roster sync roster.csv --dry-run', 'preview')
+      .example('$0 roster sync roster.csv', 'apply'),
+  handler: () => {},
+};

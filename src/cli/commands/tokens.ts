@@ -1,0 +1,99 @@
+/** `dpc tokens list|create|delete`: the organization's client tokens (DPC /Token). */
+import type { Argv, CommandModule } from 'yargs';
+import { clientFor, outputFor, type GlobalArgs } from '../context.js';
+import { formatTable } from '../output.js';
+
+const COLUMNS = ['id', 'label', 'createdAt', 'expiresAt'] as const;
+
+const list: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'list',
+  describe: 'List client tokens (their values are never shown again after creation)',
+  builder: (y) => y.example('$0 tokens list', 'table of ids, labels and expiry').example('$0 tokens list --json', 'the same as JSON'),
+  handler: async (argv) => {
+    const output = outputFor(argv);
+    const client = await clientFor(argv, output);
+    try {
+      const { listClientTokens } = await import('../../auth/admin.js');
+      const tokens = await listClientTokens(client);
+      output.result(tokens, () => formatTable(tokens, COLUMNS));
+    } finally {
+      await client.close();
+    }
+  },
+};
+
+interface CreateArgs extends GlobalArgs {
+  label?: string;
+  expires?: string;
+  out?: string;
+}
+
+const create: CommandModule<GlobalArgs, CreateArgs> = {
+  command: 'create',
+  describe: 'Create a client token; its value is printed (or written with --out) this one time only',
+  builder: (y) =>
+    (y as Argv<GlobalArgs>)
+      .option('label', { type: 'string', describe: 'A name for the token' })
+      .option('expires', { type: 'string', describe: 'Expiry date or date-time, at most a year ahead (default: a year)' })
+      .option('out', { type: 'string', describe: 'Write the token value to this file (mode 0600) instead of stdout' })
+      .example('$0 tokens create --label ci --expires 2026-12-31', 'print a new token')
+      .example('$0 tokens create --label ci --out ~/.config/dpc/ci.token', 'keep it in an owner-only file') as Argv<CreateArgs>,
+  handler: async (argv) => {
+    const output = outputFor(argv);
+    const client = await clientFor(argv, output);
+    try {
+      const { createClientToken } = await import('../../auth/admin.js');
+      const created = await createClientToken(client, { label: argv.label, expiresAt: argv.expires });
+      const { token, ...entity } = created;
+      if (argv.out !== undefined) {
+        const { writeOwnerOnly } = await import('../../config/file.js');
+        await writeOwnerOnly(argv.out, `${token ?? ''}\n`);
+        output.result({ ...entity, file: argv.out }, () => `created client token ${entity.id} (expires ${entity.expiresAt ?? '?'}); value written to ${argv.out}`);
+        return;
+      }
+      // raw: printing the new token is the point of this command; everything else goes through redaction
+      output.raw(argv.json ? JSON.stringify(created, null, 2) : (token ?? ''));
+      output.info(`created client token ${entity.id} (expires ${entity.expiresAt ?? '?'}); store it now, DPC never shows it again`);
+    } finally {
+      await client.close();
+    }
+  },
+};
+
+interface IdArgs extends GlobalArgs {
+  id: string;
+}
+
+const remove: CommandModule<GlobalArgs, IdArgs> = {
+  command: 'delete <id>',
+  describe: 'Delete a client token (its access tokens stop working)',
+  builder: (y) =>
+    (y as Argv<GlobalArgs>)
+      .positional('id', { type: 'string', demandOption: true, describe: 'Token id from `dpc tokens list`' })
+      .example('$0 tokens delete 3fa85f64-5717-4562-b3fc-2c963f66afa6', 'revoke a token') as Argv<IdArgs>,
+  handler: async (argv) => {
+    const output = outputFor(argv);
+    const client = await clientFor(argv, output);
+    try {
+      const { deleteClientToken } = await import('../../auth/admin.js');
+      await deleteClientToken(client, argv.id);
+      output.result({ deleted: argv.id }, () => `deleted client token ${argv.id}`);
+    } finally {
+      await client.close();
+    }
+  },
+};
+
+export const tokensCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: 'tokens <command>',
+  describe: 'Client tokens of your organization',
+  builder: (y) =>
+    y
+      .command(list)
+      .command(create)
+      .command(remove)
+      .demandCommand(1, 'Name a tokens command: list, create or delete.')
+      .example('$0 tokens list', 'show client tokens')
+      .example('$0 tokens create --label ci', 'make a new one'),
+  handler: () => {},
+};

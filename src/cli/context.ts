@@ -1,0 +1,110 @@
+/**
+ * What every command handler needs: an Output for its flags, the resolved settings (flags > env > config file),
+ * and a DpcClient wired to print HTTP and auth events under --debug.
+ */
+import { readFile } from 'node:fs/promises';
+import type { KeyObject } from 'node:crypto';
+import type { AuthEvent } from '../auth/token-manager.js';
+import type { DpcClient } from '../client.js';
+import type { Settings } from '../config/settings.js';
+import { DpcError } from '../errors.js';
+import type { TransportEvent } from '../transport/index.js';
+import { Output } from './output.js';
+
+export interface GlobalArgs {
+  profile?: string;
+  baseUrl?: string;
+  clientToken?: string;
+  privateKey?: string;
+  keyId?: string;
+  config?: string;
+  json: boolean;
+  debug: boolean;
+  quiet: boolean;
+}
+
+export function outputFor(argv: GlobalArgs): Output {
+  return new Output({ json: argv.json, debug: argv.debug, quiet: argv.quiet });
+}
+
+/** The effective settings and the config file they came from. */
+export async function settingsFor(argv: GlobalArgs, env: NodeJS.ProcessEnv = process.env): Promise<{ settings: Settings; configPath: string }> {
+  const { configPath, readConfig } = await import('../config/file.js');
+  const { resolveSettings } = await import('../config/settings.js');
+  const path = configPath(env, argv.config);
+  const file = await readConfig(path);
+  return { settings: resolveSettings(argv, env, file, path), configPath: path };
+}
+
+export interface ClientForOptions {
+  /** Require the assertion flow's credentials (default true); false for public endpoints such as /Token/validate. */
+  credentials?: boolean;
+}
+
+/** A client for the resolved settings; ERR_CONFIG names what is missing and how to set it. */
+export async function clientFor(argv: GlobalArgs, output: Output, options: ClientForOptions = {}): Promise<DpcClient> {
+  const { settings } = await settingsFor(argv);
+  const { missingCredentials } = await import('../config/settings.js');
+  const { createClient } = await import('../client.js');
+  const { registerSecret } = await import('../redact.js');
+  registerSecret(settings.clientToken);
+  registerSecret(settings.accessToken);
+  registerSecret(settings.passphrase);
+
+  const missing = settings.accessToken ? [] : missingCredentials(settings);
+  if ((options.credentials ?? true) && missing.length > 0) {
+    throw new DpcError('ERR_CONFIG', `profile "${settings.profile}" has no ${missing.join(', no ')}; run \`dpc init\` or set them`);
+  }
+  const { isUuid } = await import('../auth/assertion-check.js');
+  if (settings.keyId !== undefined && !isUuid(settings.keyId)) {
+    throw new DpcError('ERR_CONFIG', `key id "${settings.keyId}" (from ${settings.sources.keyId ?? 'config'}) is not a UUID; use the id returned when the public key was registered`);
+  }
+  const privateKey = missing.length === 0 && !settings.accessToken ? await privateKeyFor(settings, output) : undefined;
+  return createClient({
+    baseUrl: settings.baseUrl,
+    ...(privateKey ? { clientToken: settings.clientToken, privateKey, keyId: settings.keyId } : {}),
+    accessToken: settings.accessToken,
+    tokenUrl: settings.tokenUrl,
+    scope: settings.scope,
+    jwtType: settings.jwtType,
+    onEvent: argv.debug ? (event) => output.debugLine(describeEvent(event)) : undefined,
+  });
+}
+
+/** Read and parse the configured private key file, warning when others can read it. */
+export async function privateKeyFor(settings: Pick<Settings, 'privateKeyPath' | 'passphrase'>, output: Output): Promise<KeyObject> {
+  const path = settings.privateKeyPath;
+  if (!path) throw new DpcError('ERR_CONFIG', 'no private key configured (--private-key, DPC_PRIVATE_KEY or dpc init)');
+  const { keyFileWarning } = await import('../config/file.js');
+  const { loadPrivateKey } = await import('../auth/keys.js');
+  let pem: string;
+  try {
+    pem = await readFile(path, 'utf8');
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    throw new DpcError('ERR_KEY', `${path}: cannot read the private key (${code === 'ENOENT' ? 'no such file' : (code ?? 'error')})`, { cause, location: path });
+  }
+  const warning = await keyFileWarning(path);
+  if (warning) output.warn(warning);
+  return loadPrivateKey(pem, { passphrase: settings.passphrase, source: path });
+}
+
+/** Pure: one debug line per transport or auth event. Events never carry secrets; URLs are already redacted. */
+export function describeEvent(event: TransportEvent | AuthEvent): string {
+  switch (event.type) {
+    case 'request':
+      return `→ ${event.method} ${event.url}${event.attempt > 0 ? ` (attempt ${event.attempt + 1})` : ''}`;
+    case 'response':
+      return `← ${event.status} ${event.method} ${event.url} ${event.ms}ms${event.requestId ? ` request-id ${event.requestId}` : ''}`;
+    case 'retry':
+      return `retrying ${event.method} ${event.url} in ${event.delayMs}ms: ${event.reason}`;
+    case 'reauth':
+      return `${event.method} ${event.url} got 401: refreshing the access token and replaying once`;
+    case 'auth-exchange':
+      return `exchanging a client assertion at ${event.tokenUrl} (${event.reason})`;
+    case 'auth-token':
+      return `access token received, valid ${event.expiresInSec}s (exchange #${event.exchanges})`;
+    case 'auth-error':
+      return `token exchange failed: ${event.code} ${event.message}`;
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * createClient(): one Transport (one undici pool) and one TokenManager, the object every library function takes.
+ */
+import type { KeyObject } from 'node:crypto';
+import { Agent, type Dispatcher } from 'undici';
+import { loadPrivateKey } from './auth/keys.js';
+import { TokenManager, type AuthEvent, type Credentials } from './auth/token-manager.js';
+import { DpcError } from './errors.js';
+import { registerSecret } from './redact.js';
+import { Transport, type RetryPolicy, type TransportEvent } from './transport/index.js';
+import { VERSION } from './version.js';
+
+export interface DpcClientOptions {
+  /** e.g. `https://sandbox.dpc.cms.gov/api/v1` */
+  baseUrl: string;
+  clientToken?: string;
+  /** A parsed key, or PEM text (PKCS#1, PKCS#8 or encrypted with `passphrase`). */
+  privateKey?: KeyObject | string;
+  passphrase?: string;
+  /** Public key id (UUID from POST /Key): the assertion's `kid`. */
+  keyId?: string;
+  /** Default `${baseUrl}/Token/auth`. */
+  tokenUrl?: string;
+  /** Default `system/*.*` (DPC accepts nothing else). */
+  scope?: string;
+  /** Add `typ: "JWT"` to the assertion header (default true). */
+  jwtType?: boolean;
+  /** A fixed bearer token instead of the assertion flow (for curl-style users). */
+  accessToken?: string;
+  /** Shared undici pool; closed by `close()` only if the client created it. */
+  dispatcher?: Dispatcher;
+  retry?: Partial<RetryPolicy>;
+  /** Injected clock in ms (tests move the sandbox clock and pass `sandbox.clock.now`). */
+  now?: () => number;
+  onEvent?: (event: TransportEvent | AuthEvent) => void;
+  /** Injected retry sleep for tests; defaults to real timers. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export interface DpcClient {
+  readonly baseUrl: string;
+  readonly transport: Transport;
+  readonly tokens: TokenManager;
+  readonly dispatcher: Dispatcher;
+  readonly now: () => number;
+  close(): Promise<void>;
+}
+
+export function createClient(options: DpcClientOptions): DpcClient {
+  const baseUrl = normaliseBaseUrl(options.baseUrl);
+  const ownsDispatcher = options.dispatcher === undefined;
+  const dispatcher = options.dispatcher ?? new Agent({ connections: 16, keepAliveTimeout: 10_000 });
+  const now = options.now ?? Date.now;
+  registerSecret(options.clientToken);
+  registerSecret(options.accessToken);
+
+  // the transport asks the token manager for bearer tokens, and the manager exchanges through the transport
+  let tokens: TokenManager | undefined;
+  const transport = new Transport({
+    baseUrl,
+    dispatcher,
+    retry: options.retry,
+    userAgent: `dpc-client/${VERSION}`,
+    onEvent: options.onEvent,
+    sleep: options.sleep,
+    tokenProvider: { getAccessToken: (o) => tokens!.getAccessToken(o) },
+  });
+  tokens = new TokenManager({
+    transport,
+    tokenUrl: options.tokenUrl ?? `${baseUrl}/Token/auth`,
+    credentials: credentialsFrom(options),
+    accessToken: options.accessToken,
+    scope: options.scope,
+    jwtType: options.jwtType,
+    now,
+    onEvent: options.onEvent,
+  });
+
+  return {
+    baseUrl,
+    transport,
+    tokens,
+    dispatcher,
+    now,
+    async close() {
+      if (ownsDispatcher) await dispatcher.close();
+    },
+  };
+}
+
+function normaliseBaseUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new DpcError('ERR_CONFIG', `base URL "${raw}" is not a URL (e.g. https://sandbox.dpc.cms.gov/api/v1)`, { location: 'baseUrl' });
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new DpcError('ERR_CONFIG', `base URL "${raw}" must be http(s)`, { location: 'baseUrl' });
+  }
+  if (url.search || url.hash) throw new DpcError('ERR_CONFIG', `base URL "${raw}" must not have a query or fragment`, { location: 'baseUrl' });
+  return url.href.replace(/\/+$/, '');
+}
+
+function credentialsFrom(options: DpcClientOptions): Credentials | undefined {
+  const { clientToken, privateKey, keyId } = options;
+  if (clientToken === undefined && privateKey === undefined && keyId === undefined) return undefined;
+  const missing = [clientToken === undefined && 'clientToken', privateKey === undefined && 'privateKey', keyId === undefined && 'keyId'].filter(Boolean);
+  if (missing.length > 0) {
+    throw new DpcError('ERR_CONFIG', `incomplete credentials: ${missing.join(', ')} missing (the assertion flow needs client token, private key and key id)`);
+  }
+  const key = typeof privateKey === 'string' ? loadPrivateKey(privateKey, { passphrase: options.passphrase }) : privateKey!;
+  return { clientToken: clientToken!, privateKey: key, keyId: keyId! };
+}

@@ -1,0 +1,44 @@
+/**
+ * What the export engine reports while it runs. Names follow the SMART Bulk Data client log vocabulary
+ * (kickoff, status_progress, status_complete, status_error, download_request, download_complete, download_error,
+ * export_complete); `download_progress` is extra, for progress bars. Events carry no secrets and no file content.
+ */
+export type ExportEvent =
+  | { type: 'kickoff'; label: string; url: string; jobUrl: string; resumed: boolean; requestId?: string }
+  | { type: 'status_progress'; label: string; jobUrl: string; progress?: string; nextPollMs: number; requestId?: string }
+  | { type: 'status_complete'; label: string; jobUrl: string; transactionTime: string; files: number; requestId?: string }
+  | { type: 'status_error'; label: string; jobUrl: string; message: string; retryInMs: number; requestId?: string }
+  | { type: 'download_request'; label: string; url: string; file: string; attempt: number; requestId?: string }
+  | { type: 'download_progress'; label: string; file: string; bytes: number }
+  | {
+      type: 'download_complete';
+      label: string;
+      url: string;
+      file: string;
+      bytes: number;
+      resources: number;
+      skipped: boolean;
+      requestId?: string;
+    }
+  | {
+      type: 'download_error';
+      label: string;
+      url: string;
+      file: string;
+      message: string;
+      willRetry: boolean;
+      quarantinedAt?: string;
+      requestId?: string;
+    }
+  | {
+      type: 'export_complete';
+      label: string;
+      files: number;
+      bytes: number;
+      resources: number;
+      errors: number;
+      quarantined: number;
+      transactionTime: string;
+    };
+
+export type ExportEventHandler = (event: ExportEvent) => void;

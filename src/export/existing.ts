@@ -1,0 +1,143 @@
+/**
+ * Working with jobs that already exist: `dpc export status JOB_URL|DIR` (one status request per job, no waiting) and
+ * `dpc export download JOB_URL|DIR` (wait for the job, then download and verify its files; no new kick-off).
+ */
+import { join } from 'node:path';
+import { DpcError } from '../errors.js';
+import { redactUrl } from '../redact.js';
+import type { ExportEventHandler } from './events.js';
+import { ensurePrivateDir } from './files.js';
+import { DEFAULT_POLL_INTERVAL_MS, pollOnce, pollUntilComplete, type PollResult } from './job.js';
+import { Limiter } from './limit.js';
+import { acquireLock } from './lock.js';
+import { clearGroupFolder, downloadJob, type ExportClient, type ExportRunResult, type GroupResult } from './run.js';
+import { StateStore } from './state.js';
+
+export interface JobStatusReport {
+  label?: string;
+  jobUrl: string;
+  state: 'in-progress' | 'complete' | 'expired' | 'none';
+  progress?: string;
+  transactionTime?: string;
+  files?: number;
+  errorFiles?: number;
+  expires?: string;
+  /** From the state file: the last transactionTime whose files were all verified. */
+  lastTransactionTime?: string;
+}
+
+function isUrl(value: string): boolean {
+  return /^https?:\/\//i.test(value);
+}
+
+async function statusOfJob(client: ExportClient, jobUrl: string, label?: string): Promise<JobStatusReport> {
+  let result: PollResult;
+  try {
+    result = await pollOnce(client.transport, jobUrl);
+  } catch (error) {
+    if (error instanceof DpcError && error.code === 'ERR_JOB_EXPIRED') return { label, jobUrl: redactUrl(jobUrl), state: 'expired' };
+    throw error;
+  }
+  if (result.state === 'in-progress') return { label, jobUrl: redactUrl(jobUrl), state: 'in-progress', progress: result.progress };
+  const files = result.completion.files;
+  return {
+    label,
+    jobUrl: redactUrl(jobUrl),
+    state: 'complete',
+    transactionTime: result.completion.transactionTime,
+    files: files.filter((f) => f.kind === 'output').length,
+    errorFiles: files.filter((f) => f.kind === 'error').length,
+    expires: result.expires,
+  };
+}
+
+/** Status of a job URL, or of every job recorded in an output folder's state. */
+export async function exportStatus(client: ExportClient, jobUrlOrDir: string): Promise<JobStatusReport[]> {
+  if (isUrl(jobUrlOrDir)) return [await statusOfJob(client, jobUrlOrDir)];
+  const state = await StateStore.open(jobUrlOrDir);
+  const labels = state.labels();
+  if (labels.length === 0) throw new DpcError('ERR_INPUT', `${jobUrlOrDir} holds no export state (.dpc-export-state.json)`, { location: jobUrlOrDir });
+  const reports: JobStatusReport[] = [];
+  for (const label of labels) {
+    const group = state.group(label);
+    const base = group.jobUrl
+      ? await statusOfJob(client, group.jobUrl, label)
+      : { label, jobUrl: group.lastJobUrl ? redactUrl(group.lastJobUrl) : '', state: 'none' as const };
+    reports.push({ ...base, lastTransactionTime: group.lastTransactionTime });
+  }
+  return reports;
+}
+
+export interface DownloadExistingOptions {
+  /** A job URL, or an output folder whose state lists in-flight jobs. */
+  source: string;
+  /** Output folder for a job URL (a folder source is its own output folder). */
+  outDir?: string;
+  gzip?: boolean;
+  concurrency?: number;
+  pollIntervalMs?: number;
+  signal?: AbortSignal;
+  onEvent?: ExportEventHandler;
+}
+
+/** Label for a bare job URL: the group id from the job's `request` when it names one, else `job-<id>`. */
+export function labelForJob(jobUrl: string, request: string): string {
+  const group = /\/Group\/([A-Za-z0-9._-]+)\/\$export/.exec(request)?.[1];
+  if (group) return group;
+  const id = new URL(jobUrl).pathname.split('/').filter(Boolean).pop() ?? 'job';
+  return `job-${id.replace(/[^A-Za-z0-9._-]/g, '_')}`;
+}
+
+export async function downloadExisting(client: ExportClient, options: DownloadExistingOptions): Promise<ExportRunResult> {
+  const fromUrl = isUrl(options.source);
+  const outDir = fromUrl ? options.outDir : options.source;
+  if (!outDir) throw new DpcError('ERR_USAGE', 'downloading a job URL needs --out DIR', { location: '--out' });
+  await ensurePrivateDir(outDir);
+  const lock = await acquireLock(outDir);
+  try {
+    const state = await StateStore.open(outDir);
+    const jobs = fromUrl
+      ? [{ label: undefined, jobUrl: options.source }]
+      : state.labels().flatMap((label) => {
+          const jobUrl = state.group(label).jobUrl;
+          return jobUrl ? [{ label, jobUrl }] : [];
+        });
+    if (jobs.length === 0) throw new DpcError('ERR_INPUT', `${outDir} has no unfinished export job to download`, { location: outDir });
+    const downloads = new Limiter(options.concurrency ?? 4);
+    const groups: GroupResult[] = [];
+    for (const job of jobs) {
+      const done = await pollUntilComplete(client.transport, job.jobUrl, {
+        label: job.label ?? redactUrl(job.jobUrl),
+        intervalMs: options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
+        signal: options.signal,
+        onEvent: options.onEvent,
+      });
+      const label = job.label ?? labelForJob(job.jobUrl, done.completion.request);
+      if (state.group(label).jobUrl !== job.jobUrl) {
+        await clearGroupFolder(join(outDir, label));
+        await state.update(label, (group) => {
+          group.jobUrl = job.jobUrl;
+          group.request = 'download';
+          group.files = {};
+        });
+      }
+      groups.push(
+        await downloadJob(client.transport, {
+          outDir,
+          label,
+          dir: join(outDir, label),
+          jobUrl: job.jobUrl,
+          completion: done.completion,
+          state,
+          downloads,
+          gzip: options.gzip,
+          signal: options.signal,
+          onEvent: options.onEvent,
+        }),
+      );
+    }
+    return { outDir, groups };
+  } finally {
+    await lock.release();
+  }
+}

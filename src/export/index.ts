@@ -1,0 +1,13 @@
+export { runExport, runOutcomeError, MANIFEST_FILE, QUARANTINE_DIR } from './run.js';
+export type { ExportClient, ExportRunOptions, ExportRunResult, ExportTarget, GroupManifest, GroupResult, QuarantinedFile } from './run.js';
+export { exportStatus, downloadExisting, labelForJob } from './existing.js';
+export type { JobStatusReport, DownloadExistingOptions } from './existing.js';
+export { verifyExportDir, measureFile } from './verify.js';
+export type { VerifyReport, VerifiedEntry } from './verify.js';
+export { kickoff, pollOnce, pollUntilComplete, DEFAULT_POLL_INTERVAL_MS } from './job.js';
+export type { ExportRequest, ExportScope, PollResult } from './job.js';
+export { parseCompletion, planFiles, verifyAgainst } from './manifest.js';
+export type { JobCompletion, JobFile, PlannedFile, Measured } from './manifest.js';
+export type { ExportEvent, ExportEventHandler } from './events.js';
+export type { ErrorSummary, ErrorReason } from './outcomes.js';
+export type { VerifiedFile } from './download.js';

@@ -1,0 +1,182 @@
+/**
+ * Bulk Data job lifecycle over the transport: kick-off (server behaviour §6.1) and status polling (§6.2).
+ * Polling is polite by default (20 s, inside DPC's ~300 requests / 5 min WAF budget), honours Retry-After when a server
+ * sends one, and backs off with jitter on errors.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DpcError, isDpcError } from '../errors.js';
+import { headerValue, MediaType, parseRetryAfter, type Transport } from '../transport/index.js';
+import { redactUrl } from '../redact.js';
+import type { ExportEventHandler } from './events.js';
+import { parseCompletion, type JobCompletion } from './manifest.js';
+
+export type ExportScope = { level: 'group'; groupId: string } | { level: 'patient' } | { level: 'system' };
+
+export interface ExportRequest {
+  scope: ExportScope;
+  /** `_type`; absent = the server's default (all types). */
+  types?: readonly string[];
+  /** `_since`, ISO 8601 with an offset. */
+  since?: string;
+  /** `_outputFormat`; default `application/fhir+ndjson`. */
+  outputFormat?: string;
+}
+
+export function kickoffPath(scope: ExportScope): string {
+  switch (scope.level) {
+    case 'group':
+      return `/Group/${encodeURIComponent(scope.groupId)}/$export`;
+    case 'patient':
+      return '/Patient/$export';
+    case 'system':
+      return '/$export';
+  }
+}
+
+/** Query parameters; the transport's URLSearchParams encoding sends `+` as `%2B` as DPC requires. */
+export function kickoffQuery(request: ExportRequest): Record<string, string | undefined> {
+  return {
+    _type: request.types && request.types.length > 0 ? request.types.join(',') : undefined,
+    _since: request.since,
+    _outputFormat: request.outputFormat ?? MediaType.fhirNdjson,
+  };
+}
+
+const SINCE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** `_since` must be ISO 8601 with an offset and not in the future (DPC answers 400 otherwise). */
+export function validateSince(since: string, now: number): void {
+  if (!SINCE.test(since) || Number.isNaN(Date.parse(since))) {
+    throw new DpcError('ERR_INPUT', `--since "${since}" is not an ISO 8601 date-time with an offset (e.g. 2024-01-31T00:00:00Z)`, { location: '--since' });
+  }
+  if (Date.parse(since) > now) throw new DpcError('ERR_INPUT', `--since "${since}" is in the future`, { location: '--since' });
+}
+
+/** Resource type names as the server spells them (the server decides which it supports). */
+export function validateTypes(types: readonly string[]): void {
+  for (const type of types) {
+    if (!/^[A-Z][A-Za-z]+$/.test(type)) throw new DpcError('ERR_INPUT', `--type "${type}" is not a FHIR resource type name`, { location: '--type' });
+  }
+}
+
+export interface Kickoff {
+  jobUrl: string;
+  /** The kick-off URL as sent (redacted for printing). */
+  url: string;
+  requestId?: string;
+}
+
+export async function kickoff(transport: Transport, request: ExportRequest, signal?: AbortSignal): Promise<Kickoff> {
+  const path = kickoffPath(request.scope);
+  const response = await transport.text({
+    path,
+    query: kickoffQuery(request),
+    headers: { prefer: 'respond-async' },
+    accept: MediaType.fhirJson,
+    okStatuses: [202],
+    signal,
+  });
+  const location = headerValue(response.headers['content-location']);
+  if (!location) {
+    throw new DpcError('ERR_HTTP', `GET ${path} answered 202 without a Content-Location header`, { requestId: response.requestId, location: redactUrl(response.url) });
+  }
+  return { jobUrl: transport.resolve(location).href, url: redactUrl(response.url), requestId: response.requestId };
+}
+
+export type PollResult =
+  | { state: 'in-progress'; progress?: string; retryAfterMs?: number; requestId?: string }
+  | { state: 'complete'; completion: JobCompletion; expires?: string; requestId?: string };
+
+const MAX_RETRY_AFTER_MS = 5 * 60_000;
+
+/** One status request. 410 becomes ERR_JOB_EXPIRED; other errors propagate as the transport's typed errors. */
+export async function pollOnce(transport: Transport, jobUrl: string, signal?: AbortSignal): Promise<PollResult> {
+  let response;
+  try {
+    response = await transport.json<unknown>({ path: jobUrl, accept: MediaType.json, okStatuses: [200, 202], signal });
+  } catch (error) {
+    if (isDpcError(error, 'ERR_GONE')) {
+      throw new DpcError('ERR_JOB_EXPIRED', `export job ${redactUrl(jobUrl)} has expired (410): its files are gone; start a new export`, {
+        status: 410,
+        requestId: error.requestId,
+        location: redactUrl(jobUrl),
+      });
+    }
+    throw error;
+  }
+  const requestId = response.requestId;
+  if (response.status === 202) {
+    return {
+      state: 'in-progress',
+      progress: headerValue(response.headers['x-progress']),
+      retryAfterMs: parseRetryAfter(response.headers['retry-after'], Date.now(), MAX_RETRY_AFTER_MS),
+      requestId,
+    };
+  }
+  return { state: 'complete', completion: parseCompletion(response.body, redactUrl(jobUrl)), expires: headerValue(response.headers.expires), requestId };
+}
+
+export interface PollOptions {
+  label: string;
+  /** Wait between polls when the server sends no Retry-After. */
+  intervalMs: number;
+  /** Consecutive failed polls tolerated before giving up. */
+  maxErrors?: number;
+  signal?: AbortSignal;
+  onEvent?: ExportEventHandler;
+  /** Injected in tests of the schedule; defaults to real timers. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  random?: () => number;
+}
+
+export const DEFAULT_POLL_INTERVAL_MS = 20_000;
+const DEFAULT_MAX_ERRORS = 5;
+
+/** Wait after a 202: the server's Retry-After when present (never below a floor), else our interval. Pure. */
+export function nextPollDelay(intervalMs: number, retryAfterMs: number | undefined): number {
+  if (retryAfterMs === undefined) return intervalMs;
+  return Math.max(retryAfterMs, Math.min(intervalMs, 1000));
+}
+
+/** Backoff after the n-th consecutive failed poll (0-based): doubling from the interval, capped, half of it jittered. Pure. */
+export function errorBackoff(errors: number, intervalMs: number, random: () => number): number {
+  const ceiling = Math.min(MAX_RETRY_AFTER_MS, intervalMs * 2 ** errors);
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/** Errors worth another poll: transient server or network trouble (the transport already retried 429/502-504). */
+function isTransient(error: unknown): error is DpcError {
+  return ['ERR_SERVER', 'ERR_NETWORK', 'ERR_TIMEOUT', 'ERR_RATE_LIMITED'].some((code) => isDpcError(error, code as DpcError['code']));
+}
+
+export async function pollUntilComplete(transport: Transport, jobUrl: string, options: PollOptions): Promise<Extract<PollResult, { state: 'complete' }>> {
+  const wait = options.sleep ?? ((ms: number, signal?: AbortSignal) => sleep(ms, undefined, { signal }));
+  const maxErrors = options.maxErrors ?? DEFAULT_MAX_ERRORS;
+  const shownUrl = redactUrl(jobUrl);
+  let errors = 0;
+  for (;;) {
+    let result: PollResult;
+    try {
+      result = await pollOnce(transport, jobUrl, options.signal);
+      errors = 0;
+    } catch (error) {
+      if (!isTransient(error)) throw error;
+      if (++errors > maxErrors) {
+        throw new DpcError('ERR_JOB_FAILED', `export job ${shownUrl} failed: ${maxErrors + 1} status requests in a row failed, last: ${error.message}`, {
+          cause: error,
+          status: error.status,
+          requestId: error.requestId,
+          location: shownUrl,
+        });
+      }
+      const retryInMs = errorBackoff(errors - 1, options.intervalMs, options.random ?? Math.random);
+      options.onEvent?.({ type: 'status_error', label: options.label, jobUrl: shownUrl, message: error.message, retryInMs, requestId: error.requestId });
+      await wait(retryInMs, options.signal);
+      continue;
+    }
+    if (result.state === 'complete') return result;
+    const nextPollMs = nextPollDelay(options.intervalMs, result.retryAfterMs);
+    options.onEvent?.({ type: 'status_progress', label: options.label, jobUrl: shownUrl, progress: result.progress, nextPollMs, requestId: result.requestId });
+    await wait(nextPollMs, options.signal);
+  }
+}

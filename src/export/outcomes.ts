@@ -1,0 +1,85 @@
+/**
+ * Summary of a job's error files: per-patient OperationOutcomes (server behaviour §6.3) counted by reason
+ * (`details.text`, else `diagnostics`, else `code`) with the MBI or patient id DPC puts last in `location`.
+ * Error files are small, so they are parsed line by line; resource files never are.
+ */
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { pipeline } from 'node:stream/promises';
+import { PassThrough } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { io } from './files.js';
+import { MiB } from './meter.js';
+
+export interface ErrorReason {
+  reason: string;
+  count: number;
+  /** MBIs (or patient ids) from `location`, in file order, without duplicates. */
+  patients: string[];
+}
+
+export interface ErrorSummary {
+  /** Failed patients reported (one per issue). */
+  total: number;
+  reasons: ErrorReason[];
+}
+
+/** Accumulates OperationOutcome lines. Pure apart from its own state. */
+export class OutcomeTally {
+  private readonly byReason = new Map<string, { count: number; patients: Set<string> }>();
+  private total = 0;
+
+  add(line: string): void {
+    if (line.trim() === '') return;
+    let outcome: { issue?: unknown };
+    try {
+      outcome = JSON.parse(line) as { issue?: unknown };
+    } catch {
+      this.count('unreadable OperationOutcome line', undefined);
+      return;
+    }
+    const issues = Array.isArray(outcome.issue) ? outcome.issue : [];
+    if (issues.length === 0) this.count('OperationOutcome without issues', undefined);
+    for (const raw of issues) {
+      const issue = (raw ?? {}) as { details?: { text?: unknown }; diagnostics?: unknown; code?: unknown; location?: unknown };
+      const reason = [issue.details?.text, issue.diagnostics, issue.code].find((v): v is string => typeof v === 'string' && v !== '') ?? 'unspecified';
+      const location = Array.isArray(issue.location) ? issue.location : [];
+      const last = location[location.length - 1];
+      this.count(reason, typeof last === 'string' && last !== 'Patient' && last !== 'id' ? last : undefined);
+    }
+  }
+
+  private count(reason: string, patient: string | undefined): void {
+    const entry = this.byReason.get(reason) ?? { count: 0, patients: new Set<string>() };
+    entry.count++;
+    if (patient !== undefined) entry.patients.add(patient);
+    this.byReason.set(reason, entry);
+    this.total++;
+  }
+
+  summary(): ErrorSummary {
+    const reasons = [...this.byReason.entries()]
+      .map(([reason, e]) => ({ reason, count: e.count, patients: [...e.patients] }))
+      .sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
+    return { total: this.total, reasons };
+  }
+}
+
+export function emptySummary(): ErrorSummary {
+  return { total: 0, reasons: [] };
+}
+
+/** Read verified error files (plain or `.gz`) from disk and tally them. */
+export async function summariseErrorFiles(paths: readonly string[]): Promise<ErrorSummary> {
+  const tally = new OutcomeTally();
+  for (const path of paths) {
+    await io(path, 'read error file', async () => {
+      const text = new PassThrough();
+      const file = createReadStream(path, { highWaterMark: MiB });
+      const done = path.endsWith('.gz') ? pipeline(file, createGunzip({ chunkSize: MiB }), text) : pipeline(file, text);
+      for await (const line of createInterface({ input: text, crlfDelay: Infinity })) tally.add(line);
+      await done;
+    });
+  }
+  return tally.summary();
+}

@@ -1,0 +1,380 @@
+/**
+ * The export run: lock the output folder, resolve the targets (group, NPI, every group, patient or system level), then
+ * per target kick off or resume a job, poll it, download and verify every file with bounded concurrency, summarise the
+ * error files, and write `manifest.json` last.
+ *
+ * Output layout (`<out>` = --out):
+ *   <out>/<label>/<Type>-NNN.ndjson[.gz]   verified files, numbered per type in manifest order (0600)
+ *   <out>/<label>/manifest.json             written last, atomically: files with url/type/path/bytes/sha256/count,
+ *                                           the job's transactionTime and request, quarantined files, error summary
+ *   <out>/.quarantine/<label>/<name>        bytes that failed verification twice (never at a final name)
+ *   <out>/.dpc-export-state.json            resume + `--since auto` state;  <out>/.dpc-export.lock  the run lock
+ * `<label>` is the group id, the NPI as given with --npi, `patient` or `system`. A new job for a label replaces that
+ * folder's previous data files; a rerun of the same command resumes the in-flight job instead.
+ *
+ * Resume skips a file recorded as verified when it is still at its final name with the recorded size: files are
+ * fsynced before the rename and the state is written after it, so size catches truncation or replacement cheaply;
+ * `verifyExportDir` re-hashes everything on demand.
+ */
+import { readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DpcError, isDpcError } from '../errors.js';
+import type { Transport } from '../transport/index.js';
+import { redactUrl } from '../redact.js';
+import { downloadVerified, type DownloadOutcome, type VerifiedFile } from './download.js';
+import type { ExportEventHandler } from './events.js';
+import { ensurePrivateDir, io, writeFileAtomic } from './files.js';
+import { findGroupByNpi, listGroups } from '../fhir/groups.js';
+import { isValidNpi } from '../fhir/validate.js';
+import { DEFAULT_POLL_INTERVAL_MS, kickoff, pollUntilComplete, validateSince, validateTypes, type ExportScope } from './job.js';
+import { acquireLock } from './lock.js';
+import { DATA_FILE_NAME, planFiles, type JobCompletion, type PlannedFile } from './manifest.js';
+import { emptySummary, summariseErrorFiles, type ErrorSummary } from './outcomes.js';
+import { Limiter, runAll } from './limit.js';
+import { StateStore } from './state.js';
+
+/** What the engine needs from a client (`createClient()` provides it). */
+export interface ExportClient {
+  readonly transport: Transport;
+  /** Epoch ms; tests pass the sandbox clock. */
+  readonly now: () => number;
+}
+
+export type ExportTarget =
+  | { kind: 'group'; groupId: string }
+  | { kind: 'npi'; npi: string }
+  | { kind: 'all-groups' }
+  | { kind: 'patient' }
+  | { kind: 'system' };
+
+export interface ExportRunOptions {
+  outDir: string;
+  target: ExportTarget;
+  types?: readonly string[];
+  /** ISO date-time, or `auto` for the last verified transactionTime of each group. */
+  since?: string;
+  outputFormat?: string;
+  /** Keep files gzip-compressed as the server stores them. */
+  gzip?: boolean;
+  /** Parallel downloads across the whole run (default 4). */
+  concurrency?: number;
+  /** Groups exported at once with the all-groups target (default 2). */
+  groupConcurrency?: number;
+  pollIntervalMs?: number;
+  signal?: AbortSignal;
+  onEvent?: ExportEventHandler;
+}
+
+export interface QuarantinedFile {
+  url: string;
+  type: string;
+  path: string;
+  problems: string[];
+}
+
+export interface GroupManifest {
+  label: string;
+  jobUrl: string;
+  transactionTime: string;
+  request: string;
+  requiresAccessToken: boolean;
+  gzip: boolean;
+  files: VerifiedFile[];
+  quarantined: QuarantinedFile[];
+  errors: ErrorSummary;
+  writtenAt: string;
+}
+
+export interface GroupResult {
+  label: string;
+  /** Set when this target failed as a whole (the others still ran). */
+  error?: DpcError;
+  manifest?: GroupManifest;
+  manifestPath?: string;
+}
+
+export interface ExportRunResult {
+  outDir: string;
+  groups: GroupResult[];
+}
+
+export const MANIFEST_FILE = 'manifest.json';
+export const QUARANTINE_DIR = '.quarantine';
+const DEFAULT_CONCURRENCY = 4;
+const DEFAULT_GROUP_CONCURRENCY = 2;
+
+export async function runExport(client: ExportClient, options: ExportRunOptions): Promise<ExportRunResult> {
+  const now = client.now;
+  if (options.types) validateTypes(options.types);
+  if (options.since !== undefined && options.since !== 'auto') validateSince(options.since, now());
+  await ensurePrivateDir(options.outDir);
+  const lock = await acquireLock(options.outDir);
+  try {
+    const state = await StateStore.open(options.outDir);
+    const targets = await resolveTargets(client, options.target);
+    const downloads = new Limiter(options.concurrency ?? DEFAULT_CONCURRENCY);
+    const groups = new Limiter(targets.length > 1 ? (options.groupConcurrency ?? DEFAULT_GROUP_CONCURRENCY) : 1);
+    const results = await Promise.all(
+      targets.map((target) =>
+        groups.run(async (): Promise<GroupResult> => {
+          try {
+            return await exportTarget(client, options, state, downloads, target);
+          } catch (error) {
+            if (targets.length === 1) throw error;
+            return { label: target.label, error: asDpcError(error) };
+          }
+        }),
+      ),
+    );
+    return { outDir: options.outDir, groups: results };
+  } finally {
+    await lock.release();
+  }
+}
+
+interface ResolvedTarget {
+  label: string;
+  scope: ExportScope;
+}
+
+async function resolveTargets(client: ExportClient, target: ExportTarget): Promise<ResolvedTarget[]> {
+  switch (target.kind) {
+    case 'group':
+      return [{ label: safeLabel(target.groupId, '--group'), scope: { level: 'group', groupId: target.groupId } }];
+    case 'npi': {
+      if (!isValidNpi(target.npi)) throw new DpcError('ERR_INPUT', `--npi "${target.npi}" is not a valid NPI (10 digits with a Luhn check digit)`, { location: '--npi' });
+      const group = await findGroupByNpi(client, target.npi);
+      if (!group?.id) throw new DpcError('ERR_NOT_FOUND', `no attribution group for practitioner NPI ${target.npi}`, { location: '--npi' });
+      return [{ label: target.npi, scope: { level: 'group', groupId: group.id } }];
+    }
+    case 'all-groups': {
+      const ids = (await listGroups(client)).flatMap((g) => (g.id ? [g.id] : []));
+      if (ids.length === 0) throw new DpcError('ERR_NOT_FOUND', 'the organization has no groups to export');
+      return ids.map((id) => ({ label: safeLabel(id, 'group id'), scope: { level: 'group', groupId: id } }));
+    }
+    case 'patient':
+      return [{ label: 'patient', scope: { level: 'patient' } }];
+    case 'system':
+      return [{ label: 'system', scope: { level: 'system' } }];
+  }
+}
+
+/** A label becomes a folder name: no separators, no dot-names. */
+function safeLabel(value: string, what: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(value)) throw new DpcError('ERR_INPUT', `${what} "${value}" cannot name an output folder`, { location: what });
+  return value;
+}
+
+/** What makes two runs "the same command" for resume purposes. */
+function fingerprint(scope: ExportScope, options: ExportRunOptions): string {
+  return JSON.stringify({
+    scope,
+    types: [...(options.types ?? [])].sort(),
+    since: options.since ?? null,
+    outputFormat: options.outputFormat ?? null,
+    gzip: options.gzip ?? false,
+  });
+}
+
+async function exportTarget(
+  client: ExportClient,
+  options: ExportRunOptions,
+  state: StateStore,
+  downloads: Limiter,
+  target: ResolvedTarget,
+): Promise<GroupResult> {
+  const { label } = target;
+  const dir = join(options.outDir, label);
+  const { jobUrl, completion } = await resumeOrStart(client, options, state, target, dir);
+  return downloadJob(client.transport, { ...options, label, dir, jobUrl, completion, state, downloads });
+}
+
+async function resumeOrStart(
+  client: ExportClient,
+  options: ExportRunOptions,
+  state: StateStore,
+  target: ResolvedTarget,
+  dir: string,
+): Promise<{ jobUrl: string; completion: JobCompletion }> {
+  const { label } = target;
+  const request = fingerprint(target.scope, options);
+  const previous = state.group(label);
+  const poll = (jobUrl: string) =>
+    pollUntilComplete(client.transport, jobUrl, {
+      label,
+      intervalMs: options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
+      signal: options.signal,
+      onEvent: options.onEvent,
+    });
+
+  if (previous.jobUrl !== undefined && previous.request === request) {
+    options.onEvent?.({ type: 'kickoff', label, url: redactUrl(previous.jobUrl), jobUrl: redactUrl(previous.jobUrl), resumed: true });
+    try {
+      const done = await poll(previous.jobUrl);
+      return { jobUrl: previous.jobUrl, completion: done.completion };
+    } catch (error) {
+      if (!isDpcError(error, 'ERR_JOB_EXPIRED')) throw error;
+      // the job's files are gone: start over with a new job below
+    }
+  }
+
+  const since = options.since === 'auto' ? previous.lastTransactionTime : options.since;
+  await clearGroupFolder(dir);
+  const started = await kickoff(client.transport, { scope: target.scope, types: options.types, since, outputFormat: options.outputFormat }, options.signal);
+  await state.update(label, (group) => {
+    group.jobUrl = started.jobUrl;
+    group.request = request;
+    group.kickedOffAt = new Date(client.now()).toISOString();
+    group.files = {};
+  });
+  options.onEvent?.({ type: 'kickoff', label, url: started.url, jobUrl: redactUrl(started.jobUrl), resumed: false, requestId: started.requestId });
+  const done = await poll(started.jobUrl);
+  return { jobUrl: started.jobUrl, completion: done.completion };
+}
+
+/** A new job replaces the folder's previous data: its manifest first (so it never lists missing files), then the files. */
+export async function clearGroupFolder(dir: string): Promise<void> {
+  await ensurePrivateDir(dir);
+  await io(dir, 'clear previous export in', async () => {
+    await rm(join(dir, MANIFEST_FILE), { force: true });
+    for (const name of await readdir(dir)) {
+      if (DATA_FILE_NAME.test(name) || name.endsWith('.part')) await rm(join(dir, name), { force: true });
+    }
+  });
+}
+
+export interface DownloadJobOptions {
+  outDir: string;
+  label: string;
+  dir: string;
+  jobUrl: string;
+  completion: JobCompletion;
+  state: StateStore;
+  downloads: Limiter;
+  gzip?: boolean;
+  signal?: AbortSignal;
+  onEvent?: ExportEventHandler;
+}
+
+/** Download and verify every file of a completed job (skipping verified ones), then write the manifest. */
+export async function downloadJob(transport: Transport, options: DownloadJobOptions): Promise<GroupResult> {
+  const { label, dir, completion, state } = options;
+  const planned = planFiles(completion.files);
+  options.onEvent?.({ type: 'status_complete', label, jobUrl: redactUrl(options.jobUrl), transactionTime: completion.transactionTime, files: planned.length });
+  await ensurePrivateDir(dir);
+
+  const outcomes = await runAll(
+    planned,
+    options.downloads,
+    async (file, signal): Promise<DownloadOutcome> => {
+      const recorded = await alreadyVerified(dir, state.group(label).files[file.url]);
+      if (recorded) {
+        options.onEvent?.({ type: 'download_complete', label, url: redactUrl(file.url), file: recorded.path, bytes: recorded.bytes, resources: recorded.count, skipped: true });
+        return { status: 'verified', file: recorded };
+      }
+      const outcome = await downloadVerified(transport, {
+        label,
+        file,
+        dir,
+        quarantineDir: join(options.outDir, QUARANTINE_DIR),
+        gzip: options.gzip ?? false,
+        requiresAccessToken: completion.requiresAccessToken,
+        signal,
+        onEvent: options.onEvent,
+      });
+      if (outcome.status === 'verified') await state.update(label, (group) => void (group.files[file.url] = outcome.file));
+      return outcome;
+    },
+    options.signal,
+  ).catch((error: unknown) => {
+    throw isDpcError(error, 'ERR_GONE') ? expired(options.jobUrl, error) : error;
+  });
+
+  const files = outcomes.flatMap((o) => (o.status === 'verified' ? [o.file] : []));
+  const quarantined = outcomes.flatMap((o) => (o.status === 'quarantined' ? [{ url: o.url, type: o.type, path: o.path, problems: o.problems }] : []));
+  const errorFiles = files.filter((f) => f.kind === 'error').map((f) => join(dir, f.path));
+  const errors = errorFiles.length > 0 ? await summariseErrorFiles(errorFiles) : emptySummary();
+  const manifest: GroupManifest = {
+    label,
+    jobUrl: options.jobUrl,
+    transactionTime: completion.transactionTime,
+    request: completion.request,
+    requiresAccessToken: completion.requiresAccessToken,
+    gzip: options.gzip ?? false,
+    files,
+    quarantined,
+    errors,
+    writtenAt: new Date().toISOString(),
+  };
+  const manifestPath = join(dir, MANIFEST_FILE);
+  await writeFileAtomic(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  if (quarantined.length === 0) {
+    // every file verified: the job is done and `--since auto` may move forward
+    await state.update(label, (group) => {
+      group.lastTransactionTime = completion.transactionTime;
+      group.lastJobUrl = options.jobUrl;
+      delete group.jobUrl;
+      delete group.request;
+      delete group.kickedOffAt;
+      group.files = {};
+    });
+  }
+  options.onEvent?.({
+    type: 'export_complete',
+    label,
+    files: files.length,
+    bytes: files.reduce((sum, f) => sum + f.bytes, 0),
+    resources: files.filter((f) => f.kind === 'output').reduce((sum, f) => sum + f.count, 0),
+    errors: errors.total,
+    quarantined: quarantined.length,
+    transactionTime: completion.transactionTime,
+  });
+  return { label, manifest, manifestPath };
+}
+
+/** A file verified in an earlier run and still on disk at the recorded size. */
+async function alreadyVerified(dir: string, recorded: VerifiedFile | undefined): Promise<VerifiedFile | undefined> {
+  if (!recorded) return undefined;
+  try {
+    const info = await stat(join(dir, recorded.path));
+    return info.size === (recorded.gzipBytes ?? recorded.bytes) ? recorded : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function expired(jobUrl: string, error: DpcError): DpcError {
+  return new DpcError('ERR_JOB_EXPIRED', `export job ${redactUrl(jobUrl)} has expired (410 on a file); rerun to start a new export`, {
+    cause: error,
+    status: 410,
+    requestId: error.requestId,
+    location: error.location,
+  });
+}
+
+function asDpcError(error: unknown): DpcError {
+  return error instanceof DpcError ? error : new DpcError('ERR_IO', error instanceof Error ? error.message : String(error), { cause: error });
+}
+
+/** The error a finished run ends with, if any: failure (1) beats quarantined files (1) beats failed patients (4). Pure. */
+export function runOutcomeError(result: ExportRunResult): DpcError | undefined {
+  const failed = result.groups.filter((g) => g.error);
+  if (failed.length > 0) {
+    const first = failed[0]!.error!;
+    if (result.groups.length === 1) return first;
+    return new DpcError(first.code === 'ERR_PARTIAL' ? 'ERR_JOB_FAILED' : first.code, `${failed.length} of ${result.groups.length} exports failed`, {
+      details: failed.map((g) => `${g.label}: ${g.error!.message}`),
+    });
+  }
+  const manifests = result.groups.flatMap((g) => (g.manifest ? [g.manifest] : []));
+  const quarantined = manifests.flatMap((m) => m.quarantined.map((q) => `${m.label}: ${q.url}: ${q.problems.join('; ')} (kept at ${q.path || 'nowhere: no bytes arrived'})`));
+  if (quarantined.length > 0) {
+    return new DpcError('ERR_INTEGRITY', `${quarantined.length} file(s) failed verification twice and were quarantined; rerun to retry them`, { details: quarantined });
+  }
+  const patients = manifests.reduce((sum, m) => sum + m.errors.total, 0);
+  if (patients > 0) {
+    const reasons = manifests.flatMap((m) => m.errors.reasons.map((r) => `${m.label}: ${r.count} × ${r.reason}`));
+    return new DpcError('ERR_PARTIAL', `export finished with ${patients} patient(s) not exported; see the error summary in manifest.json`, { details: reasons });
+  }
+  return undefined;
+}

@@ -1,0 +1,95 @@
+/**
+ * `dpc export verify DIR`: re-hash every file a manifest lists, from disk, against what was recorded when it was
+ * downloaded (sha256 and lines of the uncompressed content, bytes, gzip size). Missing files count as failures.
+ */
+import { createReadStream } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { DpcError } from '../errors.js';
+import { io } from './files.js';
+import type { Measured } from './manifest.js';
+import { discard, Meter, MiB } from './meter.js';
+import { MANIFEST_FILE, type GroupManifest } from './run.js';
+
+export interface VerifiedEntry {
+  label: string;
+  path: string;
+  ok: boolean;
+  problems: string[];
+}
+
+export interface VerifyReport {
+  dir: string;
+  manifests: number;
+  files: VerifiedEntry[];
+  ok: boolean;
+}
+
+/** Measure a file on disk the way the download did. */
+export async function measureFile(path: string, gzipped: boolean): Promise<Measured> {
+  const meter = new Meter();
+  const size = (await stat(path)).size;
+  const read = createReadStream(path, { highWaterMark: MiB });
+  if (gzipped) await pipeline(read, createGunzip({ chunkSize: MiB }), meter, discard());
+  else await pipeline(read, meter, discard());
+  return { sha256: meter.sha256, bytes: meter.bytes, lines: meter.lines, ...(gzipped ? { gzipBytes: size } : {}) };
+}
+
+/** The manifests under `dir`: its own, or one per group folder. */
+export async function findManifests(dir: string): Promise<string[]> {
+  const own = join(dir, MANIFEST_FILE);
+  if (await exists(own)) return [own];
+  const entries = await io(dir, 'read folder', () => readdir(dir, { withFileTypes: true }));
+  const found: string[] = [];
+  for (const entry of entries) {
+    if (entry.isDirectory() && !entry.name.startsWith('.') && (await exists(join(dir, entry.name, MANIFEST_FILE)))) found.push(join(dir, entry.name, MANIFEST_FILE));
+  }
+  return found.sort();
+}
+
+export async function readManifest(path: string): Promise<GroupManifest> {
+  const text = await io(path, 'read manifest', () => readFile(path, 'utf8'));
+  try {
+    const manifest = JSON.parse(text) as GroupManifest;
+    if (Array.isArray(manifest.files)) return manifest;
+  } catch {
+    // reported below
+  }
+  throw new DpcError('ERR_INPUT', `${path} is not an export manifest`, { location: path });
+}
+
+export async function verifyExportDir(dir: string): Promise<VerifyReport> {
+  const manifests = await findManifests(dir);
+  if (manifests.length === 0) throw new DpcError('ERR_INPUT', `${dir} holds no ${MANIFEST_FILE} (nor do its group folders)`, { location: dir });
+  const files: VerifiedEntry[] = [];
+  for (const manifestPath of manifests) {
+    const manifest = await readManifest(manifestPath);
+    const groupDir = join(manifestPath, '..');
+    for (const file of manifest.files) {
+      const path = join(groupDir, file.path);
+      const problems: string[] = [];
+      try {
+        const measured = await measureFile(path, file.gzipBytes !== undefined);
+        if (measured.sha256 !== file.sha256) problems.push(`sha256 ${measured.sha256} differs from the recorded ${file.sha256}`);
+        if (measured.bytes !== file.bytes) problems.push(`${measured.bytes} bytes differ from the recorded ${file.bytes}`);
+        if (measured.lines !== file.count) problems.push(`${measured.lines} lines differ from the recorded ${file.count}`);
+        if (measured.gzipBytes !== file.gzipBytes) problems.push(`${measured.gzipBytes} gzip bytes differ from the recorded ${file.gzipBytes}`);
+      } catch (error) {
+        problems.push((error as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : `unreadable: ${(error as Error).message}`);
+      }
+      files.push({ label: manifest.label, path, ok: problems.length === 0, problems });
+    }
+  }
+  return { dir, manifests: manifests.length, files, ok: files.every((f) => f.ok) };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The one way FHIR resource requests are made: typed calls over the project's Transport.
+ *
+ * Why not fhir-kit-client (measured against a loopback node:http server, fhir-kit-client 2.0.3 with the shared
+ * undici 7 Agent as `requestOptions.dispatcher`):
+ *  - a 429 with `Retry-After: 1` on POST is thrown at once (one attempt); the Transport retries it;
+ *  - `nextPage()` follows an absolute `next` link to another origin and sends `Authorization: Bearer …` there;
+ *    the Transport refuses to send the token off the configured origin;
+ *  - its requests bypass the Transport's events, so `--debug` lines and the write counts the benchmark reads
+ *    would need a second event source; its errors are plain `Error("HTTP 422: …")` needing re-mapping, and its
+ *    types need a cast on every call under `@types/fhir` 0.0.44.
+ * A wrapper fixing all of that would re-implement the Transport, so FHIR calls use `transport.json()` directly.
+ */
+import type { Transport } from '../transport/index.js';
+import { DpcError, isDpcError } from '../errors.js';
+import { mbiOf, npiOf, submitParameters } from './resources.js';
+
+/** What the FHIR functions need from a DpcClient (createClient() returns one). */
+export interface FhirClient {
+  readonly transport: Transport;
+  /** Epoch ms; tests pass the sandbox clock. */
+  readonly now: () => number;
+}
+
+type Query = Record<string, string | number | boolean | undefined>;
+
+export interface WriteOptions {
+  /** X-Provenance header value (Group create/replace/`$add`). */
+  provenance?: string;
+  /** Safe to replay after a transient failure (e.g. `$submit`, `$add`: the server returns what exists). */
+  idempotent?: boolean;
+}
+
+export async function fhirGet<T>(client: FhirClient, path: string, query?: Query): Promise<T> {
+  return (await client.transport.json<T>({ path, query })).body;
+}
+
+export async function fhirWrite<T>(
+  client: FhirClient,
+  method: 'POST' | 'PUT',
+  path: string,
+  body: unknown,
+  options: WriteOptions = {},
+): Promise<{ status: number; body: T }> {
+  const response = await client.transport.json<T>({
+    method,
+    path,
+    body: JSON.stringify(body),
+    headers: options.provenance === undefined ? undefined : { 'X-Provenance': options.provenance },
+    idempotent: options.idempotent,
+  });
+  return { status: response.status, body: response.body };
+}
+
+export async function fhirDelete(client: FhirClient, path: string): Promise<void> {
+  await client.transport.text({ method: 'DELETE', path });
+}
+
+/** Every resource of a search, following `next` links (absolute URLs; the Transport keeps the token on our origin). */
+export async function searchAll<T extends fhir3.Resource>(client: FhirClient, path: string, query?: Query): Promise<T[]> {
+  const resources: T[] = [];
+  const seen = new Set<string>();
+  let next: { path: string; query?: Query } | undefined = { path, query };
+  while (next) {
+    const bundle: fhir3.Bundle<T> = await fhirGet<fhir3.Bundle<T>>(client, next.path, next.query);
+    for (const entry of bundle?.entry ?? []) if (entry.resource) resources.push(entry.resource);
+    const link = bundle?.link?.find((l) => l.relation === 'next')?.url;
+    // a server repeating a link would loop forever; stop instead
+    next = link !== undefined && !seen.has(link) ? { path: link } : undefined;
+    if (link !== undefined) seen.add(link);
+  }
+  return resources;
+}
+
+/** POST a resource; the server answers 201 when it created it and 200 with the existing one (same NPI/MBI). */
+export async function createResource<T extends fhir3.Resource>(client: FhirClient, resource: T): Promise<{ created: boolean; resource: T }> {
+  const { status, body } = await fhirWrite<T>(client, 'POST', `/${resource.resourceType}`, resource, { idempotent: true });
+  return { created: status === 201, resource: body };
+}
+
+/** `POST /<Type>/$submit` with a Parameters→Bundle; returns the created and already existing resources. */
+export async function submitResources<T extends fhir3.Resource>(client: FhirClient, resourceType: T['resourceType'], resources: readonly T[]): Promise<T[]> {
+  if (resources.length === 0) return [];
+  try {
+    const { body } = await fhirWrite<fhir3.Bundle<T>>(client, 'POST', `/${resourceType}/$submit`, submitParameters(resources), { idempotent: true });
+    return (body?.entry ?? []).map((e) => e.resource).filter((r): r is T => r !== undefined);
+  } catch (err) {
+    throw isDpcError(err, 'ERR_UNPROCESSABLE') ? namingEntry(err, resources) : err;
+  }
+}
+
+/** The server rejects a whole bundle for one bad entry and names it by index (`entry[3]`); name it the way the user knows it. */
+function namingEntry(err: DpcError, resources: readonly fhir3.Resource[]): DpcError {
+  const index = /entry\[(\d+)\]/.exec(err.message)?.[1];
+  const resource = index === undefined ? undefined : resources[Number(index)];
+  if (resource === undefined) return err;
+  const key = resource.resourceType === 'Patient' ? `MBI ${mbiOf(resource as fhir3.Patient) ?? '?'}` : `NPI ${npiOf(resource as fhir3.Practitioner) ?? '?'}`;
+  return new DpcError(err.code, `${err.message} (bundle entry ${Number(index) + 1} of ${resources.length}, ${resource.resourceType} ${key})`, {
+    cause: err,
+    status: err.status,
+    requestId: err.requestId,
+    location: err.location,
+    details: err.details,
+  });
+}
+
+export async function readResource<T extends fhir3.Resource>(client: FhirClient, resourceType: T['resourceType'], id: string): Promise<T> {
+  return fhirGet<T>(client, `/${resourceType}/${encodeURIComponent(id)}`);
+}
+
+export async function deleteResource(client: FhirClient, resourceType: string, id: string): Promise<void> {
+  await fhirDelete(client, `/${resourceType}/${encodeURIComponent(id)}`);
+}
+
+/** A resource's server id, which every response of a create/read carries. */
+export function idOf(resource: fhir3.Resource): string {
+  if (!resource.id) throw new DpcError('ERR_HTTP', `the server returned a ${resource.resourceType} without an id`);
+  return resource.id;
+}

@@ -1,0 +1,71 @@
+/**
+ * What users type → DPC resources: an NPI or a practitioner id, an MBI or a patient id, a practitioner NPI or a
+ * group id. Also the attestation for a practitioner, built from the caller's organization.
+ */
+import { DpcError } from '../errors.js';
+import { findGroupByNpi, getGroup } from './groups.js';
+import { idOf, type FhirClient } from './http.js';
+import { getOrganization } from './organization.js';
+import { findPatientByMbi, getPatient } from './patients.js';
+import { findPractitionerByNpi, getPractitioner } from './practitioners.js';
+import { buildAttestation } from './provenance.js';
+import { isValidMbi } from './validate.js';
+
+const looksLikeNpi = (value: string) => /^\d{10}$/.test(value);
+const stripType = (value: string, type: string) => value.replace(new RegExp(`^${type}/`), '');
+
+function notFound(what: string): DpcError {
+  return new DpcError('ERR_NOT_FOUND', `no ${what} in your organization`, { status: 404 });
+}
+
+export async function resolvePractitioner(client: FhirClient, npiOrId: string): Promise<fhir3.Practitioner> {
+  if (!looksLikeNpi(npiOrId)) return getPractitioner(client, stripType(npiOrId, 'Practitioner'));
+  const found = await findPractitionerByNpi(client, npiOrId);
+  if (!found) throw notFound(`practitioner with NPI ${npiOrId}`);
+  return found;
+}
+
+export async function resolvePatient(client: FhirClient, mbiOrId: string): Promise<fhir3.Patient> {
+  if (!isValidMbi(mbiOrId)) return getPatient(client, stripType(mbiOrId, 'Patient'));
+  const found = await findPatientByMbi(client, mbiOrId);
+  if (!found) throw notFound(`patient with MBI ${mbiOrId.toUpperCase()}`);
+  return found;
+}
+
+export async function resolveGroup(client: FhirClient, npiOrId: string): Promise<fhir3.Group> {
+  if (!looksLikeNpi(npiOrId)) return getGroup(client, stripType(npiOrId, 'Group'));
+  const found = await findGroupByNpi(client, npiOrId);
+  if (!found) throw notFound(`group for practitioner NPI ${npiOrId}`);
+  return found;
+}
+
+/** Lookups in flight at once when resolving many MBIs. */
+const LOOKUP_CONCURRENCY = 8;
+
+/** Patient ids for a mix of MBIs and ids (`Patient/` prefix allowed). Every unknown MBI is named in one error. */
+export async function resolvePatientIds(client: FhirClient, refs: readonly string[]): Promise<string[]> {
+  const ids: Array<string | undefined> = refs.map((r) => (isValidMbi(r) ? undefined : stripType(r, 'Patient')));
+  let next = 0;
+  const worker = async () => {
+    while (next < refs.length) {
+      const i = next++;
+      if (ids[i] !== undefined) continue;
+      const patient = await findPatientByMbi(client, refs[i]!);
+      if (patient?.id) ids[i] = patient.id;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(LOOKUP_CONCURRENCY, refs.length) }, worker));
+  const missing = refs.filter((_, i) => ids[i] === undefined).map((r) => r.toUpperCase());
+  if (missing.length > 0) {
+    throw new DpcError('ERR_NOT_FOUND', `no patient with MBI ${missing.join(', ')} in your organization; register ${missing.length === 1 ? 'it' : 'them'} first (dpc patient add)`, {
+      status: 404,
+    });
+  }
+  return ids as string[];
+}
+
+/** The X-Provenance for changes to this practitioner's roster, attested now by the caller's organization. */
+export async function attestationFor(client: FhirClient, practitioner: fhir3.Practitioner, orgId?: string): Promise<string> {
+  const org = orgId ?? idOf(await getOrganization(client));
+  return buildAttestation({ orgId: org, practitionerId: idOf(practitioner), recorded: client.now() });
+}

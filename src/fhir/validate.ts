@@ -1,0 +1,122 @@
+/**
+ * The DPC profile subset, checked before anything is sent (server behaviour §4.2, §4.3): NPI check digit,
+ * MBI format, birth date, gender, and the Practitioner/Patient fields the server's profiles require.
+ * Pure functions: each returns problems as short phrases, the caller adds the location.
+ */
+import { DpcError } from '../errors.js';
+import { MBI_SYSTEM, NPI_SYSTEM, mbiOf, npiOf } from './resources.js';
+
+/** DPC's MBI pattern (PatientEntity.java); the server stores MBIs upper-cased. */
+const MBI_PATTERN = /^\d[a-zA-Z][a-zA-Z0-9]\d[a-zA-Z][a-zA-Z0-9]\d[a-zA-Z]{2}\d{2}$/;
+
+/** NPI: 10 digits whose last is the Luhn check digit over the card-issuer prefix 80840 plus the first nine. */
+export function isValidNpi(value: string): boolean {
+  if (!/^\d{10}$/.test(value)) return false;
+  return luhnValid(`80840${value}`);
+}
+
+function luhnValid(digits: string): boolean {
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
+    if (i % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+export function normalizeMbi(value: string): string {
+  return value.trim().toUpperCase();
+}
+
+export function isValidMbi(value: string): boolean {
+  return MBI_PATTERN.test(value.trim());
+}
+
+export const GENDERS = ['male', 'female', 'other', 'unknown'] as const;
+export type Gender = (typeof GENDERS)[number];
+
+const GENDER_ALIASES: Record<string, Gender> = { m: 'male', f: 'female', o: 'other', u: 'unknown' };
+
+/** FHIR AdministrativeGender, also accepting the one-letter forms rosters often carry (M/F/O/U). */
+export function normalizeGender(value: string): Gender | undefined {
+  const v = value.trim().toLowerCase();
+  if ((GENDERS as readonly string[]).includes(v)) return v as Gender;
+  return GENDER_ALIASES[v];
+}
+
+/** A full calendar date `YYYY-MM-DD`, not in the future and not before 1900. Returns the problem or undefined. */
+export function birthDateProblem(value: string, now: number): string | undefined {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value.trim());
+  if (!match) return `invalid birth date "${value}" (expected YYYY-MM-DD)`;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) {
+    return `invalid birth date "${value}" (no such day)`;
+  }
+  if (year < 1900) return `invalid birth date "${value}" (before 1900)`;
+  if (date.getTime() > now) return `invalid birth date "${value}" (in the future)`;
+  return undefined;
+}
+
+function identifiersOf(resource: { identifier?: fhir3.Identifier[] | undefined }, system: string): fhir3.Identifier[] {
+  return (resource.identifier ?? []).filter((id) => id.system === system);
+}
+
+function nameProblems(names: fhir3.HumanName[] | undefined): string[] {
+  const name = names?.[0];
+  const problems: string[] = [];
+  if (!name?.family?.trim()) problems.push('name.family is required');
+  if (!name?.given?.some((g) => g.trim() !== '')) problems.push('name.given is required');
+  return problems;
+}
+
+/** dpc-profile-practitioner: exactly one us-npi identifier holding a valid NPI, and a family and given name. */
+export function practitionerProblems(resource: fhir3.Practitioner): string[] {
+  if (resource.resourceType !== 'Practitioner') return [`expected a Practitioner, got ${String(resource.resourceType)}`];
+  const problems: string[] = [];
+  const npis = identifiersOf(resource, NPI_SYSTEM);
+  if (npis.length !== 1) problems.push(`needs exactly one ${NPI_SYSTEM} identifier (found ${npis.length})`);
+  else if (!isValidNpi(npis[0]!.value ?? '')) problems.push(`invalid NPI "${npis[0]!.value ?? ''}" (10 digits with a Luhn check digit)`);
+  return [...problems, ...nameProblems(resource.name)];
+}
+
+/** dpc-profile-patient: one valid us-mbi identifier, family and given name, gender, birth date. */
+export function patientProblems(resource: fhir3.Patient, now: number): string[] {
+  if (resource.resourceType !== 'Patient') return [`expected a Patient, got ${String(resource.resourceType)}`];
+  const problems: string[] = [];
+  const mbis = identifiersOf(resource, MBI_SYSTEM);
+  if (mbis.length === 0) problems.push(`needs a ${MBI_SYSTEM} identifier`);
+  for (const mbi of mbis) {
+    if (!isValidMbi(mbi.value ?? '')) problems.push(`invalid MBI "${mbi.value ?? ''}"`);
+  }
+  problems.push(...nameProblems(resource.name));
+  if (resource.gender === undefined) problems.push('gender is required');
+  else if (normalizeGender(resource.gender) !== resource.gender) problems.push(`invalid gender "${resource.gender}"`);
+  if (resource.birthDate === undefined) problems.push('birthDate is required');
+  else {
+    const problem = birthDateProblem(resource.birthDate, now);
+    if (problem) problems.push(problem);
+  }
+  return problems;
+}
+
+/** Profile problems of every Practitioner/Patient in a user's file, as `file: entry N (MBI x): problem`. */
+export function entryProblems(location: string, resources: readonly fhir3.Resource[], now: number): string[] {
+  return resources.flatMap((resource, i) => {
+    const [problems, key] =
+      resource.resourceType === 'Patient'
+        ? [patientProblems(resource as fhir3.Patient, now), `MBI ${mbiOf(resource as fhir3.Patient) ?? 'none'}`]
+        : [practitionerProblems(resource as fhir3.Practitioner), `NPI ${npiOf(resource as fhir3.Practitioner) ?? 'none'}`];
+    return problems.map((problem) => `${location}: entry ${i + 1} (${key}): ${problem}`);
+  });
+}
+
+/** The one error for input that cannot be sent: a one-line summary, every problem in `details`. */
+export function inputRejected(location: string, problems: readonly string[]): DpcError {
+  const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
+  return new DpcError('ERR_INPUT', `${location}: ${count} found, nothing was sent`, { location, details: [...problems] });
+}

@@ -1,0 +1,13 @@
+/** Durations as people type them on the command line: `14d`, `36h`, `90m`, `30s`, or combined like `1d12h`. */
+import { DpcError } from '../errors.js';
+
+const UNIT_MS: Record<string, number> = { w: 604_800_000, d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 };
+
+export function parseDuration(text: string, flag = 'duration'): number {
+  const trimmed = text.trim().toLowerCase();
+  const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)([wdhms])/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== trimmed) {
+    throw new DpcError('ERR_USAGE', `--${flag}: invalid duration "${text}" (use e.g. 14d, 36h, 1d12h)`, { location: `--${flag}` });
+  }
+  return parts.reduce((ms, p) => ms + Number(p[1]) * UNIT_MS[p[2]!]!, 0);
+}

@@ -1,0 +1,49 @@
+/**
+ * 90-day re-attribution for a weekly cron: find members ending within the window (or already inactive) in every
+ * group and renew them with one attested `$add` per practitioner (the server extends them to now+90 days).
+ *
+ * Inactive members are renewed only on request: DPC shows a member removed with `$remove` exactly like one whose
+ * attribution lapsed (inactive, end date passed), and re-attesting a removed patient would be a false attestation.
+ * `roster sync` re-activates lapsed members safely because the roster says who belongs.
+ */
+import { DpcError } from '../errors.js';
+import type { FhirClient } from '../fhir/http.js';
+import { addMembers, listGroups } from '../fhir/groups.js';
+import { getOrganization } from '../fhir/organization.js';
+import { listPractitioners } from '../fhir/practitioners.js';
+import { buildAttestation } from '../fhir/provenance.js';
+import { npiOf } from '../fhir/resources.js';
+import { expiringMembers, type ExpiringGroup } from './expiry.js';
+
+export interface RenewOptions {
+  withinMs: number;
+  /** Also renew members that are already inactive (lapsed or removed; see above). */
+  includeInactive?: boolean;
+  dryRun?: boolean;
+  onRenewed?: (group: ExpiringGroup) => void;
+}
+
+/** The groups with members ending within the window or inactive. */
+export async function findExpiring(client: FhirClient, withinMs: number): Promise<ExpiringGroup[]> {
+  return expiringMembers(await listGroups(client), { now: client.now(), withinMs });
+}
+
+/** The groups and members renewed (or, on a dry run, that would be). */
+export async function renewExpiring(client: FhirClient, options: RenewOptions): Promise<ExpiringGroup[]> {
+  const due = (await findExpiring(client, options.withinMs))
+    .map((g) => ({ ...g, members: g.members.filter((m) => options.includeInactive || m.status === 'expiring') }))
+    .filter((g) => g.members.length > 0);
+  if (options.dryRun || due.length === 0) return due;
+  const [org, practitioners] = await Promise.all([getOrganization(client), listPractitioners(client)]);
+  const practitionerIds = new Map(practitioners.flatMap((p) => (p.id && npiOf(p) ? [[npiOf(p)!, p.id] as const] : [])));
+  for (const group of due) {
+    const practitionerId = practitionerIds.get(group.npi);
+    if (practitionerId === undefined) {
+      throw new DpcError('ERR_NOT_FOUND', `group ${group.groupId} is attributed to NPI ${group.npi}, which is not a practitioner of your organization`);
+    }
+    const provenance = buildAttestation({ orgId: org.id!, practitionerId, recorded: client.now() });
+    await addMembers(client, group.groupId, { npi: group.npi, patientIds: group.members.map((m) => m.patientId), provenance });
+    options.onRenewed?.(group);
+  }
+  return due;
+}

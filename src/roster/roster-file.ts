@@ -1,0 +1,169 @@
+/**
+ * Roster CSV → rows, and the checks that need nothing but the file: NPI check digit, MBI format, birth date,
+ * gender, duplicate and conflicting rows, the per-practitioner roster limit. Every problem is reported as
+ * `file:line: message` so a user can fix the whole file in one go.
+ *
+ * Columns: `MBI,NPI` as in DPC's test_associations-dpr.csv, optionally followed by `given,family,birth_date,gender`
+ * (used to register patients DPC does not know yet). A header row is optional; with one, columns may come in any order.
+ */
+import { parseCsv } from './csv.js';
+import { birthDateProblem, isValidMbi, isValidNpi, normalizeGender, normalizeMbi, type Gender } from '../fhir/validate.js';
+
+/** DPC caps a roster at 1350 patients per group (server behaviour §5.4). */
+export const MAX_MEMBERS_PER_GROUP = 1350;
+
+export interface PatientDetails {
+  given: string;
+  family: string;
+  birthDate: string;
+  gender: Gender;
+}
+
+export interface RosterRow {
+  /** `file:line`, for messages. */
+  location: string;
+  mbi: string;
+  npi: string;
+  /** Present when the row carries everything needed to register the patient. */
+  patient?: PatientDetails;
+}
+
+export interface ParsedRoster {
+  rows: RosterRow[];
+  problems: string[];
+}
+
+type Column = 'mbi' | 'npi' | 'given' | 'family' | 'birthDate' | 'gender';
+const POSITIONAL: readonly Column[] = ['mbi', 'npi', 'given', 'family', 'birthDate', 'gender'];
+const DETAIL_COLUMNS: readonly Column[] = ['given', 'family', 'birthDate', 'gender'];
+const COLUMN_NAMES: Record<string, Column> = {
+  mbi: 'mbi',
+  patientmbi: 'mbi',
+  npi: 'npi',
+  practitionernpi: 'npi',
+  providernpi: 'npi',
+  given: 'given',
+  givenname: 'given',
+  firstname: 'given',
+  first: 'given',
+  family: 'family',
+  familyname: 'family',
+  lastname: 'family',
+  last: 'family',
+  birthdate: 'birthDate',
+  dob: 'birthDate',
+  dateofbirth: 'birthDate',
+  gender: 'gender',
+  sex: 'gender',
+};
+
+const headerKey = (cell: string) => cell.toLowerCase().replace(/[^a-z]/g, '');
+
+/** Parse and check a roster file. `now` (epoch ms) bounds birth dates. */
+export function parseRoster(text: string, file: string, now: number): ParsedRoster {
+  const records = parseCsv(text, file);
+  const problems: string[] = [];
+  let columns: readonly (Column | undefined)[] = POSITIONAL;
+  const first = records[0];
+  if (first && first.fields.some((f) => headerKey(f) === 'mbi' || headerKey(f) === 'npi')) {
+    records.shift();
+    columns = first.fields.map((f) => COLUMN_NAMES[headerKey(f)]);
+    first.fields.forEach((f, i) => {
+      if (columns[i] === undefined) problems.push(`${file}:${first.line}: unknown column "${f.trim()}"`);
+    });
+    for (const required of ['mbi', 'npi'] as const) {
+      if (!columns.includes(required)) problems.push(`${file}:${first.line}: the header has no ${required.toUpperCase()} column`);
+    }
+    if (problems.length > 0) return { rows: [], problems };
+  }
+
+  const rows: RosterRow[] = [];
+  for (const record of records) {
+    const location = `${file}:${record.line}`;
+    const cells: Partial<Record<Column, string>> = {};
+    let extra = false;
+    record.fields.forEach((value, i) => {
+      const column = columns[i];
+      if (column === undefined) extra = extra || value.trim() !== '';
+      else cells[column] = value.trim();
+    });
+    const rowProblems = extra ? [`more columns than the ${columns.length} expected`] : [];
+    const row = checkRow(cells, now, rowProblems);
+    if (rowProblems.length > 0 || row === undefined) problems.push(...rowProblems.map((p) => `${location}: ${p}`));
+    else rows.push({ location, ...row });
+  }
+  problems.push(...crossRowProblems(rows));
+  return { rows, problems };
+}
+
+function checkRow(cells: Partial<Record<Column, string>>, now: number, problems: string[]): Omit<RosterRow, 'location'> | undefined {
+  const mbi = normalizeMbi(cells.mbi ?? '');
+  const npi = cells.npi ?? '';
+  if (mbi === '') problems.push('missing MBI');
+  else if (!isValidMbi(mbi)) problems.push(`invalid MBI "${cells.mbi}"`);
+  if (npi === '') problems.push('missing NPI');
+  else if (!isValidNpi(npi)) problems.push(`invalid NPI "${npi}" (10 digits with a Luhn check digit)`);
+
+  const present = DETAIL_COLUMNS.filter((c) => (cells[c] ?? '') !== '');
+  let patient: PatientDetails | undefined;
+  if (present.length > 0 && present.length < DETAIL_COLUMNS.length) {
+    const missing = DETAIL_COLUMNS.filter((c) => !present.includes(c)).map(columnLabel);
+    problems.push(`incomplete patient details: missing ${missing.join(', ')}`);
+  } else if (present.length === DETAIL_COLUMNS.length) {
+    const birthProblem = birthDateProblem(cells.birthDate!, now);
+    if (birthProblem) problems.push(birthProblem);
+    const gender = normalizeGender(cells.gender!);
+    if (gender === undefined) problems.push(`invalid gender "${cells.gender}" (male, female, other, unknown)`);
+    if (!birthProblem && gender) patient = { given: cells.given!, family: cells.family!, birthDate: cells.birthDate!, gender };
+  }
+  return problems.length > 0 ? undefined : { mbi, npi, ...(patient ? { patient } : {}) };
+}
+
+function columnLabel(column: Column): string {
+  return column === 'birthDate' ? 'birth_date' : column;
+}
+
+/** Duplicates, contradicting patient details for one MBI, and the per-practitioner limit. */
+function crossRowProblems(rows: readonly RosterRow[]): string[] {
+  const problems: string[] = [];
+  const pairs = new Map<string, RosterRow>();
+  const details = new Map<string, RosterRow>();
+  const perNpi = new Map<string, number>();
+  for (const row of rows) {
+    if (row.patient) {
+      const known = details.get(row.mbi);
+      const conflict = known?.patient && differingField(known.patient, row.patient);
+      if (conflict) {
+        problems.push(`${row.location}: conflicting row: MBI ${row.mbi} has a different ${conflict} on line ${lineOf(known)}`);
+        continue;
+      }
+      if (!known) details.set(row.mbi, row);
+    }
+    const pair = `${row.mbi}|${row.npi}`;
+    const earlier = pairs.get(pair);
+    if (earlier) {
+      problems.push(`${row.location}: duplicate row: MBI ${row.mbi} and NPI ${row.npi} already on line ${lineOf(earlier)}`);
+      continue;
+    }
+    pairs.set(pair, row);
+    const count = (perNpi.get(row.npi) ?? 0) + 1;
+    perNpi.set(row.npi, count);
+    if (count === MAX_MEMBERS_PER_GROUP + 1) {
+      const total = new Set(rows.filter((r) => r.npi === row.npi).map((r) => r.mbi)).size;
+      problems.push(`${row.location}: practitioner ${row.npi} has ${total} patients, more than DPC's limit of ${MAX_MEMBERS_PER_GROUP} per group`);
+    }
+  }
+  return problems;
+}
+
+function differingField(a: PatientDetails, b: PatientDetails): string | undefined {
+  if (a.given !== b.given) return 'given name';
+  if (a.family !== b.family) return 'family name';
+  if (a.birthDate !== b.birthDate) return 'birth_date';
+  if (a.gender !== b.gender) return 'gender';
+  return undefined;
+}
+
+function lineOf(row: RosterRow): string {
+  return row.location.slice(row.location.lastIndexOf(':') + 1);
+}

@@ -1,0 +1,145 @@
+/**
+ * The embedded DPC sandbox: a local HTTP server implementing DPC v1 (behaviour doc §0–§7) for offline
+ * development and tests. Imports nothing from the client library.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createAdminApi, adminRoutes, type AdminApi } from './admin.js';
+import type { App } from './app.js';
+import { createClock } from './clock.js';
+import { createExportService } from './export/index.js';
+import type { SandboxFaults } from './export/contract.js';
+import { JtiCache } from './jti.js';
+import { Router } from './router.js';
+import { apiRoutes } from './routes/index.js';
+import { seedSandbox } from './seed.js';
+import { API_PREFIX, createListener } from './server.js';
+import { Store, type SeedInfo } from './state.js';
+
+export type { SandboxFaults } from './export/contract.js';
+export type { AdminApi } from './admin.js';
+
+export interface SandboxOptions {
+  /** 0 = ephemeral (default 0). */
+  port?: number;
+  /** Default '127.0.0.1'. */
+  host?: string;
+  /** Persisted state + export data; default: a fresh temp dir (removed on close). */
+  stateDir?: string;
+  /** Register an org, a client token, a 4096-bit key pair (private key written 0600 in stateDir), load sample practitioners+patients. */
+  seed?: boolean;
+  /** Enables the clock and fault admin endpoints. */
+  testMode?: boolean;
+  /** How long an export job stays "in progress" (default 3000). */
+  jobDurationMs?: number;
+  /** Size knob passed to the export engine. */
+  exportScale?: number;
+  /** Roster limit, default 1350. */
+  patientLimit?: number;
+  faults?: SandboxFaults;
+  /** Seed of the export engine's synthetic claims data (default 0: the same data every run). */
+  dataSeed?: number;
+}
+
+export interface SandboxHandle {
+  /** http://127.0.0.1:PORT/api/v1 */
+  baseUrl: string;
+  origin: string;
+  port: number;
+  stateDir: string;
+  seed?: SeedInfo;
+  clock: { now(): number; advance(ms: number): void; set(ms: number): void };
+  faults: { set(f: SandboxFaults): void; clear(): void };
+  admin: AdminApi;
+  close(): Promise<void>;
+}
+
+export async function startSandbox(options: SandboxOptions = {}): Promise<SandboxHandle> {
+  const host = options.host ?? '127.0.0.1';
+  const ownsStateDir = options.stateDir === undefined;
+  const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'dpc-sandbox-'));
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const store = Store.open(stateDir);
+  const clock = createClock();
+  // One live object: the export engine decrements its counters in place, so `set` replaces contents, not the reference.
+  const faults: SandboxFaults = { ...options.faults };
+  const setFaults = (f: SandboxFaults) => {
+    for (const key of Object.keys(faults) as Array<keyof SandboxFaults>) delete faults[key];
+    Object.assign(faults, structuredClone(f));
+  };
+
+  const server = createServer();
+  const removeOwnedState = () => {
+    if (ownsStateDir) rmSync(stateDir, { recursive: true, force: true });
+  };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, host, () => resolve());
+    });
+  } catch (error) {
+    removeOwnedState();
+    throw error;
+  }
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  const origin = `http://${urlHost}:${port}`;
+  const baseUrl = `${origin}${API_PREFIX}`;
+
+  const exportService = createExportService({
+    stateDir,
+    baseUrl,
+    now: () => clock.now(),
+    jobDurationMs: options.jobDurationMs ?? 3000,
+    exportScale: options.exportScale ?? 1,
+    faults: () => faults,
+    seed: options.dataSeed ?? 0,
+  });
+  const app: App = {
+    store,
+    clock,
+    baseUrl,
+    authUrl: `${baseUrl}/Token/auth`,
+    jtis: new JtiCache(() => clock.now()),
+    faults: () => faults,
+    exportService,
+    patientLimit: options.patientLimit ?? 1350,
+    testMode: options.testMode ?? false,
+  };
+  const admin = createAdminApi(app);
+  server.on('request', createListener(app, new Router(apiRoutes), new Router(adminRoutes(admin, setFaults))));
+
+  const shutdown = async () => {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+    await exportService.close();
+    store.saveIfDirty();
+    removeOwnedState();
+  };
+
+  let seed: SeedInfo | undefined;
+  try {
+    if (options.seed) seed = await seedSandbox(app, admin, stateDir);
+  } catch (error) {
+    await shutdown();
+    throw error;
+  }
+
+  let closed: Promise<void> | undefined;
+  return {
+    baseUrl,
+    origin,
+    port,
+    stateDir,
+    ...(seed ? { seed } : {}),
+    clock,
+    faults: { set: setFaults, clear: () => setFaults({}) },
+    admin,
+    close: () => (closed ??= shutdown()),
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * A minimal method + path router. Each route declares its flavour (FHIR or JSON, which decides the error
+ * shape and the negotiation rules), whether it needs an access token, and what it produces/consumes.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { App } from './app.js';
+import type { Flavor, Reply } from './http.js';
+
+export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
+
+export interface Ctx {
+  app: App;
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  params: Record<string, string>;
+  /** The caller's organization (authenticated routes only; '' on public ones). */
+  orgId: string;
+  /** The request body, read once. */
+  body(): Promise<Buffer>;
+}
+
+export interface Route {
+  methods: readonly Method[];
+  /** Path below the API base, e.g. `/Group/:id/$add`. */
+  path: string;
+  flavor: Flavor;
+  /** Public routes need no access token. */
+  public?: boolean;
+  /** JSON routes: media types the response may take (406 otherwise). Default application/json. */
+  produces?: readonly string[];
+  /** JSON routes: the media type a request body must have (415 otherwise). Default application/json. */
+  consumes?: string;
+  /** A handler either returns a Reply or writes the response itself and returns nothing. */
+  handler(ctx: Ctx): Promise<Reply | void> | Reply | void;
+}
+
+interface Compiled {
+  route: Route;
+  pattern: RegExp;
+  names: string[];
+}
+
+export class Router {
+  private readonly compiled: Compiled[];
+
+  constructor(routes: readonly Route[]) {
+    this.compiled = routes.map((route) => {
+      const names: string[] = [];
+      const source = route.path
+        .split('/')
+        .map((segment) => {
+          if (!segment.startsWith(':')) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+          names.push(segment.slice(1));
+          return '([^/]+)';
+        })
+        .join('/');
+      return { route, pattern: new RegExp(`^${source}$`), names };
+    });
+  }
+
+  /** The route for a path: `route` undefined when nothing matches, `allowed` false for a known path with another method. */
+  match(method: string, path: string): { route?: Route; params: Record<string, string>; pathKnown: boolean } {
+    let pathKnown = false;
+    for (const { route, pattern, names } of this.compiled) {
+      const m = pattern.exec(path);
+      if (!m) continue;
+      pathKnown = true;
+      if (!route.methods.includes(method as Method)) continue;
+      const params: Record<string, string> = {};
+      names.forEach((name, i) => {
+        params[name] = decodeURIComponent(m[i + 1]!);
+      });
+      return { route, params, pathKnown };
+    }
+    return { params: {}, pathKnown };
+  }
+}

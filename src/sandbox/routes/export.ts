@@ -1,0 +1,95 @@
+/**
+ * Bulk export routing (behaviour doc §6): kick-off validation on `GET /Group/{id}/$export`, then the export
+ * engine (src/sandbox/export) owns the job; `/Jobs/{id}` maps its status, `/Data/{file}` is served by it.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ExportResourceType } from '../export/contract.js';
+import { ApiError, type Reply } from '../http.js';
+import { activeMembers } from '../roster.js';
+import type { Route } from '../router.js';
+import { ownedGroup } from './group.js';
+
+const OUTPUT_FORMATS = ['application/fhir+ndjson', 'application/ndjson', 'ndjson'];
+const RESOURCE_TYPES: readonly ExportResourceType[] = ['Patient', 'ExplanationOfBenefit', 'Coverage'];
+const OFFSET_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+export function parseOutputFormat(value: string | null): void {
+  if (value !== null && !OUTPUT_FORMATS.includes(value.toLowerCase())) {
+    throw new ApiError(400, "'_outputFormat' query parameter must be 'application/fhir+ndjson', 'application/ndjson', or 'ndjson'");
+  }
+}
+
+export function parseTypes(value: string | null): ExportResourceType[] {
+  if (value === null) return [...RESOURCE_TYPES];
+  return value.split(',').map((raw) => {
+    const name = raw.trim();
+    const type = RESOURCE_TYPES.find((t) => t.toLowerCase() === name.toLowerCase());
+    if (!type) throw new ApiError(400, `Unsupported resource name in the '_type' query parameter: ${name}`);
+    return type;
+  });
+}
+
+export function parseSince(value: string | null, now: number): number | undefined {
+  if (value === null) return undefined;
+  const at = OFFSET_DATE_TIME.test(value) ? Date.parse(value) : NaN;
+  if (!Number.isFinite(at)) throw new ApiError(400, "'_since' query parameter must be a valid date time value");
+  if (at > now) throw new ApiError(400, "'_since' query parameter cannot be a future date");
+  return at;
+}
+
+async function slowFirstByte(ms: number | undefined): Promise<void> {
+  if (ms !== undefined && ms > 0) await sleep(ms);
+}
+
+export const exportRoutes: Route[] = [
+  {
+    methods: ['GET'], path: '/Group/:id/$export', flavor: 'fhir',
+    handler: async (ctx): Promise<Reply> => {
+      const { app } = ctx;
+      if (ctx.req.headers.prefer !== 'respond-async') throw new ApiError(400, "The 'Prefer' header must be 'respond-async'");
+      const group = ownedGroup(app, ctx.orgId, ctx.params.id!);
+      const params = ctx.url.searchParams;
+      parseOutputFormat(params.get('_outputFormat'));
+      const types = parseTypes(params.get('_type'));
+      const now = app.clock.now();
+      const since = parseSince(params.get('_since'), now);
+      if (group.members.length === 0) throw new ApiError(406, 'Cannot perform export with no beneficiaries');
+      const active = activeMembers(group.members, now);
+      if (active.length === 0) throw new ApiError(406, 'No active attributed patients found for the group');
+      const patients = active.map((m) => ({ id: m.patientId, mbi: app.store.patients.get(m.patientId)?.mbi ?? '' }));
+      // DPC's `request` echo joins path and query without the '?'.
+      const requestUrl = `${app.baseUrl}/Group/${group.id}/$export${ctx.url.search.slice(1)}`;
+      const { jobId } = await app.exportService.kickoff({
+        orgId: ctx.orgId, requestUrl, groupId: group.id, patients, types, ...(since !== undefined ? { since } : {}),
+      });
+      return { status: 202, headers: { 'Content-Location': `${app.baseUrl}/Jobs/${jobId}` } };
+    },
+  },
+  {
+    methods: ['GET'], path: '/Jobs/:id', flavor: 'json',
+    handler: async (ctx): Promise<Reply> => {
+      await slowFirstByte(ctx.app.faults().slowFirstByteMs);
+      const status = ctx.app.exportService.status(ctx.orgId, ctx.params.id!);
+      switch (status.state) {
+        case 'not-found':
+          throw new ApiError(404, 'Could not find job', { text: true });
+        case 'wrong-org':
+          throw new ApiError(401, 'Invalid organization for job', { text: true });
+        case 'expired':
+          return { status: 410 };
+        case 'in-progress':
+          return { status: 202, headers: { 'X-Progress': status.progress } };
+        case 'failed':
+          throw new ApiError(500, status.message);
+        case 'complete':
+          return { status: 200, body: status.body, headers: { Expires: status.expires.toUTCString() } };
+      }
+    },
+  },
+  {
+    methods: ['GET', 'HEAD'], path: '/Data/:file', flavor: 'json', produces: ['application/ndjson'],
+    handler: async (ctx) => {
+      await ctx.app.exportService.serveData(ctx.req, ctx.res, ctx.orgId, ctx.params.file!);
+    },
+  },
+];

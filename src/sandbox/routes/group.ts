@@ -1,0 +1,170 @@
+/**
+ * `/Group` attribution rosters (behaviour doc §5): X-Provenance on writes, one roster per NPI per org,
+ * `$add` / `$remove`, PUT replace, roster limit, search, and expiry computed on read from the clock.
+ */
+import { randomUUID } from 'node:crypto';
+import type { App } from '../app.js';
+import { ApiError } from '../http.js';
+import { NPI_SYSTEM } from '../profiles.js';
+import { verifyProvenance } from '../provenance.js';
+import { addMembers, freshMembers, removeMembers, rosterSizeAfterAdd, visibleMembers } from '../roster.js';
+import type { Ctx, Route } from '../router.js';
+import type { GroupRecord } from '../state.js';
+import { fhirReply, notFound, readResource, searchset } from './fhir.js';
+
+export function groupResource(group: GroupRecord, now: number): fhir3.Group {
+  return {
+    resourceType: 'Group',
+    id: group.id,
+    type: 'person',
+    actual: true,
+    characteristic: [{
+      code: { coding: [{ code: 'attributed-to' }] },
+      valueCodeableConcept: { coding: [{ system: NPI_SYSTEM, code: group.npi }] },
+      exclude: false,
+    }],
+    member: visibleMembers(group.members, now).map((m) => ({
+      entity: { reference: `Patient/${m.patientId}` },
+      period: { start: new Date(m.start).toISOString(), end: new Date(m.end).toISOString() },
+      inactive: m.inactive,
+    })),
+  };
+}
+
+/** The attributed-to NPI of a request Group. */
+function attributedNpi(group: fhir3.Group): string {
+  for (const c of group.characteristic ?? []) {
+    if (!(c.code?.coding ?? []).some((coding) => coding.code === 'attributed-to')) continue;
+    const npi = (c.valueCodeableConcept?.coding ?? []).find((coding) => coding.system === NPI_SYSTEM)?.code;
+    if (npi) return npi;
+  }
+  throw new ApiError(400, `Group must have an attributed-to characteristic with a ${NPI_SYSTEM} coding`);
+}
+
+/** Patient ids of the body's members (optionally skipping those flagged inactive); all must exist in the org. */
+function memberIds(app: App, orgId: string, group: fhir3.Group, skipInactive: boolean): string[] {
+  const ids = (group.member ?? [])
+    .filter((m) => !(skipInactive && m.inactive === true))
+    .map((m) => (m.entity?.reference ?? '').replace(/^Patient\//, ''));
+  const unique = [...new Set(ids)];
+  const missing = unique.filter((id) => app.store.patients.get(id)?.orgId !== orgId).length;
+  if (missing > 0) throw new ApiError(400, `All patients in group must exist. Cannot find ${missing} patient(s).`);
+  return unique;
+}
+
+async function readGroup(ctx: Ctx): Promise<fhir3.Group> {
+  const body = await readResource(ctx);
+  if (body.resourceType !== 'Group') throw new ApiError(400, 'Request body must be a Group resource');
+  return body as unknown as fhir3.Group;
+}
+
+/** X-Provenance check plus "the NPI is a practitioner of this org" (404 otherwise). */
+function checkAttestation(ctx: Ctx, npi: string): void {
+  verifyProvenance(ctx.req.headers['x-provenance'], npi, (id) => ctx.app.store.practitioners.get(id));
+  if (!ctx.app.store.practitionersOf(ctx.orgId).some((p) => p.npi === npi)) throw new ApiError(404, 'Unable to find attributable provider');
+}
+
+function checkLimit(app: App, size: number): void {
+  if (size > app.patientLimit) throw new ApiError(400, 'Roster limit reached');
+}
+
+export function ownedGroup(app: App, orgId: string, id: string): GroupRecord {
+  const group = app.store.groups.get(id);
+  if (!group || group.orgId !== orgId) throw notFound('Group', id);
+  return group;
+}
+
+/** `characteristic-value=attributed-to$<NPI>` (the part after `$` may be `system|NPI`). */
+function npiFromCharacteristic(value: string): string {
+  const parts = value.split('$');
+  if (parts.length !== 2 || parts[0] !== 'attributed-to') {
+    throw new ApiError(400, "characteristic-value must be 'attributed-to$<NPI>'");
+  }
+  const npi = parts[1]!;
+  return npi.includes('|') ? npi.slice(npi.lastIndexOf('|') + 1) : npi;
+}
+
+function save(app: App, group: GroupRecord) {
+  app.store.groups.set(group.id, group);
+  app.store.markDirty();
+  return groupResource(group, app.clock.now());
+}
+
+export const groupRoutes: Route[] = [
+  {
+    methods: ['GET'], path: '/Group', flavor: 'fhir',
+    handler: (ctx) => {
+      const characteristic = ctx.url.searchParams.get('characteristic-value');
+      const npi = characteristic === null ? undefined : npiFromCharacteristic(characteristic);
+      const member = ctx.url.searchParams.get('member')?.replace(/^Patient\//, '');
+      const now = ctx.app.clock.now();
+      const found = ctx.app.store.groupsOf(ctx.orgId)
+        .filter((g) => npi === undefined || g.npi === npi)
+        .filter((g) => member === undefined || visibleMembers(g.members, now).some((m) => m.patientId === member));
+      return fhirReply(200, searchset(found.map((g) => groupResource(g, now))));
+    },
+  },
+  {
+    methods: ['POST'], path: '/Group', flavor: 'fhir',
+    handler: async (ctx) => {
+      const body = await readGroup(ctx);
+      const npi = attributedNpi(body);
+      checkAttestation(ctx, npi);
+      if (ctx.app.store.groupsOf(ctx.orgId).some((g) => g.npi === npi)) {
+        throw new ApiError(403, 'Could not create a roster for this provider as they already have one.  Try updating it instead, or first deleting it.');
+      }
+      const ids = memberIds(ctx.app, ctx.orgId, body, true);
+      checkLimit(ctx.app, ids.length);
+      const now = ctx.app.clock.now();
+      const group: GroupRecord = { id: randomUUID(), orgId: ctx.orgId, npi, members: freshMembers(ids, now), createdAt: now };
+      return fhirReply(201, save(ctx.app, group), { Location: `${ctx.app.baseUrl}/Group/${group.id}` });
+    },
+  },
+  {
+    methods: ['POST'], path: '/Group/:id/$add', flavor: 'fhir',
+    handler: async (ctx) => {
+      const group = ownedGroup(ctx.app, ctx.orgId, ctx.params.id!);
+      const body = await readGroup(ctx);
+      checkAttestation(ctx, attributedNpi(body));
+      const ids = memberIds(ctx.app, ctx.orgId, body, false);
+      checkLimit(ctx.app, rosterSizeAfterAdd(group.members, ids));
+      return fhirReply(200, save(ctx.app, { ...group, members: addMembers(group.members, ids, ctx.app.clock.now()) }));
+    },
+  },
+  {
+    methods: ['POST'], path: '/Group/:id/$remove', flavor: 'fhir',
+    handler: async (ctx) => {
+      const group = ownedGroup(ctx.app, ctx.orgId, ctx.params.id!);
+      const body = await readGroup(ctx);
+      const ids = (body.member ?? []).map((m) => (m.entity?.reference ?? '').replace(/^Patient\//, ''));
+      const members = removeMembers(group.members, ids, ctx.app.clock.now());
+      if (!members) throw new ApiError(400, 'Cannot find attribution relationship.');
+      return fhirReply(200, save(ctx.app, { ...group, members }));
+    },
+  },
+  {
+    methods: ['GET'], path: '/Group/:id', flavor: 'fhir',
+    handler: (ctx) => fhirReply(200, groupResource(ownedGroup(ctx.app, ctx.orgId, ctx.params.id!), ctx.app.clock.now())),
+  },
+  {
+    methods: ['PUT'], path: '/Group/:id', flavor: 'fhir',
+    handler: async (ctx) => {
+      const group = ownedGroup(ctx.app, ctx.orgId, ctx.params.id!);
+      const body = await readGroup(ctx);
+      const npi = attributedNpi(body);
+      checkAttestation(ctx, npi);
+      const ids = memberIds(ctx.app, ctx.orgId, body, false);
+      checkLimit(ctx.app, ids.length);
+      return fhirReply(200, save(ctx.app, { ...group, npi, members: freshMembers(ids, ctx.app.clock.now()) }));
+    },
+  },
+  {
+    methods: ['DELETE'], path: '/Group/:id', flavor: 'fhir',
+    handler: (ctx) => {
+      ownedGroup(ctx.app, ctx.orgId, ctx.params.id!);
+      ctx.app.store.groups.delete(ctx.params.id!);
+      ctx.app.store.markDirty();
+      return fhirReply(200, undefined);
+    },
+  },
+];

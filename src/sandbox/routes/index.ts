@@ -1,0 +1,19 @@
+/** Every API route, most specific first (the router takes the first match). */
+import type { Route } from '../router.js';
+import { exportRoutes } from './export.js';
+import { groupRoutes } from './group.js';
+import { keyRoutes } from './key.js';
+import { organizationRoutes } from './organization.js';
+import { patientRoutes } from './patient.js';
+import { practitionerRoutes } from './practitioner.js';
+import { tokenRoutes } from './token.js';
+
+export const apiRoutes: Route[] = [
+  ...tokenRoutes,
+  ...keyRoutes,
+  ...organizationRoutes,
+  ...practitionerRoutes,
+  ...patientRoutes,
+  ...exportRoutes,
+  ...groupRoutes,
+];

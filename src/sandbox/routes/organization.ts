@@ -1,0 +1,60 @@
+/** `/Organization` (the caller's own org only), `/metadata` and `/version` (behaviour doc §4.1, §7). */
+import type { App } from '../app.js';
+import { ApiError } from '../http.js';
+import { NPI_SYSTEM } from '../profiles.js';
+import type { Route } from '../router.js';
+import { readSample } from '../samples.js';
+import type { OrgRecord } from '../state.js';
+import { VERSION } from '../version.js';
+import { fhirReply } from './fhir.js';
+
+
+function organizationResource(org: OrgRecord): fhir3.Organization {
+  return {
+    resourceType: 'Organization',
+    id: org.id,
+    identifier: [{ system: NPI_SYSTEM, value: org.npi }],
+    name: org.name,
+    address: [{ use: 'work', type: 'both', line: ['555 Test Address'], city: 'Washington', state: 'DC', postalCode: '20008', country: 'US' }],
+  };
+}
+
+function capabilities(app: App): fhir3.CapabilityStatement {
+  const statement = readSample<fhir3.CapabilityStatement & { software?: { version?: string } }>('DPCCapabilities.json');
+  statement.version = VERSION;
+  if (statement.software) statement.software.version = VERSION;
+  statement.url = `${app.baseUrl}/metadata`;
+  for (const rest of statement.rest ?? []) {
+    for (const ext of rest.security?.extension ?? []) {
+      for (const inner of ext.extension ?? []) if (inner.url === 'token') inner.valueUri = app.authUrl;
+    }
+  }
+  return statement;
+}
+
+export const organizationRoutes: Route[] = [
+  {
+    methods: ['GET'], path: '/Organization', flavor: 'fhir',
+    handler: (ctx) => {
+      const org = ctx.app.store.orgs.get(ctx.orgId)!;
+      const bundle: fhir3.Bundle = { resourceType: 'Bundle', type: 'collection', total: 1, entry: [{ resource: organizationResource(org) }] };
+      return fhirReply(200, bundle);
+    },
+  },
+  {
+    methods: ['GET'], path: '/Organization/:id', flavor: 'fhir',
+    handler: (ctx) => {
+      // MacaroonsAuthenticator rejects any org id other than the token's with 401.
+      if (ctx.params.id !== ctx.orgId) throw new ApiError(401, 'HTTP 401 Unauthorized');
+      return fhirReply(200, organizationResource(ctx.app.store.orgs.get(ctx.orgId)!));
+    },
+  },
+  {
+    methods: ['GET'], path: '/metadata', flavor: 'fhir', public: true,
+    handler: (ctx) => fhirReply(200, capabilities(ctx.app)),
+  },
+  {
+    methods: ['GET'], path: '/version', flavor: 'json', public: true, produces: ['text/plain'],
+    handler: () => ({ status: 200, body: VERSION, contentType: 'text/plain' }),
+  },
+];

@@ -1,0 +1,141 @@
+/** `/Patient` (behaviour doc §4.3): create/existing by MBI, `$submit`, search by MBI with paging, get, put, delete, `$validate`. */
+import { randomUUID } from 'node:crypto';
+import type { App } from '../app.js';
+import { ApiError } from '../http.js';
+import { MBI_SYSTEM, patientMbi, patientViolations } from '../profiles.js';
+import type { Route } from '../router.js';
+import type { PatientRecord } from '../state.js';
+import {
+  collectionBundle, fhirReply, notFound, orgMeta, readResource, searchset, submittedEntries, validateAll, validateOne,
+  validateOperation,
+} from './fhir.js';
+
+export function patientResource(record: PatientRecord): fhir3.Patient {
+  return {
+    ...record.resource,
+    id: record.id,
+    meta: orgMeta(record.orgId, record.lastUpdated),
+    managingOrganization: { reference: `Organization/${record.orgId}` },
+  };
+}
+
+/** MBIs are stored upper-cased, in the record and in the resource's MBI identifier. */
+function normalise(resource: fhir3.Patient, mbi: string): fhir3.Patient {
+  const { id: _ignoredId, meta: _ignoredMeta, ...rest } = resource;
+  return {
+    ...rest,
+    identifier: (rest.identifier ?? []).map((i) => (i.system === MBI_SYSTEM && i.value?.toUpperCase() === mbi ? { ...i, value: mbi } : i)),
+  } as fhir3.Patient;
+}
+
+/** Stores a validated Patient, or returns the org's existing one with the same MBI. */
+export function upsertPatient(app: App, orgId: string, resource: fhir3.Patient): { record: PatientRecord; created: boolean } {
+  const mbi = (patientMbi(resource) ?? '').toUpperCase();
+  const existing = app.store.patientsOf(orgId).find((p) => p.mbi === mbi);
+  if (existing) return { record: existing, created: false };
+  const record: PatientRecord = { id: randomUUID(), orgId, mbi, resource: normalise(resource, mbi), lastUpdated: app.clock.now() };
+  app.store.patients.set(record.id, record);
+  app.store.markDirty();
+  return { record, created: true };
+}
+
+export function ownedPatient(app: App, orgId: string, id: string): PatientRecord {
+  const record = app.store.patients.get(id);
+  if (!record || record.orgId !== orgId) throw notFound('Patient', id);
+  return record;
+}
+
+/** `identifier` search value: a bare MBI, or `<system>|<MBI>` whose system must be us-mbi. */
+function mbiFilter(value: string): string {
+  if (!/^[a-z0-9]+:\/\/.*$/i.test(value)) return value.toUpperCase();
+  const bar = value.lastIndexOf('|');
+  if (bar < 0 || value.slice(0, bar) !== MBI_SYSTEM) throw new ApiError(400, 'Must have MBI identifier');
+  return value.slice(bar + 1).toUpperCase();
+}
+
+function nonNegativeInt(value: string | null, name: string): number | undefined {
+  if (value === null) return undefined;
+  if (!/^\d+$/.test(value)) throw new ApiError(400, `Parameter ${name} must be a non-negative integer`);
+  return Number(value);
+}
+
+/** Pages a search result like DPC's PagingService: no total when paged, absolute links without the filter. */
+export function pagedBundle(baseUrl: string, all: readonly fhir3.Resource[], count: number | undefined, offset: number): fhir3.Bundle {
+  if (count === undefined) return searchset(all);
+  if (count === 0) return { resourceType: 'Bundle', type: 'searchset', total: all.length };
+  const link = (relation: string, at: number) => ({ relation, url: `${baseUrl}/Patient?_count=${count}&_offset=${at}` });
+  const links = [link('self', offset), link('first', 0)];
+  if (offset >= count) links.push(link('prev', offset - count));
+  if (offset + count < all.length) links.push(link('next', offset + count));
+  const page = all.slice(offset, offset + count);
+  return { resourceType: 'Bundle', type: 'searchset', link: links, entry: page.map((resource) => ({ resource })) };
+}
+
+export const patientRoutes: Route[] = [
+  {
+    methods: ['POST'], path: '/Patient/$submit', flavor: 'fhir',
+    handler: async (ctx) => {
+      const entries = submittedEntries(await readResource(ctx));
+      validateAll(entries, patientViolations);
+      const records = entries.map((r) => upsertPatient(ctx.app, ctx.orgId, r as fhir3.Patient).record);
+      return fhirReply(200, collectionBundle(records.map(patientResource)));
+    },
+  },
+  {
+    methods: ['POST'], path: '/Patient/$validate', flavor: 'fhir',
+    handler: async (ctx) => validateOperation(await readResource(ctx), patientViolations),
+  },
+  {
+    methods: ['GET'], path: '/Patient', flavor: 'fhir',
+    handler: (ctx) => {
+      const params = ctx.url.searchParams;
+      const identifier = params.get('identifier');
+      const mbi = identifier === null ? undefined : mbiFilter(identifier);
+      const count = nonNegativeInt(params.get('_count'), '_count');
+      const offset = nonNegativeInt(params.get('_offset'), '_offset') ?? 0;
+      const found = ctx.app.store.patientsOf(ctx.orgId).filter((p) => mbi === undefined || p.mbi === mbi);
+      return fhirReply(200, pagedBundle(ctx.app.baseUrl, found.map(patientResource), count, offset));
+    },
+  },
+  {
+    methods: ['POST'], path: '/Patient', flavor: 'fhir',
+    handler: async (ctx) => {
+      const resource = await readResource(ctx);
+      validateOne(resource, patientViolations);
+      const { record, created } = upsertPatient(ctx.app, ctx.orgId, resource as unknown as fhir3.Patient);
+      const headers: Record<string, string> = created
+        ? { Location: `${ctx.app.baseUrl}/Patient/${record.id}`, 'Last-Modified': new Date(record.lastUpdated).toUTCString() }
+        : {};
+      return fhirReply(created ? 201 : 200, patientResource(record), headers);
+    },
+  },
+  {
+    methods: ['GET'], path: '/Patient/:id', flavor: 'fhir',
+    handler: (ctx) => fhirReply(200, patientResource(ownedPatient(ctx.app, ctx.orgId, ctx.params.id!))),
+  },
+  {
+    methods: ['PUT'], path: '/Patient/:id', flavor: 'fhir',
+    handler: async (ctx) => {
+      const record = ownedPatient(ctx.app, ctx.orgId, ctx.params.id!);
+      const resource = await readResource(ctx);
+      validateOne(resource, patientViolations);
+      // PatientEntity.update changes only names, birth date and gender.
+      const update = resource as unknown as fhir3.Patient;
+      record.resource = { ...record.resource, name: update.name, birthDate: update.birthDate, gender: update.gender };
+      record.lastUpdated = ctx.app.clock.now();
+      ctx.app.store.markDirty();
+      return fhirReply(200, patientResource(record));
+    },
+  },
+  {
+    methods: ['DELETE'], path: '/Patient/:id', flavor: 'fhir',
+    handler: (ctx) => {
+      const record = ownedPatient(ctx.app, ctx.orgId, ctx.params.id!);
+      const { store } = ctx.app;
+      store.patients.delete(record.id);
+      for (const group of store.groupsOf(ctx.orgId)) group.members = group.members.filter((m) => m.patientId !== record.id);
+      store.markDirty();
+      return fhirReply(200, undefined);
+    },
+  },
+];

@@ -1,0 +1,91 @@
+/** `/Practitioner` (behaviour doc §4.2): create/existing, `$submit`, search by bare NPI, get, delete, `$validate`. */
+import { randomUUID } from 'node:crypto';
+import type { App } from '../app.js';
+import { ApiError } from '../http.js';
+import { practitionerNpi, practitionerViolations } from '../profiles.js';
+import type { Route } from '../router.js';
+import type { PractitionerRecord } from '../state.js';
+import {
+  collectionBundle, fhirReply, notFound, orgMeta, readResource, searchset, submittedEntries, validateAll, validateOne,
+  validateOperation,
+} from './fhir.js';
+
+export function practitionerResource(record: PractitionerRecord): fhir3.Practitioner {
+  return { ...record.resource, id: record.id, meta: orgMeta(record.orgId, record.lastUpdated) };
+}
+
+/** Stores a validated Practitioner, or returns the org's existing one with the same NPI. */
+export function upsertPractitioner(app: App, orgId: string, resource: fhir3.Practitioner): { record: PractitionerRecord; created: boolean } {
+  const npi = practitionerNpi(resource);
+  const existing = app.store.practitionersOf(orgId).find((p) => p.npi === npi);
+  if (existing) return { record: existing, created: false };
+  const { id: _ignoredId, meta: _ignoredMeta, ...rest } = resource;
+  const record: PractitionerRecord = { id: randomUUID(), orgId, npi, resource: rest as fhir3.Practitioner, lastUpdated: app.clock.now() };
+  app.store.practitioners.set(record.id, record);
+  app.store.markDirty();
+  return { record, created: true };
+}
+
+export function ownedPractitioner(app: App, orgId: string, id: string): PractitionerRecord {
+  const record = app.store.practitioners.get(id);
+  if (!record || record.orgId !== orgId) throw notFound('Practitioner', id);
+  return record;
+}
+
+export const practitionerRoutes: Route[] = [
+  {
+    methods: ['POST'], path: '/Practitioner/$submit', flavor: 'fhir',
+    handler: async (ctx) => {
+      const entries = submittedEntries(await readResource(ctx));
+      validateAll(entries, practitionerViolations);
+      const records = entries.map((r) => upsertPractitioner(ctx.app, ctx.orgId, r as fhir3.Practitioner).record);
+      return fhirReply(200, collectionBundle(records.map(practitionerResource)));
+    },
+  },
+  {
+    methods: ['POST'], path: '/Practitioner/$validate', flavor: 'fhir',
+    handler: async (ctx) => validateOperation(await readResource(ctx), practitionerViolations),
+  },
+  {
+    methods: ['GET'], path: '/Practitioner', flavor: 'fhir',
+    handler: (ctx) => {
+      const npi = ctx.url.searchParams.get('identifier');
+      const found = ctx.app.store.practitionersOf(ctx.orgId).filter((p) => npi === null || p.npi === npi);
+      return fhirReply(200, searchset(found.map(practitionerResource)));
+    },
+  },
+  {
+    methods: ['POST'], path: '/Practitioner', flavor: 'fhir',
+    handler: async (ctx) => {
+      const resource = await readResource(ctx);
+      validateOne(resource, practitionerViolations);
+      const { record, created } = upsertPractitioner(ctx.app, ctx.orgId, resource as unknown as fhir3.Practitioner);
+      const headers: Record<string, string> = created
+        ? { Location: `${ctx.app.baseUrl}/Practitioner/${record.id}`, 'Last-Modified': new Date(record.lastUpdated).toUTCString() }
+        : {};
+      return fhirReply(created ? 201 : 200, practitionerResource(record), headers);
+    },
+  },
+  {
+    methods: ['GET'], path: '/Practitioner/:id', flavor: 'fhir',
+    handler: (ctx) => fhirReply(200, practitionerResource(ownedPractitioner(ctx.app, ctx.orgId, ctx.params.id!))),
+  },
+  {
+    methods: ['PUT'], path: '/Practitioner/:id', flavor: 'fhir',
+    handler: () => {
+      throw new ApiError(501, 'Update Practitioner not yet implemented.');
+    },
+  },
+  {
+    methods: ['DELETE'], path: '/Practitioner/:id', flavor: 'fhir',
+    handler: (ctx) => {
+      const record = ownedPractitioner(ctx.app, ctx.orgId, ctx.params.id!);
+      const { store } = ctx.app;
+      store.practitioners.delete(record.id);
+      // Deleting a provider also deletes their roster.
+      for (const group of store.groupsOf(ctx.orgId)) if (group.npi === record.npi) store.groups.delete(group.id);
+      store.markDirty();
+      return fhirReply(200, undefined);
+    },
+  },
+];

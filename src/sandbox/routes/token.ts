@@ -1,0 +1,128 @@
+/** `/Token/auth`, `/Token/validate` and client-token management `/Token` (behaviour doc §1, §2). */
+import { randomUUID } from 'node:crypto';
+import type { App } from '../app.js';
+import { formatInstant } from '../clock.js';
+import { ACCESS_TOKEN_SECONDS, mintAccessToken, mintClientToken } from '../credentials.js';
+import { ApiError, isRecord, logId, parseJson, type Reply } from '../http.js';
+import { authenticateAssertion, validateAssertion } from '../jwt-auth.js';
+import type { Route } from '../router.js';
+import type { TokenRecord } from '../state.js';
+
+const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+const YEAR_MS = 365 * 24 * 3600 * 1000;
+
+/** Creates a client token record and its macaroon (used by POST /Token and by the admin API). */
+export function issueClientToken(app: App, orgId: string, label?: string, expiresAt?: number): { record: TokenRecord; token: string } {
+  const now = app.clock.now();
+  const record: TokenRecord = {
+    id: randomUUID(),
+    orgId,
+    label: label ?? `Token for organization ${orgId}.`,
+    createdAt: now,
+    expiresAt: expiresAt ?? now + YEAR_MS,
+  };
+  app.store.tokens.set(record.id, record);
+  app.store.markDirty();
+  return { record, token: mintClientToken(app.store.rootKey, record.id, orgId, now) };
+}
+
+function tokenEntity(record: TokenRecord) {
+  return {
+    id: record.id,
+    tokenType: 'MACAROON',
+    label: record.label,
+    createdAt: formatInstant(record.createdAt),
+    expiresAt: formatInstant(record.expiresAt),
+  };
+}
+
+export function collection(entities: unknown[], now: number): Reply {
+  return { status: 200, body: { entities, count: entities.length, created_at: formatInstant(now) } };
+}
+
+async function tokenAuth(app: App, body: Buffer): Promise<Reply> {
+  const form = new URLSearchParams(body.toString('utf8'));
+  const scope = form.get('scope') ?? '';
+  const grantType = form.get('grant_type') ?? '';
+  const assertionType = form.get('client_assertion_type') ?? '';
+  const assertion = form.get('client_assertion') ?? '';
+  const errors: string[] = [];
+  if (scope === '') errors.push('arg0 Scope is required');
+  if (grantType === '') errors.push('arg1 Grant type is required');
+  if (assertionType === '') errors.push('arg2 Assertion type is required');
+  if (assertion === '') errors.push('arg3 Assertion is required');
+  if (errors.length > 0) throw new ApiError(400, errors.join('; '), { body: { id: logId(), errors } });
+  if (grantType !== 'client_credentials') throw new ApiError(400, "Grant Type must be 'client_credentials'");
+  if (assertionType !== ASSERTION_TYPE) throw new ApiError(400, `Client Assertion Type must be '${ASSERTION_TYPE}'`);
+  if (scope !== 'system/*.*') throw new ApiError(400, "Access Scope must be 'system/*.*'");
+  const { clientToken } = await authenticateAssertion(app, assertion);
+  const accessToken = mintAccessToken(app.store.rootKey, clientToken, app.clock.now());
+  return { status: 200, body: { access_token: accessToken, token_type: 'bearer', expires_in: ACCESS_TOKEN_SECONDS, scope: 'system/*.*' } };
+}
+
+/** Parses `expiresAt` / `expiration` as DPC does: an offset date-time (offset required). */
+function parseExpiration(value: unknown): number {
+  if (typeof value !== 'string' || !/(Z|[+-]\d{2}:?\d{2})$/.test(value) || !Number.isFinite(Date.parse(value))) {
+    throw new ApiError(400, 'Cannot parse expiration time: must be an ISO-8601 date-time with offset');
+  }
+  return Date.parse(value);
+}
+
+async function createToken(app: App, orgId: string, url: URL, body: Buffer): Promise<Reply> {
+  const json = body.length > 0 ? parseJson(body, 'json') : {};
+  if (!isRecord(json)) throw new ApiError(400, 'Value could not be parsed as JSON', { text: true });
+  const label = typeof json.label === 'string' ? json.label : url.searchParams.get('label') ?? undefined;
+  const rawExpiry = json.expiresAt ?? url.searchParams.get('expiration') ?? undefined;
+  const now = app.clock.now();
+  let expiresAt: number | undefined;
+  if (rawExpiry !== undefined && rawExpiry !== null) {
+    expiresAt = parseExpiration(rawExpiry);
+    if (expiresAt > now + YEAR_MS) throw new ApiError(400, 'Cannot set expiration after policy default');
+    if (expiresAt < now) throw new ApiError(400, 'Cannot set expiration before current time');
+  }
+  if (label !== undefined && /<[^>]*>/.test(label)) throw new ApiError(400, 'Token label cannot contain HTML');
+  const { record, token } = issueClientToken(app, orgId, label, expiresAt);
+  return { status: 200, body: { ...tokenEntity(record), token } };
+}
+
+function ownedToken(app: App, orgId: string, id: string): TokenRecord {
+  const record = app.store.tokens.get(id);
+  if (!record || record.orgId !== orgId) throw new ApiError(404, 'Cannot find token with matching ID');
+  return record;
+}
+
+export const tokenRoutes: Route[] = [
+  {
+    methods: ['POST'], path: '/Token/auth', flavor: 'json', public: true, consumes: 'application/x-www-form-urlencoded',
+    handler: async (ctx) => tokenAuth(ctx.app, await ctx.body()),
+  },
+  {
+    methods: ['POST'], path: '/Token/validate', flavor: 'json', public: true, consumes: 'text/plain',
+    handler: async (ctx) => {
+      validateAssertion(ctx.app, (await ctx.body()).toString('utf8').trim());
+      return { status: 200 };
+    },
+  },
+  {
+    methods: ['GET'], path: '/Token', flavor: 'json',
+    handler: (ctx) => collection(
+      [...ctx.app.store.tokens.values()].filter((t) => t.orgId === ctx.orgId).map(tokenEntity), ctx.app.clock.now()),
+  },
+  {
+    methods: ['POST'], path: '/Token', flavor: 'json',
+    handler: async (ctx) => createToken(ctx.app, ctx.orgId, ctx.url, await ctx.body()),
+  },
+  {
+    methods: ['GET'], path: '/Token/:id', flavor: 'json',
+    handler: (ctx) => ({ status: 200, body: tokenEntity(ownedToken(ctx.app, ctx.orgId, ctx.params.id!)) }),
+  },
+  {
+    methods: ['DELETE'], path: '/Token/:id', flavor: 'json',
+    handler: (ctx) => {
+      ownedToken(ctx.app, ctx.orgId, ctx.params.id!);
+      ctx.app.store.tokens.delete(ctx.params.id!);
+      ctx.app.store.markDirty();
+      return { status: 204 };
+    },
+  },
+];

@@ -1,0 +1,94 @@
+/**
+ * The request pipeline: X-Request-Id, throttle faults, routing, content negotiation, the auth filter,
+ * the handler, error rendering, and a state snapshot after every mutating request.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { App } from './app.js';
+import { ApiError, errorReply, JSON_TYPE, readBody, send, serverError, type Flavor } from './http.js';
+import { verifyAccessToken } from './credentials.js';
+import { checkConsumes, checkFhirHeaders, checkProduces } from './negotiation.js';
+import type { Ctx, Router } from './router.js';
+
+export const API_PREFIX = '/api/v1';
+
+/** The auth filter's 401 body (DPCUnauthorizedHandler, behaviour doc §0.2 item 2). */
+export const UNAUTHORIZED_BODY = {
+  resourceType: 'OperationOutcome',
+  issue: [{
+    severity: 'error',
+    code: 'exception',
+    details: {
+      coding: [{ system: 'http://hl7.org/fhir/operation-outcome', code: 'MSG_AUTH_REQUIRED' }],
+      text: 'HTTP 401 Unauthorized, Credentials are required to access this resource.',
+    },
+  }],
+};
+
+export function createListener(app: App, api: Router, admin: Router) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    res.setHeader('X-Request-Id', randomUUID());
+    handle(app, api, admin, req, res).catch(() => {
+      send(res, errorReply(serverError(), 'json'));
+    });
+  };
+}
+
+async function handle(app: App, api: Router, admin: Router, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://sandbox.invalid');
+  const method = req.method ?? 'GET';
+  const isApi = url.pathname === API_PREFIX || url.pathname.startsWith(`${API_PREFIX}/`);
+  const router = isApi ? api : admin;
+  const path = isApi ? url.pathname.slice(API_PREFIX.length) : url.pathname;
+  let flavor: Flavor = 'json';
+  try {
+    if (isApi && throttled(app, res, url.pathname)) return;
+    if (!isApi && !path.startsWith('/__admin/')) throw new ApiError(404, 'HTTP 404 Not Found');
+    const { route, params, pathKnown } = router.match(method, path);
+    if (!route) throw new ApiError(pathKnown ? 405 : 404, pathKnown ? 'HTTP 405 Method Not Allowed' : 'HTTP 404 Not Found');
+    flavor = route.flavor;
+    let bodyPromise: Promise<Buffer> | undefined;
+    const ctx: Ctx = { app, req, res, url, params, orgId: '', body: () => (bodyPromise ??= readBody(req)) };
+    const bodyPresent = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+    if (route.flavor === 'fhir') {
+      checkFhirHeaders(req.headers.accept, req.headers['content-type'], url.pathname.includes('$export'));
+    } else {
+      checkProduces(req.headers.accept, route.produces ?? [JSON_TYPE]);
+      if (bodyPresent) checkConsumes(req.headers['content-type'], route.consumes ?? JSON_TYPE, bodyPresent);
+    }
+    if (isApi && !route.public) ctx.orgId = authenticate(app, req, url);
+    const reply = await route.handler(ctx);
+    if (reply) send(res, reply, req.headers['accept-encoding']);
+  } catch (error) {
+    send(res, errorReply(error instanceof ApiError ? error : serverError(), flavor), req.headers['accept-encoding']);
+  } finally {
+    app.store.saveIfDirty();
+  }
+}
+
+/** Bearer header (case-insensitive scheme) or `?token=`; returns the caller's organization id. */
+function authenticate(app: App, req: IncomingMessage, url: URL): string {
+  const header = req.headers.authorization;
+  const token = header !== undefined ? /^bearer\s+(.+)$/i.exec(header.trim())?.[1] : url.searchParams.get('token') ?? undefined;
+  const claims = token ? verifyAccessToken(app.store.rootKey, token, app.clock.now()) : undefined;
+  const record = claims && app.store.tokens.get(claims.tokenId);
+  if (!claims || !record || record.orgId !== claims.orgId || !app.store.orgs.has(claims.orgId)) {
+    throw new ApiError(401, 'HTTP 401 Unauthorized', { body: UNAUTHORIZED_BODY });
+  }
+  return claims.orgId;
+}
+
+/** SandboxFaults.throttle: answer the next `count` matching API requests with the fault's status. */
+function throttled(app: App, res: ServerResponse, path: string): boolean {
+  const faults = app.faults();
+  const fault = faults.throttle;
+  if (!fault || fault.count <= 0 || (fault.pathIncludes !== undefined && !path.includes(fault.pathIncludes))) return false;
+  fault.count -= 1;
+  if (fault.count <= 0) delete faults.throttle;
+  const seconds = fault.retryAfterSeconds ?? 1;
+  const headers: Record<string, string> = {};
+  if (fault.retryAfter === 'http-date') headers['Retry-After'] = new Date(Date.now() + seconds * 1000).toUTCString();
+  else if (fault.retryAfter !== 'none') headers['Retry-After'] = String(seconds);
+  send(res, { status: fault.status, body: { code: fault.status, message: `Sandbox fault: HTTP ${fault.status}` }, headers });
+  return true;
+}

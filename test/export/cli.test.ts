@@ -1,0 +1,134 @@
+/**
+ * `dpc export` as a real child process (the built CLI, `npm test` builds first) against the in-process sandbox:
+ * kill -9 in the middle of a download, rerun the same command, and every file ends verified; NDJSON log lines on a
+ * non-TTY stderr; exit codes; `status` and `verify`.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { STATE_FILE } from '../../src/export/state.js';
+import { LOCK_FILE } from '../../src/export/lock.js';
+import { exportFixture, makeGroup, NPIS, tempDir, type ExportFixture } from './sandbox.js';
+
+const DPC = fileURLToPath(new URL('../../bin/dpc', import.meta.url));
+
+let fx: ExportFixture;
+let group: string;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  // bigger claims files so a download is reliably in flight when the child is killed
+  fx = await exportFixture({ exportScale: 40 });
+  group = await makeGroup(fx, NPIS[2], fx.goodMbis.slice(0, 30));
+  const home = await tempDir('dpc-home-');
+  env = {
+    PATH: process.env.PATH,
+    HOME: home,
+    DPC_CONFIG: join(home, 'config.json'),
+    DPC_BASE_URL: fx.sandbox.baseUrl,
+    DPC_CLIENT_TOKEN: fx.sandbox.seed!.clientToken,
+    DPC_PRIVATE_KEY: fx.sandbox.seed!.privateKeyPath,
+    DPC_KEY_ID: fx.sandbox.seed!.keyId,
+  };
+}, 30_000);
+
+afterAll(async () => {
+  await fx?.close();
+});
+
+function dpc(args: string[]): { child: ChildProcess; lines: AsyncIterable<string>; done: Promise<{ code: number | null; stdout: string }> } {
+  const child = spawn(process.execPath, [DPC, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  const lines = createInterface({ input: child.stderr! });
+  const done = new Promise<{ code: number | null; stdout: string }>((resolve) => child.on('close', (code) => resolve({ code, stdout })));
+  return { child, lines, done };
+}
+
+async function collect(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string[] }> {
+  const { lines, done } = dpc(args);
+  const stderr: string[] = [];
+  for await (const line of lines) stderr.push(line);
+  return { ...(await done), stderr };
+}
+
+async function partFileWithBytes(dir: string): Promise<boolean> {
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (name.endsWith('.part') && (await stat(join(dir, name)).catch(() => undefined))?.size) return true;
+  }
+  return false;
+}
+
+describe('dpc export (child process)', () => {
+  it('survives kill -9 mid-download: the rerun resumes the job, skips verified files and verifies every file', async () => {
+    const out = await tempDir();
+    const args = ['export', 'run', '--group', group, '--out', out, '--concurrency', '1', '--poll-interval', '50ms'];
+    const first = dpc(args);
+    const dir = join(out, group);
+    let killedMidFile = false;
+    for await (const line of first.lines) {
+      const record = JSON.parse(line) as { eventId: string };
+      if (record.eventId !== 'download_complete') continue;
+      // the next file is streaming into its .part file: kill the process hard right then
+      for (let i = 0; i < 500 && !killedMidFile; i++) {
+        if (await partFileWithBytes(dir)) killedMidFile = true;
+        else await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      first.child.kill('SIGKILL');
+      break;
+    }
+    const killed = await first.done;
+    expect(killed.code).toBeNull();
+    expect(killedMidFile).toBe(true);
+    const lock = JSON.parse(await readFile(join(out, LOCK_FILE), 'utf8')) as { pid: number };
+    expect(lock.pid).toBe(first.child.pid); // left behind by the dead process
+    const stateAfterKill = JSON.parse(await readFile(join(out, STATE_FILE), 'utf8')) as { groups: Record<string, { jobUrl: string; files: object }> };
+    const verifiedBefore = Object.keys(stateAfterKill.groups[group]!.files).length;
+    expect(verifiedBefore).toBeGreaterThanOrEqual(1);
+
+    const rerun = await collect([...args, '--json']);
+    expect(rerun.code).toBe(0);
+    const events = rerun.stderr.map((l) => JSON.parse(l) as { eventId: string; resumed?: boolean; skipped?: boolean; requestId?: string });
+    expect(events.find((e) => e.eventId === 'kickoff')).toMatchObject({ resumed: true });
+    expect(events.filter((e) => e.eventId === 'download_complete' && e.skipped)).toHaveLength(verifiedBefore);
+    expect(events.filter((e) => e.eventId === 'download_complete' && !e.skipped).every((e) => typeof e.requestId === 'string')).toBe(true);
+    expect(events.at(-1)).toMatchObject({ eventId: 'export_complete', quarantined: 0 });
+    const summary = JSON.parse(rerun.stdout) as { ok: boolean; groups: Array<{ manifest: { jobUrl: string; files: unknown[] } }> };
+    expect(summary.ok).toBe(true);
+    expect(summary.groups[0]!.manifest.jobUrl).toBe(stateAfterKill.groups[group]!.jobUrl);
+    expect((await readdir(dir)).filter((n) => n.endsWith('.part'))).toEqual([]);
+    expect(await readdir(out)).not.toContain(LOCK_FILE);
+
+    const verify = await collect(['export', 'verify', out]);
+    expect(verify.code).toBe(0);
+    expect(verify.stdout).toContain(`${summary.groups[0]!.manifest.files.length} of ${summary.groups[0]!.manifest.files.length} files verified`);
+
+    // a file changed on disk after the fact is caught by verify (exit 1)
+    const firstFile = join(dir, 'Patient-001.ndjson');
+    await writeFile(firstFile, (await readFile(firstFile, 'utf8')).replace('Patient', 'Patiant'));
+    const tampered = await collect(['export', 'verify', out]);
+    expect(tampered.code).toBe(1);
+    expect(tampered.stdout).toMatch(/FAIL .*Patient-001\.ndjson: sha256/);
+    expect(tampered.stderr.join('\n')).toMatch(/^error: 1 file\(s\) in .* do not match their manifest$/m);
+  });
+
+  it('reports status from the output folder and rejects bad input with exit 2', async () => {
+    const out = await tempDir();
+    const ran = await collect(['export', 'run', '--group', group, '--out', out, '--type', 'Patient', '--poll-interval', '50ms', '--quiet']);
+    expect(ran.code).toBe(0);
+    expect(ran.stderr).toEqual([]);
+    const status = await collect(['export', 'status', out, '--json']);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toEqual([expect.objectContaining({ label: group, state: 'none', lastTransactionTime: expect.any(String) })]);
+
+    const both = await collect(['export', 'run', '--group', group, '--all-groups', '--out', out]);
+    expect(both.code).toBe(2);
+    expect(both.stderr[0]).toBe('error: name exactly one of --group, --npi, --all-groups, --patient-level, --system');
+    const since = await collect(['export', 'run', '--group', group, '--since', 'yesterday', '--out', out]);
+    expect(since.code).toBe(2);
+    expect(since.stderr[0]).toMatch(/^error: --since "yesterday" is not an ISO 8601 date-time/);
+  });
+});

@@ -1,0 +1,203 @@
+import { describe, expect, it } from 'vitest';
+import { hostname } from 'node:os';
+import { DpcError } from '../../src/errors.js';
+import { Transport } from '../../src/transport/index.js';
+import { errorBackoff, kickoffPath, kickoffQuery, nextPollDelay, validateSince, validateTypes } from '../../src/export/job.js';
+import { isStale } from '../../src/export/lock.js';
+import { countNewlines } from '../../src/export/meter.js';
+import { parseCompletion, planFiles, verifyAgainst } from '../../src/export/manifest.js';
+import { OutcomeTally } from '../../src/export/outcomes.js';
+import { runOutcomeError, type GroupManifest } from '../../src/export/run.js';
+import { Limiter, runAll } from '../../src/export/limit.js';
+
+// Shape of the real DPC completion body (dpc-common/src/test/resources/JobCompletionModel.json), trimmed.
+const completion = {
+  transactionTime: '2024-04-10T12:02:49.492+00:00',
+  request: 'http://dev.dpc.cms.gov/api/v1/Group/82771a76-f010-44bd-9f7a-7fb02b130f11/$export_format=json',
+  requiresAccessToken: true,
+  output: [
+    {
+      type: 'Patient',
+      url: 'https://dev.dpc.cms.gov/api/v1/Data/4173e1d6-0.patient.ndjson',
+      count: 3,
+      extension: [
+        { url: 'https://dpc.cms.gov/checksum', valueString: 'sha256:B2EFF2F375D1BE93AD9D2097C4A2B95A599FBC6A999DE34E0143EDACA42B9518' },
+        { url: 'https://dpc.cms.gov/file_length', valueDecimal: 3496 },
+      ],
+    },
+    { type: 'Patient', url: 'https://dev.dpc.cms.gov/api/v1/Data/4173e1d6-1.patient.ndjson', count: 1 },
+    { type: 'Coverage', url: 'https://dev.dpc.cms.gov/api/v1/Data/4173e1d6-0.coverage.ndjson', count: 12 },
+  ],
+  error: [{ type: 'OperationOutcome', url: 'https://dev.dpc.cms.gov/api/v1/Data/4173e1d6-0.operationoutcome.ndjson', count: 1 }],
+};
+
+describe('completion body', () => {
+  it('parses checksum (lowercased), file_length, counts and error files', () => {
+    const parsed = parseCompletion(completion, 'Jobs/1');
+    expect(parsed.transactionTime).toBe('2024-04-10T12:02:49.492+00:00');
+    expect(parsed.requiresAccessToken).toBe(true);
+    expect(parsed.files).toHaveLength(4);
+    expect(parsed.files[0]).toEqual({
+      kind: 'output',
+      type: 'Patient',
+      url: completion.output[0]!.url,
+      count: 3,
+      sha256: 'b2eff2f375d1be93ad9d2097c4a2b95a599fbc6a999de34e0143edaca42b9518',
+      gzipLength: 3496,
+    });
+    expect(parsed.files[3]).toMatchObject({ kind: 'error', type: 'OperationOutcome' });
+  });
+
+  it('treats a missing requiresAccessToken as true and missing arrays as empty', () => {
+    const parsed = parseCompletion({ transactionTime: 'x' }, 'Jobs/1');
+    expect(parsed).toMatchObject({ requiresAccessToken: true, files: [] });
+    expect(parseCompletion({ transactionTime: 'x', requiresAccessToken: false }, 'j').requiresAccessToken).toBe(false);
+  });
+
+  it('rejects bodies it cannot trust with ERR_HTTP naming where', () => {
+    expect(() => parseCompletion('nope', 'Jobs/1')).toThrow(/Jobs\/1.*not a JSON object/);
+    expect(() => parseCompletion({ transactionTime: 't', output: [{ type: 'Patient' }] }, 'Jobs/1')).toThrow(/output\[0\].*"url"/);
+    const bad = { transactionTime: 't', output: [{ type: 'Patient', url: 'u', extension: [{ url: 'https://dpc.cms.gov/checksum', valueString: 'md5:abc' }] }] };
+    expect(() => parseCompletion(bad, 'j')).toThrow(DpcError);
+  });
+
+  it('plans <Type>-NNN.ndjson names per type in manifest order', () => {
+    const names = planFiles(parseCompletion(completion, 'j').files).map((f) => f.name);
+    expect(names).toEqual(['Patient-001.ndjson', 'Patient-002.ndjson', 'Coverage-001.ndjson', 'OperationOutcome-001.ndjson']);
+  });
+
+  it('verifies sha256, line count, and gzip length only against gzip bytes', () => {
+    const file = { kind: 'output' as const, type: 'Patient', url: 'u', count: 2, sha256: 'aa', gzipLength: 10 };
+    expect(verifyAgainst(file, { sha256: 'aa', bytes: 500, lines: 2 })).toEqual([]);
+    expect(verifyAgainst(file, { sha256: 'aa', bytes: 500, lines: 2, gzipBytes: 10 })).toEqual([]);
+    expect(verifyAgainst(file, { sha256: 'bb', bytes: 500, lines: 1, gzipBytes: 11 })).toHaveLength(3);
+    // a generic server without checksums: counts still verified
+    expect(verifyAgainst({ kind: 'output', type: 'Patient', url: 'u', count: 3 }, { sha256: 'x', bytes: 9, lines: 2 })).toHaveLength(1);
+  });
+});
+
+describe('kick-off request', () => {
+  it('builds paths for group, patient and system level', () => {
+    expect(kickoffPath({ level: 'group', groupId: 'abc' })).toBe('/Group/abc/$export');
+    expect(kickoffPath({ level: 'patient' })).toBe('/Patient/$export');
+    expect(kickoffPath({ level: 'system' })).toBe('/$export');
+  });
+
+  it('encodes + in _since and _outputFormat as %2B', () => {
+    const transport = new Transport({ baseUrl: 'https://sandbox.dpc.cms.gov/api/v1' });
+    const url = transport.resolve('/Group/g/$export', kickoffQuery({ scope: { level: 'group', groupId: 'g' }, types: ['Patient', 'Coverage'], since: '2024-01-01T00:00:00.000+00:00' }));
+    expect(url.href).toBe(
+      'https://sandbox.dpc.cms.gov/api/v1/Group/g/$export?_type=Patient%2CCoverage&_since=2024-01-01T00%3A00%3A00.000%2B00%3A00&_outputFormat=application%2Ffhir%2Bndjson',
+    );
+  });
+
+  it('validates --since and --type', () => {
+    const now = Date.parse('2025-01-01T00:00:00Z');
+    expect(() => validateSince('2024-06-01T00:00:00Z', now)).not.toThrow();
+    expect(() => validateSince('2024-06-01T00:00:00.123+02:00', now)).not.toThrow();
+    expect(() => validateSince('2024-06-01', now)).toThrow(/offset/);
+    expect(() => validateSince('2026-06-01T00:00:00Z', now)).toThrow(/future/);
+    expect(() => validateTypes(['Patient', 'ExplanationOfBenefit'])).not.toThrow();
+    expect(() => validateTypes(['patient;drop'])).toThrow(/--type/);
+  });
+});
+
+describe('poll schedule', () => {
+  it('uses Retry-After when present, never below a floor, else the interval', () => {
+    expect(nextPollDelay(20_000, undefined)).toBe(20_000);
+    expect(nextPollDelay(20_000, 5_000)).toBe(5_000);
+    expect(nextPollDelay(20_000, 0)).toBe(1_000);
+    expect(nextPollDelay(50, 0)).toBe(50);
+  });
+
+  it('backs off exponentially with jitter, capped at 5 minutes', () => {
+    expect(errorBackoff(0, 1000, () => 0)).toBe(500);
+    expect(errorBackoff(0, 1000, () => 1)).toBe(1000);
+    expect(errorBackoff(3, 1000, () => 1)).toBe(8000);
+    expect(errorBackoff(20, 20_000, () => 1)).toBe(300_000);
+  });
+});
+
+describe('raw-byte measurements and outcome summary', () => {
+  it('counts newline-terminated lines only', () => {
+    expect(countNewlines(Buffer.from('{"a":1}\n{"b":2}\n'))).toBe(2);
+    expect(countNewlines(Buffer.from('{"a":1}\n{"b":2'))).toBe(1);
+    expect(countNewlines(Buffer.alloc(0))).toBe(0);
+  });
+
+  it('tallies OperationOutcome lines by reason with the MBI from location', () => {
+    const tally = new OutcomeTally();
+    const line = (text: string, mbi: string) =>
+      JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'exception', details: { text }, location: ['Patient', 'id', mbi] }] });
+    tally.add(line('Data not available for opted out patient', '1S00E00AA01'));
+    tally.add(line('Unable to retrieve patient data due to internal error', '0S80C00AA00'));
+    tally.add(line('Data not available for opted out patient', '1S00E00AA02'));
+    tally.add('');
+    tally.add('not json');
+    expect(tally.summary()).toEqual({
+      total: 4,
+      reasons: [
+        { reason: 'Data not available for opted out patient', count: 2, patients: ['1S00E00AA01', '1S00E00AA02'] },
+        { reason: 'Unable to retrieve patient data due to internal error', count: 1, patients: ['0S80C00AA00'] },
+        { reason: 'unreadable OperationOutcome line', count: 1, patients: [] },
+      ],
+    });
+  });
+});
+
+describe('run outcome → exit code', () => {
+  const manifest = (over: Partial<GroupManifest>): GroupManifest => ({
+    label: 'g',
+    jobUrl: 'j',
+    transactionTime: 't',
+    request: 'r',
+    requiresAccessToken: true,
+    gzip: false,
+    files: [],
+    quarantined: [],
+    errors: { total: 0, reasons: [] },
+    writtenAt: 'w',
+    ...over,
+  });
+
+  it('is success, partial (4), integrity failure (1) or the group failure', () => {
+    expect(runOutcomeError({ outDir: 'o', groups: [{ label: 'g', manifest: manifest({}) }] })).toBeUndefined();
+    const partial = runOutcomeError({ outDir: 'o', groups: [{ label: 'g', manifest: manifest({ errors: { total: 2, reasons: [{ reason: 'opted out', count: 2, patients: [] }] } }) }] });
+    expect(partial).toMatchObject({ code: 'ERR_PARTIAL', exitCode: 4, details: ['g: 2 × opted out'] });
+    const bad = runOutcomeError({ outDir: 'o', groups: [{ label: 'g', manifest: manifest({ quarantined: [{ url: 'u', type: 'Patient', path: 'q', problems: ['sha256 x'] }] }) }] });
+    expect(bad).toMatchObject({ code: 'ERR_INTEGRITY', exitCode: 1 });
+    const failed = runOutcomeError({
+      outDir: 'o',
+      groups: [{ label: 'a', manifest: manifest({}) }, { label: 'b', error: new DpcError('ERR_JOB_EXPIRED', 'gone') }],
+    });
+    expect(failed).toMatchObject({ code: 'ERR_JOB_EXPIRED', message: '1 of 2 exports failed', details: ['b: gone'] });
+  });
+});
+
+describe('lock staleness and concurrency', () => {
+  it('considers a lock stale only for a dead pid on this host', () => {
+    expect(isStale({ pid: process.pid, host: hostname(), startedAt: '' })).toBe(false);
+    expect(isStale({ pid: 2 ** 22 + 12345, host: hostname(), startedAt: '' })).toBe(true);
+    expect(isStale({ pid: 2 ** 22 + 12345, host: 'another-host.example', startedAt: '' })).toBe(false);
+  });
+
+  it('runs at most N tasks at once and stops scheduling after the first failure', async () => {
+    let active = 0;
+    let peak = 0;
+    const started: number[] = [];
+    const limiter = new Limiter(2);
+    const run = runAll([1, 2, 3, 4, 5, 6], limiter, async (n, signal) => {
+      started.push(n);
+      active++;
+      peak = Math.max(peak, active);
+      await new Promise((resolve) => setImmediate(resolve));
+      active--;
+      if (n === 2) throw new DpcError('ERR_IO', 'boom');
+      return signal.aborted ? -n : n;
+    });
+    await expect(run).rejects.toThrow('boom');
+    expect(peak).toBe(2);
+    expect(started).not.toContain(6);
+    await expect(runAll([1, 2, 3], new Limiter(3), async (n) => n * 2)).resolves.toEqual([2, 4, 6]);
+  });
+});

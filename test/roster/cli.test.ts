@@ -1,0 +1,106 @@
+/**
+ * `dpc` child processes (the built dist/, as `npm test` builds first) against an in-process sandbox: roster sync,
+ * expiry and renewal, lookups, and a rejected roster's exit code and one-line error.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mbiOf, resourcesOfType } from '../../src/fhir/resources.js';
+import { rosterFixture, type RosterFixture } from './fixture.js';
+
+let fx: RosterFixture;
+let dir: string;
+let knownCsv: string;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  fx = await rosterFixture();
+  dir = await mkdtemp(join(tmpdir(), 'dpc-roster-cli-'));
+  const known = new Set(resourcesOfType<fhir3.Patient>(JSON.parse(await readFile('samples/patient_bundle-dpr.json', 'utf8')), 'Patient', 'b').map(mbiOf));
+  const rows = (await readFile('samples/test_associations-dpr.csv', 'utf8')).split(/\r?\n/).filter((l) => known.has(l.split(',')[0]));
+  knownCsv = join(dir, 'roster.csv');
+  await writeFile(knownCsv, `mbi,npi\n${rows.join('\n')}\n`);
+  const seed = fx.sandbox.seed!;
+  env = {
+    PATH: process.env.PATH,
+    DPC_CONFIG: join(dir, 'no-config.json'),
+    DPC_BASE_URL: fx.sandbox.baseUrl,
+    DPC_CLIENT_TOKEN: seed.clientToken,
+    DPC_PRIVATE_KEY: seed.privateKeyPath,
+    DPC_KEY_ID: seed.keyId,
+  };
+});
+afterAll(async () => {
+  await fx.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function dpc(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['bin/dpc', ...args], { env }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('dpc roster / group / practitioner / patient', () => {
+  it('rejects the full sample roster with exit 2, one summary line and one line per problem', async () => {
+    const { code, stdout, stderr } = await dpc('roster', 'sync', 'samples/test_associations-dpr.csv');
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    const lines = stderr.trimEnd().split('\n');
+    expect(lines[0]).toBe('error: samples/test_associations-dpr.csv: 84 problems found, nothing was sent');
+    expect(lines).toHaveLength(85);
+    expect(lines[1]).toMatch(/^ {2}samples\/test_associations-dpr\.csv:\d+: patient \w{11} is not registered in DPC/);
+    expect(stderr).not.toContain(env.DPC_CLIENT_TOKEN!);
+  });
+
+  it('prints the plan on a dry run, applies it, then finds nothing to change', async () => {
+    const dry = await dpc('roster', 'sync', knownCsv, '--dry-run');
+    expect(dry.code).toBe(0);
+    expect(dry.stderr).toMatch(/^plan:\n {2}practitioner 1232131239 \(create group\): add \d+, renew 0, remove 0, unchanged 0$/m);
+    expect(dry.stdout.trim()).toBe('dry run: nothing was sent');
+
+    const run = await dpc('roster', 'sync', knownCsv, '--json');
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report.changes).toBe(100);
+    expect(report.result.groups).toHaveLength(4);
+
+    const again = await dpc('roster', 'sync', knownCsv);
+    expect(again.code).toBe(0);
+    expect(again.stdout.trim()).toBe('DPC already matches the roster; nothing changed');
+  });
+
+  it('lists expiring members per practitioner and renews them', async () => {
+    const none = await dpc('group', 'expiring');
+    expect(none.stdout.trim()).toBe('no members are due for renewal');
+    const due = JSON.parse((await dpc('group', 'expiring', '--within', '91d', '--json')).stdout);
+    expect(due.map((g: { members: unknown[] }) => g.members.length).reduce((a: number, b: number) => a + b, 0)).toBe(100);
+    expect(due[0].members[0]).toMatchObject({ status: 'expiring', mbi: expect.stringMatching(/^1S/) });
+    const renewed = await dpc('group', 'renew', '--within', '91d');
+    expect(renewed.code).toBe(0);
+    expect(renewed.stdout).toMatch(/^practitioner \d{10} \(group [\w-]+\): \d+ member\(s\) renewed$/m);
+  });
+
+  it('looks up practitioners, patients and groups by NPI or MBI', async () => {
+    const [practitionerRun, patientsRun, show, missing] = await Promise.all([
+      dpc('practitioner', 'get', '1234329724', '--json'),
+      dpc('patient', 'list', '--json'),
+      dpc('group', 'show', '1234329724'),
+      dpc('patient', 'get', '9S99E99ZZ99'),
+    ]);
+    expect(JSON.parse(practitionerRun.stdout).identifier[0].value).toBe('1234329724');
+    expect(JSON.parse(patientsRun.stdout)).toHaveLength(100);
+    expect(show.stdout).toMatch(/^group [\w-]+ {2}NPI 1234329724 {2}\d+ active, 0 inactive\nPATIENT +MBI +START +END +STATUS/);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe('error: no patient with MBI 9S99E99ZZ99 in your organization\n');
+  });
+
+  it('shows examples in the help of every roster command', async () => {
+    const helps = await Promise.all(['org', 'practitioner', 'patient', 'group', 'roster'].map((command) => dpc(command, '--help')));
+    for (const { stdout } of helps) expect(stdout).toContain('Examples:');
+  });
+});

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { parseCsv } from '../../src/roster/csv.js';
+import { MAX_MEMBERS_PER_GROUP, parseRoster } from '../../src/roster/roster-file.js';
+import { parseDuration } from '../../src/roster/duration.js';
+
+const NOW = Date.parse('2026-11-25T00:00:00Z');
+
+describe('parseCsv', () => {
+  it('handles a BOM, CRLF, quotes with escaped quotes and newlines, and blank lines', () => {
+    const text = '\uFEFFa,"b ""x"", y"\r\n\r\n"multi\nline",c\rlast,"",\n';
+    expect(parseCsv(text, 'f.csv')).toEqual([
+      { line: 1, fields: ['a', 'b "x", y'] },
+      { line: 3, fields: ['multi\nline', 'c'] },
+      { line: 5, fields: ['last', '', ''] },
+    ]);
+  });
+  it('reports an unterminated quote with its line', () => {
+    expect(() => parseCsv('a,b\n"oops,c\n', 'f.csv')).toThrow('f.csv:2: unterminated quoted field');
+  });
+});
+
+describe('parseRoster', () => {
+  it('reads the published MBI,NPI sample without a header', () => {
+    const { rows, problems } = parseRoster(readFileSync('samples/test_associations-dpr.csv', 'utf8'), 'dpr.csv', NOW);
+    expect(problems).toEqual([]);
+    expect(rows).toHaveLength(184);
+    expect(rows[0]).toEqual({ location: 'dpr.csv:1', mbi: '1S00E00FZ00', npi: '1232131239' });
+  });
+  it('maps header columns in any order and keeps patient details', () => {
+    const text = 'NPI,mbi,First Name,Last Name,DOB,Sex\r\n1234329724,1s00e00aa01,Ann,Lee,1950-01-02,F\r\n';
+    const { rows, problems } = parseRoster(text, 'r.csv', NOW);
+    expect(problems).toEqual([]);
+    expect(rows).toEqual([
+      { location: 'r.csv:2', mbi: '1S00E00AA01', npi: '1234329724', patient: { given: 'Ann', family: 'Lee', birthDate: '1950-01-02', gender: 'female' } },
+    ]);
+  });
+  it('lists every problem as file:line: message', () => {
+    const text = [
+      'mbi,npi,given,family,birth_date,gender',
+      '1S00E00AA01,1234329724,Ann,Lee,1950-01-02,female', // ok
+      '1234,1234329725,,,,', // bad MBI and NPI
+      '1S00E00AA02,1234329724,Bo,Ng,1950-13-01,male', // bad date
+      '1S00E00AA01,1234329724,,,,', // duplicate
+      '1S00E00AA01,1232131239,Ann,Lee,1951-01-02,female', // conflicting birth date
+      '1S00E00AA03,1234329724,Cy,,1950-01-01,male', // incomplete details
+      '1S00E00AA04,1234329724,Di,Ox,1950-01-01,x', // bad gender
+      ',1234329724', // missing MBI
+      '1S00E00AA05,1234329724,a,b,1950-01-01,male,extra', // extra column
+    ].join('\n');
+    const { problems } = parseRoster(text, 'bad.csv', NOW);
+    expect(problems).toEqual([
+      'bad.csv:3: invalid MBI "1234"',
+      'bad.csv:3: invalid NPI "1234329725" (10 digits with a Luhn check digit)',
+      'bad.csv:4: invalid birth date "1950-13-01" (no such day)',
+      'bad.csv:7: incomplete patient details: missing family',
+      'bad.csv:8: invalid gender "x" (male, female, other, unknown)',
+      'bad.csv:9: missing MBI',
+      'bad.csv:10: more columns than the 6 expected',
+      'bad.csv:5: duplicate row: MBI 1S00E00AA01 and NPI 1234329724 already on line 2',
+      'bad.csv:6: conflicting row: MBI 1S00E00AA01 has a different birth_date on line 2',
+    ]);
+  });
+  it('rejects a header without an NPI column or with unknown columns', () => {
+    expect(parseRoster('mbi,colour\n1S00E00AA01,red\n', 'h.csv', NOW).problems).toEqual([
+      'h.csv:1: unknown column "colour"',
+      'h.csv:1: the header has no NPI column',
+    ]);
+  });
+  it('enforces the per-practitioner roster limit', () => {
+    const lines = Array.from({ length: MAX_MEMBERS_PER_GROUP + 2 }, (_, i) => `${mbi(i)},1234329724`);
+    const { problems } = parseRoster(lines.join('\n'), 'big.csv', NOW);
+    expect(problems).toEqual([`big.csv:${MAX_MEMBERS_PER_GROUP + 1}: practitioner 1234329724 has 1352 patients, more than DPC's limit of 1350 per group`]);
+  });
+});
+
+describe('parseDuration', () => {
+  it('reads days, hours and combinations', () => {
+    expect(parseDuration('14d')).toBe(14 * 86_400_000);
+    expect(parseDuration('36h')).toBe(36 * 3_600_000);
+    expect(parseDuration('1d12h')).toBe(36 * 3_600_000);
+  });
+  it('rejects anything else with the flag name', () => {
+    expect(() => parseDuration('14', 'within')).toThrow('--within: invalid duration "14"');
+    expect(() => parseDuration('2 weeks', 'within')).toThrow(/--within/);
+  });
+});
+
+/** A valid MBI for index i (format: digit, letter, alnum, digit, letter, alnum, digit, 2 letters, 2 digits). */
+function mbi(i: number): string {
+  const s = String(i).padStart(5, '0');
+  return `1S${s[0]}${s[1]}A${s[2]}${s[3]}AA${s[4]}0`;
+}

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { acceptFor, backoffDelay, defaultRetryPolicy, mayRetry, parseErrorBody, parseRetryAfter } from '../../src/transport/index.js';
+import { redact, redactUrl, registerSecret } from '../../src/redact.js';
+
+const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
+
+describe('parseRetryAfter', () => {
+  it('reads delta-seconds and HTTP-dates, clamped to [0, max]', () => {
+    expect(parseRetryAfter('7', NOW, 60_000)).toBe(7000);
+    expect(parseRetryAfter(' 0 ', NOW, 60_000)).toBe(0);
+    expect(parseRetryAfter('999999', NOW, 60_000)).toBe(60_000);
+    expect(parseRetryAfter(new Date(NOW + 5000).toUTCString(), NOW, 60_000)).toBe(5000);
+    expect(parseRetryAfter(new Date(NOW - 5000).toUTCString(), NOW, 60_000)).toBe(0);
+    expect(parseRetryAfter(['3', '9'], NOW, 60_000)).toBe(3000);
+  });
+
+  it('ignores absent and unparseable values', () => {
+    for (const value of [undefined, '', 'soon', '-1', '1.5']) expect(parseRetryAfter(value, NOW, 60_000)).toBeUndefined();
+  });
+});
+
+describe('backoff and retry rules', () => {
+  it('grows exponentially with full jitter under the cap', () => {
+    expect(backoffDelay(0, defaultRetryPolicy, () => 1)).toBe(500);
+    expect(backoffDelay(3, defaultRetryPolicy, () => 1)).toBe(4000);
+    expect(backoffDelay(20, defaultRetryPolicy, () => 1)).toBe(30_000);
+    expect(backoffDelay(3, defaultRetryPolicy, () => 0)).toBe(0);
+  });
+
+  it('retries 429 always, transient failures only when idempotent', () => {
+    expect(mayRetry(429, false)).toBe(true);
+    expect(mayRetry(503, false)).toBe(false);
+    expect(mayRetry(503, true)).toBe(true);
+    expect(mayRetry(undefined, true)).toBe(true);
+    expect(mayRetry(500, true)).toBe(false);
+    expect(mayRetry(400, true)).toBe(false);
+  });
+});
+
+describe('negotiation and error bodies', () => {
+  it('picks Accept by endpoint, also for absolute URLs', () => {
+    expect(acceptFor('/api/v1/Jobs/1')).toBe('application/json');
+    expect(acceptFor('/api/v1/Token/auth')).toBe('application/json');
+    expect(acceptFor('/api/v1/Data/a.ndjson')).toBe('application/ndjson');
+    expect(acceptFor('/api/v1/Group/1/$export')).toBe('application/fhir+json');
+  });
+
+  it('flattens and caps messages', () => {
+    expect(parseErrorBody('  ')).toBeUndefined();
+    expect(parseErrorBody('{"error":"invalid_client","error_description":"bad assertion"}')).toBe('bad assertion');
+    expect(parseErrorBody('x'.repeat(600))).toHaveLength(501);
+  });
+});
+
+describe('redaction', () => {
+  it('masks tokens, assertions, keys and registered secrets', () => {
+    const jwt = 'eyJhbGciOiJSUzM4NCJ9.eyJpc3MiOiJ4In0.c2lnbmF0dXJlc2ln';
+    const macaroon = `W3sidiI6Miwi${'A'.repeat(50)}==`;
+    registerSecret('opaque-secret-value');
+    const text = `Bearer abc.def ${jwt} ${macaroon} -----BEGIN PRIVATE KEY-----\nMII\n-----END PRIVATE KEY----- opaque-secret-value`;
+    const out = redact(text);
+    for (const secret of ['abc.def', jwt, macaroon, 'MII', 'opaque-secret-value']) expect(out).not.toContain(secret);
+    expect(redactUrl('http://h/Data/x?token=abc&x=1')).toBe('http://h/Data/x?token=REDACTED&x=1');
+  });
+});
