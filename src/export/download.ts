@@ -55,51 +55,55 @@ const ATTEMPTS = 2;
 
 export async function downloadVerified(transport: Transport, target: DownloadTarget): Promise<DownloadOutcome> {
   const { file, label } = target;
-  let lastProblems: string[] = [];
-  let lastTemp: string | undefined;
   for (let attempt = 1; ; attempt++) {
+    const final = attempt === ATTEMPTS;
+    let failed: { problems: string[]; temp?: string; requestId?: string };
     try {
       const result = await attemptDownload(transport, target, attempt);
-      lastTemp = result.temp;
-      if (result.problems.length === 0) {
-        await commitFile(result.temp, join(target.dir, result.name));
-        target.onEvent?.({
-          type: 'download_complete',
-          label,
-          url: redactUrl(file.url),
-          file: result.name,
-          bytes: result.measured.bytes,
-          resources: result.measured.lines,
-          skipped: false,
-          requestId: result.requestId,
-        });
-        const { sha256, bytes, lines, gzipBytes } = result.measured;
-        return {
-          status: 'verified',
-          file: { url: file.url, type: file.type, kind: file.kind, path: result.name, bytes, sha256, count: lines, ...(gzipBytes === undefined ? {} : { gzipBytes }) },
-        };
-      }
-      lastProblems = result.problems;
+      if (result.problems.length === 0) return await commit(result, target);
+      failed = result;
     } catch (error) {
-      if (!isRetryableBodyFailure(error)) throw error;
-      lastTemp = error instanceof BodyFailure ? error.temp : undefined;
-      lastProblems = [error instanceof Error ? error.message : String(error)];
+      // a body that broke mid-stream is retried and then kept aside; a request that never got a response (the
+      // transport already retried it) gets one more try and otherwise fails the run, which a rerun resumes
+      const broken = error instanceof BodyFailure;
+      if (!broken && (final || !(isDpcError(error, 'ERR_NETWORK') || isDpcError(error, 'ERR_TIMEOUT')))) throw error;
+      failed = { problems: [(error as Error).message], temp: broken ? error.temp : undefined, requestId: broken ? error.requestId : undefined };
     }
-    const final = attempt === ATTEMPTS;
-    const quarantinedAt = final && lastTemp !== undefined ? await quarantine(lastTemp, target) : undefined;
+    const quarantinedAt = final && failed.temp !== undefined ? await quarantine(failed.temp, target) : undefined;
     target.onEvent?.({
       type: 'download_error',
       label,
       url: redactUrl(file.url),
       file: file.name,
-      message: lastProblems.join('; '),
+      message: failed.problems.join('; '),
       willRetry: !final,
       quarantinedAt,
+      requestId: failed.requestId,
     });
     if (final) {
-      return { status: 'quarantined', url: file.url, type: file.type, kind: file.kind, path: quarantinedAt ?? '', problems: lastProblems };
+      return { status: 'quarantined', url: file.url, type: file.type, kind: file.kind, path: quarantinedAt ?? '', problems: failed.problems };
     }
   }
+}
+
+async function commit(result: Attempt, target: DownloadTarget): Promise<DownloadOutcome> {
+  const { file, label } = target;
+  await commitFile(result.temp, join(target.dir, result.name));
+  const { sha256, bytes, lines, gzipBytes } = result.measured;
+  target.onEvent?.({
+    type: 'download_complete',
+    label,
+    url: redactUrl(file.url),
+    file: result.name,
+    bytes,
+    resources: lines,
+    skipped: false,
+    requestId: result.requestId,
+  });
+  return {
+    status: 'verified',
+    file: { url: file.url, type: file.type, kind: file.kind, path: result.name, bytes, sha256, count: lines, ...(gzipBytes === undefined ? {} : { gzipBytes }) },
+  };
 }
 
 interface Attempt {
@@ -116,8 +120,9 @@ class BodyFailure extends DpcError {
     message: string,
     readonly temp: string,
     cause: unknown,
+    requestId: string | undefined,
   ) {
-    super('ERR_NETWORK', message, { cause });
+    super('ERR_NETWORK', message, { cause, requestId });
   }
 }
 
@@ -150,10 +155,13 @@ async function attemptDownload(transport: Transport, target: DownloadTarget, att
       : await streamPlain(response.body, sink, gzipped, progress, target.signal);
   } catch (cause) {
     response.body.destroy();
-    if (target.signal?.aborted) throw new DpcError('ERR_ABORTED', `download of ${file.name} was aborted`, { cause });
+    if (target.signal?.aborted) {
+      await rm(temp, { force: true });
+      throw new DpcError('ERR_ABORTED', `download of ${file.name} was aborted`, { cause });
+    }
     if (isFsError(cause)) throw new DpcError('ERR_IO', `write ${temp}: ${(cause as NodeJS.ErrnoException).code}`, { cause, location: temp });
     const reason = (cause as { code?: string }).code ?? (cause as Error).message;
-    throw new BodyFailure(`body of ${redactUrl(file.url)} broke after partial transfer (${reason})`, temp, cause);
+    throw new BodyFailure(`body of ${redactUrl(file.url)} broke after partial transfer (${reason})`, temp, cause, response.requestId);
   }
   return { temp, name, measured, problems: verifyAgainst(file, measured), requestId: response.requestId };
 }
@@ -189,10 +197,6 @@ async function quarantine(temp: string, target: DownloadTarget): Promise<string 
   } catch {
     return undefined; // nothing was written (the body broke before the first byte)
   }
-}
-
-function isRetryableBodyFailure(error: unknown): boolean {
-  return error instanceof BodyFailure || isDpcError(error, 'ERR_NETWORK') || isDpcError(error, 'ERR_TIMEOUT');
 }
 
 /** Filesystem errors name a path; socket, HTTP-parser and zlib errors do not. */

@@ -10,7 +10,7 @@ import { ensurePrivateDir } from './files.js';
 import { DEFAULT_POLL_INTERVAL_MS, pollOnce, pollUntilComplete, type PollResult } from './job.js';
 import { Limiter } from './limit.js';
 import { acquireLock } from './lock.js';
-import { clearGroupFolder, downloadJob, type ExportClient, type ExportRunResult, type GroupResult } from './run.js';
+import { clearGroupFolder, downloadJob, interrupted, type ExportClient, type ExportRunResult, type GroupResult } from './run.js';
 import { StateStore } from './state.js';
 
 export interface JobStatusReport {
@@ -137,6 +137,8 @@ export async function downloadExisting(client: ExportClient, options: DownloadEx
       );
     }
     return { outDir, groups };
+  } catch (error) {
+    throw options.signal?.aborted ? interrupted(outDir) : error;
   } finally {
     await lock.release();
   }

@@ -114,18 +114,12 @@ export async function runExport(client: ExportClient, options: ExportRunOptions)
     const targets = await resolveTargets(client, options.target);
     const downloads = new Limiter(options.concurrency ?? DEFAULT_CONCURRENCY);
     const groups = new Limiter(targets.length > 1 ? (options.groupConcurrency ?? DEFAULT_GROUP_CONCURRENCY) : 1);
-    const results = await Promise.all(
-      targets.map((target) =>
-        groups.run(async (): Promise<GroupResult> => {
-          try {
-            return await exportTarget(client, options, state, downloads, target);
-          } catch (error) {
-            if (targets.length === 1) throw error;
-            return { label: target.label, error: asDpcError(error) };
-          }
-        }),
-      ),
-    );
+    // allSettled: the lock must outlive every group's work, even after one failed
+    const settled = await Promise.allSettled(targets.map((target) => groups.run(() => exportTarget(client, options, state, downloads, target))));
+    if (options.signal?.aborted) throw interrupted(options.outDir);
+    const [only] = settled;
+    if (targets.length === 1 && only?.status === 'rejected') throw only.reason;
+    const results = settled.map((s, i): GroupResult => (s.status === 'fulfilled' ? s.value : { label: targets[i]!.label, error: asDpcError(s.reason) }));
     return { outDir: options.outDir, groups: results };
   } finally {
     await lock.release();
@@ -350,6 +344,10 @@ function expired(jobUrl: string, error: DpcError): DpcError {
     requestId: error.requestId,
     location: error.location,
   });
+}
+
+export function interrupted(outDir: string): DpcError {
+  return new DpcError('ERR_ABORTED', `export into ${outDir} was interrupted; rerun the same command to resume`, { location: outDir });
 }
 
 function asDpcError(error: unknown): DpcError {

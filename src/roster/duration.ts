@@ -1,11 +1,11 @@
-/** Durations as people type them on the command line: `14d`, `36h`, `90m`, `30s`, or combined like `1d12h`. */
+/** Durations as people type them on the command line: `14d`, `36h`, `90m`, `30s`, `500ms`, or combined like `1d12h`. */
 import { DpcError } from '../errors.js';
 
-const UNIT_MS: Record<string, number> = { w: 604_800_000, d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 };
+const UNIT_MS: Record<string, number> = { w: 604_800_000, d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
 
 export function parseDuration(text: string, flag = 'duration'): number {
   const trimmed = text.trim().toLowerCase();
-  const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)([wdhms])/g)];
+  const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|[wdhms])/g)];
   if (parts.length === 0 || parts.map((p) => p[0]).join('') !== trimmed) {
     throw new DpcError('ERR_USAGE', `--${flag}: invalid duration "${text}" (use e.g. 14d, 36h, 1d12h)`, { location: `--${flag}` });
   }

@@ -99,74 +99,71 @@ export function desiredRoster(source: string, rows: readonly RosterRow[], source
   return desired;
 }
 
+/** DPC's current state, indexed for the diff. */
+interface CurrentIndex {
+  practitionerIds: Map<string, string>;
+  patientIds: Map<string, string>;
+  mbiById: Map<string, string>;
+  groupsByNpi: Map<string, fhir3.Group>;
+}
+
+function indexCurrent(current: CurrentState): CurrentIndex {
+  const index: CurrentIndex = { practitionerIds: new Map(), patientIds: new Map(), mbiById: new Map(), groupsByNpi: new Map() };
+  for (const p of current.practitioners) {
+    const npi = npiOf(p);
+    if (npi && p.id) index.practitionerIds.set(npi, p.id);
+  }
+  for (const p of current.patients) {
+    const mbi = mbiOf(p);
+    if (mbi && p.id) {
+      index.patientIds.set(mbi, p.id);
+      index.mbiById.set(p.id, mbi);
+    }
+  }
+  for (const g of current.groups) {
+    const npi = attributedNpi(g);
+    if (npi) index.groupsByNpi.set(npi, g);
+  }
+  return index;
+}
+
+function membersById(group: fhir3.Group | undefined): Map<string, fhir3.GroupMember> {
+  const members = new Map<string, fhir3.GroupMember>();
+  for (const m of group?.member ?? []) {
+    const id = memberPatientId(m);
+    if (id) members.set(id, m);
+  }
+  return members;
+}
+
 /**
  * The plan, or an ERR_INPUT listing every problem (practitioner missing, patient missing and not registrable,
  * roster limit including the members DPC still counts) — in which case nothing may be sent.
  */
 export function planSync(desired: DesiredRoster, current: CurrentState, options: PlanOptions): SyncPlan {
   const window = { now: options.now, withinMs: options.withinDays * DAY_MS };
+  const index = indexCurrent(current);
   const problems: string[] = [];
-  const practitionerIds = new Map<string, string>();
-  for (const p of current.practitioners) {
-    const npi = npiOf(p);
-    if (npi && p.id) practitionerIds.set(npi, p.id);
-  }
-  const patientIds = new Map<string, string>();
-  const mbiById = new Map<string, string>();
-  for (const p of current.patients) {
-    const mbi = mbiOf(p);
-    if (mbi && p.id) {
-      patientIds.set(mbi, p.id);
-      mbiById.set(p.id, mbi);
-    }
-  }
-  const groupsByNpi = new Map<string, fhir3.Group>();
-  for (const g of current.groups) {
-    const npi = attributedNpi(g);
-    if (npi) groupsByNpi.set(npi, g);
-  }
 
   const registerPractitioners: fhir3.Practitioner[] = [];
   for (const npi of desired.members.keys()) {
-    if (practitionerIds.has(npi)) continue;
+    if (index.practitionerIds.has(npi)) continue;
     const resource = desired.practitioners.get(npi);
     if (resource) registerPractitioners.push(resource);
     else problems.push(`${desired.npiLocation.get(npi)}: practitioner ${npi} is not registered in DPC; register it first or pass a practitioner bundle`);
   }
   const registerPatients: fhir3.Patient[] = [];
   for (const [mbi, location] of desired.mbiLocation) {
-    if (patientIds.has(mbi)) continue;
+    if (index.patientIds.has(mbi)) continue;
     const resource = desired.patients.get(mbi);
     if (resource) registerPatients.push(resource);
     else problems.push(`${location}: patient ${mbi} is not registered in DPC and cannot be registered: add given,family,birth_date,gender columns or pass a patient bundle`);
   }
 
-  const member = (mbi: string): PlanMember => {
-    const patientId = patientIds.get(mbi);
-    return patientId === undefined ? { mbi } : { mbi, patientId };
-  };
   const plans: PractitionerPlan[] = [];
   for (const [npi, mbis] of desired.members) {
-    const group = groupsByNpi.get(npi);
-    const plan: PractitionerPlan = { npi, add: [], renew: [], remove: [], unchanged: 0 };
-    const practitionerId = practitionerIds.get(npi);
-    if (practitionerId) plan.practitionerId = practitionerId;
-    if (group?.id) plan.groupId = group.id;
-    const existing = new Map<string, fhir3.GroupMember>();
-    for (const m of group?.member ?? []) {
-      const id = memberPatientId(m);
-      if (id) existing.set(id, m);
-    }
-    const wanted = new Set<string>();
-    for (const mbi of mbis) {
-      const id = patientIds.get(mbi);
-      if (id) wanted.add(id);
-      const current = id === undefined ? undefined : existing.get(id);
-      if (!current) plan.add.push(member(mbi));
-      else if (memberStatus(current, window) === 'active') plan.unchanged++;
-      else plan.renew.push(member(mbi));
-    }
-    if (options.removeMissing) plan.remove = removals(existing, wanted, mbiById, window);
+    const existing = membersById(index.groupsByNpi.get(npi));
+    const plan = planPractitioner(npi, mbis, existing, index, window, options.removeMissing ?? false);
     if (existing.size + plan.add.length > MAX_MEMBERS_PER_GROUP) {
       problems.push(
         `${desired.npiLocation.get(npi)}: practitioner ${npi} would have ${existing.size + plan.add.length} members in DPC ` +
@@ -177,16 +174,43 @@ export function planSync(desired: DesiredRoster, current: CurrentState, options:
   }
   if (options.removeMissing) {
     // practitioners the file no longer lists at all: their whole active roster goes
-    for (const [npi, group] of groupsByNpi) {
-      if (desired.members.has(npi) || !group.id) continue;
-      const existing = new Map((group.member ?? []).flatMap((m) => (memberPatientId(m) ? [[memberPatientId(m)!, m] as const] : [])));
-      const remove = removals(existing, new Set(), mbiById, window);
-      if (remove.length > 0) plans.push({ npi, practitionerId: practitionerIds.get(npi), groupId: group.id, add: [], renew: [], remove, unchanged: 0 });
+    for (const npi of index.groupsByNpi.keys()) {
+      if (desired.members.has(npi)) continue;
+      const plan = planPractitioner(npi, [], membersById(index.groupsByNpi.get(npi)), index, window, true);
+      if (plan.remove.length > 0) plans.push(plan);
     }
   }
 
   if (problems.length > 0) throw inputRejected(desired.source, problems);
   return { registerPractitioners, registerPatients, practitioners: plans };
+}
+
+/** One practitioner: new members are added, lapsing or inactive ones renewed, unlisted active ones removed (if asked). */
+function planPractitioner(
+  npi: string,
+  mbis: readonly string[],
+  existing: Map<string, fhir3.GroupMember>,
+  index: CurrentIndex,
+  window: { now: number; withinMs: number },
+  removeMissing: boolean,
+): PractitionerPlan {
+  const plan: PractitionerPlan = { npi, add: [], renew: [], remove: [], unchanged: 0 };
+  const practitionerId = index.practitionerIds.get(npi);
+  if (practitionerId) plan.practitionerId = practitionerId;
+  const groupId = index.groupsByNpi.get(npi)?.id;
+  if (groupId) plan.groupId = groupId;
+  const wanted = new Set<string>();
+  for (const mbi of mbis) {
+    const id = index.patientIds.get(mbi);
+    const member = id === undefined ? { mbi } : { mbi, patientId: id };
+    const current = id === undefined ? undefined : existing.get(id);
+    if (id) wanted.add(id);
+    if (!current) plan.add.push(member);
+    else if (memberStatus(current, window) === 'active') plan.unchanged++;
+    else plan.renew.push(member);
+  }
+  if (removeMissing) plan.remove = removals(existing, wanted, index.mbiById, window);
+  return plan;
 }
 
 function removals(existing: Map<string, fhir3.GroupMember>, wanted: Set<string>, mbiById: Map<string, string>, window: { now: number; withinMs: number }): PlanMember[] {

@@ -7,7 +7,7 @@
  * `roster sync` re-activates lapsed members safely because the roster says who belongs.
  */
 import { DpcError } from '../errors.js';
-import type { FhirClient } from '../fhir/http.js';
+import { idOf, type FhirClient } from '../fhir/http.js';
 import { addMembers, listGroups } from '../fhir/groups.js';
 import { getOrganization } from '../fhir/organization.js';
 import { listPractitioners } from '../fhir/practitioners.js';
@@ -41,7 +41,7 @@ export async function renewExpiring(client: FhirClient, options: RenewOptions): 
     if (practitionerId === undefined) {
       throw new DpcError('ERR_NOT_FOUND', `group ${group.groupId} is attributed to NPI ${group.npi}, which is not a practitioner of your organization`);
     }
-    const provenance = buildAttestation({ orgId: org.id!, practitionerId, recorded: client.now() });
+    const provenance = buildAttestation({ orgId: idOf(org), practitionerId, recorded: client.now() });
     await addMembers(client, group.groupId, { npi: group.npi, patientIds: group.members.map((m) => m.patientId), provenance });
     options.onRenewed?.(group);
   }

@@ -2,7 +2,7 @@
  * `dpc roster sync` as a library call: check the file (and any bundles) completely, read DPC's current state,
  * plan, then apply. Any problem found before the plan rejects the whole roster and nothing is written.
  */
-import type { FhirClient } from '../fhir/http.js';
+import { idOf, type FhirClient } from '../fhir/http.js';
 import { listGroups } from '../fhir/groups.js';
 import { getOrganization } from '../fhir/organization.js';
 import { listPatients } from '../fhir/patients.js';
@@ -72,7 +72,7 @@ export async function syncRoster(client: FhirClient, input: RosterInput, options
     removeMissing: options.removeMissing ?? false,
   });
   options.onPlan?.(plan);
-  if (options.dryRun || !org?.id) return { plan };
-  const result = await applySyncPlan(client, plan, { orgId: org.id, onEvent: options.onEvent });
+  if (org === undefined) return { plan }; // dry run
+  const result = await applySyncPlan(client, plan, { orgId: idOf(org), onEvent: options.onEvent });
   return { plan, result };
 }

@@ -40,13 +40,27 @@ export class ApiError extends Error {
   }
 }
 
+/** The auth filter's 401 body (DPCUnauthorizedHandler, behaviour doc §0.2 item 2). */
+export const UNAUTHORIZED_BODY = {
+  resourceType: 'OperationOutcome',
+  issue: [{
+    severity: 'error',
+    code: 'exception',
+    details: {
+      coding: [{ system: 'http://hl7.org/fhir/operation-outcome', code: 'MSG_AUTH_REQUIRED' }],
+      text: 'HTTP 401 Unauthorized, Credentials are required to access this resource.',
+    },
+  }],
+};
+
+/** What the auth layer answers when credentials are missing, invalid, or for another organization. */
+export function unauthorized(): ApiError {
+  return new ApiError(401, 'HTTP 401 Unauthorized', { body: UNAUTHORIZED_BODY });
+}
+
 /** The 16-hex "log id" DPC puts in error bodies. */
 export function logId(): string {
   return randomBytes(8).toString('hex');
-}
-
-export function operationOutcome(text: string, severity: 'fatal' | 'error' = 'fatal'): fhir3.OperationOutcome {
-  return { resourceType: 'OperationOutcome', id: logId(), issue: [{ severity, code: 'exception', details: { text } }] };
 }
 
 /** Profile/bean validation failures: one `invalid` issue per violation (JerseyExceptionHandler). */

@@ -11,7 +11,7 @@ import { ApiError, serverError } from './http.js';
 const MAX_LIFETIME_S = 300;
 const RSA_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
 
-const unauthorized = (message: string) => new ApiError(401, message);
+const denied = (message: string) => new ApiError(401, message);
 const badRequest = (message: string) => new ApiError(400, message);
 
 /** Runs /Token/auth's checks on a client assertion; returns the verified client token and its org. */
@@ -22,19 +22,19 @@ export async function authenticateAssertion(app: App, assertion: string): Promis
     header = decodeProtectedHeader(assertion);
     unverified = decodeJwt(assertion);
   } catch {
-    throw unauthorized('Invalid JWT');
+    throw denied('Invalid JWT');
   }
   const sub = unverified.sub;
-  if (typeof sub !== 'string' || sub === '') throw unauthorized('JWT must have client_id');
+  if (typeof sub !== 'string' || sub === '') throw denied('JWT must have client_id');
   const orgId = clientTokenOrg(sub);
-  if (orgId === undefined) throw unauthorized('JWT client token must have organization_id');
+  if (orgId === undefined) throw denied('JWT client token must have organization_id');
 
   const kid = header.kid;
   // DPC dereferences a missing kid and fails with a 500.
   if (typeof kid !== 'string') throw serverError();
-  if (!isUuid(kid)) throw unauthorized('Invalid Public Key ID');
+  if (!isUuid(kid)) throw denied('Invalid Public Key ID');
   const key = app.store.keys.get(kid.toLowerCase());
-  if (!key || key.orgId !== orgId) throw unauthorized(`Cannot find public key with id: ${kid}`);
+  if (!key || key.orgId !== orgId) throw denied(`Cannot find public key with id: ${kid}`);
 
   let payload: JWTPayload;
   try {
@@ -45,20 +45,20 @@ export async function authenticateAssertion(app: App, assertion: string): Promis
       clockTolerance: 0,
     }));
   } catch {
-    throw unauthorized('Invalid JWT');
+    throw denied('Invalid JWT');
   }
 
   if (typeof payload.iss !== 'string' || payload.iss === '') throw badRequest('Claim issuer must be present');
   if (payload.iss !== payload.sub) throw badRequest('Issuer and Subject must be identical');
   if (typeof payload.jti !== 'string' || payload.jti === '') throw badRequest('Claim id must be present');
-  if (app.jtis.has(payload.jti)) throw unauthorized('Invalid JWT');
+  if (app.jtis.has(payload.jti)) throw denied('Invalid JWT');
   const nowS = app.clock.now() / 1000;
-  if (typeof payload.exp !== 'number' || payload.exp > nowS + MAX_LIFETIME_S) throw unauthorized('Not authorized');
+  if (typeof payload.exp !== 'number' || payload.exp > nowS + MAX_LIFETIME_S) throw denied('Not authorized');
 
   // Not a DPC check at this point (DPC fails later, in the auth filter), but a forged or deleted client token must not get an access token.
   const claims = verifyClientToken(app.store.rootKey, sub, app.clock.now());
   const token = claims && app.store.tokens.get(claims.tokenId);
-  if (!claims || !token || token.orgId !== orgId || !app.store.orgs.has(orgId)) throw unauthorized('Invalid JWT');
+  if (!claims || !token || token.orgId !== orgId || !app.store.orgs.has(orgId)) throw denied('Invalid JWT');
 
   app.jtis.add(payload.jti);
   return { clientToken: sub, orgId };

@@ -57,8 +57,7 @@ export function checkProduces(accept: string | undefined, produces: readonly str
   if (!acceptsAny(accept, produces)) throw new ApiError(406, 'HTTP 406 Not Acceptable');
 }
 
-/** JAX-RS @Consumes: a body of another media type is 415. */
-export function checkConsumes(contentType: string | undefined, consumes: string, bodyPresent: boolean): void {
-  const type = mediaType(contentType);
-  if (type === undefined ? bodyPresent : type !== consumes) throw new ApiError(415, 'HTTP 415 Unsupported Media Type');
+/** JAX-RS @Consumes: a request body of another (or no) media type is 415. */
+export function checkConsumes(contentType: string | undefined, consumes: string): void {
+  if (mediaType(contentType) !== consumes) throw new ApiError(415, 'HTTP 415 Unsupported Media Type');
 }

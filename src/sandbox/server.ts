@@ -5,25 +5,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { App } from './app.js';
-import { ApiError, errorReply, JSON_TYPE, readBody, send, serverError, type Flavor } from './http.js';
+import { ApiError, errorReply, JSON_TYPE, readBody, send, serverError, unauthorized, type Flavor } from './http.js';
 import { verifyAccessToken } from './credentials.js';
 import { checkConsumes, checkFhirHeaders, checkProduces } from './negotiation.js';
 import type { Ctx, Router } from './router.js';
 
 export const API_PREFIX = '/api/v1';
-
-/** The auth filter's 401 body (DPCUnauthorizedHandler, behaviour doc §0.2 item 2). */
-export const UNAUTHORIZED_BODY = {
-  resourceType: 'OperationOutcome',
-  issue: [{
-    severity: 'error',
-    code: 'exception',
-    details: {
-      coding: [{ system: 'http://hl7.org/fhir/operation-outcome', code: 'MSG_AUTH_REQUIRED' }],
-      text: 'HTTP 401 Unauthorized, Credentials are required to access this resource.',
-    },
-  }],
-};
 
 export function createListener(app: App, api: Router, admin: Router) {
   return (req: IncomingMessage, res: ServerResponse): void => {
@@ -37,26 +24,29 @@ export function createListener(app: App, api: Router, admin: Router) {
 async function handle(app: App, api: Router, admin: Router, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://sandbox.invalid');
   const method = req.method ?? 'GET';
-  const isApi = url.pathname === API_PREFIX || url.pathname.startsWith(`${API_PREFIX}/`);
+  // Clients may percent-encode `$` in operation names (`%24export`).
+  const pathname = url.pathname.replace(/%24/gi, '$');
+  const isApi = pathname === API_PREFIX || pathname.startsWith(`${API_PREFIX}/`);
   const router = isApi ? api : admin;
-  const path = isApi ? url.pathname.slice(API_PREFIX.length) : url.pathname;
+  const path = isApi ? pathname.slice(API_PREFIX.length) : pathname;
   let flavor: Flavor = 'json';
   try {
-    if (isApi && throttled(app, res, url.pathname)) return;
+    if (isApi && throttled(app, res, pathname)) return;
     if (!isApi && !path.startsWith('/__admin/')) throw new ApiError(404, 'HTTP 404 Not Found');
     const { route, params, pathKnown } = router.match(method, path);
     if (!route) throw new ApiError(pathKnown ? 405 : 404, pathKnown ? 'HTTP 405 Method Not Allowed' : 'HTTP 404 Not Found');
     flavor = route.flavor;
     let bodyPromise: Promise<Buffer> | undefined;
     const ctx: Ctx = { app, req, res, url, params, orgId: '', body: () => (bodyPromise ??= readBody(req)) };
+    // Jersey runs the authentication filter before the FHIR media-type filter.
+    if (isApi && !route.public) ctx.orgId = authenticate(app, req, url);
     const bodyPresent = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
     if (route.flavor === 'fhir') {
-      checkFhirHeaders(req.headers.accept, req.headers['content-type'], url.pathname.includes('$export'));
+      checkFhirHeaders(req.headers.accept, req.headers['content-type'], pathname.includes('$export'));
     } else {
       checkProduces(req.headers.accept, route.produces ?? [JSON_TYPE]);
-      if (bodyPresent) checkConsumes(req.headers['content-type'], route.consumes ?? JSON_TYPE, bodyPresent);
+      if (bodyPresent) checkConsumes(req.headers['content-type'], route.consumes ?? JSON_TYPE);
     }
-    if (isApi && !route.public) ctx.orgId = authenticate(app, req, url);
     const reply = await route.handler(ctx);
     if (reply) send(res, reply, req.headers['accept-encoding']);
   } catch (error) {
@@ -73,7 +63,7 @@ function authenticate(app: App, req: IncomingMessage, url: URL): string {
   const claims = token ? verifyAccessToken(app.store.rootKey, token, app.clock.now()) : undefined;
   const record = claims && app.store.tokens.get(claims.tokenId);
   if (!claims || !record || record.orgId !== claims.orgId || !app.store.orgs.has(claims.orgId)) {
-    throw new ApiError(401, 'HTTP 401 Unauthorized', { body: UNAUTHORIZED_BODY });
+    throw unauthorized();
   }
   return claims.orgId;
 }

@@ -57,6 +57,17 @@ describe('token manager', () => {
     expect(c.tokens.exchanges).toBe(1);
   });
 
+  it('after a 401, refreshes once even when many requests saw the same rejected token', async () => {
+    const c = client();
+    const first = await c.tokens.getAccessToken();
+    const refreshed = await Promise.all(Array.from({ length: 5 }, () => c.tokens.getAccessToken({ forceRefresh: true, rejectedToken: first })));
+    expect(new Set(refreshed).size).toBe(1);
+    expect(refreshed[0]).not.toBe(first);
+    // a late 401 for the old token does not cause another exchange
+    expect(await c.tokens.getAccessToken({ forceRefresh: true, rejectedToken: first })).toBe(refreshed[0]);
+    expect(c.tokens.exchanges).toBe(2);
+  });
+
   it('refreshes 30 s before the 300 s expiry, so one exchange covers 4.5 minutes', async () => {
     let offset = 0;
     const c = client({ now: () => sandbox.clock.now() + offset });

@@ -155,6 +155,16 @@ describe('one-line errors and exit codes', () => {
     expect(oneLineError(await dpc('keys', 'list', '--private-key', bad), 2)).toBe(`error: ${bad}: the PEM is damaged or not an RSA private key`);
   });
 
+  it('an encrypted key needs DPC_KEY_PASSPHRASE', async () => {
+    const { createPrivateKey } = await import('node:crypto');
+    const encrypted = join(dir, 'encrypted.pem');
+    await writeFile(encrypted, createPrivateKey(pem).export({ type: 'pkcs1', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'open sesame' }), { mode: 0o600 });
+    expect(oneLineError(await dpc('keys', 'list', '--private-key', encrypted), 2)).toBe(`error: ${encrypted}: the key is encrypted; set DPC_KEY_PASSPHRASE to its passphrase`);
+    const unlocked = await runCli(['keys', 'list', '--private-key', encrypted], { env: { ...env, DPC_KEY_PASSPHRASE: 'open sesame' } });
+    transcript.push(unlocked.stdout, unlocked.stderr);
+    expect(unlocked.code, unlocked.stderr).toBe(0);
+  });
+
   it('a readable-by-others key is used but warned about', async () => {
     const open = join(dir, 'open.pem');
     await writeFile(open, pem, { mode: 0o644 });

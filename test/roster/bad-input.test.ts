@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { DpcError, isDpcError } from '../../src/errors.js';
 import { submitPatients } from '../../src/fhir/patients.js';
-import { buildPatient } from '../../src/fhir/resources.js';
+import { createGroup } from '../../src/fhir/groups.js';
+import { attestationFor, resolvePatientIds, resolvePractitioner } from '../../src/fhir/lookup.js';
+import { buildPatient, npiOf } from '../../src/fhir/resources.js';
 import { syncRoster } from '../../src/roster/sync.js';
 import { rosterFixture, type RosterFixture } from './fixture.js';
 
@@ -92,6 +94,15 @@ describe('server rejections', () => {
     expect(err.requestId).toBeTruthy();
     expect(err.message).not.toMatch(/\n/);
     expect(err.message).toMatch(/^POST \/api\/v1\/Patient\/\$submit failed with 422: .*entry\[1\].*name\.given.* \(bundle entry 2 of 3, Patient MBI 1S00E00YY02\)$/);
+  });
+
+  it("surfaces the server's 422 for an attestation naming another practitioner", async () => {
+    const [own, other] = await Promise.all([resolvePractitioner(fx.client, '1232125215'), resolvePractitioner(fx.client, '2323232225')]);
+    const [patientId] = await resolvePatientIds(fx.client, ['1S00E00AA01']);
+    const provenance = await attestationFor(fx.client, other);
+    const err = await rejection(() => createGroup(fx.client, { npi: npiOf(own)!, patientIds: [patientId!], provenance }));
+    expect(err.code).toBe('ERR_UNPROCESSABLE');
+    expect(err.message).toBe("POST /api/v1/Group failed with 422: Provenance header's provider does not match group provider");
   });
 });
 

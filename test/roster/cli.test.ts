@@ -85,13 +85,18 @@ describe('dpc roster / group / practitioner / patient', () => {
     expect(renewed.stdout).toMatch(/^practitioner \d{10} \(group [\w-]+\): \d+ member\(s\) renewed$/m);
   });
 
-  it('looks up practitioners, patients and groups by NPI or MBI', async () => {
-    const [practitionerRun, patientsRun, show, missing] = await Promise.all([
+  it('looks up practitioners, patients and groups by NPI or MBI, and refuses a bad NPI before sending', async () => {
+    const [practitionerRun, patientsRun, show, missing, badNpi] = await Promise.all([
       dpc('practitioner', 'get', '1234329724', '--json'),
       dpc('patient', 'list', '--json'),
       dpc('group', 'show', '1234329724'),
       dpc('patient', 'get', '9S99E99ZZ99'),
+      dpc('practitioner', 'add', '--npi', '1234567890', '--given', 'A', '--family', 'B'),
     ]);
+    expect(badNpi.code).toBe(2);
+    expect(badNpi.stderr).toBe(
+      'error: command line: 1 problem found, nothing was sent\n  command line: entry 1 (NPI 1234567890): invalid NPI "1234567890" (10 digits with a Luhn check digit)\n',
+    );
     expect(JSON.parse(practitionerRun.stdout).identifier[0].value).toBe('1234329724');
     expect(JSON.parse(patientsRun.stdout)).toHaveLength(100);
     expect(show.stdout).toMatch(/^group [\w-]+ {2}NPI 1234329724 {2}\d+ active, 0 inactive\nPATIENT +MBI +START +END +STATUS/);

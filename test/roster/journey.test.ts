@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { attributedNpi, mbiOf, resourcesOfType } from '../../src/fhir/resources.js';
 import { listGroups } from '../../src/fhir/groups.js';
+import { searchAll } from '../../src/fhir/http.js';
 import { listPatients } from '../../src/fhir/patients.js';
 import { planChanges } from '../../src/roster/plan.js';
 import { findExpiring, renewExpiring } from '../../src/roster/renew.js';
@@ -158,5 +159,15 @@ describe('roster sync into a new organization', () => {
     expect(client.counts.writePaths).toEqual(['POST /Patient/$submit', expect.stringMatching(/^POST \/Group\/.+\/\$add$/)]);
     const names = (await listPatients(client)).filter((p) => p.name![0]!.family!.length < 4).map((p) => `${p.name![0]!.given![0]} ${p.birthDate} ${p.gender}`).sort();
     expect(names).toEqual(['Ann 1950-01-02 female', 'Bo 1961-03-04 male']);
+  });
+});
+
+describe('FHIR listing', () => {
+  it('follows every page of a paged search through the absolute next links', async () => {
+    fx.client.reset();
+    const all = await searchAll<fhir3.Patient>(fx.client, '/Patient', { _count: 7, _offset: 0 });
+    expect(new Set(all.map((p) => p.id)).size).toBe(100);
+    expect(fx.client.counts.reads).toBe(Math.ceil(100 / 7));
+    expect((await listPatients(fx.client)).map((p) => p.id).sort()).toEqual(all.map((p) => p.id).sort());
   });
 });

@@ -1,5 +1,6 @@
 /** /Token/auth, /Token/validate, the auth filter, /Organization and the public endpoints, over raw HTTP (behaviour doc §0–§1, §4.1, §7). */
 import { createHmac, randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
 import { accessToken, api, assertion, FHIR, newOrg, postToken, rsaKey, tokenForm, type TestKey } from './helpers.js';
@@ -173,6 +174,13 @@ describe('POST /Token/auth', () => {
     expect((await exchange(await jwtA({ jti }))).status).toBe(200);
   });
 
+  it('iat is not checked (Postman sends it in milliseconds)', async () => {
+    const nowS = Math.floor(sb.clock.now() / 1000);
+    const jwt = await new SignJWT({ iss: a.clientToken, sub: a.clientToken, aud: `${sb.baseUrl}/Token/auth`, exp: nowS + 200, iat: sb.clock.now(), jti: randomUUID() })
+      .setProtectedHeader({ alg: 'RS384', kid: a.keyId }).sign(keyA.privateKey);
+    expect((await exchange(jwt)).status).toBe(200);
+  });
+
   it('missing kid → 500 (DPC dereferences it)', async () => {
     expect((await exchange(await jwtA({ kid: null }))).status).toBe(500);
   });
@@ -284,6 +292,11 @@ describe('Organization and public endpoints', () => {
     const res = await fetch(`${sb.baseUrl}/version`);
     expect(res.status).toBe(200);
     expect(await res.text()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('unknown paths → 404, known paths with another method → 405', async () => {
+    expect((await fetch(`${sb.baseUrl}/Nothing`)).status).toBe(404);
+    expect((await fetch(`${sb.baseUrl}/metadata`, { method: 'DELETE' })).status).toBe(405);
   });
 
   it('X-Request-Id is a fresh UUID per response, ignoring the client value', async () => {

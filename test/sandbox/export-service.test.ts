@@ -3,7 +3,7 @@
  * real loopback HTTP (a bare node:http server routing /Data to serveData, no auth), with a hand-moved clock.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -214,6 +214,30 @@ describe('export jobs', () => {
   it('answers not-found and wrong-org', () => {
     expect(h.service.status(ORG, '00000000-0000-4000-8000-000000000000')).toEqual({ state: 'not-found' });
     expect(h.service.status('org-b', job.jobId)).toEqual({ state: 'wrong-org' });
+  });
+});
+
+describe('generation failures', () => {
+  it('reports failed when the files cannot be written', async () => {
+    const h = await harness();
+    const blocker = join(h.stateDir, 'not-a-dir');
+    writeFileSync(blocker, '');
+    const broken = createExportService({ stateDir: blocker, baseUrl: 'http://x/api/v1', now: () => T0, jobDurationMs: 0, faults: () => ({}) });
+    const { jobId } = await broken.kickoff(kickoffRequest(mbis(2)));
+    const status = await settle({ ...h, service: broken }, jobId);
+    expect(status.state).toBe('failed');
+    expect((status as { message: string }).message).toMatch(new RegExp(`^export job ${jobId}: .*not-a-dir`));
+  });
+
+  it('stops generating on close and leaves no temporary files', async () => {
+    const h = await harness({ exportScale: 20 });
+    const { jobId } = await h.service.kickoff(kickoffRequest(mbis(300, 700)));
+    // Close in the middle of writing the first batch.
+    await vi.waitFor(() => expect(h.service.status(ORG, jobId)).not.toEqual({ state: 'in-progress', progress: 'QUEUED: 0.00%' }));
+    await h.service.close?.();
+    expect(h.service.status(ORG, jobId)).toEqual({ state: 'failed', message: 'export service closed' });
+    expect(readdirSync(join(h.stateDir, 'data')).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    await expect(h.service.kickoff(kickoffRequest(mbis(1)))).rejects.toThrow(/closed/);
   });
 });
 

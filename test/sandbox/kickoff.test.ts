@@ -71,6 +71,11 @@ describe('GET /Group/{id}/$export kick-off', () => {
     await expectBadRequest(`?_since=${new Date(sb.clock.now() + 86_400_000).toISOString()}`, "'_since' query parameter cannot be a future date");
   });
 
+  it('a percent-encoded $ in the operation name works too', async () => {
+    const res = await fetch(`${sb.baseUrl}/Group/${groupId}/%24export`, { headers: { Authorization: `Bearer ${token}`, ...FHIR_ACCEPT } });
+    expect(res.status).toBe(202);
+  });
+
   it('unknown group → 404', async () => {
     const res = await fetch(`${sb.baseUrl}/Group/7d1e3d1c-0000-4000-8000-000000000000/$export`, { headers: { Authorization: `Bearer ${token}`, ...FHIR_ACCEPT } });
     expect(res.status).toBe(404);

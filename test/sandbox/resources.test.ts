@@ -1,6 +1,6 @@
 /** Practitioner, Patient and FHIR content negotiation over raw HTTP against a seeded sandbox (behaviour doc §0.1, §4.2, §4.3). */
 import { statSync } from 'node:fs';
-import { get, type IncomingHttpHeaders } from 'node:http';
+import { get as httpGet, type IncomingHttpHeaders } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
@@ -56,7 +56,7 @@ describe('content negotiation on FHIR endpoints', () => {
     const fetchRaw = (encoding?: string) => new Promise<{ headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
       const headers: Record<string, string> = { Authorization: `Bearer ${token}`, Accept: 'application/fhir+json' };
       if (encoding) headers['Accept-Encoding'] = encoding;
-      get(`${sb.baseUrl}/Patient?_count=5`, { headers }, (res) => {
+      httpGet(`${sb.baseUrl}/Patient?_count=5`, { headers }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) })).on('error', reject);
       }).on('error', reject);

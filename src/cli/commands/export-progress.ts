@@ -18,6 +18,11 @@ export function logRecord(event: ExportEvent): Record<string, unknown> | undefin
   return { eventId: type, ...rest };
 }
 
+/** Group ids are UUIDs: a bar line must fit a terminal row, so show a recognisable prefix. Pure. */
+export function shortLabel(label: string): string {
+  return label.length > 12 ? `${label.slice(0, 8)}…` : label;
+}
+
 export async function createProgress(output: Output, quiet: boolean): Promise<Progress> {
   if (quiet) return { onEvent: () => undefined, stop: () => undefined };
   if (!output.isTTY) {
@@ -38,6 +43,7 @@ export async function createProgress(output: Output, quiet: boolean): Promise<Pr
       clearOnComplete: false,
       stopOnComplete: false,
       fps: 5,
+      barsize: 24,
     },
     Presets.shades_classic,
   );
@@ -45,7 +51,7 @@ export async function createProgress(output: Output, quiet: boolean): Promise<Pr
   const groupFor = (label: string) => {
     let group = groups.get(label);
     if (!group) {
-      group = { bar: bars.create(0, 0, { label, mib: '0.0', resources: 0, rate: '0.0', phase: 'starting' }), bytes: 0, resources: 0, started: Date.now() };
+      group = { bar: bars.create(0, 0, { label: shortLabel(label), mib: '0.0', resources: 0, rate: '0.0', phase: 'starting' }), bytes: 0, resources: 0, started: Date.now() };
       groups.set(label, group);
     }
     return group;

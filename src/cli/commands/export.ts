@@ -7,6 +7,7 @@ import { DpcError } from '../../errors.js';
 import type { ExportEvent, ExportRunResult, ExportTarget } from '../../export/index.js';
 import { clientFor, outputFor, type GlobalArgs } from '../context.js';
 import { formatTable, type Output } from '../output.js';
+import { parseDuration } from '../../roster/duration.js';
 
 const LAYOUT = [
   'Files: <out>/<group id | NPI | patient | system>/<Type>-NNN.ndjson[.gz] (0600; folders 0700).',
@@ -14,14 +15,6 @@ const LAYOUT = [
   'request and the error summary. Rerunning the same command resumes the unfinished job and skips verified',
   'files. Files failing verification twice are kept in <out>/.quarantine/. State: <out>/.dpc-export-state.json.',
 ].join('\n');
-
-/** `20s`, `500ms`, `2m`, or bare seconds → milliseconds. Pure. */
-export function parseDuration(text: string, flag: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!match) throw usage(`${flag} "${text}" is not a duration like 20s, 500ms or 2m`, flag);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h' | undefined ?? 's'];
-  return Math.round(Number(match[1]) * unit);
-}
 
 function usage(message: string, location: string): DpcError {
   return new DpcError('ERR_USAGE', message, { location });
@@ -92,18 +85,16 @@ const run: CommandModule<GlobalArgs, RunArgs> = {
       gzip: argv.gzip,
       concurrency: positiveInt(argv.concurrency, '--concurrency'),
       groupConcurrency: positiveInt(argv.groupConcurrency, '--group-concurrency'),
-      pollIntervalMs: parseDuration(argv.pollInterval, '--poll-interval'),
+      pollIntervalMs: parseDuration(argv.pollInterval, 'poll-interval'),
     };
     const client = await clientFor(argv, output);
     const { runExport, runOutcomeError } = await import('../../export/index.js');
-    await withProgress(output, argv.quiet, async (onEvent, signal) => {
-      try {
-        const result = await runExport(client, { ...options, onEvent, signal });
-        finish(output, result, runOutcomeError(result));
-      } finally {
-        await client.close();
-      }
-    });
+    try {
+      const result = await withProgress(output, argv.quiet, (onEvent, signal) => runExport(client, { ...options, onEvent, signal }));
+      finish(output, result, runOutcomeError(result));
+    } finally {
+      await client.close();
+    }
   },
 };
 
@@ -159,18 +150,16 @@ const download: CommandModule<GlobalArgs, DownloadArgs> = {
       outDir: argv.out,
       gzip: argv.gzip,
       concurrency: positiveInt(argv.concurrency, '--concurrency'),
-      pollIntervalMs: parseDuration(argv.pollInterval, '--poll-interval'),
+      pollIntervalMs: parseDuration(argv.pollInterval, 'poll-interval'),
     };
     const client = await clientFor(argv, output);
     const { downloadExisting, runOutcomeError } = await import('../../export/index.js');
-    await withProgress(output, argv.quiet, async (onEvent, signal) => {
-      try {
-        const result = await downloadExisting(client, { ...options, onEvent, signal });
-        finish(output, result, runOutcomeError(result));
-      } finally {
-        await client.close();
-      }
-    });
+    try {
+      const result = await withProgress(output, argv.quiet, (onEvent, signal) => downloadExisting(client, { ...options, onEvent, signal }));
+      finish(output, result, runOutcomeError(result));
+    } finally {
+      await client.close();
+    }
   },
 };
 
@@ -203,7 +192,16 @@ const verify: CommandModule<GlobalArgs, VerifyArgs> = {
 export const exportCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'export <command>',
   describe: 'Bulk export: run, status, download, verify',
-  builder: (y) => y.command(run).command(status).command(download).command(verify).demandCommand(1, 'Name an export command: run, status, download or verify'),
+  builder: (y) =>
+    y
+      .command(run)
+      .command(status)
+      .command(download)
+      .command(verify)
+      .demandCommand(1, 'Name an export command: run, status, download or verify')
+      .example('$0 export run --group GROUP_ID --out exports', 'export a group and verify every file')
+      .example('$0 export run --all-groups --since auto --out /data/nightly', 'nightly incremental export, resumable')
+      .example('$0 export verify exports', 're-hash the files on disk against their manifests'),
   handler: () => undefined,
 };
 
@@ -211,12 +209,11 @@ function splitList(values: string[] | undefined): string[] | undefined {
   return values?.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
 }
 
-/** Run with Ctrl-C/SIGTERM turned into an abort (the lock is released, the state keeps what was verified). */
-async function withProgress(
-  output: Output,
-  quiet: boolean,
-  work: (onEvent: (e: ExportEvent) => void, signal: AbortSignal) => Promise<void>,
-): Promise<void> {
+/**
+ * Run with progress shown until the work ends (bars are gone before the summary prints), and Ctrl-C/SIGTERM turned
+ * into an abort (the lock is released, the state keeps what was verified).
+ */
+async function withProgress<T>(output: Output, quiet: boolean, work: (onEvent: (e: ExportEvent) => void, signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   const stop = (): void => controller.abort();
   process.once('SIGINT', stop);
@@ -224,7 +221,7 @@ async function withProgress(
   const { createProgress } = await import('./export-progress.js');
   const progress = await createProgress(output, quiet);
   try {
-    await work(progress.onEvent, controller.signal);
+    return await work(progress.onEvent, controller.signal);
   } finally {
     progress.stop();
     process.off('SIGINT', stop);

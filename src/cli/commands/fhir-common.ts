@@ -9,7 +9,7 @@ import type { DpcClient } from '../../client.js';
 import { DpcError } from '../../errors.js';
 import { mbiOf, npiOf } from '../../fhir/resources.js';
 import { outputFor, clientFor, type GlobalArgs } from '../context.js';
-import type { Output } from '../output.js';
+import { formatTable, type Output } from '../output.js';
 
 export async function withClient(argv: GlobalArgs, run: (client: DpcClient, output: Output) => Promise<void>): Promise<void> {
   const output = outputFor(argv);
@@ -50,4 +50,36 @@ export function practitionerRow(p: fhir3.Practitioner): Record<string, unknown> 
 
 export function patientRow(p: fhir3.Patient): Record<string, unknown> {
   return { id: p.id, mbi: mbiOf(p), name: displayName(p.name), birthDate: p.birthDate, gender: p.gender };
+}
+
+/** How `add` and `submit` register one kind of resource: send one, send a bundle, show the result. */
+export interface Registrar<T extends fhir3.Practitioner | fhir3.Patient> {
+  noun: string;
+  columns: readonly string[];
+  row(resource: T): Record<string, unknown>;
+  /** `NPI 1234329724` / `MBI 1S00E00AA01` */
+  key(resource: T): string;
+  create(client: DpcClient, resource: T): Promise<{ created: boolean; resource: T }>;
+  submit(client: DpcClient, resources: readonly T[]): Promise<T[]>;
+}
+
+/** Check every resource against the DPC profile first (nothing is sent if one fails), then POST one or `$submit` several. */
+export async function register<T extends fhir3.Practitioner | fhir3.Patient>(
+  client: DpcClient,
+  output: Output,
+  registrar: Registrar<T>,
+  location: string,
+  resources: T[],
+  bundle: boolean,
+): Promise<void> {
+  const { entryProblems, inputRejected } = await import('../../fhir/validate.js');
+  const problems = entryProblems(location, resources, client.now());
+  if (problems.length > 0) throw inputRejected(location, problems);
+  if (bundle || resources.length > 1) {
+    const saved = await registrar.submit(client, resources);
+    output.result(saved, () => `${formatTable(saved.map((r) => registrar.row(r)), registrar.columns)}\n${saved.length} ${registrar.noun}(s) registered or already present`);
+    return;
+  }
+  const { created, resource } = await registrar.create(client, resources[0]!);
+  output.result({ created, resource }, () => `${created ? 'registered' : 'already registered'}: ${registrar.noun} ${resource.id} (${registrar.key(resource)})`);
 }

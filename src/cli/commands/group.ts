@@ -37,12 +37,18 @@ async function attestation(client: DpcClient, npi: string, file: string | undefi
   return attestationFor(client, await resolvePractitioner(client, npi));
 }
 
-/** id/MBI of every member, for people (one paged patient listing, not one lookup per member). */
-async function memberRows(client: DpcClient, group: fhir3.Group): Promise<Record<string, unknown>[]> {
+/** Patient id → MBI, from one paged listing rather than one lookup per member. */
+async function mbisById(client: DpcClient): Promise<Map<string | undefined, string | undefined>> {
   const { listPatients } = await import('../../fhir/patients.js');
-  const { mbiOf, memberPatientId } = await import('../../fhir/resources.js');
+  const { mbiOf } = await import('../../fhir/resources.js');
+  return new Map((await listPatients(client)).map((p) => [p.id, mbiOf(p)]));
+}
+
+/** id, MBI, dates and status of every member, for people. */
+async function memberRows(client: DpcClient, group: fhir3.Group): Promise<Record<string, unknown>[]> {
+  const { memberPatientId } = await import('../../fhir/resources.js');
   const { memberStatus } = await import('../../roster/expiry.js');
-  const mbis = new Map((await listPatients(client)).map((p) => [p.id, mbiOf(p)]));
+  const mbis = await mbisById(client);
   return (group.member ?? []).map((m) => {
     const id = memberPatientId(m);
     return { patient: id, mbi: mbis.get(id), start: day(m.period?.start), end: day(m.period?.end), status: memberStatus(m, { now: client.now(), withinMs: 0 }) };
@@ -172,9 +178,7 @@ const withinOption = (y: Argv<GlobalArgs>) =>
 
 /** The due members with their MBIs, per practitioner. */
 async function expiringReport(client: DpcClient, groups: import('../../roster/expiry.js').ExpiringGroup[]) {
-  const { listPatients } = await import('../../fhir/patients.js');
-  const { mbiOf } = await import('../../fhir/resources.js');
-  const mbis = new Map((await listPatients(client)).map((p) => [p.id, mbiOf(p)]));
+  const mbis = groups.length > 0 ? await mbisById(client) : new Map<string, string>();
   return groups.map((g) => ({ ...g, members: g.members.map((m) => ({ ...m, mbi: mbis.get(m.patientId) })) }));
 }
 

@@ -10,6 +10,7 @@ import { patientCommand } from './patient.js';
 import { groupCommand } from './group.js';
 import { rosterCommand } from './roster.js';
 import { sandboxCommand } from './sandbox.js';
+import { demoCommand } from './demo.js';
 // One line per command module. Each module keeps its imports of library code lazy (inside handlers)
 // so that `dpc --version` and `dpc --help` stay fast.
 export const commands: CommandModule<any, any>[] = [
@@ -24,4 +25,5 @@ export const commands: CommandModule<any, any>[] = [
   groupCommand,
   rosterCommand,
   sandboxCommand,
+  demoCommand,
 ];

@@ -3,9 +3,14 @@ import type { Argv, CommandModule } from 'yargs';
 import { DpcError } from '../../errors.js';
 import type { GlobalArgs } from '../context.js';
 import { formatTable } from '../output.js';
-import { patientRow, readJson, withClient } from './fhir-common.js';
+import { patientRow, readJson, register, withClient, type Registrar } from './fhir-common.js';
 
 const COLUMNS = ['id', 'mbi', 'name', 'birthDate', 'gender'] as const;
+
+async function registrar(): Promise<Registrar<fhir3.Patient>> {
+  const { createPatient, submitPatients } = await import('../../fhir/patients.js');
+  return { noun: 'patient', columns: COLUMNS, row: patientRow, key: (p) => `MBI ${String(patientRow(p).mbi)}`, create: createPatient, submit: submitPatients };
+}
 
 interface AddArgs extends GlobalArgs {
   file?: string;
@@ -32,29 +37,18 @@ const add: CommandModule<GlobalArgs, AddArgs> = {
   handler: (argv) =>
     withClient(argv, async (client, output) => {
       const { buildPatient, resourcesOfType } = await import('../../fhir/resources.js');
-      const { entryProblems, inputRejected, normalizeGender } = await import('../../fhir/validate.js');
-      const { createPatient, submitPatients } = await import('../../fhir/patients.js');
-      let location = 'flags';
-      let resources: fhir3.Patient[];
+      const { normalizeGender } = await import('../../fhir/validate.js');
       if (argv.file !== undefined) {
-        location = argv.file;
-        resources = resourcesOfType<fhir3.Patient>(await readJson(argv.file), 'Patient', argv.file);
-      } else {
-        const { mbi, given, family, birthDate, gender } = argv;
-        if (!mbi || !given || !family || !birthDate || !gender) {
-          throw new DpcError('ERR_USAGE', 'give a Patient file, or all of --mbi, --given, --family, --birth-date and --gender');
-        }
-        resources = [buildPatient({ mbi, given, family, birthDate, gender: normalizeGender(gender) ?? (gender as fhir3.Patient['gender']) })];
+        const resources = resourcesOfType<fhir3.Patient>(await readJson(argv.file), 'Patient', argv.file);
+        return register(client, output, await registrar(), argv.file, resources, false);
       }
-      const problems = entryProblems(location, resources, client.now());
-      if (problems.length > 0) throw inputRejected(location, problems);
-      if (resources.length > 1) {
-        const saved = await submitPatients(client, resources);
-        output.result(saved, () => formatTable(saved.map(patientRow), COLUMNS));
-        return;
+      const { mbi, given, family, birthDate, gender } = argv;
+      if (!mbi || !given || !family || !birthDate || !gender) {
+        throw new DpcError('ERR_USAGE', 'give a Patient file, or all of --mbi, --given, --family, --birth-date and --gender');
       }
-      const { created, resource } = await createPatient(client, resources[0]!);
-      output.result({ created, resource }, () => `${created ? 'registered' : 'already registered'}: patient ${resource.id} (MBI ${patientRow(resource).mbi})`);
+      // an unknown gender is kept as typed so the profile check names it
+      const patient = buildPatient({ mbi, given, family, birthDate, gender: normalizeGender(gender) ?? (gender as fhir3.Patient['gender']) });
+      await register(client, output, await registrar(), 'command line', [patient], false);
     }),
 };
 
@@ -72,13 +66,8 @@ const submit: CommandModule<GlobalArgs, FileArgs> = {
   handler: (argv) =>
     withClient(argv, async (client, output) => {
       const { resourcesOfType } = await import('../../fhir/resources.js');
-      const { entryProblems, inputRejected } = await import('../../fhir/validate.js');
-      const { submitPatients } = await import('../../fhir/patients.js');
       const resources = resourcesOfType<fhir3.Patient>(await readJson(argv.bundle), 'Patient', argv.bundle);
-      const problems = entryProblems(argv.bundle, resources, client.now());
-      if (problems.length > 0) throw inputRejected(argv.bundle, problems);
-      const saved = await submitPatients(client, resources);
-      output.result(saved, () => `${formatTable(saved.map(patientRow), COLUMNS)}\n${saved.length} patient(s) registered or already present`);
+      await register(client, output, await registrar(), argv.bundle, resources, true);
     }),
 };
 

@@ -3,9 +3,21 @@ import type { Argv, CommandModule } from 'yargs';
 import { DpcError } from '../../errors.js';
 import type { GlobalArgs } from '../context.js';
 import { formatTable } from '../output.js';
-import { practitionerRow, readJson, withClient } from './fhir-common.js';
+import { practitionerRow, readJson, register, withClient, type Registrar } from './fhir-common.js';
 
 const COLUMNS = ['id', 'npi', 'name'] as const;
+
+async function registrar(): Promise<Registrar<fhir3.Practitioner>> {
+  const { createPractitioner, submitPractitioners } = await import('../../fhir/practitioners.js');
+  return {
+    noun: 'practitioner',
+    columns: COLUMNS,
+    row: practitionerRow,
+    key: (p) => `NPI ${String(practitionerRow(p).npi)}`,
+    create: createPractitioner,
+    submit: submitPractitioners,
+  };
+}
 
 interface AddArgs extends GlobalArgs {
   file?: string;
@@ -28,26 +40,12 @@ const add: CommandModule<GlobalArgs, AddArgs> = {
   handler: (argv) =>
     withClient(argv, async (client, output) => {
       const { buildPractitioner, resourcesOfType } = await import('../../fhir/resources.js');
-      const { entryProblems, inputRejected } = await import('../../fhir/validate.js');
-      const { createPractitioner, submitPractitioners } = await import('../../fhir/practitioners.js');
-      let location = 'flags';
-      let resources: fhir3.Practitioner[];
       if (argv.file !== undefined) {
-        location = argv.file;
-        resources = resourcesOfType<fhir3.Practitioner>(await readJson(argv.file), 'Practitioner', argv.file);
-      } else {
-        if (!argv.npi || !argv.given || !argv.family) throw new DpcError('ERR_USAGE', 'give a Practitioner file, or all of --npi, --given and --family');
-        resources = [buildPractitioner({ npi: argv.npi, given: argv.given, family: argv.family })];
+        const resources = resourcesOfType<fhir3.Practitioner>(await readJson(argv.file), 'Practitioner', argv.file);
+        return register(client, output, await registrar(), argv.file, resources, false);
       }
-      const problems = entryProblems(location, resources, client.now());
-      if (problems.length > 0) throw inputRejected(location, problems);
-      if (resources.length > 1) {
-        const saved = await submitPractitioners(client, resources);
-        output.result(saved, () => formatTable(saved.map(practitionerRow), COLUMNS));
-        return;
-      }
-      const { created, resource } = await createPractitioner(client, resources[0]!);
-      output.result({ created, resource }, () => `${created ? 'registered' : 'already registered'}: practitioner ${resource.id} (NPI ${practitionerRow(resource).npi})`);
+      if (!argv.npi || !argv.given || !argv.family) throw new DpcError('ERR_USAGE', 'give a Practitioner file, or all of --npi, --given and --family');
+      await register(client, output, await registrar(), 'command line', [buildPractitioner({ npi: argv.npi, given: argv.given, family: argv.family })], false);
     }),
 };
 
@@ -65,13 +63,8 @@ const submit: CommandModule<GlobalArgs, FileArgs> = {
   handler: (argv) =>
     withClient(argv, async (client, output) => {
       const { resourcesOfType } = await import('../../fhir/resources.js');
-      const { entryProblems, inputRejected } = await import('../../fhir/validate.js');
-      const { submitPractitioners } = await import('../../fhir/practitioners.js');
       const resources = resourcesOfType<fhir3.Practitioner>(await readJson(argv.bundle), 'Practitioner', argv.bundle);
-      const problems = entryProblems(argv.bundle, resources, client.now());
-      if (problems.length > 0) throw inputRejected(argv.bundle, problems);
-      const saved = await submitPractitioners(client, resources);
-      output.result(saved, () => `${formatTable(saved.map(practitionerRow), COLUMNS)}\n${saved.length} practitioner(s) registered or already present`);
+      await register(client, output, await registrar(), argv.bundle, resources, true);
     }),
 };
 

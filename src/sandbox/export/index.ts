@@ -25,7 +25,11 @@ export interface ExportServiceOptions {
   now(): number;
   /** Sandbox-clock time a job stays in progress. */
   jobDurationMs: number;
-  /** Multiplies the claims (ExplanationOfBenefit) per patient; default 1 (2–8 claims per patient). */
+  /**
+   * Multiplies the claims (ExplanationOfBenefit, 11–52 KB each) per patient; default 1 (2–8 claims per patient).
+   * Measured for 1350 patients, all types: scale 1 ≈ 256 MB of NDJSON (16 MB gzip on disk), scale 5 ≈ 1.09 GB
+   * (68 MB gzip); size grows ≈ 56 MB + 200 MB × scale.
+   */
   exportScale?: number;
   /** The live fault settings; counted faults are decremented in place when used. */
   faults(): SandboxFaults;
@@ -44,7 +48,7 @@ const JOB_EXPIRY_MS = DAY_MS;
 /**
  * DPC's transactionTime is when Blue Button last loaded data, not the request time (the real sample shows
  * it two days before submit_time). The sandbox pretends to load nightly: midnight UTC of the sandbox day.
- * So `_since=<now>` yields an empty export, and reusing transactionTime as the next `_since` does too.
+ * So `_since=<now>` yields an empty export, as does reusing transactionTime as `_since` the same sandbox day.
  */
 function dataLoadTime(now: number): number {
   return Math.floor(now / DAY_MS) * DAY_MS;

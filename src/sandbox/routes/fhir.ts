@@ -2,7 +2,7 @@
 import { ApiError, FHIR_JSON, isRecord, logId, parseJson, validationOutcome, type Reply } from '../http.js';
 import type { Ctx } from '../router.js';
 
-export const ORG_TAG_SYSTEM = 'https://dpc.cms.gov/organization_id#';
+const ORG_TAG_SYSTEM = 'https://dpc.cms.gov/organization_id#';
 
 export function fhirReply(status: number, body: unknown, headers?: Record<string, string>): Reply {
   return { status, body, contentType: FHIR_JSON, ...(headers ? { headers } : {}) };

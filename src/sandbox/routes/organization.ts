@@ -1,6 +1,6 @@
 /** `/Organization` (the caller's own org only), `/metadata` and `/version` (behaviour doc §4.1, §7). */
 import type { App } from '../app.js';
-import { ApiError } from '../http.js';
+import { unauthorized } from '../http.js';
 import { NPI_SYSTEM } from '../profiles.js';
 import type { Route } from '../router.js';
 import { readSample } from '../samples.js';
@@ -45,7 +45,7 @@ export const organizationRoutes: Route[] = [
     methods: ['GET'], path: '/Organization/:id', flavor: 'fhir',
     handler: (ctx) => {
       // MacaroonsAuthenticator rejects any org id other than the token's with 401.
-      if (ctx.params.id !== ctx.orgId) throw new ApiError(401, 'HTTP 401 Unauthorized');
+      if (ctx.params.id !== ctx.orgId) throw unauthorized();
       return fhirReply(200, organizationResource(ctx.app.store.orgs.get(ctx.orgId)!));
     },
   },

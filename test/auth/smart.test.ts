@@ -1,0 +1,64 @@
+/** A generic SMART Backend Services server: token URL on another origin, another scope, no `typ` header. */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { decodeProtectedHeader, jwtVerify } from 'jose';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { generateKeyPair } from '../../src/auth/keys.js';
+import { createClient } from '../../src/client.js';
+import { startFaultServer, type FaultServer } from '../transport/fault-server.js';
+
+let api: FaultServer;
+let auth: FaultServer;
+let key: KeyObject;
+
+beforeAll(async () => {
+  [api, auth, { privateKey: key }] = await Promise.all([startFaultServer(), startFaultServer(), generateKeyPair()]);
+});
+afterAll(async () => {
+  await Promise.all([api.close(), auth.close()]);
+});
+
+it('exchanges at the configured token URL with the configured scope and sends the token only to the API', async () => {
+  const tokenUrl = `${auth.origin}/oauth2/token`;
+  auth.script('/oauth2/token', { status: 200, body: JSON.stringify({ access_token: 'opaque-access-token', token_type: 'bearer', expires_in: 600 }) });
+  const client = createClient({
+    baseUrl: `${api.origin}/fhir/r4`,
+    clientToken: 'my-client-id',
+    privateKey: key,
+    keyId: 'key-1',
+    tokenUrl,
+    scope: 'system/*.read',
+    jwtType: false,
+  });
+  try {
+    await client.transport.json({ path: '/Patient' });
+    expect(auth.seen).toHaveLength(1);
+    const request = auth.seen[0]!;
+    expect(request.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    expect(request.headers.authorization).toBeUndefined();
+    const form = new URLSearchParams(request.body);
+    expect(form.get('scope')).toBe('system/*.read');
+    expect(form.get('grant_type')).toBe('client_credentials');
+    const assertion = form.get('client_assertion')!;
+    expect(decodeProtectedHeader(assertion)).toEqual({ alg: 'RS384', kid: 'key-1' });
+    const { payload } = await jwtVerify(assertion, createPublicKey(key), { audience: tokenUrl, issuer: 'my-client-id', subject: 'my-client-id' });
+    expect(payload.jti).toBeTruthy();
+    expect(api.seen[0]!.headers.authorization).toBe('Bearer opaque-access-token');
+    expect(api.seen[0]!.headers.accept).toBe('application/fhir+json');
+  } finally {
+    await client.close();
+  }
+});
+
+it('a refused exchange names the server message', async () => {
+  auth.script('/oauth2/token', { status: 400, body: JSON.stringify({ error: 'invalid_client', error_description: 'unknown client' }) });
+  const client = createClient({ baseUrl: api.origin, clientToken: 'c', privateKey: key, keyId: 'k', tokenUrl: `${auth.origin}/oauth2/token` });
+  try {
+    await expect(client.tokens.getAccessToken()).rejects.toMatchObject({
+      code: 'ERR_AUTH',
+      status: 400,
+      message: 'token exchange refused: POST /oauth2/token failed with 400: unknown client',
+    });
+  } finally {
+    await client.close();
+  }
+});

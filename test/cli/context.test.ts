@@ -1,0 +1,76 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { describeEvent, settingsFor, type GlobalArgs } from '../../src/cli/context.js';
+import { formatTable, Output } from '../../src/cli/output.js';
+import { registerSecret } from '../../src/redact.js';
+
+const argv: GlobalArgs = { json: false, debug: true, quiet: false, config: '/nonexistent/dpc/config.json' };
+
+describe('describeEvent', () => {
+  it('renders every transport and auth event as one line', () => {
+    const url = 'http://127.0.0.1:1/api/v1/Key';
+    const lines = [
+      describeEvent({ type: 'request', method: 'GET', url, attempt: 0 }),
+      describeEvent({ type: 'request', method: 'GET', url, attempt: 2 }),
+      describeEvent({ type: 'response', method: 'GET', url, status: 200, ms: 12, requestId: 'abc' }),
+      describeEvent({ type: 'retry', method: 'GET', url, status: 429, reason: 'HTTP 429', delayMs: 1000, attempt: 0 }),
+      describeEvent({ type: 'reauth', method: 'GET', url }),
+      describeEvent({ type: 'auth-exchange', tokenUrl: 'http://h/Token/auth', reason: 'expiring' }),
+      describeEvent({ type: 'auth-token', tokenUrl: 'http://h/Token/auth', expiresInSec: 300, exchanges: 3 }),
+      describeEvent({ type: 'auth-error', tokenUrl: 'http://h/Token/auth', code: 'ERR_AUTH', message: 'refused' }),
+    ];
+    expect(lines).toEqual([
+      `→ GET ${url}`,
+      `→ GET ${url} (attempt 3)`,
+      `← 200 GET ${url} 12ms request-id abc`,
+      `retrying GET ${url} in 1000ms: HTTP 429`,
+      `GET ${url} got 401: refreshing the access token and replaying once`,
+      'exchanging a client assertion at http://h/Token/auth (expiring)',
+      'access token received, valid 300s (exchange #3)',
+      'token exchange failed: ERR_AUTH refused',
+    ]);
+  });
+});
+
+describe('settingsFor', () => {
+  it('resolves flags over env without a config file', async () => {
+    const { settings, configPath } = await settingsFor({ ...argv, keyId: '33333333-3333-4333-8333-333333333333' }, { DPC_PROFILE: 'prod', DPC_CLIENT_TOKEN: 't0ken-value' });
+    expect(configPath).toBe('/nonexistent/dpc/config.json');
+    expect(settings).toMatchObject({ profile: 'prod', baseUrl: 'https://prod.dpc.cms.gov/api/v1', clientToken: 't0ken-value', keyId: '33333333-3333-4333-8333-333333333333' });
+  });
+});
+
+describe('Output', () => {
+  function capture(options: { json: boolean; quiet?: boolean; debug?: boolean }) {
+    let out = '';
+    let err = '';
+    const sink = (append: (s: string) => void) => new Writable({ write(chunk, _e, done) { append(String(chunk)); done(); } });
+    const output = new Output({ debug: false, ...options, stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) });
+    return { output, get out() { return out; }, get err() { return err; } };
+  }
+
+  it('redacts registered secrets everywhere but in raw output', () => {
+    registerSecret('super-secret-client-token');
+    const c = capture({ json: false, debug: true });
+    c.output.result({}, () => 'token super-secret-client-token');
+    c.output.info('info super-secret-client-token');
+    c.output.debugLine('debug Bearer abcdefgh');
+    c.output.raw('super-secret-client-token');
+    expect(c.out).toBe('token [REDACTED]\nsuper-secret-client-token\n');
+    expect(c.err).toBe('info [REDACTED]\ndebug: debug Bearer [REDACTED]\n');
+  });
+
+  it('prints JSON with --json and stays quiet with --quiet', () => {
+    const c = capture({ json: true, quiet: true });
+    c.output.result({ a: 1 }, () => 'human');
+    c.output.info('progress');
+    c.output.warn('careful');
+    expect(c.out).toBe('{\n  "a": 1\n}\n');
+    expect(c.err).toBe('warning: careful\n');
+  });
+
+  it('formats tables with upper-case headers', () => {
+    expect(formatTable([{ id: 'a', label: 'x' }, { id: 'bb', label: undefined }], ['id', 'label'])).toBe('ID  LABEL\na   x\nbb');
+    expect(formatTable([], ['id'])).toBe('(none)');
+  });
+});
