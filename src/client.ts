@@ -48,6 +48,8 @@ export interface DpcClient {
 
 export function createClient(options: DpcClientOptions): DpcClient {
   const baseUrl = normaliseBaseUrl(options.baseUrl);
+  // validated before the pool exists, so a configuration error leaks no sockets
+  const credentials = credentialsFrom(options);
   const ownsDispatcher = options.dispatcher === undefined;
   const dispatcher = options.dispatcher ?? new Agent({ connections: 16, keepAliveTimeout: 10_000 });
   const now = options.now ?? Date.now;
@@ -68,7 +70,7 @@ export function createClient(options: DpcClientOptions): DpcClient {
   tokens = new TokenManager({
     transport,
     tokenUrl: options.tokenUrl ?? `${baseUrl}/Token/auth`,
-    credentials: credentialsFrom(options),
+    credentials,
     accessToken: options.accessToken,
     scope: options.scope,
     jwtType: options.jwtType,

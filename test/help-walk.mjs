@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // Walks every command's --help in-process through the installed package's CLI entry; prints {path: help} as JSON.
 const [mainPath] = process.argv.slice(2);
 const { runCli } = await import(mainPath);

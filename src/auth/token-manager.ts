@@ -38,7 +38,8 @@ export interface TokenManagerOptions {
 
 interface Cached {
   token: string;
-  expiresAt: number;
+  /** When to exchange again: the margin before expiry, but at most half the lifetime (short-lived tokens). */
+  refreshAt: number;
 }
 
 export class TokenManager implements AccessTokenProvider {
@@ -77,7 +78,7 @@ export class TokenManager implements AccessTokenProvider {
     const cached = this.cached;
     // a 401 for a token we already replaced (concurrent requests) needs no second exchange
     const rejected = options.forceRefresh && (options.rejectedToken === undefined || options.rejectedToken === cached?.token);
-    if (cached && !rejected && this.now() < cached.expiresAt - (this.options.refreshMarginMs ?? 30_000)) {
+    if (cached && !rejected && this.now() < cached.refreshAt) {
       return cached.token;
     }
     if (rejected && this.cached === cached) this.cached = undefined;
@@ -130,7 +131,9 @@ export class TokenManager implements AccessTokenProvider {
     try {
       // not tied to one caller's signal: other callers may be waiting on the same exchange
       const token = await this.exchange();
-      this.cached = { token: token.accessToken, expiresAt: startedAt + token.expiresIn * 1000 };
+      const lifetimeMs = token.expiresIn * 1000;
+      const margin = Math.min(this.options.refreshMarginMs ?? 30_000, lifetimeMs / 2);
+      this.cached = { token: token.accessToken, refreshAt: startedAt + lifetimeMs - margin };
       this.options.onEvent?.({ type: 'auth-token', tokenUrl, expiresInSec: token.expiresIn, exchanges: this.exchangeCount });
       return token.accessToken;
     } catch (error) {

@@ -128,6 +128,7 @@ export async function downloadExisting(client: ExportClient, options: DownloadEx
           dir: join(outDir, label),
           jobUrl: job.jobUrl,
           completion: done.completion,
+          statusRequestId: done.requestId,
           state,
           downloads,
           gzip: options.gzip,

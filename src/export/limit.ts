@@ -1,10 +1,12 @@
+import { DpcError } from '../errors.js';
+
 /** A counting semaphore: at most `size` tasks run at once, the rest wait in FIFO order. */
 export class Limiter {
   private active = 0;
   private readonly waiting: Array<() => void> = [];
 
   constructor(readonly size: number) {
-    if (!Number.isInteger(size) || size < 1) throw new RangeError(`concurrency must be a positive integer, got ${size}`);
+    if (!Number.isInteger(size) || size < 1) throw new DpcError('ERR_INPUT', `concurrency must be a positive integer, got ${size}`, { location: 'concurrency' });
   }
 
   async run<T>(task: () => Promise<T>): Promise<T> {

@@ -28,7 +28,7 @@ import { findGroupByNpi, listGroups } from '../fhir/groups.js';
 import { isValidNpi } from '../fhir/validate.js';
 import { DEFAULT_POLL_INTERVAL_MS, kickoff, pollUntilComplete, validateSince, validateTypes, type ExportScope } from './job.js';
 import { acquireLock } from './lock.js';
-import { DATA_FILE_NAME, planFiles, type JobCompletion, type PlannedFile } from './manifest.js';
+import { DATA_FILE_NAME, planFiles, type JobCompletion } from './manifest.js';
 import { emptySummary, summariseErrorFiles, type ErrorSummary } from './outcomes.js';
 import { Limiter, runAll } from './limit.js';
 import { StateStore } from './state.js';
@@ -179,8 +179,8 @@ async function exportTarget(
 ): Promise<GroupResult> {
   const { label } = target;
   const dir = join(options.outDir, label);
-  const { jobUrl, completion } = await resumeOrStart(client, options, state, target, dir);
-  return downloadJob(client.transport, { ...options, label, dir, jobUrl, completion, state, downloads });
+  const { jobUrl, completion, requestId } = await resumeOrStart(client, options, state, target, dir);
+  return downloadJob(client.transport, { ...options, label, dir, jobUrl, completion, statusRequestId: requestId, state, downloads });
 }
 
 async function resumeOrStart(
@@ -189,7 +189,7 @@ async function resumeOrStart(
   state: StateStore,
   target: ResolvedTarget,
   dir: string,
-): Promise<{ jobUrl: string; completion: JobCompletion }> {
+): Promise<{ jobUrl: string; completion: JobCompletion; requestId?: string }> {
   const { label } = target;
   const request = fingerprint(target.scope, options);
   const previous = state.group(label);
@@ -205,7 +205,7 @@ async function resumeOrStart(
     options.onEvent?.({ type: 'kickoff', label, url: redactUrl(previous.jobUrl), jobUrl: redactUrl(previous.jobUrl), resumed: true });
     try {
       const done = await poll(previous.jobUrl);
-      return { jobUrl: previous.jobUrl, completion: done.completion };
+      return { jobUrl: previous.jobUrl, completion: done.completion, requestId: done.requestId };
     } catch (error) {
       if (!isDpcError(error, 'ERR_JOB_EXPIRED')) throw error;
       // the job's files are gone: start over with a new job below
@@ -223,7 +223,7 @@ async function resumeOrStart(
   });
   options.onEvent?.({ type: 'kickoff', label, url: started.url, jobUrl: redactUrl(started.jobUrl), resumed: false, requestId: started.requestId });
   const done = await poll(started.jobUrl);
-  return { jobUrl: started.jobUrl, completion: done.completion };
+  return { jobUrl: started.jobUrl, completion: done.completion, requestId: done.requestId };
 }
 
 /** A new job replaces the folder's previous data: its manifest first (so it never lists missing files), then the files. */
@@ -243,6 +243,8 @@ export interface DownloadJobOptions {
   dir: string;
   jobUrl: string;
   completion: JobCompletion;
+  /** X-Request-Id of the status response that reported completion. */
+  statusRequestId?: string;
   state: StateStore;
   downloads: Limiter;
   gzip?: boolean;
@@ -254,7 +256,14 @@ export interface DownloadJobOptions {
 export async function downloadJob(transport: Transport, options: DownloadJobOptions): Promise<GroupResult> {
   const { label, dir, completion, state } = options;
   const planned = planFiles(completion.files);
-  options.onEvent?.({ type: 'status_complete', label, jobUrl: redactUrl(options.jobUrl), transactionTime: completion.transactionTime, files: planned.length });
+  options.onEvent?.({
+    type: 'status_complete',
+    label,
+    jobUrl: redactUrl(options.jobUrl),
+    transactionTime: completion.transactionTime,
+    files: planned.length,
+    requestId: options.statusRequestId,
+  });
   await ensurePrivateDir(dir);
 
   const outcomes = await runAll(

@@ -25,7 +25,6 @@ export interface ApiErrorOptions {
   body?: unknown;
   /** Send the message as a plain-text body (DPC does this for a few errors, e.g. /Jobs 404). */
   text?: boolean;
-  headers?: Record<string, string>;
 }
 
 /** Thrown by routes; the server renders it in the route's flavour. */
@@ -73,17 +72,16 @@ export function validationOutcome(messages: readonly string[]): fhir3.OperationO
 }
 
 export function errorReply(error: ApiError, flavor: Flavor): Reply {
-  const headers = error.options.headers;
-  if (error.options.text) return { status: error.status, body: error.message, contentType: JSON_TYPE, headers };
+  if (error.options.text) return { status: error.status, body: error.message, contentType: JSON_TYPE };
   if (error.options.body !== undefined) {
-    return { status: error.status, body: error.options.body, contentType: flavor === 'fhir' ? FHIR_JSON : JSON_TYPE, headers };
+    return { status: error.status, body: error.options.body, contentType: flavor === 'fhir' ? FHIR_JSON : JSON_TYPE };
   }
   if (flavor === 'fhir') {
     // DefaultFHIRExceptionHandler: severity fatal, details.text, no issue.code.
     const body = { resourceType: 'OperationOutcome', id: logId(), issue: [{ severity: 'fatal', details: { text: error.message } }] };
-    return { status: error.status, body, contentType: FHIR_JSON, headers };
+    return { status: error.status, body, contentType: FHIR_JSON };
   }
-  return { status: error.status, body: { code: error.status, message: error.message }, contentType: JSON_TYPE, headers };
+  return { status: error.status, body: { code: error.status, message: error.message }, contentType: JSON_TYPE };
 }
 
 /** What Dropwizard answers for an unexpected exception (no details leak). */

@@ -65,7 +65,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const store = Store.open(stateDir);
   const clock = createClock();
   // One live object: the export engine decrements its counters in place, so `set` replaces contents, not the reference.
-  const faults: SandboxFaults = { ...options.faults };
+  const faults: SandboxFaults = structuredClone(options.faults ?? {});
   const setFaults = (f: SandboxFaults) => {
     for (const key of Object.keys(faults) as Array<keyof SandboxFaults>) delete faults[key];
     Object.assign(faults, structuredClone(f));

@@ -49,6 +49,24 @@ it('exchanges at the configured token URL with the configured scope and sends th
   }
 });
 
+it('reuses a short-lived token for half its life instead of exchanging on every request', async () => {
+  auth.script('/oauth2/token', { status: 200, body: JSON.stringify({ access_token: 'short-lived-token', expires_in: 20 }) });
+  let now = Date.now();
+  const client = createClient({ baseUrl: api.origin, clientToken: 'c', privateKey: key, keyId: 'k', tokenUrl: `${auth.origin}/oauth2/token`, now: () => now });
+  try {
+    await client.tokens.getAccessToken();
+    now += 9_000;
+    await client.tokens.getAccessToken();
+    expect(client.tokens.exchanges).toBe(1);
+    auth.script('/oauth2/token', { status: 200, body: JSON.stringify({ access_token: 'next-token', expires_in: 20 }) });
+    now += 2_000;
+    expect(await client.tokens.getAccessToken()).toBe('next-token');
+    expect(client.tokens.exchanges).toBe(2);
+  } finally {
+    await client.close();
+  }
+});
+
 it('a refused exchange names the server message', async () => {
   auth.script('/oauth2/token', { status: 400, body: JSON.stringify({ error: 'invalid_client', error_description: 'unknown client' }) });
   const client = createClient({ baseUrl: api.origin, clientToken: 'c', privateKey: key, keyId: 'k', tokenUrl: `${auth.origin}/oauth2/token` });

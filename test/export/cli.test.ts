@@ -21,8 +21,8 @@ let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
   // bigger claims files so a download is reliably in flight when the child is killed
-  fx = await exportFixture({ exportScale: 40 });
-  group = await makeGroup(fx, NPIS[2], fx.goodMbis.slice(0, 30));
+  fx = await exportFixture({ exportScale: 8 });
+  group = await makeGroup(fx, NPIS[2], fx.goodMbis.slice(0, 20));
   const home = await tempDir('dpc-home-');
   env = {
     PATH: process.env.PATH,

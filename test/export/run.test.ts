@@ -79,6 +79,10 @@ describe('full export', () => {
     expect(order[0]).toBe('kickoff');
     expect(order.slice(-2)).toEqual(['status_complete', 'export_complete']);
     expect(events.find((e) => e.type === 'kickoff')).toMatchObject({ requestId: expect.any(String), resumed: false });
+    // every SMART log event that answers a request carries the server's X-Request-Id
+    for (const type of ['status_progress', 'status_complete', 'download_request', 'download_complete']) {
+      expect(events.filter((e) => e.type === type).every((e) => typeof (e as { requestId?: string }).requestId === 'string')).toBe(true);
+    }
   });
 
   it('reports patients the server could not export as partial success (exit 4) with reasons and MBIs', async () => {

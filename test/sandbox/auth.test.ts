@@ -81,6 +81,13 @@ describe('POST /Token/auth', () => {
     expect(String(body.access_token)).toMatch(/^W3[A-Za-z0-9_-]+=*$/);
   });
 
+  it('a body that is not form-encoded → 415', async () => {
+    const res = await fetch(`${sb.baseUrl}/Token/auth`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify(Object.fromEntries(tokenForm(await jwtA()))),
+    });
+    expect(res.status).toBe(415);
+  });
+
   it('missing form params → 400 {id, errors[]}', async () => {
     const res = await postToken(sb, new URLSearchParams());
     expect(res.status).toBe(400);

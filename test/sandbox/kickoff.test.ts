@@ -8,6 +8,7 @@ let sb: SandboxHandle;
 let token: string;
 let otherToken: string;
 let groupId = '';
+let practitionerId = '';
 const FHIR_ACCEPT = { Accept: 'application/fhir+json', Prefer: 'respond-async' };
 
 beforeAll(async () => {
@@ -21,7 +22,7 @@ beforeAll(async () => {
   const res = await api(sb, token, '/Group', {
     method: 'POST',
     json: groupBody(npi, (pts.entry ?? []).map((e) => e.resource!.id!)),
-    headers: { 'X-Provenance': provenance(sb.seed!.orgId, prs.entry![0]!.resource!.id!) },
+    headers: { 'X-Provenance': provenance(sb.seed!.orgId, (practitionerId = prs.entry![0]!.resource!.id!)) },
   });
   groupId = ((await res.json()) as fhir3.Group).id!;
 });
@@ -160,5 +161,20 @@ describe('/Jobs and /Data', () => {
     sb.clock.advance(25 * 3600 * 1000);
     token = await seedToken(sb);
     expect((await job(location)).status).toBe(410);
+  });
+});
+
+describe('concurrency', () => {
+  it('concurrent $add calls on one group lose no member', async () => {
+    token = await seedToken(sb);
+    const pts = (await (await api(sb, token, '/Patient?_count=12&_offset=20')).json()) as fhir3.Bundle;
+    const ids = (pts.entry ?? []).map((e) => e.resource!.id!);
+    const results = await Promise.all(ids.map((id) => api(sb, token, `/Group/${groupId}/$add`, {
+      method: 'POST', json: groupBody('1232131239', [id]), headers: { 'X-Provenance': provenance(sb.seed!.orgId, practitionerId) },
+    })));
+    expect(results.map((r) => r.status)).toEqual(ids.map(() => 200));
+    const group = (await (await api(sb, token, `/Group/${groupId}`)).json()) as fhir3.Group;
+    const members = new Set(group.member!.map((m) => m.entity!.reference));
+    expect(ids.every((id) => members.has(`Patient/${id}`))).toBe(true);
   });
 });

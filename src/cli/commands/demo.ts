@@ -38,8 +38,7 @@ export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     try {
-      const { prepareDemoDir } = await import('../../demo/files.js');
-      const { runDemo } = await import('../../demo/journey.js');
+      const { prepareDemoDir, runDemo } = await import('../../demo/index.js');
       const { logRecord } = await import('./export-progress.js');
       const dir = await prepareDemoDir(argv.dir);
       output.info(`dpc demo: the DPC journey on an embedded sandbox (no account, no network); files in ${dir}`);
@@ -49,7 +48,7 @@ export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
         dir,
         exportScale: argv.scale,
         signal: stop.signal,
-        onStep: (step) => printStep(output, step),
+        ...(argv.quiet ? {} : { onStep: (step: DemoStep) => printStep(output, step) }),
         ...(argv.debug
           ? {
               onHttp: (event) => output.debugLine(describeEvent(event)),

@@ -54,13 +54,17 @@ export async function runSandbox(argv: SandboxStartArgs, output: Output, stop: A
 
   try {
     const seed = sandbox.seed;
-    const tokenFile = seed ? join(sandbox.stateDir, 'client-token.txt') : undefined;
-    if (seed && tokenFile) await writeFile(tokenFile, `${seed.clientToken}\n`, { mode: 0o600 });
+    let profile: SeedProfile | undefined;
+    if (seed) {
+      const clientTokenFile = join(sandbox.stateDir, 'client-token.txt');
+      await writeFile(clientTokenFile, `${seed.clientToken}\n`, { mode: 0o600 });
+      const { orgId, orgNpi, clientToken, keyId, privateKeyPath } = seed;
+      profile = { orgId, orgNpi, clientToken, clientTokenFile, keyId, privateKeyPath };
+    }
     if (output.json) {
-      const { publicKeyPem: _publicKey, ...seedInfo } = seed ?? { publicKeyPem: '' };
-      output.raw(JSON.stringify({ baseUrl: sandbox.baseUrl, origin: sandbox.origin, stateDir: sandbox.stateDir, testMode: argv.testMode, ...(seed ? { seed: { ...seedInfo, clientTokenFile: tokenFile } } : {}) }));
+      output.raw(JSON.stringify({ baseUrl: sandbox.baseUrl, origin: sandbox.origin, stateDir: sandbox.stateDir, testMode: argv.testMode, ...(profile ? { seed: profile } : {}) }));
     } else {
-      output.raw(describe(sandbox.baseUrl, sandbox.origin, sandbox.stateDir, argv, seed && tokenFile ? { ...seed, tokenFile } : undefined));
+      output.raw(banner(sandbox.baseUrl, sandbox.origin, sandbox.stateDir, argv, profile));
     }
     if (!stop.aborted) await once(stop, 'abort');
     output.info('stopping the sandbox…');
@@ -69,10 +73,16 @@ export async function runSandbox(argv: SandboxStartArgs, output: Output, stop: A
   }
 }
 
-function describe(
-  baseUrl: string, origin: string, stateDir: string, argv: SandboxStartArgs,
-  seed?: { orgId: string; clientToken: string; keyId: string; privateKeyPath: string; tokenFile: string },
-): string {
+interface SeedProfile {
+  orgId: string;
+  orgNpi: string;
+  clientToken: string;
+  clientTokenFile: string;
+  keyId: string;
+  privateKeyPath: string;
+}
+
+function banner(baseUrl: string, origin: string, stateDir: string, argv: SandboxStartArgs, seed?: SeedProfile): string {
   const lines = [`DPC sandbox listening on ${baseUrl}`, `state    ${stateDir}${argv.state === undefined ? ' (temporary, deleted on exit; keep it with --state DIR)' : ''}`];
   if (argv.testMode) lines.push(`test mode: clock at ${origin}/__admin/clock, faults at ${origin}/__admin/faults`);
   if (seed) {
@@ -86,7 +96,7 @@ function describe(
       `  private key   ${seed.privateKeyPath}`,
       '',
       'Use it:',
-      `  dpc init --profile local --base-url ${baseUrl} --client-token-file ${seed.tokenFile} --private-key ${seed.privateKeyPath} --key-id ${seed.keyId} --default --verify`,
+      `  dpc init --profile local --base-url ${baseUrl} --client-token-file ${seed.clientTokenFile} --private-key ${seed.privateKeyPath} --key-id ${seed.keyId} --default --verify`,
     );
   } else {
     lines.push('', 'Register a new organization with its own key:', `  dpc init --sandbox-url ${origin} --profile local --default --verify`);

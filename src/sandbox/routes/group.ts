@@ -123,8 +123,9 @@ export const groupRoutes: Route[] = [
   {
     methods: ['POST'], path: '/Group/:id/$add', flavor: 'fhir',
     handler: async (ctx) => {
-      const group = ownedGroup(ctx.app, ctx.orgId, ctx.params.id!);
       const body = await readGroup(ctx);
+      // Look the group up after the body has arrived, so concurrent writes to it are not lost.
+      const group = ownedGroup(ctx.app, ctx.orgId, ctx.params.id!);
       checkAttestation(ctx, attributedNpi(body));
       const ids = memberIds(ctx.app, ctx.orgId, body, false);
       checkLimit(ctx.app, rosterSizeAfterAdd(group.members, ids));
@@ -134,8 +135,8 @@ export const groupRoutes: Route[] = [
   {
     methods: ['POST'], path: '/Group/:id/$remove', flavor: 'fhir',
     handler: async (ctx) => {
-      const group = ownedGroup(ctx.app, ctx.orgId, ctx.params.id!);
       const body = await readGroup(ctx);
+      const group = ownedGroup(ctx.app, ctx.orgId, ctx.params.id!);
       const ids = (body.member ?? []).map((m) => (m.entity?.reference ?? '').replace(/^Patient\//, ''));
       const members = removeMembers(group.members, ids, ctx.app.clock.now());
       if (!members) throw new ApiError(400, 'Cannot find attribution relationship.');
@@ -149,8 +150,8 @@ export const groupRoutes: Route[] = [
   {
     methods: ['PUT'], path: '/Group/:id', flavor: 'fhir',
     handler: async (ctx) => {
-      const group = ownedGroup(ctx.app, ctx.orgId, ctx.params.id!);
       const body = await readGroup(ctx);
+      const group = ownedGroup(ctx.app, ctx.orgId, ctx.params.id!);
       const npi = attributedNpi(body);
       checkAttestation(ctx, npi);
       const ids = memberIds(ctx.app, ctx.orgId, body, false);

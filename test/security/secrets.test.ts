@@ -1,0 +1,217 @@
+/**
+ * Secrets never reach output, and what the CLI writes is owner-only (issue #6). A full `--debug` flow runs through
+ * the built CLI as child processes against an in-process seeded sandbox: key generation and upload, the token
+ * exchange, credentials and keys listings, roster sync, groups, a bulk export with status and verify, and an
+ * authentication failure (whose --debug output includes a stack trace). All stdout, stderr and the files the export
+ * writes beside the data (state, manifests) are searched for every real secret of the run and for secret shapes.
+ *
+ * The real values come from the sandbox's side of the wire: its HTTP server is wrapped (node:http createServer) to
+ * record each Authorization header it receives, each access token it issues and each client assertion posted to
+ * /Token/auth, without touching the request or the response. The children run with umask 000, so owner-only modes
+ * must come from the code, not from the environment.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { mbiOf, resourcesOfType } from '../../src/fhir/resources.js';
+import { assertBuilt, ROOT } from '../cli/run-cli.js';
+import { exportFixture, tempDir, type ExportFixture } from '../export/sandbox.js';
+
+/** What the sandbox saw: bearer tokens received, access tokens issued, assertions posted. */
+const wire = vi.hoisted(() => ({ bearers: new Set<string>(), issued: new Set<string>(), assertions: new Set<string>() }));
+
+vi.mock('node:http', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('node:http')>();
+  const record = (req: IncomingMessage, res: ServerResponse) => {
+    const auth = req.headers.authorization;
+    if (auth?.startsWith('Bearer ')) wire.bearers.add(auth.slice(7));
+    if (!req.url?.includes('/Token/auth')) return;
+    // observe the body as the parser hands it over, without consuming the stream
+    const chunks: Buffer[] = [];
+    const push = req.push.bind(req);
+    req.push = (chunk: unknown, encoding?: BufferEncoding) => {
+      if (chunk) chunks.push(Buffer.from(chunk as Buffer));
+      return push(chunk, encoding);
+    };
+    const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+    res.end = ((...args: unknown[]) => {
+      const assertion = new URLSearchParams(Buffer.concat(chunks).toString()).get('client_assertion');
+      if (assertion) wire.assertions.add(assertion);
+      const body = args[0];
+      if (typeof body === 'string' || Buffer.isBuffer(body)) {
+        try {
+          const token = (JSON.parse(body.toString()) as { access_token?: string }).access_token;
+          if (token) wire.issued.add(token);
+        } catch {
+          // not a token response
+        }
+      }
+      return end(...args);
+    }) as ServerResponse['end'];
+  };
+  const createServer = ((...args: Parameters<typeof actual.createServer>) => {
+    const server = actual.createServer(...args);
+    server.prependListener('request', record);
+    return server;
+  }) as typeof actual.createServer;
+  return { ...actual, createServer, default: { ...actual, createServer } };
+});
+
+const BIN = fileURLToPath(new URL('../../bin/dpc', import.meta.url));
+
+let fx: ExportFixture;
+let work: string;
+let env: Record<string, string>;
+const transcript: Array<{ args: string[]; code: number | null; stdout: string; stderr: string }> = [];
+
+/** `dpc …` under umask 000 with --debug, everything it prints kept for the search. */
+function dpc(args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('/bin/sh', ['-c', 'umask 000; exec "$0" "$@"', process.execPath, BIN, ...args, '--debug'], {
+      cwd: ROOT,
+      env: { ...env, ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const result = { code, stdout, stderr };
+      transcript.push({ args, ...result });
+      resolve(result);
+    });
+  });
+}
+
+beforeAll(async () => {
+  assertBuilt();
+  fx = await exportFixture({ jobDurationMs: 100 });
+  work = await tempDir('dpc-security-');
+  const seed = fx.sandbox.seed!;
+  env = {
+    PATH: process.env.PATH ?? '',
+    HOME: work,
+    DPC_CONFIG: join(work, 'no-config.json'),
+    DPC_BASE_URL: fx.sandbox.baseUrl,
+    DPC_CLIENT_TOKEN: seed.clientToken,
+    DPC_PRIVATE_KEY: seed.privateKeyPath,
+    DPC_KEY_ID: seed.keyId,
+  };
+}, 30_000);
+
+afterAll(async () => {
+  await fx?.close();
+});
+
+const mode = async (path: string) => (await stat(path)).mode & 0o777;
+
+/** Every file under `dir`, recursively. */
+async function walk(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(path, ...(await walk(path)));
+    else out.push(path);
+  }
+  return out;
+}
+
+/** The base64 lines of a PEM's body: any one of them in output would be a leak. */
+function pemLines(pem: string): string[] {
+  return pem.split('\n').filter((l) => /^[A-Za-z0-9+/=]{40,}$/.test(l));
+}
+
+describe('a full --debug flow through the CLI', () => {
+  it('runs: keys, auth, credentials, roster, groups, export, verify, and a failed authentication', async () => {
+    const keys = join(work, 'keys');
+    expect((await dpc(['keys', 'generate', '--out', keys])).code).toBe(0);
+    expect((await dpc(['keys', 'add', '--public-key', join(keys, 'public.pem'), '--label', 'qa-rotation'])).code).toBe(0);
+    expect((await dpc(['keys', 'list'])).code).toBe(0);
+    expect((await dpc(['tokens', 'list'])).code).toBe(0);
+    expect((await dpc(['org', 'show'])).code).toBe(0);
+
+    const known = new Set(resourcesOfType<fhir3.Patient>(JSON.parse(await readFile(join(ROOT, 'samples/patient_bundle-dpr.json'), 'utf8')), 'Patient', 'b').map(mbiOf));
+    const rows = (await readFile(join(ROOT, 'samples/test_associations-dpr.csv'), 'utf8')).split(/\r?\n/).filter((l) => known.has(l.split(',')[0]));
+    await writeFile(join(work, 'roster.csv'), `mbi,npi\n${rows.slice(0, 12).join('\n')}\n`);
+    expect((await dpc(['roster', 'sync', join(work, 'roster.csv')])).code).toBe(0);
+    expect((await dpc(['group', 'list'])).code).toBe(0);
+
+    const out = join(work, 'export');
+    const exported = await dpc(['export', 'run', '--all-groups', '--out', out, '--poll-interval', '50ms']);
+    expect([0, 4], exported.stderr.slice(-500)).toContain(exported.code); // 4: the sandbox fails some sample patients on purpose
+    expect((await dpc(['export', 'status', out])).code).toBe(0);
+    expect((await dpc(['export', 'verify', out])).code).toBe(0);
+
+    const refused = await dpc(['org', 'show'], { DPC_KEY_ID: randomUUID() });
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/^\s+at /m); // --debug prints the stack: it must be clean too
+
+    // the run did use real secrets, so the search below has something to find
+    expect(wire.assertions.size).toBeGreaterThanOrEqual(8);
+    expect(wire.issued.size).toBeGreaterThanOrEqual(8);
+    expect(wire.bearers.size).toBeGreaterThanOrEqual(8);
+  }, 120_000);
+
+  it('printed no private key, client token, access token or client assertion, by value or by shape', async () => {
+    expect(transcript.length).toBeGreaterThanOrEqual(12);
+    const out = join(work, 'export');
+    const sideFiles = (await walk(out)).filter((p) => !p.endsWith('.ndjson') && !p.endsWith('.gz'));
+    const texts = [
+      ...transcript.flatMap((t) => [[`dpc ${t.args.join(' ')} (stdout)`, t.stdout], [`dpc ${t.args.join(' ')} (stderr)`, t.stderr]]),
+      ...(await Promise.all(sideFiles.map(async (p) => [p, await readFile(p, 'utf8').catch(() => '')] as [string, string]))),
+    ] as Array<[string, string]>;
+
+    const secrets: Array<[string, string]> = [
+      ['client token', fx.sandbox.seed!.clientToken],
+      ...pemLines(fx.privateKeyPem).map((l) => ['seed private key line', l] as [string, string]),
+      ...pemLines(await readFile(join(work, 'keys', 'private.pem'), 'utf8')).map((l) => ['generated private key line', l] as [string, string]),
+      ...[...wire.issued].map((t) => ['issued access token', t] as [string, string]),
+      ...[...wire.bearers].map((t) => ['bearer token sent', t] as [string, string]),
+      ...[...wire.assertions].map((a) => ['client assertion', a] as [string, string]),
+      // the signature part alone identifies an assertion
+      ...[...wire.assertions].map((a) => ['client assertion signature', a.split('.')[2]!] as [string, string]),
+    ];
+    const shapes: Array<[string, RegExp]> = [
+      ['PEM private key armour', /-----BEGIN [A-Z ]*PRIVATE KEY-----/],
+      ['a JWT', /eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/],
+      ['a DPC macaroon', /W3[A-Za-z0-9_-]{40,}/],
+      ['a bearer token', /Bearer\s+(?!\[REDACTED)[A-Za-z0-9._~+/-]{8,}/i],
+      ['a client_assertion value', /client_assertion=(?!REDACTED)[A-Za-z0-9._-]{8,}/],
+    ];
+    const leaks: string[] = [];
+    for (const [where, text] of texts) {
+      for (const [what, value] of secrets) if (value.length >= 8 && text.includes(value)) leaks.push(`${where}: ${what}`);
+      for (const [what, shape] of shapes) {
+        const hit = shape.exec(text);
+        if (hit) leaks.push(`${where}: ${what} (${hit[0].slice(0, 24)}…)`);
+      }
+    }
+    expect(leaks).toEqual([]);
+    // the debug output is really there (and redacted): requests, the exchange, the stack of the failure
+    const all = transcript.map((t) => t.stderr).join('\n');
+    expect(all).toMatch(/debug: → POST .*\/Token\/auth/);
+    expect(all).toMatch(/debug: ← 200 GET .*\/Data\//);
+  });
+
+  it('created key files and exported files owner-only (0600 files, 0700 folders) under umask 000', async () => {
+    const keys = join(work, 'keys');
+    expect(await mode(keys)).toBe(0o700);
+    expect(await mode(join(keys, 'private.pem'))).toBe(0o600);
+    const out = join(work, 'export');
+    expect(await mode(out)).toBe(0o700);
+    const wrong: string[] = [];
+    for (const path of await walk(out)) {
+      const info = await stat(path);
+      const want = info.isDirectory() ? 0o700 : 0o600;
+      if ((info.mode & 0o777) !== want) wrong.push(`${path}: ${(info.mode & 0o777).toString(8)}`);
+    }
+    expect(wrong).toEqual([]);
+    expect((await walk(out)).filter((p) => p.endsWith('.ndjson')).length).toBeGreaterThanOrEqual(3);
+  });
+});
