@@ -207,8 +207,8 @@ async function resumeOrStart(
       const done = await poll(previous.jobUrl);
       return { jobUrl: previous.jobUrl, completion: done.completion, requestId: done.requestId };
     } catch (error) {
-      if (!isDpcError(error, 'ERR_JOB_EXPIRED')) throw error;
-      // the job's files are gone: start over with a new job below
+      // expired (410) or unknown to the server (404): its files are gone, so start over with a new job below
+      if (!isDpcError(error, 'ERR_JOB_EXPIRED') && !isDpcError(error, 'ERR_NOT_FOUND')) throw error;
     }
   }
 

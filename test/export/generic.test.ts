@@ -12,7 +12,7 @@ import { Transport } from '../../src/transport/index.js';
 import { downloadExisting, exportStatus, runExport, runOutcomeError, type ExportEvent } from '../../src/export/index.js';
 import { logRecord } from '../../src/cli/commands/export-progress.js';
 import { parseDuration } from '../../src/roster/duration.js';
-import { tempDir } from './sandbox.js';
+import { removeTempDirs, tempDir } from './sandbox.js';
 
 const patients = Array.from({ length: 50 }, (_, i) => `{"resourceType":"Patient","id":"p${i}"}\n`).join('');
 const seen: Array<{ path: string; prefer?: string; accept?: string; auth: boolean }> = [];
@@ -61,9 +61,10 @@ beforeAll(async () => {
   filesBase = await listen(files);
 });
 
-afterAll(() => {
+afterAll(async () => {
   api.close();
   files.close();
+  await removeTempDirs();
 });
 
 function client() {

@@ -227,6 +227,22 @@ describe('faults end verified or with a clear error', () => {
     expect(rerun.events.filter((e) => e.type === 'kickoff').map((e) => e.type === 'kickoff' && e.resumed)).toEqual([true, false]);
     expect(rerun.manifest.jobUrl).not.toBe(expiredJob);
   });
+  it('starts a new job when the recorded one is unknown to the server (404)', async () => {
+    const out = await tempDir();
+    fx.sandbox.faults.set({ wrongChecksum: { fileIncludes: 'coverage' } });
+    try {
+      expect((await run({ outDir: out })).error).toMatchObject({ code: 'ERR_INTEGRITY' });
+    } finally {
+      fx.sandbox.faults.clear();
+    }
+    const path = join(out, STATE_FILE);
+    const saved = JSON.parse(await readFile(path, 'utf8')) as { groups: Record<string, { jobUrl: string }> };
+    saved.groups[groupA]!.jobUrl = `${fx.sandbox.baseUrl}/Jobs/00000000-0000-4000-8000-000000000000`;
+    await writeFile(path, JSON.stringify(saved));
+    const rerun = await run({ outDir: out });
+    expect(rerun.error).toBeUndefined();
+    expect(rerun.events.filter((e) => e.type === 'kickoff').map((e) => e.type === 'kickoff' && e.resumed)).toEqual([true, false]);
+  });
 });
 
 describe('one run per output folder', () => {

@@ -2,7 +2,7 @@
  * Shared setup for export tests: an in-process seeded sandbox (its seed makes one real 4096-bit key), a client
  * through the real token flow on the sandbox clock, and attribution groups built through the FHIR API.
  */
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type DpcClient } from '../../src/client.js';
@@ -55,6 +55,7 @@ export async function exportFixture(options: { jobDurationMs?: number; exportSca
     async close() {
       await client.close();
       await sandbox.close();
+      await removeTempDirs();
     },
   };
 }
@@ -69,8 +70,17 @@ export async function makeGroup(fx: ExportFixture, npi: string, mbis: readonly s
   return group.id!;
 }
 
-export function tempDir(prefix = 'dpc-export-'): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix));
+const tempDirs: string[] = [];
+
+/** A fresh temp folder, removed by `removeTempDirs()` (the fixture's close calls it). */
+export async function tempDir(prefix = 'dpc-export-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+export async function removeTempDirs(): Promise<void> {
+  for (const dir of tempDirs.splice(0)) await rm(dir, { recursive: true, force: true });
 }
 
 /** The seeded sample practitioners (provider_bundle.json). */
