@@ -17,6 +17,7 @@ export interface GlobalArgs {
   clientToken?: string;
   privateKey?: string;
   keyId?: string;
+  passphraseFile?: string;
   config?: string;
   json: boolean;
   debug: boolean;
@@ -33,7 +34,16 @@ export async function settingsFor(argv: GlobalArgs, env: NodeJS.ProcessEnv = pro
   const { resolveSettings } = await import('../config/settings.js');
   const path = configPath(env, argv.config);
   const file = await readConfig(path);
-  return { settings: resolveSettings(argv, env, file, path), configPath: path };
+  const passphrase = argv.passphraseFile === undefined ? undefined : await readPassphrase(argv.passphraseFile);
+  return { settings: resolveSettings({ ...argv, passphrase }, env, file, path), configPath: path };
+}
+
+async function readPassphrase(path: string): Promise<string> {
+  try {
+    return (await readFile(path, 'utf8')).replace(/\r?\n$/, '');
+  } catch (cause) {
+    throw new DpcError('ERR_INPUT', `cannot read the key passphrase file ${path}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, { cause, location: path });
+  }
 }
 
 export interface ClientForOptions {

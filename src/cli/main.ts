@@ -21,6 +21,7 @@ export function withGlobalOptions(cli: Argv): Argv {
     .option('client-token', { type: 'string', describe: 'Client token (prefer env DPC_CLIENT_TOKEN or the config file)', global: true })
     .option('private-key', { type: 'string', describe: 'Path to the PEM private key (env DPC_PRIVATE_KEY)', global: true })
     .option('key-id', { type: 'string', describe: 'Public key id (UUID) used as the JWT kid (env DPC_KEY_ID)', global: true })
+    .option('passphrase-file', { type: 'string', describe: 'File holding the private key passphrase (env DPC_KEY_PASSPHRASE)', global: true })
     .option('config', { type: 'string', describe: 'Config file path (env DPC_CONFIG)', global: true })
     .option('json', { type: 'boolean', default: false, describe: 'Print results as JSON', global: true })
     .option('debug', { type: 'boolean', default: false, describe: 'Print HTTP requests (secrets redacted) and stack traces', global: true })

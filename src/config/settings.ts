@@ -35,6 +35,8 @@ export interface SettingFlags {
   clientToken?: string;
   privateKey?: string;
   keyId?: string;
+  /** Read by the CLI from --passphrase-file (never a plain flag: it would show in the process list). */
+  passphrase?: string;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -85,7 +87,7 @@ export function resolveSettings(flags: SettingFlags, env: Env, file: ConfigFile 
     clientToken: take('clientToken', flags.clientToken, env.DPC_CLIENT_TOKEN, stored?.clientToken),
     privateKeyPath: take('privateKeyPath', flags.privateKey, env.DPC_PRIVATE_KEY, stored?.privateKey),
     keyId: take('keyId', flags.keyId, env.DPC_KEY_ID, stored?.keyId),
-    passphrase: nonEmpty(env.DPC_KEY_PASSPHRASE),
+    passphrase: nonEmpty(flags.passphrase) ?? nonEmpty(env.DPC_KEY_PASSPHRASE),
     accessToken: nonEmpty(env.DPC_ACCESS_TOKEN),
     tokenUrl: stored?.tokenUrl,
     scope: stored?.scope,

@@ -159,10 +159,16 @@ describe('one-line errors and exit codes', () => {
     const { createPrivateKey } = await import('node:crypto');
     const encrypted = join(dir, 'encrypted.pem');
     await writeFile(encrypted, createPrivateKey(pem).export({ type: 'pkcs1', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'open sesame' }), { mode: 0o600 });
-    expect(oneLineError(await dpc('keys', 'list', '--private-key', encrypted), 2)).toBe(`error: ${encrypted}: the key is encrypted; set DPC_KEY_PASSPHRASE to its passphrase`);
+    expect(oneLineError(await dpc('keys', 'list', '--private-key', encrypted), 2)).toBe(`error: ${encrypted}: the key is encrypted; give its passphrase with --passphrase-file or DPC_KEY_PASSPHRASE`);
     const unlocked = await runCli(['keys', 'list', '--private-key', encrypted], { env: { ...env, DPC_KEY_PASSPHRASE: 'open sesame' } });
     transcript.push(unlocked.stdout, unlocked.stderr);
     expect(unlocked.code, unlocked.stderr).toBe(0);
+    const passphraseFile = join(dir, 'passphrase.txt');
+    await writeFile(passphraseFile, 'open sesame\n', { mode: 0o600 });
+    const fromFile = await dpc('keys', 'list', '--private-key', encrypted, '--passphrase-file', passphraseFile);
+    expect(fromFile.code, fromFile.stderr).toBe(0);
+    await writeFile(passphraseFile, 'wrong\n');
+    expect(oneLineError(await dpc('keys', 'list', '--private-key', encrypted, '--passphrase-file', passphraseFile), 2)).toMatch(/passphrase/);
   });
 
   it('a readable-by-others key is used but warned about', async () => {

@@ -78,7 +78,8 @@ describe('bad input through the CLI', () => {
           const folder = join(dir, `case-${i + j}`);
           await mkdir(folder, { recursive: true });
           const path = join(folder, c.file);
-          await writeFile(path, c.content);
+          // owner-only, as a key file should be: a readable key earns a warning line before the error
+          await writeFile(path, c.content, { mode: 0o600 });
           const result = await runCli(args(path), { env: { ...env, ...extra?.(path) } });
           const lines = result.stderr.replace(/\n$/, '').split('\n');
           const problems = [

@@ -453,11 +453,11 @@ export function pemCase(r: Random, n: number, keys: PemSources): FuzzCase {
       break;
     case 'encrypted':
       content = `-----BEGIN ENCRYPTED PRIVATE KEY-----\n${body.join('\n')}\n-----END ENCRYPTED PRIVATE KEY-----\n`;
-      problem = /the key is encrypted; set DPC_KEY_PASSPHRASE/;
+      problem = /the key is encrypted; give its passphrase/;
       break;
     case 'proc-type':
       content = `-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,00112233445566778899AABBCCDDEEFF\n\n${body.join('\n')}\n-----END RSA PRIVATE KEY-----\n`;
-      problem = /the key is encrypted; set DPC_KEY_PASSPHRASE/;
+      problem = /the key is encrypted; give its passphrase/;
       break;
     case 'no-begin':
       content = `${body.join('\n')}\n${end}\n`;

@@ -216,10 +216,34 @@ describe('a full --debug flow through the CLI', () => {
     expect(token.code).toBe(0);
     expect(assertion.code).toBe(0);
     const found = new Set(leaksIn([['auth token', token.stdout], ['auth assertion', assertion.stdout], ['a key', fx.privateKeyPem]], await knownSecrets()).map((l) => l.replace(/ \(.*$/, '')));
-    expect([...found].sort()).toEqual(['a key: PEM private key armour', 'a key: seed private key line', 'auth assertion: a JWT', 'auth token: a DPC macaroon', 'auth token: issued access token']);
+    expect([...found]).toEqual(expect.arrayContaining(['a key: PEM private key armour', 'a key: seed private key line', 'auth assertion: a JWT', 'auth token: a DPC macaroon', 'auth token: issued access token']));
     // and what they print on stderr under --debug is still clean
     expect(leaksIn([['auth token (stderr)', token.stderr], ['auth assertion (stderr)', assertion.stderr]], await knownSecrets())).toEqual([]);
   });
+
+  it('`dpc demo --debug` (its own sandbox in the child): no secret of its folder, nor any secret shape, in its output', async () => {
+    const demo = join(work, 'demo');
+    const run = await dpc(['demo', '--dir', demo], {}, false);
+    expect(run.code, run.stderr.slice(-400)).toBe(0);
+    expect(run.stderr).toMatch(/^debug: /m);
+    const files = (await walk(demo)).filter((p) => !p.endsWith('.ndjson') && !p.endsWith('.gz'));
+    const secrets: Array<[string, string]> = [];
+    for (const path of files) {
+      if ((await stat(path)).isDirectory()) continue;
+      const text = await readFile(path, 'utf8');
+      if (/PRIVATE KEY/.test(text)) secrets.push(...pemLines(text).map((l) => [`a line of ${path}`, l] as [string, string]));
+      if (path.endsWith('client-token.txt')) secrets.push(['the demo client token', text.trim()]);
+    }
+    expect(secrets.filter(([what]) => what === 'the demo client token')).toHaveLength(1);
+    expect(secrets.length).toBeGreaterThan(20);
+    expect(leaksIn([['dpc demo (stdout)', run.stdout], ['dpc demo (stderr)', run.stderr]], secrets)).toEqual([]);
+    const wrong: string[] = [];
+    for (const path of [demo, ...(await walk(demo))]) {
+      const info = await stat(path);
+      if ((info.mode & 0o777) !== (info.isDirectory() ? 0o700 : 0o600)) wrong.push(`${path}: ${(info.mode & 0o777).toString(8)}`);
+    }
+    expect(wrong).toEqual([]);
+  }, 90_000);
 
   it('created key files and exported files owner-only (0600 files, 0700 folders) under umask 000', async () => {
     const keys = join(work, 'keys');
