@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isUuid } from '../auth/assertion-check.js';
 import { DpcError } from '../errors.js';
-import { KNOWN_PROFILES, type ConfigFile, type Env, type ProfileConfig } from './settings.js';
+import { knownBaseUrl, type ConfigFile, type Env, type ProfileConfig } from './settings.js';
 
 /** Where the config file lives: explicit path > DPC_CONFIG > XDG_CONFIG_HOME > ~/.config. */
 export function configPath(env: Env, explicit?: string): string {
@@ -64,9 +64,9 @@ export function validateConfig(raw: unknown): string[] {
     for (const key of ['baseUrl', 'tokenUrl'] as const) {
       if (typeof profile[key] === 'string' && !isHttpUrl(profile[key])) problems.push(`${at}.${key}: not an http(s) URL`);
     }
-    if (profile.baseUrl === undefined && KNOWN_PROFILES[name] === undefined) problems.push(`${at}.baseUrl: required for a custom profile`);
+    if (profile.baseUrl === undefined && knownBaseUrl(name) === undefined) problems.push(`${at}.baseUrl: required for a custom profile`);
   }
-  if (typeof raw.defaultProfile === 'string' && !(raw.defaultProfile in raw.profiles) && KNOWN_PROFILES[raw.defaultProfile] === undefined) {
+  if (typeof raw.defaultProfile === 'string' && !Object.hasOwn(raw.profiles, raw.defaultProfile) && knownBaseUrl(raw.defaultProfile) === undefined) {
     problems.push(`defaultProfile: "${raw.defaultProfile}" is not a profile here`);
   }
   return problems;

@@ -11,6 +11,11 @@ export const KNOWN_PROFILES: Readonly<Record<string, string>> = {
 };
 export const DEFAULT_PROFILE = 'sandbox';
 
+/** The built-in base URL of a profile name; own keys only, so `toString` or `constructor` are not profiles. */
+export function knownBaseUrl(name: string): string | undefined {
+  return Object.hasOwn(KNOWN_PROFILES, name) ? KNOWN_PROFILES[name] : undefined;
+}
+
 /** One profile as stored in config.json. */
 export interface ProfileConfig {
   baseUrl?: string;
@@ -64,8 +69,8 @@ export function resolveSettings(flags: SettingFlags, env: Env, file: ConfigFile 
   const sources: Settings['sources'] = {};
   const [profile, profileSource] = pick([flags.profile, 'flag'], [env.DPC_PROFILE, 'env'], [file?.defaultProfile, 'file']) ?? [DEFAULT_PROFILE, 'default'];
   sources.profile = profileSource;
-  const stored = file?.profiles[profile];
-  if (stored === undefined && KNOWN_PROFILES[profile] === undefined) {
+  const stored = file && Object.hasOwn(file.profiles, profile) ? file.profiles[profile] : undefined;
+  if (stored === undefined && knownBaseUrl(profile) === undefined) {
     const known = [...new Set([...Object.keys(file?.profiles ?? {}), ...Object.keys(KNOWN_PROFILES)])].join(', ');
     throw new DpcError('ERR_CONFIG', `profile "${profile}" is not in ${configPath} (known: ${known}); run \`dpc init --profile ${profile}\``, {
       location: configPath,
@@ -78,7 +83,7 @@ export function resolveSettings(flags: SettingFlags, env: Env, file: ConfigFile 
     return found?.[0];
   };
 
-  const baseUrl = take('baseUrl', flags.baseUrl, env.DPC_BASE_URL, stored?.baseUrl) ?? KNOWN_PROFILES[profile];
+  const baseUrl = take('baseUrl', flags.baseUrl, env.DPC_BASE_URL, stored?.baseUrl) ?? knownBaseUrl(profile);
   if (sources.baseUrl === undefined) sources.baseUrl = 'default';
   return {
     profile,
