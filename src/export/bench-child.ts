@@ -32,6 +32,8 @@ export interface BenchChildOutput {
   bytes: number;
   files: number;
   seconds: number;
+  /** User + system CPU of the measured download. */
+  cpuSeconds: number;
   peakRssBytes: number;
   tokenExchanges: number;
 }
@@ -49,6 +51,7 @@ async function main(input: BenchChildInput): Promise<BenchChildOutput> {
     const files = status.completion.files;
     await client.tokens.getAccessToken(); // the exchange is not part of the timed download
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     let bytes = 0;
     if (input.mode === 'verified') {
       const result = await downloadExisting(client, { source: input.jobUrl, outDir: input.outDir, concurrency: input.concurrency });
@@ -70,11 +73,13 @@ async function main(input: BenchChildInput): Promise<BenchChildOutput> {
       }
     }
     const seconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
     return {
       mode: input.mode,
       bytes,
       files: files.length,
       seconds,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
       // resourceUsage().maxRSS is in KiB: the process's lifetime peak
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
       tokenExchanges: client.tokens.exchanges,

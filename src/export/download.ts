@@ -199,7 +199,14 @@ async function quarantine(temp: string, target: DownloadTarget): Promise<string 
   }
 }
 
-/** Filesystem errors name a path; socket, HTTP-parser and zlib errors do not. */
+/** System calls of the temp file's write stream; a socket fails in `read` (or undici wraps it), zlib has none. */
+const FILE_SYSCALLS = new Set(['open', 'write', 'writev', 'fsync', 'close']);
+
+/**
+ * A failure of the local file, not of the body: open errors name a path, but a write's (ENOSPC, EIO, EDQUOT) carries
+ * only its syscall, so both count. Such a failure stops the run (ERR_IO) instead of a retry that cannot help.
+ */
 function isFsError(error: unknown): boolean {
-  return typeof (error as NodeJS.ErrnoException).path === 'string';
+  const { path, syscall } = error as NodeJS.ErrnoException;
+  return typeof path === 'string' || (syscall !== undefined && FILE_SYSCALLS.has(syscall));
 }

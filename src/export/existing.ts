@@ -11,7 +11,7 @@ import { DEFAULT_POLL_INTERVAL_MS, pollOnce, pollUntilComplete, type PollResult 
 import { Limiter } from './limit.js';
 import { acquireLock } from './lock.js';
 import { clearGroupFolder, downloadJob, interrupted, type ExportClient, type ExportRunResult, type GroupResult } from './run.js';
-import { StateStore } from './state.js';
+import { LABEL, StateStore } from './state.js';
 
 export interface JobStatusReport {
   label?: string;
@@ -82,8 +82,9 @@ export interface DownloadExistingOptions {
 
 /** Label for a bare job URL: the group id from the job's `request` when it names one, else `job-<id>`. */
 export function labelForJob(jobUrl: string, request: string): string {
-  const group = /\/Group\/([A-Za-z0-9._-]+)\/\$export/.exec(request)?.[1];
-  if (group) return group;
+  // the request comes from the server: a group id that could not name a folder (`..`) falls back to the job id
+  const group = /\/Group\/([^/?]+)\/\$export/.exec(request)?.[1];
+  if (group !== undefined && LABEL.test(group)) return group;
   const id = new URL(jobUrl).pathname.split('/').filter(Boolean).pop() ?? 'job';
   return `job-${id.replace(/[^A-Za-z0-9._-]/g, '_')}`;
 }

@@ -3,6 +3,7 @@
  * which server file lands at which local name, and what it must verify against.
  */
 import { DpcError } from '../errors.js';
+import { isObject, kindOf } from '../fhir/input.js';
 
 export const CHECKSUM_EXTENSION = 'https://dpc.cms.gov/checksum';
 export const FILE_LENGTH_EXTENSION = 'https://dpc.cms.gov/file_length';
@@ -30,17 +31,16 @@ export interface JobCompletion {
 
 /** Validate and normalise a 200 status body; a body we cannot trust is an error, not a guess. */
 export function parseCompletion(body: unknown, where: string): JobCompletion {
-  if (body === null || typeof body !== 'object') throw malformed(where, 'the body is not a JSON object');
-  const b = body as Record<string, unknown>;
-  if (typeof b.transactionTime !== 'string') throw malformed(where, '"transactionTime" is missing');
-  const output = b.output ?? [];
-  const error = b.error ?? [];
+  if (!isObject(body)) throw malformed(where, 'the body is not a JSON object');
+  if (typeof body.transactionTime !== 'string') throw malformed(where, '"transactionTime" is missing');
+  const output = body.output ?? [];
+  const error = body.error ?? [];
   if (!Array.isArray(output) || !Array.isArray(error)) throw malformed(where, '"output" and "error" must be arrays');
   return {
-    transactionTime: b.transactionTime,
-    request: typeof b.request === 'string' ? b.request : '',
+    transactionTime: body.transactionTime,
+    request: typeof body.request === 'string' ? body.request : '',
     // The spec's default is "a token is required"; only an explicit false lifts it.
-    requiresAccessToken: b.requiresAccessToken !== false,
+    requiresAccessToken: body.requiresAccessToken !== false,
     files: [
       ...output.map((entry, i) => parseEntry(entry, 'output', `${where} output[${i}]`)),
       ...error.map((entry, i) => parseEntry(entry, 'error', `${where} error[${i}]`)),
@@ -49,18 +49,19 @@ export function parseCompletion(body: unknown, where: string): JobCompletion {
 }
 
 function parseEntry(entry: unknown, kind: JobFile['kind'], where: string): JobFile {
-  if (entry === null || typeof entry !== 'object') throw malformed(where, 'not an object');
-  const e = entry as Record<string, unknown>;
-  if (typeof e.url !== 'string' || e.url === '') throw malformed(where, '"url" is missing');
-  const type = typeof e.type === 'string' && /^[A-Za-z]+$/.test(e.type) ? e.type : kind === 'error' ? 'OperationOutcome' : undefined;
+  if (!isObject(entry)) throw malformed(where, 'not an object');
+  if (typeof entry.url !== 'string' || entry.url === '') throw malformed(where, '"url" is missing');
+  const type = typeof entry.type === 'string' && /^[A-Za-z]+$/.test(entry.type) ? entry.type : kind === 'error' ? 'OperationOutcome' : undefined;
   if (type === undefined) throw malformed(where, '"type" is missing or not a resource type');
-  const file: JobFile = { kind, type, url: e.url };
-  if (typeof e.count === 'number' && Number.isInteger(e.count) && e.count >= 0) file.count = e.count;
-  for (const ext of Array.isArray(e.extension) ? e.extension : []) {
-    const x = ext as { url?: unknown; valueString?: unknown; valueDecimal?: unknown };
+  const file: JobFile = { kind, type, url: entry.url };
+  if (typeof entry.count === 'number' && Number.isInteger(entry.count) && entry.count >= 0) file.count = entry.count;
+  const extensions = entry.extension ?? [];
+  if (!Array.isArray(extensions)) throw malformed(where, `"extension" must be an array, got ${kindOf(extensions)}`);
+  for (const [j, x] of extensions.entries()) {
+    if (!isObject(x)) throw malformed(where, `"extension[${j}]" is not an object (got ${kindOf(x)})`);
     if (x.url === CHECKSUM_EXTENSION && typeof x.valueString === 'string') {
       const match = /^sha256:([0-9a-fA-F]{64})$/.exec(x.valueString.trim());
-      if (!match) throw malformed(where, `checksum "${x.valueString}" is not sha256:<64 hex>`);
+      if (!match) throw malformed(where, `checksum ${JSON.stringify(x.valueString)} is not sha256:<64 hex>`);
       file.sha256 = match[1]!.toLowerCase();
     } else if (x.url === FILE_LENGTH_EXTENSION && typeof x.valueDecimal === 'number') {
       file.gzipLength = x.valueDecimal;
@@ -90,6 +91,22 @@ export function planFiles(files: readonly JobFile[]): PlannedFile[] {
 
 /** Names this engine writes into a group folder (cleaned up when a new job replaces an old one). */
 export const DATA_FILE_NAME = /^[A-Za-z]+-\d{3,}\.ndjson(\.gz)?$/;
+
+/**
+ * Why a verified file as recorded in manifest.json or the state file cannot be trusted (undefined when it can), as a
+ * suffix for `files[i]`: the fields verify and resume read, and a path that is one of this engine's data file names,
+ * so joined to the group folder it never leads outside it. Pure.
+ */
+export function recordedFileProblem(file: unknown): string | undefined {
+  if (!isObject(file)) return ` is not an object (got ${kindOf(file)})`;
+  const { path, sha256, bytes, count, gzipBytes } = file;
+  if (typeof path !== 'string') return `.path is not a string (got ${kindOf(path)})`;
+  if (!DATA_FILE_NAME.test(path)) return `.path ${JSON.stringify(path)} is not a data file name inside the group folder (Type-NNN.ndjson[.gz])`;
+  if (typeof sha256 !== 'string') return `.sha256 is not a string (got ${kindOf(sha256)})`;
+  if (typeof bytes !== 'number' || typeof count !== 'number') return '.bytes and .count must be numbers';
+  if (gzipBytes !== undefined && typeof gzipBytes !== 'number') return `.gzipBytes is not a number (got ${kindOf(gzipBytes)})`;
+  return undefined;
+}
 
 /** What the bytes on disk measured. */
 export interface Measured {

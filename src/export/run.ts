@@ -31,7 +31,7 @@ import { acquireLock } from './lock.js';
 import { DATA_FILE_NAME, planFiles, type JobCompletion } from './manifest.js';
 import { emptySummary, summariseErrorFiles, type ErrorSummary } from './outcomes.js';
 import { Limiter, runAll } from './limit.js';
-import { StateStore } from './state.js';
+import { LABEL, StateStore } from './state.js';
 
 /** What the engine needs from a client (`createClient()` provides it). */
 export interface ExportClient {
@@ -136,7 +136,7 @@ async function resolveTargets(client: ExportClient, target: ExportTarget): Promi
     case 'group':
       return [{ label: safeLabel(target.groupId, '--group'), scope: { level: 'group', groupId: target.groupId } }];
     case 'npi': {
-      if (!isValidNpi(target.npi)) throw new DpcError('ERR_INPUT', `--npi "${target.npi}" is not a valid NPI (10 digits with a Luhn check digit)`, { location: '--npi' });
+      if (!isValidNpi(target.npi)) throw new DpcError('ERR_INPUT', `--npi ${JSON.stringify(target.npi)} is not a valid NPI (10 digits with a Luhn check digit)`, { location: '--npi' });
       const group = await findGroupByNpi(client, target.npi);
       if (!group?.id) throw new DpcError('ERR_NOT_FOUND', `no attribution group for practitioner NPI ${target.npi}`, { location: '--npi' });
       return [{ label: target.npi, scope: { level: 'group', groupId: group.id } }];
@@ -153,9 +153,9 @@ async function resolveTargets(client: ExportClient, target: ExportTarget): Promi
   }
 }
 
-/** A label becomes a folder name: no separators, no dot-names. */
+/** A label becomes a folder name (LABEL). */
 function safeLabel(value: string, what: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(value)) throw new DpcError('ERR_INPUT', `${what} "${value}" cannot name an output folder`, { location: what });
+  if (!LABEL.test(value)) throw new DpcError('ERR_INPUT', `${what} ${JSON.stringify(value)} cannot name an output folder`, { location: what });
   return value;
 }
 

@@ -6,10 +6,15 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DpcError } from '../errors.js';
+import { isObject, kindOf } from '../fhir/input.js';
 import type { VerifiedFile } from './download.js';
 import { writeFileAtomic } from './files.js';
+import { recordedFileProblem } from './manifest.js';
 
 export const STATE_FILE = '.dpc-export-state.json';
+
+/** A group label names a folder directly inside the output folder: no separators, no dot-names. */
+export const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export interface GroupState {
   /** The in-flight job, until all its files are verified. */
@@ -71,11 +76,37 @@ export async function readState(path: string): Promise<StateFile> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, groups: {} };
     throw new DpcError('ERR_IO', `read ${path}: ${(error as NodeJS.ErrnoException).code}`, { cause: error, location: path });
   }
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(text) as Partial<StateFile>;
-    if (parsed.version === 1 && parsed.groups && typeof parsed.groups === 'object') return parsed as StateFile;
+    parsed = JSON.parse(text);
   } catch {
-    // fall through to the error below
+    parsed = undefined;
   }
-  throw new DpcError('ERR_INPUT', `${path} is not an export state file this version understands; move it away to start fresh`, { location: path });
+  const problem = stateProblem(parsed);
+  if (problem === undefined) return parsed as StateFile;
+  throw new DpcError('ERR_INPUT', `${path} is not an export state file this version understands (${problem}); move it away to start fresh`, { location: path });
+}
+
+/**
+ * The state file sits in a folder others may write to: check every field resume reads, including that each label
+ * names a folder directly inside the output folder and each recorded file stays inside its group folder. Pure.
+ */
+function stateProblem(state: unknown): string | undefined {
+  if (!isObject(state)) return 'not a JSON object';
+  if (state.version !== 1) return `version ${JSON.stringify(state.version) ?? 'missing'}, expected 1`;
+  if (!isObject(state.groups)) return `"groups" is not an object (got ${kindOf(state.groups)})`;
+  for (const [label, group] of Object.entries(state.groups)) {
+    const at = `groups[${JSON.stringify(label)}]`;
+    if (!LABEL.test(label)) return `${at}: the label cannot name an output folder`;
+    if (!isObject(group)) return `${at} is not an object (got ${kindOf(group)})`;
+    for (const field of ['jobUrl', 'request', 'kickedOffAt', 'lastTransactionTime', 'lastJobUrl'] as const) {
+      if (group[field] !== undefined && typeof group[field] !== 'string') return `${at}.${field} is not a string (got ${kindOf(group[field])})`;
+    }
+    if (!isObject(group.files)) return `${at}.files is not an object (got ${kindOf(group.files)})`;
+    for (const [url, file] of Object.entries(group.files)) {
+      const problem = recordedFileProblem(file);
+      if (problem) return `${at}.files[${JSON.stringify(url)}]${problem}`;
+    }
+  }
+  return undefined;
 }

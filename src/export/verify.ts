@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { DpcError } from '../errors.js';
+import { isObject } from '../fhir/input.js';
 import { io } from './files.js';
-import type { Measured } from './manifest.js';
+import { recordedFileProblem, type Measured } from './manifest.js';
 import { discard, Meter, MiB } from './meter.js';
 import { MANIFEST_FILE, type GroupManifest } from './run.js';
 
@@ -50,14 +51,28 @@ export async function findManifests(dir: string): Promise<string[]> {
 }
 
 export async function readManifest(path: string): Promise<GroupManifest> {
-  const text = await io(path, 'read manifest', () => readFile(path, 'utf8'));
+  return parseManifest(await io(path, 'read manifest', () => readFile(path, 'utf8')), path);
+}
+
+/**
+ * A manifest is untrusted input (anyone can hand over a folder): check it once here, so verify can trust its fields
+ * and never reads outside the group folder. Pure.
+ */
+export function parseManifest(text: string, path: string): GroupManifest {
+  let manifest: unknown;
   try {
-    const manifest = JSON.parse(text) as GroupManifest;
-    if (Array.isArray(manifest.files)) return manifest;
+    manifest = JSON.parse(text);
   } catch {
-    // reported below
+    manifest = undefined;
   }
-  throw new DpcError('ERR_INPUT', `${path} is not an export manifest`, { location: path });
+  if (!isObject(manifest) || typeof manifest.label !== 'string' || !Array.isArray(manifest.files)) {
+    throw new DpcError('ERR_INPUT', `${path} is not an export manifest`, { location: path });
+  }
+  manifest.files.forEach((file: unknown, i) => {
+    const problem = recordedFileProblem(file);
+    if (problem) throw new DpcError('ERR_INPUT', `${path}: files[${i}]${problem}`, { location: path });
+  });
+  return manifest as unknown as GroupManifest;
 }
 
 export async function verifyExportDir(dir: string): Promise<VerifyReport> {

@@ -3,6 +3,7 @@
  * (server behaviour §4–§5.1). Pure: no I/O.
  */
 import { DpcError } from '../errors.js';
+import { inputRejected, isObject, kindOf, personShapeProblems } from './input.js';
 
 export const NPI_SYSTEM = 'http://hl7.org/fhir/sid/us-npi';
 export const MBI_SYSTEM = 'http://hl7.org/fhir/sid/us-mbi';
@@ -63,22 +64,53 @@ export function submitParameters(resources: readonly fhir3.Resource[]): fhir3.Pa
   };
 }
 
-/** The resources of the given type in a file the user supplied: a `$submit` Parameters, a Bundle, or one resource. */
+/**
+ * The resources of the given type in a file the user supplied: a `$submit` Parameters, a Bundle, or one resource.
+ * This is where untrusted JSON enters: the envelope and the fields later code reads are checked here, so a wrongly
+ * typed field is an ERR_INPUT naming `file: entry N` and the path, never a TypeError further on.
+ */
 export function resourcesOfType<T extends fhir3.Resource>(json: unknown, resourceType: T['resourceType'], location: string): T[] {
-  const root = json as { resourceType?: unknown; parameter?: Array<{ resource?: unknown }>; entry?: Array<{ resource?: unknown }> } | null;
-  let candidates: unknown[];
-  if (root?.resourceType === 'Parameters') {
-    candidates = (root.parameter?.[0]?.resource as { entry?: Array<{ resource?: unknown }> } | undefined)?.entry?.map((e) => e.resource) ?? [];
-  } else if (root?.resourceType === 'Bundle') {
-    candidates = root.entry?.map((e) => e.resource) ?? [];
-  } else {
-    candidates = [root];
+  const problems: string[] = [];
+  const entries = entriesOf(json, location, problems);
+  const found: T[] = [];
+  entries?.forEach((entry, i) => {
+    const at = `${location}: entry ${i + 1}`;
+    if (!isObject(entry)) return void problems.push(`${at} must be an object, got ${kindOf(entry)}`);
+    const resource = entry.resource;
+    if (!isObject(resource)) return void problems.push(`${at} has no resource object (got ${kindOf(resource)})`);
+    if (resource.resourceType !== resourceType) return void problems.push(`${at} is a ${String(resource.resourceType)}, expected a ${resourceType}`);
+    problems.push(...personShapeProblems(resource).map((p) => `${at} (${resourceType}): ${p}`));
+    found.push(resource as T);
+  });
+  if (entries === undefined && isObject(json) && json.resourceType === resourceType) {
+    problems.push(...personShapeProblems(json).map((p) => `${location}: entry 1 (${resourceType}): ${p}`));
+    found.push(json as T);
   }
-  const found = candidates.filter((r): r is T => (r as { resourceType?: unknown } | undefined)?.resourceType === resourceType);
+  if (problems.length > 0) throw inputRejected(location, problems);
   if (found.length === 0) {
     throw new DpcError('ERR_INPUT', `${location}: no ${resourceType} resources found (expected a ${resourceType}, a Bundle of them, or a $submit Parameters)`, { location });
   }
   return found;
+}
+
+/** The entries of a Bundle or of the Bundle inside a `$submit` Parameters; undefined for anything else. */
+function entriesOf(json: unknown, location: string, problems: string[]): unknown[] | undefined {
+  if (!isObject(json)) return undefined;
+  let bundle: Record<string, unknown> = json;
+  if (json.resourceType === 'Parameters') {
+    const parameter = json.parameter ?? [];
+    if (!Array.isArray(parameter)) return void problems.push(`${location}: Parameters.parameter must be an array, got ${kindOf(parameter)}`);
+    const first: unknown = parameter[0] ?? {};
+    if (!isObject(first)) return void problems.push(`${location}: Parameters.parameter[0] must be an object, got ${kindOf(first)}`);
+    const resource = first.resource ?? {};
+    if (!isObject(resource)) return void problems.push(`${location}: Parameters.parameter[0].resource must be a Bundle, got ${kindOf(resource)}`);
+    bundle = resource;
+  } else if (json.resourceType !== 'Bundle') {
+    return undefined;
+  }
+  const entry = bundle.entry ?? [];
+  if (!Array.isArray(entry)) return void problems.push(`${location}: Bundle.entry must be an array, got ${kindOf(entry)}`);
+  return entry;
 }
 
 /** The body of POST/PUT/$add/$remove: a Group attributed to one NPI (the server reads the NPI from it). */

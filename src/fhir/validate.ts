@@ -1,10 +1,13 @@
 /**
  * The DPC profile subset, checked before anything is sent (server behaviour §4.2, §4.3): NPI check digit,
  * MBI format, birth date, gender, and the Practitioner/Patient fields the server's profiles require.
- * Pure functions: each returns problems as short phrases, the caller adds the location.
+ * Pure functions: each returns problems as short phrases, the caller adds the location. Values from the user are
+ * quoted with JSON.stringify, so a newline inside one cannot split a one-line message.
  */
-import { DpcError } from '../errors.js';
 import { MBI_SYSTEM, NPI_SYSTEM, mbiOf, npiOf } from './resources.js';
+
+// kept here for callers of the profile checks; it lives in input.ts so resources.ts can use it without a cycle
+export { inputRejected } from './input.js';
 
 /** DPC's MBI pattern (PatientEntity.java); the server stores MBIs upper-cased. */
 const MBI_PATTERN = /^\d[a-zA-Z][a-zA-Z0-9]\d[a-zA-Z][a-zA-Z0-9]\d[a-zA-Z]{2}\d{2}$/;
@@ -51,14 +54,14 @@ export function normalizeGender(value: string): Gender | undefined {
 /** A full calendar date `YYYY-MM-DD`, not in the future and not before 1900. Returns the problem or undefined. */
 export function birthDateProblem(value: string, now: number): string | undefined {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value.trim());
-  if (!match) return `invalid birth date "${value}" (expected YYYY-MM-DD)`;
+  if (!match) return `invalid birth date ${JSON.stringify(value)} (expected YYYY-MM-DD)`;
   const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
   const date = new Date(Date.UTC(year, month - 1, day));
   if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) {
-    return `invalid birth date "${value}" (no such day)`;
+    return `invalid birth date ${JSON.stringify(value)} (no such day)`;
   }
-  if (year < 1900) return `invalid birth date "${value}" (before 1900)`;
-  if (date.getTime() > now) return `invalid birth date "${value}" (in the future)`;
+  if (year < 1900) return `invalid birth date ${JSON.stringify(value)} (before 1900)`;
+  if (date.getTime() > now) return `invalid birth date ${JSON.stringify(value)} (in the future)`;
   return undefined;
 }
 
@@ -80,7 +83,7 @@ export function practitionerProblems(resource: fhir3.Practitioner): string[] {
   const problems: string[] = [];
   const npis = identifiersOf(resource, NPI_SYSTEM);
   if (npis.length !== 1) problems.push(`needs exactly one ${NPI_SYSTEM} identifier (found ${npis.length})`);
-  else if (!isValidNpi(npis[0]!.value ?? '')) problems.push(`invalid NPI "${npis[0]!.value ?? ''}" (10 digits with a Luhn check digit)`);
+  else if (!isValidNpi(npis[0]!.value ?? '')) problems.push(`invalid NPI ${JSON.stringify(npis[0]!.value ?? '')} (10 digits with a Luhn check digit)`);
   return [...problems, ...nameProblems(resource.name)];
 }
 
@@ -91,11 +94,11 @@ export function patientProblems(resource: fhir3.Patient, now: number): string[] 
   const mbis = identifiersOf(resource, MBI_SYSTEM);
   if (mbis.length === 0) problems.push(`needs a ${MBI_SYSTEM} identifier`);
   for (const mbi of mbis) {
-    if (!isValidMbi(mbi.value ?? '')) problems.push(`invalid MBI "${mbi.value ?? ''}"`);
+    if (!isValidMbi(mbi.value ?? '')) problems.push(`invalid MBI ${JSON.stringify(mbi.value ?? '')}`);
   }
   problems.push(...nameProblems(resource.name));
   if (resource.gender === undefined) problems.push('gender is required');
-  else if (normalizeGender(resource.gender) !== resource.gender) problems.push(`invalid gender "${resource.gender}"`);
+  else if (normalizeGender(resource.gender) !== resource.gender) problems.push(`invalid gender ${JSON.stringify(resource.gender)}`);
   if (resource.birthDate === undefined) problems.push('birthDate is required');
   else {
     const problem = birthDateProblem(resource.birthDate, now);
@@ -109,14 +112,14 @@ export function entryProblems(location: string, resources: readonly fhir3.Resour
   return resources.flatMap((resource, i) => {
     const [problems, key] =
       resource.resourceType === 'Patient'
-        ? [patientProblems(resource as fhir3.Patient, now), `MBI ${mbiOf(resource as fhir3.Patient) ?? 'none'}`]
-        : [practitionerProblems(resource as fhir3.Practitioner), `NPI ${npiOf(resource as fhir3.Practitioner) ?? 'none'}`];
+        ? [patientProblems(resource as fhir3.Patient, now), `MBI ${shown(mbiOf(resource as fhir3.Patient))}`]
+        : [practitionerProblems(resource as fhir3.Practitioner), `NPI ${shown(npiOf(resource as fhir3.Practitioner))}`];
     return problems.map((problem) => `${location}: entry ${i + 1} (${key}): ${problem}`);
   });
 }
 
-/** The one error for input that cannot be sent: a one-line summary, every problem in `details`. */
-export function inputRejected(location: string, problems: readonly string[]): DpcError {
-  const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
-  return new DpcError('ERR_INPUT', `${location}: ${count} found, nothing was sent`, { location, details: [...problems] });
+/** An identifier as typed, quoted when it holds more than letters and digits (a newline must not split a message). */
+function shown(value: string | undefined): string {
+  if (value === undefined) return 'none';
+  return /^[A-Za-z0-9]+$/.test(value) ? value : JSON.stringify(value);
 }

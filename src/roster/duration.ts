@@ -7,7 +7,7 @@ export function parseDuration(text: string, flag = 'duration'): number {
   const trimmed = text.trim().toLowerCase();
   const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|[wdhms])/g)];
   if (parts.length === 0 || parts.map((p) => p[0]).join('') !== trimmed) {
-    throw new DpcError('ERR_USAGE', `--${flag}: invalid duration "${text}" (use e.g. 14d, 36h, 1d12h)`, { location: `--${flag}` });
+    throw new DpcError('ERR_USAGE', `--${flag}: invalid duration ${JSON.stringify(text)} (use e.g. 14d, 36h, 1d12h)`, { location: `--${flag}` });
   }
   return parts.reduce((ms, p) => ms + Number(p[1]) * UNIT_MS[p[2]!]!, 0);
 }

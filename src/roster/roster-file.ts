@@ -69,7 +69,7 @@ export function parseRoster(text: string, file: string, now: number): ParsedRost
     records.shift();
     columns = first.fields.map((f) => COLUMN_NAMES[headerKey(f)]);
     first.fields.forEach((f, i) => {
-      if (columns[i] === undefined) problems.push(`${file}:${first.line}: unknown column "${f.trim()}"`);
+      if (columns[i] === undefined) problems.push(`${file}:${first.line}: unknown column ${JSON.stringify(f.trim())}`);
     });
     for (const required of ['mbi', 'npi'] as const) {
       if (!columns.includes(required)) problems.push(`${file}:${first.line}: the header has no ${required.toUpperCase()} column`);
@@ -100,9 +100,9 @@ function checkRow(cells: Partial<Record<Column, string>>, now: number, problems:
   const mbi = normalizeMbi(cells.mbi ?? '');
   const npi = cells.npi ?? '';
   if (mbi === '') problems.push('missing MBI');
-  else if (!isValidMbi(mbi)) problems.push(`invalid MBI "${cells.mbi}"`);
+  else if (!isValidMbi(mbi)) problems.push(`invalid MBI ${JSON.stringify(cells.mbi)}`);
   if (npi === '') problems.push('missing NPI');
-  else if (!isValidNpi(npi)) problems.push(`invalid NPI "${npi}" (10 digits with a Luhn check digit)`);
+  else if (!isValidNpi(npi)) problems.push(`invalid NPI ${JSON.stringify(npi)} (10 digits with a Luhn check digit)`);
 
   const present = DETAIL_COLUMNS.filter((c) => (cells[c] ?? '') !== '');
   let patient: PatientDetails | undefined;
@@ -113,7 +113,7 @@ function checkRow(cells: Partial<Record<Column, string>>, now: number, problems:
     const birthProblem = birthDateProblem(cells.birthDate!, now);
     if (birthProblem) problems.push(birthProblem);
     const gender = normalizeGender(cells.gender!);
-    if (gender === undefined) problems.push(`invalid gender "${cells.gender}" (male, female, other, unknown)`);
+    if (gender === undefined) problems.push(`invalid gender ${JSON.stringify(cells.gender)} (male, female, other, unknown)`);
     if (!birthProblem && gender) patient = { given: cells.given!, family: cells.family!, birthDate: cells.birthDate!, gender };
   }
   return problems.length > 0 ? undefined : { mbi, npi, ...(patient ? { patient } : {}) };

@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import type { App } from './app.js';
 import type { SandboxFaults } from './export/contract.js';
-import { ApiError, isRecord, parseJson } from './http.js';
+import { ApiError, parseJson } from './http.js';
+import { isRecord } from './shape.js';
 import { isValidNpi } from './profiles.js';
 import type { Route } from './router.js';
 import { storeKey } from './routes/key.js';

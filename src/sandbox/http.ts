@@ -147,7 +147,3 @@ export function parseJson(body: Buffer, flavor: Flavor): unknown {
     throw new ApiError(400, 'Value could not be parsed as JSON', { text: true });
   }
 }
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

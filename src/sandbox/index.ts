@@ -21,6 +21,7 @@ import { Store, type SeedInfo } from './state.js';
 
 export type { SandboxFaults } from './export/contract.js';
 export type { AdminApi } from './admin.js';
+export type { SeedInfo } from './state.js';
 
 export interface SandboxOptions {
   /** 0 = ephemeral (default 0). */

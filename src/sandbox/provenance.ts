@@ -3,15 +3,16 @@
  * (422, one issue per violation), then the business checks against the practitioner it names.
  */
 import { ApiError, validationOutcome } from './http.js';
+import { isRecord, record, records, text } from './shape.js';
 import type { PractitionerRecord } from './state.js';
 
 const ACT_REASON = 'http://hl7.org/fhir/v3/ActReason';
 const ROLE_CLASS = 'http://hl7.org/fhir/v3/RoleClass';
 
-const isAgnt = (agent: fhir3.ProvenanceAgent): boolean =>
-  (agent.role ?? []).some((role) => (role.coding ?? []).some((c) => c.system === ROLE_CLASS && c.code === 'AGNT'));
+const isAgnt = (agent: Record<string, unknown>): boolean =>
+  records(agent.role).some((role) => records(role.coding).some((c) => c.system === ROLE_CLASS && c.code === 'AGNT'));
 
-export function parseProvenance(header: string | string[] | undefined): fhir3.Provenance {
+export function parseProvenance(header: string | string[] | undefined): Record<string, unknown> {
   if (header === undefined || header === '') throw new ApiError(400, 'Must have X-Provenance header');
   let value: unknown;
   try {
@@ -19,25 +20,24 @@ export function parseProvenance(header: string | string[] | undefined): fhir3.Pr
   } catch {
     throw new ApiError(400, 'Cannot parse FHIR `Provenance` resource');
   }
-  if ((value as { resourceType?: unknown } | null)?.resourceType !== 'Provenance') {
-    throw new ApiError(400, 'Cannot parse FHIR `Provenance` resource');
-  }
-  return value as fhir3.Provenance;
+  if (!isRecord(value) || value.resourceType !== 'Provenance') throw new ApiError(400, 'Cannot parse FHIR `Provenance` resource');
+  return value;
 }
 
 /** dpc-profile-attestation violations (empty when the attestation conforms). */
-export function attestationViolations(p: fhir3.Provenance): string[] {
+export function attestationViolations(p: Record<string, unknown>): string[] {
   const out: string[] = [];
-  if (!p.recorded) out.push('Provenance.recorded: minimum required = 1, but only found 0');
-  const treat = (p.reason ?? []).filter((r) => r.system === ACT_REASON && r.code === 'TREAT');
-  if (treat.length !== 1 || (p.reason ?? []).length !== 1) {
+  if (!text(p.recorded)) out.push('Provenance.recorded: minimum required = 1, but only found 0');
+  const reasons = records(p.reason);
+  const treat = reasons.filter((r) => r.system === ACT_REASON && r.code === 'TREAT');
+  if (treat.length !== 1 || reasons.length !== 1) {
     out.push(`Provenance.reason: exactly one reason with system ${ACT_REASON} and code TREAT is required`);
   }
-  const performers = (p.agent ?? []).filter(isAgnt);
+  const performers = records(p.agent).filter(isAgnt);
   if (performers.length !== 1) out.push(`Provenance.agent:performer: exactly one agent with role ${ROLE_CLASS}|AGNT is required`);
   const performer = performers[0];
-  if (performer && !performer.whoReference?.reference) out.push('Provenance.agent:performer.whoReference: minimum required = 1, but only found 0');
-  if (performer && !performer.onBehalfOfReference?.reference) {
+  if (performer && !text(record(performer.whoReference).reference)) out.push('Provenance.agent:performer.whoReference: minimum required = 1, but only found 0');
+  if (performer && !text(record(performer.onBehalfOfReference).reference)) {
     out.push('Provenance.agent:performer.onBehalfOfReference: minimum required = 1, but only found 0');
   }
   return out;
@@ -55,8 +55,8 @@ export function verifyProvenance(
   const provenance = parseProvenance(header);
   const violations = attestationViolations(provenance);
   if (violations.length > 0) throw new ApiError(422, violations[0]!, { body: validationOutcome(violations) });
-  const performer = (provenance.agent ?? []).find(isAgnt)!;
-  const reference = performer.onBehalfOfReference!.reference!;
+  const performer = records(provenance.agent).find(isAgnt)!;
+  const reference = text(record(performer.onBehalfOfReference).reference)!;
   const practitioner = findPractitioner(reference.replace(/^Practitioner\//, ''));
   if (!practitioner) throw new ApiError(422, 'Could not find provider defined in provenance header');
   if (practitioner.npi !== groupNpi) throw new ApiError(422, "Provenance header's provider does not match group provider");

@@ -24,7 +24,7 @@ let filesBase: string;
 
 function record(req: IncomingMessage): string {
   const path = req.url!;
-  seen.push({ path, prefer: req.headers.prefer, accept: req.headers.accept, auth: req.headers.authorization !== undefined });
+  seen.push({ path, prefer: req.headers.prefer as string | undefined, accept: req.headers.accept, auth: req.headers.authorization !== undefined });
   return path;
 }
 

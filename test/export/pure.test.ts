@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { hostname } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { DpcError } from '../../src/errors.js';
 import { Transport } from '../../src/transport/index.js';
 import { errorBackoff, kickoffPath, kickoffQuery, nextPollDelay, validateSince, validateTypes } from '../../src/export/job.js';
@@ -8,6 +10,9 @@ import { countNewlines } from '../../src/export/meter.js';
 import { parseCompletion, planFiles, verifyAgainst } from '../../src/export/manifest.js';
 import { OutcomeTally } from '../../src/export/outcomes.js';
 import { runOutcomeError, type GroupManifest } from '../../src/export/run.js';
+import { parseManifest } from '../../src/export/verify.js';
+import { readState } from '../../src/export/state.js';
+import { labelForJob } from '../../src/export/existing.js';
 import { Limiter, runAll } from '../../src/export/limit.js';
 
 // Shape of the real DPC completion body (dpc-common/src/test/resources/JobCompletionModel.json), trimmed.
@@ -59,6 +64,9 @@ describe('completion body', () => {
     expect(() => parseCompletion({ transactionTime: 't', output: [{ type: 'Patient' }] }, 'Jobs/1')).toThrow(/output\[0\].*"url"/);
     const bad = { transactionTime: 't', output: [{ type: 'Patient', url: 'u', extension: [{ url: 'https://dpc.cms.gov/checksum', valueString: 'md5:abc' }] }] };
     expect(() => parseCompletion(bad, 'j')).toThrow(DpcError);
+    const nullExtension = { transactionTime: 't', output: [{ type: 'Patient', url: 'u', extension: [null] }] };
+    expect(() => parseCompletion(nullExtension, 'j')).toThrow(/^job status j output\[0\]: unexpected completion body: "extension\[0\]" is not an object \(got null\)$/);
+    expect(() => parseCompletion({ transactionTime: 't', output: [{ type: 'Patient', url: 'u', extension: 'x' }] }, 'j')).toThrow(/"extension" must be an array/);
   });
 
   it('plans <Type>-NNN.ndjson names per type in manifest order', () => {
@@ -199,5 +207,62 @@ describe('lock staleness and concurrency', () => {
     expect(peak).toBe(2);
     expect(started).not.toContain(6);
     await expect(runAll([1, 2, 3], new Limiter(3), async (n) => n * 2)).resolves.toEqual([2, 4, 6]);
+  });
+});
+
+describe('untrusted local files: a manifest or state file never leads outside its folder', () => {
+  const file = { url: 'u', type: 'Patient', kind: 'output', path: 'Patient-001.ndjson', bytes: 1, sha256: 'a'.repeat(64), count: 1 };
+  const manifest = (files: unknown[]) => JSON.stringify({ label: 'g', files });
+
+  it('accepts the manifests the engine writes', () => {
+    expect(parseManifest(manifest([file, { ...file, path: 'Patient-002.ndjson.gz', gzipBytes: 3 }]), 'g/manifest.json').files).toHaveLength(2);
+  });
+
+  it('names files[i] for a malformed entry or a path that is not a data file name in the folder', () => {
+    const cases: Array<[unknown, RegExp]> = [
+      [null, /^g\/manifest.json: files\[1\] is not an object \(got null\)$/],
+      [{ ...file, path: 7 }, /files\[1\]\.path is not a string \(got a number\)/],
+      [{ ...file, path: '../Patient-001.ndjson' }, /files\[1\]\.path "\.\.\/Patient-001\.ndjson" is not a data file name inside the group folder/],
+      [{ ...file, path: 'sub/../../x.ndjson' }, /files\[1\]\.path/],
+      [{ ...file, path: '/etc/hostname' }, /files\[1\]\.path/],
+      [{ ...file, sha256: null }, /files\[1\]\.sha256 is not a string/],
+    ];
+    for (const [entry, message] of cases) {
+      try {
+        parseManifest(manifest([file, entry]), 'g/manifest.json');
+        expect.unreachable();
+      } catch (error) {
+        expect((error as DpcError).code).toBe('ERR_INPUT');
+        expect((error as Error).message).toMatch(message);
+      }
+    }
+  });
+
+  it('rejects a state file whose labels or recorded paths would escape, naming the field', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dpc-state-'));
+    try {
+      const path = join(dir, 'state.json');
+      const bad: Array<[unknown, RegExp]> = [
+        [{ '..': { files: {} } }, /groups\["\.\."\]: the label cannot name an output folder/],
+        [{ g1: null }, /groups\["g1"\] is not an object/],
+        [{ g1: { files: null } }, /groups\["g1"\]\.files is not an object/],
+        [{ g1: { files: {}, jobUrl: 5 } }, /groups\["g1"\]\.jobUrl is not a string/],
+        [{ g1: { files: { u: { ...file, path: '../../x' } } } }, /groups\["g1"\]\.files\["u"\]\.path/],
+      ];
+      for (const [groups, message] of bad) {
+        await writeFile(path, JSON.stringify({ version: 1, groups }));
+        await expect(readState(path)).rejects.toThrow(message);
+        await expect(readState(path)).rejects.toMatchObject({ code: 'ERR_INPUT' });
+      }
+      await writeFile(path, JSON.stringify({ version: 1, groups: { g1: { files: { u: file }, jobUrl: 'https://x/Jobs/1' } } }));
+      expect((await readState(path)).groups.g1?.jobUrl).toBe('https://x/Jobs/1');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('labels a downloaded job by its group only when the id can name a folder', () => {
+    expect(labelForJob('https://x/api/v1/Jobs/j1', 'https://x/api/v1/Group/g-1/$export')).toBe('g-1');
+    expect(labelForJob('https://x/api/v1/Jobs/j1', 'https://x/api/v1/Group/../$export')).toBe('job-j1');
   });
 });

@@ -14,18 +14,17 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { createClient, type DpcClient } from '../../src/client.js';
 import { DpcError, type ErrorCode } from '../../src/errors.js';
-import { reportError } from '../../src/cli/main.js';
 import { pollOnce, runExport, runOutcomeError, type ExportEvent, type ExportRunOptions, type GroupManifest } from '../../src/export/index.js';
 import { STATE_FILE } from '../../src/export/state.js';
 import type { TransportEvent } from '../../src/transport/index.js';
 import type { SandboxFaults } from '../../src/sandbox/index.js';
 import { exportFixture, makeGroup, NPIS, tempDir, type ExportFixture } from '../export/sandbox.js';
 import { assertBuilt } from '../cli/run-cli.js';
+import { cliLines, STACK_LINE } from '../fuzz/check.js';
 
 /**
  * Disk full: the export's temp file (`.<name>.part`) in an armed folder is created for real, but the write stream the
@@ -178,15 +177,12 @@ async function expectAllVerified(o: Outcome): Promise<void> {
 /** What the CLI prints for the error and the exit code it ends with: exactly one line, no stack, the documented code. */
 function expectCliFailure(error: DpcError | undefined, code: ErrorCode, exitCode: number, message: RegExp): void {
   expect(error, 'the run should have failed').toBeInstanceOf(DpcError);
-  let stderr = '';
-  const sink = new Writable({ write: (chunk: Buffer, _enc, done) => void ((stderr += chunk.toString()), done()) });
-  const exit = reportError(error, sink, false);
-  expect({ code: error!.code, exit }).toEqual({ code, exit: exitCode });
-  const first = stderr.split('\n')[0]!;
-  expect(first).toMatch(/^error: \S/);
-  expect(first).toMatch(message);
+  const printed = cliLines(error);
+  expect({ code: error!.code, exit: printed.exit }).toEqual({ code, exit: exitCode });
+  expect(printed.lines[0]).toMatch(/^error: \S/);
+  expect(printed.lines[0]).toMatch(message);
   expect(error!.message).not.toMatch(/\n/);
-  expect(stderr).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
+  expect(printed.lines.join('\n')).not.toMatch(STACK_LINE);
 }
 
 const retries = () => transportEvents.flatMap((e) => (e.type === 'retry' ? [{ status: e.status, path: new URL(e.url).pathname, delayMs: e.delayMs }] : []));
@@ -213,6 +209,7 @@ describe('fault matrix', () => {
       await expectAllVerified(o);
       const hit = retries().filter((r) => r.status === status && r.path.includes(path));
       expect(hit.map((r) => r.delayMs)).toEqual([3000, 3000]);
+      expect(waits).toEqual([3000, 3000]); // and those are the waits the transport really took
     });
 
     it('with Retry-After as an HTTP-date: waits until that date, then every file verifies', async () => {
@@ -223,6 +220,7 @@ describe('fault matrix', () => {
       // the date has one-second resolution: 30 s from the server's now is 29–30 s from the client's
       for (const r of hit) expect(r.delayMs).toBeGreaterThan(28_000);
       for (const r of hit) expect(r.delayMs).toBeLessThanOrEqual(30_000);
+      expect(waits).toEqual(hit.map((r) => r.delayMs));
     });
   });
 
@@ -245,6 +243,10 @@ describe('fault matrix', () => {
     const o = await exportWith({ cutAtByte: { bytes: Math.floor(eobBytes / 3), count: 2, fileIncludes: 'explanationofbenefit' } });
     expectCliFailure(o.error, 'ERR_INTEGRITY', 1, /1 file\(s\) failed verification twice and were quarantined/);
     expect(o.manifest!.quarantined).toEqual([expect.objectContaining({ type: 'ExplanationOfBenefit', path: expect.stringContaining('.quarantine') })]);
+    // the bytes kept aside are PHI too: owner-only like everything else
+    const kept = o.manifest!.quarantined[0]!.path;
+    expect((await stat(kept)).mode & 0o777).toBe(0o600);
+    expect((await stat(join(kept, '..'))).mode & 0o777).toBe(0o700);
     expect(existsSync(join(o.out, small, 'ExplanationOfBenefit-001.ndjson'))).toBe(false);
     expect((await finalFilesIntact(o.out)).map((f) => f.path).sort()).toEqual(['Coverage-001.ndjson', 'Patient-001.ndjson']);
   });

@@ -40,6 +40,30 @@ describe('resource shapes', () => {
       expect((err as Error).message).toMatch(/^empty.json: no Patient resources/);
     }
   });
+  it('rejects wrongly typed fields where the file enters, naming entry and field path, instead of a TypeError later', () => {
+    const patient = { resourceType: 'Patient', identifier: [{ system: 'http://hl7.org/fhir/sid/us-mbi', value: '1S00E00AA01' }], name: [{ family: 'Lee', given: ['Ann'] }], gender: 'female', birthDate: '1950-01-02' };
+    const bundle = (...entries: unknown[]) => ({ resourceType: 'Bundle', entry: entries });
+    const cases: Array<[unknown, string]> = [
+      [bundle({ resource: patient }, { resource: { ...patient, name: [{ family: 'Lee', given: 'Ann' }] } }), 'p.json: entry 2 (Patient): name.given must be an array, got a string'],
+      [bundle({ resource: { ...patient, identifier: [null] } }), 'p.json: entry 1 (Patient): identifier[0] must be an object, got null'],
+      [bundle({ resource: { ...patient, identifier: [patient.identifier[0], { system: 'x', value: 7 }] } }), 'p.json: entry 1 (Patient): identifier[1].value must be a string, got a number'],
+      [bundle({ resource: { ...patient, birthDate: 19500102 } }), 'p.json: entry 1 (Patient): birthDate must be a string, got a number'],
+      [bundle({ resource: patient }, null), 'p.json: entry 2 must be an object, got null'],
+      [bundle({ resource: { resourceType: 'Practitioner' } }), 'p.json: entry 1 is a Practitioner, expected a Patient'],
+      [{ resourceType: 'Bundle', entry: { resource: patient } }, 'p.json: Bundle.entry must be an array, got an object'],
+      [{ ...patient, gender: ['female'] }, 'p.json: entry 1 (Patient): gender must be a string, got an array'],
+    ];
+    for (const [json, detail] of cases) {
+      try {
+        resourcesOfType(json, 'Patient', 'p.json');
+        expect.unreachable();
+      } catch (err) {
+        expect(isDpcError(err, 'ERR_INPUT')).toBe(true);
+        expect((err as Error).message).toBe('p.json: 1 problem found, nothing was sent');
+        expect((err as { details: string[] }).details).toEqual([detail]);
+      }
+    }
+  });
   it('builds Group bodies carrying the attributed NPI and wraps $submit bodies', () => {
     const group = buildGroup('1234329724', ['a', 'b']);
     expect(attributedNpi(group)).toBe('1234329724');

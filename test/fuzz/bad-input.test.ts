@@ -18,7 +18,7 @@ import { syncRoster } from '../../src/roster/sync.js';
 import { tempDir } from '../export/sandbox.js';
 import { rosterFixture, type RosterFixture } from '../roster/fixture.js';
 import { failureOf, pemSources, summarise } from './check.js';
-import { bundleCase, completionCase, configCase, manifestCase, pemCase, prng, rosterCase, stateCase, validMbi, validNpi, type FuzzCase, type PemSources, type Random } from './gen.js';
+import { bundleCase, completionCase, configCase, manifestCase, pemCase, prng, rosterCase, stateCase, validMbi, validNpi, type FuzzCase, type PemSources, type Random } from './gen/index.js';
 
 const SEED = 0x5eed_0006;
 
@@ -40,14 +40,14 @@ afterAll(async () => {
 });
 
 /** Run `count` generated cases through `attempt`; every failure is listed by mutation kind. */
-async function fuzz(seed: number, count: number, make: (r: Random, n: number) => FuzzCase, attempt: (c: FuzzCase) => Promise<unknown>): Promise<void> {
+async function fuzz(seed: number, count: number, make: (r: Random, n: number) => FuzzCase, attempt: (c: FuzzCase, n: number) => Promise<unknown>): Promise<void> {
   const r = prng(seed);
   const failures: Array<{ c: FuzzCase; why: string }> = [];
   for (let n = 1; n <= count; n++) {
     const c = make(r, n);
     let error: unknown;
     try {
-      await attempt(c);
+      await attempt(c, n);
     } catch (e) {
       error = e;
     }
@@ -58,8 +58,8 @@ async function fuzz(seed: number, count: number, make: (r: Random, n: number) =>
   expect(summarise(failures)).toEqual([]);
 }
 
-async function fileFor(c: FuzzCase, sub?: string): Promise<string> {
-  const folder = join(dir, sub ?? '');
+async function fileFor(c: FuzzCase, sub: string): Promise<string> {
+  const folder = join(dir, sub);
   await mkdir(folder, { recursive: true });
   const path = join(folder, c.file);
   await writeFile(path, c.content);
@@ -104,10 +104,7 @@ describe('malformed input fails in one located line with exit 2 and sends nothin
   });
 
   it('export manifests (60)', async () => {
-    await fuzz(SEED + 6, 60, manifestCase, async (c) => {
-      const path = await fileFor(c, `manifest-${c.id.split(' ')[0]!.split('#')[1]}`);
-      return verifyExportDir(join(path, '..'));
-    });
+    await fuzz(SEED + 6, 60, manifestCase, async (c, n) => verifyExportDir(join(await fileFor(c, `manifest-${n}`), '..')));
   });
 
   it('job completion bodies from the server (80): ERR_HTTP, exit 1 as documented for an answer that cannot be trusted', async () => {
@@ -115,10 +112,7 @@ describe('malformed input fails in one located line with exit 2 and sends nothin
   });
 
   it('export state files (30)', async () => {
-    await fuzz(SEED + 8, 30, stateCase, async (c) => {
-      const path = await fileFor(c, `state-${c.id.split(' ')[0]!.split('#')[1]}`);
-      return exportStatus(fx.client, join(path, '..'));
-    });
+    await fuzz(SEED + 8, 30, stateCase, async (c, n) => exportStatus(fx.client, join(await fileFor(c, `state-${n}`), '..')));
   });
 
   it('covered over 1,000 inputs without a single request that writes', () => {

@@ -1,11 +1,12 @@
 /**
- * Shared by the fuzz tests: how a malformed input must fail, and the sources the generators need.
+ * Shared by the fuzz tests (and the fault matrix): how a failure must look to a user, and the PEM sources the
+ * generators need.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { DpcError } from '../../src/errors.js';
 import { reportError } from '../../src/cli/main.js';
-import type { FuzzCase, PemSources } from './gen.js';
+import type { FuzzCase, PemSources } from './gen/index.js';
 
 export const STACK_LINE = /^\s+at .+(:\d+:\d+\)?|\(native\)|<anonymous>\)?)$/m;
 
@@ -17,8 +18,7 @@ export function failureOf(c: FuzzCase, error: unknown): string | undefined {
   if (error.exitCode !== c.exitCode) return `exit ${error.exitCode} instead of ${c.exitCode}: ${error.message}`;
   const lines = [error.message, ...error.details];
   if (lines.some((l) => /[\r\n]/.test(l))) return `a message spans several lines: ${JSON.stringify(lines)}`;
-  const located = lines.find((l) => l.includes(c.where) && c.problem.test(l.slice(l.indexOf(c.where))));
-  if (!located) return `does not name "${c.where}" with ${c.problem}: ${JSON.stringify(lines)}`;
+  if (!lines.some((l) => l.includes(c.where) && c.problem.test(l.slice(l.indexOf(c.where))))) return `does not name "${c.where}" with ${c.problem}: ${JSON.stringify(lines)}`;
   const printed = cliLines(error);
   if (printed.exit !== c.exitCode) return `the CLI would exit ${printed.exit}`;
   if (!printed.lines[0]!.startsWith('error: ') || printed.lines.slice(1).some((l) => !l.startsWith('  '))) return `the CLI would print ${JSON.stringify(printed.lines)}`;

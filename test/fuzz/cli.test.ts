@@ -13,7 +13,7 @@ import { assertBuilt, runCli } from '../cli/run-cli.js';
 import { tempDir } from '../export/sandbox.js';
 import { rosterFixture, type RosterFixture } from '../roster/fixture.js';
 import { pemSources, STACK_LINE } from './check.js';
-import { bundleCase, configCase, manifestCase, pemCase, prng, rosterCase, stateCase, type FuzzCase } from './gen.js';
+import { bundleCase, configCase, manifestCase, pemCase, prng, rosterCase, stateCase, type FuzzCase } from './gen/index.js';
 
 let fx: RosterFixture;
 let dir: string;

@@ -67,6 +67,15 @@ describe('parseRoster', () => {
       'h.csv:1: the header has no NPI column',
     ]);
   });
+  it('keeps each problem on one line when a quoted cell holds a newline', () => {
+    const text = 'MBI,NPI,given,family,birth_date,gender\n"1S00\nE00AA01","123\n4329724",Ann,Lee,"1950\n01-01","fe\nmale"\n';
+    expect(parseRoster(text, 'n.csv', NOW).problems).toEqual([
+      'n.csv:2: invalid MBI "1S00\\nE00AA01"',
+      'n.csv:2: invalid NPI "123\\n4329724" (10 digits with a Luhn check digit)',
+      'n.csv:2: invalid birth date "1950\\n01-01" (expected YYYY-MM-DD)',
+      'n.csv:2: invalid gender "fe\\nmale" (male, female, other, unknown)',
+    ]);
+  });
   it('enforces the per-practitioner roster limit', () => {
     const lines = Array.from({ length: MAX_MEMBERS_PER_GROUP + 2 }, (_, i) => `${mbi(i)},1234329724`);
     const { problems } = parseRoster(lines.join('\n'), 'big.csv', NOW);

@@ -295,6 +295,14 @@ describe('Organization and public endpoints', () => {
     expect(JSON.stringify(cs)).toContain(`${sb.baseUrl}/Token/auth`);
   });
 
+  it('GET /StructureDefinition[/{id}] is public and serves the DPC profiles', async () => {
+    const list = (await (await api(sb, undefined, '/StructureDefinition')).json()) as fhir3.Bundle;
+    expect(list.total).toBe(6);
+    const one = await api(sb, undefined, '/StructureDefinition/dpc-profile-attestation');
+    expect(((await one.json()) as fhir3.StructureDefinition).url).toBe('https://dpc.cms.gov/api/v1/StructureDefinition/dpc-profile-attestation');
+    expect((await api(sb, undefined, '/StructureDefinition/nope')).status).toBe(404);
+  });
+
   it('GET /version is public text', async () => {
     const res = await fetch(`${sb.baseUrl}/version`);
     expect(res.status).toBe(200);

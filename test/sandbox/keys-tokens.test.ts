@@ -7,15 +7,13 @@ import { accessToken, api, assertion, newOrg, postToken, rsaKey, snippetSignatur
 let sb: SandboxHandle;
 let orgKey: TestKey;
 let uploadKey: TestKey;
-/** Never uploaded: signs with the wrong key, and provides a PKCS#1 export. */
-let spareKey: TestKey;
 let smallKey: TestKey;
 let org: Awaited<ReturnType<typeof newOrg>>;
 const JSON_HEADERS = { Accept: 'application/json', 'Content-Type': 'application/json' };
 
 beforeAll(async () => {
   sb = await startSandbox({ testMode: true });
-  [orgKey, uploadKey, spareKey, smallKey] = await Promise.all([rsaKey(), rsaKey(), rsaKey(), rsaKey(2048)]);
+  [orgKey, uploadKey, smallKey] = await Promise.all([rsaKey(), rsaKey(), rsaKey(2048)]);
   org = await newOrg(sb, orgKey);
 });
 afterAll(async () => sb?.close());
@@ -27,6 +25,11 @@ const postKey = (key: string, signature: string, label?: string) =>
 
 describe('/Key', () => {
   let uploadedId = '';
+
+  it('a signature by another key → 400 "Public key could not be verified"', async () => {
+    const res = await postKey(uploadKey.publicKeyPem, snippetSignature(orgKey.privateKey));
+    expect(await res.json()).toEqual({ code: 400, message: 'Public key could not be verified' });
+  });
 
   it('POST with a 4096-bit SPKI key and the snippet signature → 200 entity usable as kid', async () => {
     const res = await postKey(uploadKey.publicKeyPem, snippetSignature(uploadKey.privateKey), 'laptop');
@@ -62,15 +65,10 @@ describe('/Key', () => {
     expect(await res.json()).toEqual({ code: 422, message: 'ECC keys are not currently supported' });
   });
 
-  it('a signature by another key → 400 "Public key could not be verified"', async () => {
-    const res = await postKey(spareKey.publicKeyPem, snippetSignature(orgKey.privateKey));
-    expect(await res.json()).toEqual({ code: 400, message: 'Public key could not be verified' });
-  });
-
   it('a PKCS#1 "RSA PUBLIC KEY" PEM → 400', async () => {
-    const pkcs1 = createPublicKey(spareKey.publicKeyPem).export({ type: 'pkcs1', format: 'pem' }).toString();
+    const pkcs1 = createPublicKey(uploadKey.publicKeyPem).export({ type: 'pkcs1', format: 'pem' }).toString();
     expect(pkcs1).toContain('BEGIN RSA PUBLIC KEY');
-    const res = await postKey(pkcs1, snippetSignature(spareKey.privateKey));
+    const res = await postKey(pkcs1, snippetSignature(uploadKey.privateKey));
     expect(res.status).toBe(400);
   });
 

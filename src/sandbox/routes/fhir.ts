@@ -1,5 +1,6 @@
 /** FHIR plumbing shared by the resource routes: reading bodies, bundles, `$submit`/`$validate` unpacking, replies. */
-import { ApiError, FHIR_JSON, isRecord, logId, parseJson, validationOutcome, type Reply } from '../http.js';
+import { ApiError, FHIR_JSON, logId, parseJson, validationOutcome, type Reply } from '../http.js';
+import { isRecord, record, records } from '../shape.js';
 import type { Ctx } from '../router.js';
 
 const ORG_TAG_SYSTEM = 'https://dpc.cms.gov/organization_id#';
@@ -16,14 +17,14 @@ export async function readResource(ctx: Ctx): Promise<Record<string, unknown>> {
 
 /** The resources of a `$submit` body: Parameters whose first parameter's resource is a Bundle. */
 export function submittedEntries(body: Record<string, unknown>): unknown[] {
-  const parameters = body as unknown as fhir3.Parameters;
-  const bundle = body.resourceType === 'Parameters' ? parameters.parameter?.[0]?.resource : undefined;
-  if (!bundle || bundle.resourceType !== 'Bundle') {
+  const bundle = body.resourceType === 'Parameters' ? record(records(body.parameter)[0]?.resource) : {};
+  if (bundle.resourceType !== 'Bundle') {
     throw new ApiError(422, 'Body must be a Parameters resource whose first parameter is a Bundle', {
       body: validationOutcome(['Body must be a Parameters resource whose first parameter is a Bundle']),
     });
   }
-  return ((bundle as fhir3.Bundle).entry ?? []).map((e) => e.resource);
+  if (bundle.entry !== undefined && !Array.isArray(bundle.entry)) throw new ApiError(400, 'Failed to parse request body as JSON resource: Bundle.entry must be an array');
+  return ((bundle.entry ?? []) as unknown[]).map((e) => record(e).resource);
 }
 
 /** All-or-nothing validation of submitted entries; the 422 names every bad entry. */
@@ -40,8 +41,7 @@ export function validateOne(resource: unknown, violations: (r: unknown) => strin
 
 /** `$validate`: always 200 with the validation messages (HAPI's "no issues" information when clean). */
 export function validateOperation(body: Record<string, unknown>, violations: (r: unknown) => string[]): Reply {
-  const parameters = body as unknown as fhir3.Parameters;
-  const resource = body.resourceType === 'Parameters' ? parameters.parameter?.find((p) => p.resource)?.resource : body;
+  const resource = body.resourceType === 'Parameters' ? records(body.parameter).find((p) => p.resource)?.resource : body;
   const messages = violations(resource);
   const issue: fhir3.OperationOutcomeIssue[] = messages.length === 0
     ? [{ severity: 'information', code: 'informational', diagnostics: 'No issues detected during validation' }]

@@ -10,6 +10,7 @@ import { verifyProvenance } from '../provenance.js';
 import { addMembers, freshMembers, removeMembers, rosterSizeAfterAdd, visibleMembers } from '../roster.js';
 import type { Ctx, Route } from '../router.js';
 import type { GroupRecord } from '../state.js';
+import { record, records, text } from '../shape.js';
 import { fhirReply, notFound, readResource, searchset } from './fhir.js';
 
 export function groupResource(group: GroupRecord, now: number): fhir3.Group {
@@ -32,33 +33,40 @@ export function groupResource(group: GroupRecord, now: number): fhir3.Group {
 }
 
 /** The attributed-to NPI of a request Group. */
-function attributedNpi(group: fhir3.Group): string {
-  for (const c of group.characteristic ?? []) {
-    if (!(c.code?.coding ?? []).some((coding) => coding.code === 'attributed-to')) continue;
-    const npi = (c.valueCodeableConcept?.coding ?? []).find((coding) => coding.system === NPI_SYSTEM)?.code;
+function attributedNpi(group: Record<string, unknown>): string {
+  for (const c of records(group.characteristic)) {
+    if (!records(record(c.code).coding).some((coding) => coding.code === 'attributed-to')) continue;
+    const npi = text(records(record(c.valueCodeableConcept).coding).find((coding) => coding.system === NPI_SYSTEM)?.code);
     if (npi) return npi;
   }
   throw new ApiError(400, `Group must have an attributed-to characteristic with a ${NPI_SYSTEM} coding`);
 }
 
-/** Patient ids of the body's members (optionally skipping those flagged inactive); all must exist in the org. */
-function memberIds(app: App, orgId: string, group: fhir3.Group, skipInactive: boolean): string[] {
-  const ids = (group.member ?? [])
+/** Patient ids referenced by the body's members (`Patient/<id>`), optionally skipping those flagged inactive. */
+function memberRefs(group: Record<string, unknown>, skipInactive = false): string[] {
+  return records(group.member)
     .filter((m) => !(skipInactive && m.inactive === true))
-    .map((m) => (m.entity?.reference ?? '').replace(/^Patient\//, ''));
-  const unique = [...new Set(ids)];
+    .map((m) => (text(record(m.entity).reference) ?? '').replace(/^Patient\//, ''));
+}
+
+/** Member patient ids; all must be patients of the org. */
+function memberIds(app: App, orgId: string, group: Record<string, unknown>, skipInactive: boolean): string[] {
+  const unique = [...new Set(memberRefs(group, skipInactive))];
   const missing = unique.filter((id) => app.store.patients.get(id)?.orgId !== orgId).length;
   if (missing > 0) throw new ApiError(400, `All patients in group must exist. Cannot find ${missing} patient(s).`);
   return unique;
 }
 
-async function readGroup(ctx: Ctx): Promise<fhir3.Group> {
+async function readGroup(ctx: Ctx): Promise<Record<string, unknown>> {
   const body = await readResource(ctx);
   if (body.resourceType !== 'Group') throw new ApiError(400, 'Request body must be a Group resource');
-  return body as unknown as fhir3.Group;
+  return body;
 }
 
-/** X-Provenance check plus "the NPI is a practitioner of this org" (404 otherwise). */
+/**
+ * X-Provenance check plus "the NPI is a practitioner of this org" (404 otherwise). The attesting practitioner
+ * is looked up by id alone, as DPC's API asks attribution for it, so only the NPI check ties it to the org.
+ */
 function checkAttestation(ctx: Ctx, npi: string): void {
   verifyProvenance(ctx.req.headers['x-provenance'], npi, (id) => ctx.app.store.practitioners.get(id));
   if (!ctx.app.store.practitionersOf(ctx.orgId).some((p) => p.npi === npi)) throw new ApiError(404, 'Unable to find attributable provider');
@@ -137,8 +145,7 @@ export const groupRoutes: Route[] = [
     handler: async (ctx) => {
       const body = await readGroup(ctx);
       const group = ownedGroup(ctx.app, ctx.orgId, ctx.params.id!);
-      const ids = (body.member ?? []).map((m) => (m.entity?.reference ?? '').replace(/^Patient\//, ''));
-      const members = removeMembers(group.members, ids, ctx.app.clock.now());
+      const members = removeMembers(group.members, memberRefs(body), ctx.app.clock.now());
       if (!members) throw new ApiError(400, 'Cannot find attribution relationship.');
       return fhirReply(200, save(ctx.app, { ...group, members }));
     },

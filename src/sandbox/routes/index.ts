@@ -1,5 +1,6 @@
 /** Every API route, most specific first (the router takes the first match). */
 import type { Route } from '../router.js';
+import { definitionRoutes } from './definitions.js';
 import { exportRoutes } from './export.js';
 import { groupRoutes } from './group.js';
 import { keyRoutes } from './key.js';
@@ -12,6 +13,7 @@ export const apiRoutes: Route[] = [
   ...tokenRoutes,
   ...keyRoutes,
   ...organizationRoutes,
+  ...definitionRoutes,
   ...practitionerRoutes,
   ...patientRoutes,
   ...exportRoutes,

@@ -2,7 +2,8 @@
 import { createPublicKey, randomInt, randomUUID, verify, type KeyObject } from 'node:crypto';
 import type { App } from '../app.js';
 import { formatInstant } from '../clock.js';
-import { ApiError, isRecord, logId, parseJson } from '../http.js';
+import { ApiError, logId, parseJson } from '../http.js';
+import { isRecord } from '../shape.js';
 import type { Route } from '../router.js';
 import type { KeyRecord } from '../state.js';
 import { collection } from './token.js';

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { App } from '../app.js';
 import { ApiError } from '../http.js';
 import { MBI_SYSTEM, patientMbi, patientViolations } from '../profiles.js';
+import { isRecord } from '../shape.js';
 import type { Route } from '../router.js';
 import type { PatientRecord } from '../state.js';
 import {
@@ -24,7 +25,7 @@ function normalise(resource: fhir3.Patient, mbi: string): fhir3.Patient {
   const { id: _ignoredId, meta: _ignoredMeta, ...rest } = resource;
   return {
     ...rest,
-    identifier: (rest.identifier ?? []).map((i) => (i.system === MBI_SYSTEM && i.value?.toUpperCase() === mbi ? { ...i, value: mbi } : i)),
+    identifier: (rest.identifier ?? []).map((i) => (isRecord(i) && i.system === MBI_SYSTEM && String(i.value).toUpperCase() === mbi ? { ...i, value: mbi } : i)),
   } as fhir3.Patient;
 }
 

@@ -1,0 +1,27 @@
+/** `GET /StructureDefinition[/{id}]` (public, behaviour doc §7): the six DPC profiles, as published in dpc-app. */
+import type { Route } from '../router.js';
+import { readSample } from '../samples.js';
+import { fhirReply, notFound, searchset } from './fhir.js';
+
+const FILES = ['Address', 'Attestation', 'AttributionRoster', 'Organization', 'Patient', 'Practitioner'].map((n) => `validations/DPC${n}.json`);
+
+let cached: fhir3.StructureDefinition[] | undefined;
+function definitions(): fhir3.StructureDefinition[] {
+  cached ??= FILES.map((file) => readSample<fhir3.StructureDefinition>(file));
+  return cached;
+}
+
+export const definitionRoutes: Route[] = [
+  {
+    methods: ['GET'], path: '/StructureDefinition', flavor: 'fhir', public: true,
+    handler: () => fhirReply(200, searchset(definitions())),
+  },
+  {
+    methods: ['GET'], path: '/StructureDefinition/:id', flavor: 'fhir', public: true,
+    handler: (ctx) => {
+      const found = definitions().find((d) => d.id === ctx.params.id);
+      if (!found) throw notFound('StructureDefinition', ctx.params.id!);
+      return fhirReply(200, found);
+    },
+  },
+];
