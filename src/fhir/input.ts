@@ -1,8 +1,8 @@
 /**
- * User-supplied FHIR input: the one rejection error, and structure checks for FHIR JSON done once where the file enters (resourcesOfType) so the profile
- * checks, roster planning and table output can trust the declared types of the fields they read. Each problem names
- * the field path: `identifier[1].value must be a string, got a number`; an element index is shown only when the
- * array holds several (`name.given`, as in FHIRPath, for the usual single name).
+ * User-supplied FHIR input: the one rejection error, and structure checks for FHIR JSON done once where the file
+ * enters (resourcesOfType), so the profile checks, roster planning and table output can trust the declared types of
+ * the fields they read. Each problem names the field path: `identifier[1].value must be a string, got a number`; an
+ * element index is shown only when the array holds several (`name.given`, as in FHIRPath, for the usual single name).
  */
 import { DpcError } from '../errors.js';
 

@@ -77,7 +77,8 @@ export function resourcesOfType<T extends fhir3.Resource>(json: unknown, resourc
     const at = `${location}: entry ${i + 1}`;
     if (!isObject(entry)) return void problems.push(`${at} must be an object, got ${kindOf(entry)}`);
     const resource = entry.resource;
-    if (!isObject(resource)) return void problems.push(`${at} has no resource object (got ${kindOf(resource)})`);
+    if (resource === undefined) return void problems.push(`${at} has no resource`);
+    if (!isObject(resource)) return void problems.push(`${at}: resource must be an object, got ${kindOf(resource)}`);
     if (resource.resourceType !== resourceType) return void problems.push(`${at} is a ${String(resource.resourceType)}, expected a ${resourceType}`);
     problems.push(...personShapeProblems(resource).map((p) => `${at} (${resourceType}): ${p}`));
     found.push(resource as T);
