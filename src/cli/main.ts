@@ -63,7 +63,9 @@ export function reportError(error: unknown, stderr: NodeJS.WritableStream, debug
   const dpc = error instanceof DpcError ? error : undefined;
   const message = error instanceof Error ? error.message : String(error);
   const suffix = dpc?.requestId ? ` (request id ${dpc.requestId})` : '';
-  stderr.write(redact(`error: ${message.replace(/\s*\n\s*/g, ' ')}${suffix}\n`));
+  // partial success (exit 4) is an outcome to report, not an error: the work that could be done was done
+  const prefix = dpc?.code === 'ERR_PARTIAL' ? 'partial' : 'error';
+  stderr.write(redact(`${prefix}: ${message.replace(/\s*\n\s*/g, ' ')}${suffix}\n`));
   for (const detail of dpc?.details ?? []) stderr.write(redact(`  ${detail}\n`));
   if (debug && error instanceof Error && error.stack) stderr.write(redact(`${error.stack}\n`));
   if (dpc) return dpc.exitCode;

@@ -169,7 +169,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
         }
         return checked;
       },
-      (r) => `${r.files.length} files re-hashed from disk against ${join(exportDir, group.groupId, 'manifest.json')}: all match`,
+      (r) => `${r.files.length} files re-hashed from disk against ${join(exportDir, group.groupId, manifest.run, 'manifest.json')}: all match`,
     );
 
     const totals = exportedFiles(manifest);
@@ -195,8 +195,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
         npi: group.npi,
         members,
         types: DEMO_EXPORT_TYPES,
-        dir: join(exportDir, group.groupId),
-        manifest: join(exportDir, group.groupId, 'manifest.json'),
+        dir: join(exportDir, group.groupId, manifest.run),
+        manifest: join(exportDir, group.groupId, manifest.run, 'manifest.json'),
         transactionTime: manifest.transactionTime,
         ...totals,
         verified: report.ok,

@@ -20,9 +20,9 @@ import { discard, Meter, MiB, Tee } from './meter.js';
 export interface DownloadTarget {
   label: string;
   file: PlannedFile;
-  /** The group folder the verified file lands in. */
+  /** The run folder the verified file lands in. */
   dir: string;
-  /** Where failed bytes are kept aside. */
+  /** Where this run's failed bytes are kept aside. */
   quarantineDir: string;
   /** Keep the server's gzip bytes on disk (`<name>.gz`). */
   gzip: boolean;
@@ -36,7 +36,7 @@ export interface VerifiedFile {
   url: string;
   type: string;
   kind: PlannedFile['kind'];
-  /** Local file name inside the group folder. */
+  /** Local file name inside the run folder. */
   path: string;
   /** Uncompressed bytes and their SHA-256. */
   bytes: number;
@@ -189,8 +189,8 @@ async function streamKeepingGzip(body: Readable, sink: Writable, progress: (n: n
 }
 
 async function quarantine(temp: string, target: DownloadTarget): Promise<string | undefined> {
-  const dest = join(target.quarantineDir, target.label, target.file.name);
-  await ensurePrivateDir(join(target.quarantineDir, target.label));
+  const dest = join(target.quarantineDir, target.file.name);
+  await ensurePrivateDir(target.quarantineDir);
   try {
     await rename(temp, dest);
     return dest;

@@ -33,6 +33,8 @@ export type ExportEvent =
   | {
       type: 'export_complete';
       label: string;
+      /** Run folder under `<out>/<label>/` holding the files and manifest. */
+      run: string;
       files: number;
       bytes: number;
       resources: number;

@@ -2,7 +2,6 @@
  * Working with jobs that already exist: `dpc export status JOB_URL|DIR` (one status request per job, no waiting) and
  * `dpc export download JOB_URL|DIR` (wait for the job, then download and verify its files; no new kick-off).
  */
-import { join } from 'node:path';
 import { DpcError } from '../errors.js';
 import { redactUrl } from '../redact.js';
 import type { ExportEventHandler } from './events.js';
@@ -10,19 +9,28 @@ import { ensurePrivateDir } from './files.js';
 import { DEFAULT_POLL_INTERVAL_MS, pollOnce, pollUntilComplete, type PollResult } from './job.js';
 import { Limiter } from './limit.js';
 import { acquireLock } from './lock.js';
-import { clearGroupFolder, downloadJob, interrupted, type ExportClient, type ExportRunResult, type GroupResult } from './run.js';
-import { LABEL, StateStore } from './state.js';
+import { FOLDER_NAME } from './layout.js';
+import { downloadJob, interrupted, runFor, type ExportClient, type ExportRunResult, type GroupResult } from './run.js';
+import { StateStore } from './state.js';
 
 export interface JobStatusReport {
   label?: string;
   jobUrl: string;
-  state: 'in-progress' | 'complete' | 'expired' | 'none';
+  /**
+   * The job on the server: `in-progress`, `complete` (its files are ready; in a folder: not all downloaded yet) or
+   * `expired`. A folder label with no unfinished job is `done`: its last run's files are all downloaded and verified
+   * (`none` when it never finished one).
+   */
+  state: 'in-progress' | 'complete' | 'expired' | 'done' | 'none';
+  /** Run folder of the unfinished job (folder sources). */
+  run?: string;
   progress?: string;
   transactionTime?: string;
   files?: number;
   errorFiles?: number;
   expires?: string;
-  /** From the state file: the last transactionTime whose files were all verified. */
+  /** From the state file: the newest run whose files were all verified, and its transactionTime. */
+  latest?: string;
   lastTransactionTime?: string;
 }
 
@@ -60,10 +68,10 @@ export async function exportStatus(client: ExportClient, jobUrlOrDir: string): P
   const reports: JobStatusReport[] = [];
   for (const label of labels) {
     const group = state.group(label);
-    const base = group.jobUrl
-      ? await statusOfJob(client, group.jobUrl, label)
-      : { label, jobUrl: group.lastJobUrl ? redactUrl(group.lastJobUrl) : '', state: 'none' as const };
-    reports.push({ ...base, lastTransactionTime: group.lastTransactionTime });
+    const base: JobStatusReport = group.jobUrl
+      ? { ...(await statusOfJob(client, group.jobUrl, label)), run: group.run }
+      : { label, jobUrl: group.lastJobUrl ? redactUrl(group.lastJobUrl) : '', state: group.latest === undefined ? 'none' : 'done' };
+    reports.push({ ...base, latest: group.latest, lastTransactionTime: group.lastTransactionTime });
   }
   return reports;
 }
@@ -84,7 +92,7 @@ export interface DownloadExistingOptions {
 export function labelForJob(jobUrl: string, request: string): string {
   // the request comes from the server: a group id that could not name a folder (`..`) falls back to the job id
   const group = /\/Group\/([^/?]+)\/\$export/.exec(request)?.[1];
-  if (group !== undefined && LABEL.test(group)) return group;
+  if (group !== undefined && FOLDER_NAME.test(group)) return group;
   const id = new URL(jobUrl).pathname.split('/').filter(Boolean).pop() ?? 'job';
   return `job-${id.replace(/[^A-Za-z0-9._-]/g, '_')}`;
 }
@@ -114,19 +122,12 @@ export async function downloadExisting(client: ExportClient, options: DownloadEx
         onEvent: options.onEvent,
       });
       const label = job.label ?? labelForJob(job.jobUrl, done.completion.request);
-      if (state.group(label).jobUrl !== job.jobUrl) {
-        await clearGroupFolder(join(outDir, label));
-        await state.update(label, (group) => {
-          group.jobUrl = job.jobUrl;
-          group.request = 'download';
-          group.files = {};
-        });
-      }
+      const run = await runFor(state, outDir, label, { jobUrl: job.jobUrl, request: 'download', at: client.now() });
       groups.push(
         await downloadJob(client.transport, {
           outDir,
           label,
-          dir: join(outDir, label),
+          run,
           jobUrl: job.jobUrl,
           completion: done.completion,
           statusRequestId: done.requestId,

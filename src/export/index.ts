@@ -1,9 +1,10 @@
-export { runExport, runOutcomeError, MANIFEST_FILE, QUARANTINE_DIR } from './run.js';
+export { runExport, runOutcomeError } from './run.js';
+export { MANIFEST_FILE, QUARANTINE_DIR, LATEST_FILE, runIdAt } from './layout.js';
 export type { ExportClient, ExportRunOptions, ExportRunResult, ExportTarget, GroupManifest, GroupResult, QuarantinedFile } from './run.js';
 export { exportStatus, downloadExisting, labelForJob } from './existing.js';
 export type { JobStatusReport, DownloadExistingOptions } from './existing.js';
-export { verifyExportDir, measureFile } from './verify.js';
-export type { VerifyReport, VerifiedEntry } from './verify.js';
+export { verifyExportDir, measureFile, findManifests } from './verify.js';
+export type { VerifyReport, VerifiedEntry, VerifyOptions } from './verify.js';
 export { kickoff, pollOnce, pollUntilComplete, DEFAULT_POLL_INTERVAL_MS } from './job.js';
 export type { ExportRequest, ExportScope, PollResult } from './job.js';
 export { parseCompletion, planFiles, verifyAgainst } from './manifest.js';

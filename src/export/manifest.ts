@@ -101,7 +101,7 @@ export function recordedFileProblem(file: unknown): string | undefined {
   if (!isObject(file)) return ` is not an object (got ${kindOf(file)})`;
   const { path, sha256, bytes, count, gzipBytes } = file;
   if (typeof path !== 'string') return `.path is not a string (got ${kindOf(path)})`;
-  if (!DATA_FILE_NAME.test(path)) return `.path ${JSON.stringify(path)} is not a data file name inside the group folder (Type-NNN.ndjson[.gz])`;
+  if (!DATA_FILE_NAME.test(path)) return `.path ${JSON.stringify(path)} is not a data file name inside the run folder (Type-NNN.ndjson[.gz])`;
   if (typeof sha256 !== 'string') return `.sha256 is not a string (got ${kindOf(sha256)})`;
   if (typeof bytes !== 'number' || typeof count !== 'number') return '.bytes and .count must be numbers';
   if (gzipBytes !== undefined && typeof gzipBytes !== 'number') return `.gzipBytes is not a number (got ${kindOf(gzipBytes)})`;

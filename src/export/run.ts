@@ -3,35 +3,38 @@
  * per target kick off or resume a job, poll it, download and verify every file with bounded concurrency, summarise the
  * error files, and write `manifest.json` last.
  *
- * Output layout (`<out>` = --out):
- *   <out>/<label>/<Type>-NNN.ndjson[.gz]   verified files, numbered per type in manifest order (0600)
- *   <out>/<label>/manifest.json             written last, atomically: files with url/type/path/bytes/sha256/count,
- *                                           the job's transactionTime and request, quarantined files, error summary
- *   <out>/.quarantine/<label>/<name>        bytes that failed verification twice (never at a final name)
- *   <out>/.dpc-export-state.json            resume + `--since auto` state;  <out>/.dpc-export.lock  the run lock
- * `<label>` is the group id, the NPI as given with --npi, `patient` or `system`. A new job for a label replaces that
- * folder's previous data files; a rerun of the same command resumes the in-flight job instead.
+ * Output layout (`<out>` = --out; details in layout.ts):
+ *   <out>/<label>/<run>/<Type>-NNN.ndjson[.gz]  verified files, numbered per type in manifest order (0600)
+ *   <out>/<label>/<run>/manifest.json           written last, atomically: files with url/type/path/bytes/sha256/count,
+ *                                               the job's transactionTime and request, quarantined files, error summary
+ *   <out>/<label>/LATEST                        run id of the newest run whose files all verified
+ *   <out>/.quarantine/<label>/<run>/<name>      bytes that failed verification twice (never at a final name)
+ *   <out>/.dpc-export-state.json                resume + `--since auto` state;  <out>/.dpc-export.lock  the run lock
+ * `<label>` is the group id, the NPI as given with --npi, `patient` or `system`; `<run>` is the kick-off time
+ * (`2026-11-25T020000Z`). Every job gets its own run folder and nothing of a completed run is ever deleted, so a
+ * nightly `--since auto` keeps every delta; a rerun of the same command resumes the in-flight job in its run folder.
  *
  * Resume skips a file recorded as verified when it is still at its final name with the recorded size: files are
  * fsynced before the rename and the state is written after it, so size catches truncation or replacement cheaply;
  * `verifyExportDir` re-hashes everything on demand.
  */
-import { readdir, rm, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DpcError, isDpcError } from '../errors.js';
 import type { Transport } from '../transport/index.js';
 import { redactUrl } from '../redact.js';
 import { downloadVerified, type DownloadOutcome, type VerifiedFile } from './download.js';
 import type { ExportEventHandler } from './events.js';
-import { ensurePrivateDir, io, writeFileAtomic } from './files.js';
+import { ensurePrivateDir, writeFileAtomic } from './files.js';
 import { findGroupByNpi, listGroups } from '../fhir/groups.js';
 import { isValidNpi } from '../fhir/validate.js';
 import { DEFAULT_POLL_INTERVAL_MS, kickoff, pollUntilComplete, validateSince, validateTypes, type ExportScope } from './job.js';
 import { acquireLock } from './lock.js';
-import { DATA_FILE_NAME, planFiles, type JobCompletion } from './manifest.js';
+import { abandonRun, createRunDir, FOLDER_NAME, MANIFEST_FILE, QUARANTINE_DIR, writeLatest } from './layout.js';
+import { planFiles, type JobCompletion } from './manifest.js';
 import { emptySummary, summariseErrorFiles, type ErrorSummary } from './outcomes.js';
 import { Limiter, runAll } from './limit.js';
-import { LABEL, StateStore } from './state.js';
+import { StateStore } from './state.js';
 
 /** What the engine needs from a client (`createClient()` provides it). */
 export interface ExportClient {
@@ -74,6 +77,8 @@ export interface QuarantinedFile {
 
 export interface GroupManifest {
   label: string;
+  /** Run id: the folder under `<out>/<label>/` holding this manifest. */
+  run: string;
   jobUrl: string;
   transactionTime: string;
   request: string;
@@ -98,8 +103,6 @@ export interface ExportRunResult {
   groups: GroupResult[];
 }
 
-export const MANIFEST_FILE = 'manifest.json';
-export const QUARANTINE_DIR = '.quarantine';
 const DEFAULT_CONCURRENCY = 4;
 const DEFAULT_GROUP_CONCURRENCY = 2;
 
@@ -153,9 +156,9 @@ async function resolveTargets(client: ExportClient, target: ExportTarget): Promi
   }
 }
 
-/** A label becomes a folder name (LABEL). */
+/** A label becomes a folder name. */
 function safeLabel(value: string, what: string): string {
-  if (!LABEL.test(value)) throw new DpcError('ERR_INPUT', `${what} ${JSON.stringify(value)} cannot name an output folder`, { location: what });
+  if (!FOLDER_NAME.test(value)) throw new DpcError('ERR_INPUT', `${what} ${JSON.stringify(value)} cannot name an output folder`, { location: what });
   return value;
 }
 
@@ -177,10 +180,9 @@ async function exportTarget(
   downloads: Limiter,
   target: ResolvedTarget,
 ): Promise<GroupResult> {
-  const { label } = target;
-  const dir = join(options.outDir, label);
-  const { jobUrl, completion, requestId } = await resumeOrStart(client, options, state, target, dir);
-  return downloadJob(client.transport, { ...options, label, dir, jobUrl, completion, statusRequestId: requestId, state, downloads });
+  const { jobUrl, completion, requestId } = await resumeOrStart(client, options, state, target);
+  const run = await runFor(state, options.outDir, target.label, { jobUrl, request: fingerprint(target.scope, options), at: client.now() });
+  return downloadJob(client.transport, { ...options, label: target.label, run, jobUrl, completion, statusRequestId: requestId, state, downloads });
 }
 
 async function resumeOrStart(
@@ -188,7 +190,6 @@ async function resumeOrStart(
   options: ExportRunOptions,
   state: StateStore,
   target: ResolvedTarget,
-  dir: string,
 ): Promise<{ jobUrl: string; completion: JobCompletion; requestId?: string }> {
   const { label } = target;
   const request = fingerprint(target.scope, options);
@@ -213,34 +214,53 @@ async function resumeOrStart(
   }
 
   const since = options.since === 'auto' ? previous.lastTransactionTime : options.since;
-  await clearGroupFolder(dir);
   const started = await kickoff(client.transport, { scope: target.scope, types: options.types, since, outputFormat: options.outputFormat }, options.signal);
-  await state.update(label, (group) => {
-    group.jobUrl = started.jobUrl;
-    group.request = request;
-    group.kickedOffAt = new Date(client.now()).toISOString();
-    group.files = {};
-  });
+  await beginRun(state, options.outDir, label, { jobUrl: started.jobUrl, request, at: client.now() });
   options.onEvent?.({ type: 'kickoff', label, url: started.url, jobUrl: redactUrl(started.jobUrl), resumed: false, requestId: started.requestId });
   const done = await poll(started.jobUrl);
   return { jobUrl: started.jobUrl, completion: done.completion, requestId: done.requestId };
 }
 
-/** A new job replaces the folder's previous data: its manifest first (so it never lists missing files), then the files. */
-export async function clearGroupFolder(dir: string): Promise<void> {
-  await ensurePrivateDir(dir);
-  await io(dir, 'clear previous export in', async () => {
-    await rm(join(dir, MANIFEST_FILE), { force: true });
-    for (const name of await readdir(dir)) {
-      if (DATA_FILE_NAME.test(name) || name.endsWith('.part')) await rm(join(dir, name), { force: true });
-    }
+interface RunJob {
+  jobUrl: string;
+  /** Fingerprint of the request (`download` for a job adopted by URL). */
+  request: string;
+  /** Kick-off (or adoption) time, epoch ms: names the run folder. */
+  at: number;
+}
+
+/**
+ * Record a new job for `label` in a new run folder. The unfinished run it replaces (its job expired, vanished or was
+ * for another request) is removed; a completed run never is: it is no longer in-flight state.
+ */
+async function beginRun(state: StateStore, outDir: string, label: string, job: RunJob): Promise<string> {
+  const groupDir = join(outDir, label);
+  const replaced = state.group(label).run;
+  if (replaced !== undefined) await abandonRun(join(groupDir, replaced));
+  const run = await createRunDir(groupDir, job.at);
+  await state.update(label, (group) => {
+    group.jobUrl = job.jobUrl;
+    group.request = job.request;
+    group.kickedOffAt = new Date(job.at).toISOString();
+    group.run = run;
+    group.files = {};
   });
+  return run;
+}
+
+/** The run folder of `label`'s in-flight job: the recorded one, or a new one when the state has none for this job. */
+export async function runFor(state: StateStore, outDir: string, label: string, job: RunJob): Promise<string> {
+  const group = state.group(label);
+  if (group.jobUrl !== job.jobUrl) return beginRun(state, outDir, label, job);
+  // same job, but recorded by a version without run folders: give it one and keep its request for resume
+  return group.run ?? beginRun(state, outDir, label, { ...job, request: group.request ?? job.request });
 }
 
 export interface DownloadJobOptions {
   outDir: string;
   label: string;
-  dir: string;
+  /** Run id: files land in `<outDir>/<label>/<run>/`. */
+  run: string;
   jobUrl: string;
   completion: JobCompletion;
   /** X-Request-Id of the status response that reported completion. */
@@ -254,7 +274,9 @@ export interface DownloadJobOptions {
 
 /** Download and verify every file of a completed job (skipping verified ones), then write the manifest. */
 export async function downloadJob(transport: Transport, options: DownloadJobOptions): Promise<GroupResult> {
-  const { label, dir, completion, state } = options;
+  const { label, run, completion, state } = options;
+  const groupDir = join(options.outDir, label);
+  const dir = join(groupDir, run);
   const planned = planFiles(completion.files);
   options.onEvent?.({
     type: 'status_complete',
@@ -279,7 +301,7 @@ export async function downloadJob(transport: Transport, options: DownloadJobOpti
         label,
         file,
         dir,
-        quarantineDir: join(options.outDir, QUARANTINE_DIR),
+        quarantineDir: join(options.outDir, QUARANTINE_DIR, label, run),
         gzip: options.gzip ?? false,
         requiresAccessToken: completion.requiresAccessToken,
         signal,
@@ -299,6 +321,7 @@ export async function downloadJob(transport: Transport, options: DownloadJobOpti
   const errors = errorFiles.length > 0 ? await summariseErrorFiles(errorFiles) : emptySummary();
   const manifest: GroupManifest = {
     label,
+    run,
     jobUrl: options.jobUrl,
     transactionTime: completion.transactionTime,
     request: completion.request,
@@ -312,19 +335,23 @@ export async function downloadJob(transport: Transport, options: DownloadJobOpti
   const manifestPath = join(dir, MANIFEST_FILE);
   await writeFileAtomic(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
   if (quarantined.length === 0) {
-    // every file verified: the job is done and `--since auto` may move forward
+    // every file verified: the run is complete, LATEST points at it and `--since auto` may move forward
+    await writeLatest(groupDir, run);
     await state.update(label, (group) => {
       group.lastTransactionTime = completion.transactionTime;
       group.lastJobUrl = options.jobUrl;
+      group.latest = run;
       delete group.jobUrl;
       delete group.request;
       delete group.kickedOffAt;
+      delete group.run;
       group.files = {};
     });
   }
   options.onEvent?.({
     type: 'export_complete',
     label,
+    run,
     files: files.length,
     bytes: files.reduce((sum, f) => sum + f.bytes, 0),
     resources: files.filter((f) => f.kind === 'output').reduce((sum, f) => sum + f.count, 0),

@@ -1,7 +1,7 @@
 /**
  * Resume and incremental state, `<out>/.dpc-export-state.json` (0600, written atomically after every verified file):
- * per group label, the in-flight job (URL + the request that started it), its verified files, and the last
- * transactionTime whose files were all verified (what `--since auto` uses).
+ * per group label, the in-flight job (URL, the request that started it, its run folder), its verified files, and the
+ * last run whose files were all verified: its run id (`latest`) and transactionTime (what `--since auto` uses).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,12 +9,10 @@ import { DpcError } from '../errors.js';
 import { isObject, kindOf } from '../fhir/input.js';
 import type { VerifiedFile } from './download.js';
 import { writeFileAtomic } from './files.js';
+import { FOLDER_NAME } from './layout.js';
 import { recordedFileProblem } from './manifest.js';
 
 export const STATE_FILE = '.dpc-export-state.json';
-
-/** A group label names a folder directly inside the output folder: no separators, no dot-names. */
-export const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export interface GroupState {
   /** The in-flight job, until all its files are verified. */
@@ -22,12 +20,16 @@ export interface GroupState {
   /** Fingerprint of the request that started `jobUrl`; a different request starts a new job. */
   request?: string;
   kickedOffAt?: string;
-  /** Verified files of the in-flight job, by server URL. */
+  /** Run id (folder under the group folder) of the in-flight job. */
+  run?: string;
+  /** Verified files of the in-flight job, by server URL; paths are inside its run folder. */
   files: Record<string, VerifiedFile>;
   /** transactionTime of the last job whose files were all verified. */
   lastTransactionTime?: string;
   /** The last job completed in full, for `status`. */
   lastJobUrl?: string;
+  /** Run id of that job: also in `<out>/<label>/LATEST`. */
+  latest?: string;
 }
 
 interface StateFile {
@@ -89,7 +91,7 @@ export async function readState(path: string): Promise<StateFile> {
 
 /**
  * The state file sits in a folder others may write to: check every field resume reads, including that each label
- * names a folder directly inside the output folder and each recorded file stays inside its group folder. Pure.
+ * and run id names a folder directly inside its parent and each recorded file stays inside its run folder. Pure.
  */
 function stateProblem(state: unknown): string | undefined {
   if (!isObject(state)) return 'not a JSON object';
@@ -97,10 +99,13 @@ function stateProblem(state: unknown): string | undefined {
   if (!isObject(state.groups)) return `"groups" is not an object (got ${kindOf(state.groups)})`;
   for (const [label, group] of Object.entries(state.groups)) {
     const at = `groups[${JSON.stringify(label)}]`;
-    if (!LABEL.test(label)) return `${at}: the label cannot name an output folder`;
+    if (!FOLDER_NAME.test(label)) return `${at}: the label cannot name an output folder`;
     if (!isObject(group)) return `${at} is not an object (got ${kindOf(group)})`;
-    for (const field of ['jobUrl', 'request', 'kickedOffAt', 'lastTransactionTime', 'lastJobUrl'] as const) {
+    for (const field of ['jobUrl', 'request', 'kickedOffAt', 'lastTransactionTime', 'lastJobUrl', 'run', 'latest'] as const) {
       if (group[field] !== undefined && typeof group[field] !== 'string') return `${at}.${field} is not a string (got ${kindOf(group[field])})`;
+    }
+    for (const field of ['run', 'latest'] as const) {
+      if (group[field] !== undefined && !FOLDER_NAME.test(group[field] as string)) return `${at}.${field} cannot name a run folder`;
     }
     if (!isObject(group.files)) return `${at}.files is not an object (got ${kindOf(group.files)})`;
     for (const [url, file] of Object.entries(group.files)) {

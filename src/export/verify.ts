@@ -1,6 +1,7 @@
 /**
  * `dpc export verify DIR`: re-hash every file a manifest lists, from disk, against what was recorded when it was
  * downloaded (sha256 and lines of the uncompressed content, bytes, gzip size). Missing files count as failures.
+ * DIR is a run folder, a group folder (its runs) or a whole output folder (every group's runs).
  */
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -10,12 +11,14 @@ import { createGunzip } from 'node:zlib';
 import { DpcError } from '../errors.js';
 import { isObject } from '../fhir/input.js';
 import { io } from './files.js';
+import { LATEST_FILE, MANIFEST_FILE, readLatest } from './layout.js';
 import { recordedFileProblem, type Measured } from './manifest.js';
 import { discard, Meter, MiB } from './meter.js';
-import { MANIFEST_FILE, type GroupManifest } from './run.js';
+import type { GroupManifest } from './run.js';
 
 export interface VerifiedEntry {
   label: string;
+  run?: string;
   path: string;
   ok: boolean;
   problems: string[];
@@ -38,16 +41,42 @@ export async function measureFile(path: string, gzipped: boolean): Promise<Measu
   return { sha256: meter.sha256, bytes: meter.bytes, lines: meter.lines, ...(gzipped ? { gzipBytes: size } : {}) };
 }
 
-/** The manifests under `dir`: its own, or one per group folder. */
-export async function findManifests(dir: string): Promise<string[]> {
+export interface VerifyOptions {
+  /** In a group or output folder, only the run each group's LATEST names (default: every run). */
+  latest?: boolean;
+}
+
+/**
+ * The manifests in `dir` and one or two levels down: a run folder's own, a group folder's runs, an output folder's
+ * groups' runs (plus a group folder's own manifest from the layout before run folders). With `latest`, only the run
+ * LATEST names in `dir` or in each of its folders.
+ */
+export async function findManifests(dir: string, options: VerifyOptions = {}): Promise<string[]> {
   const own = join(dir, MANIFEST_FILE);
-  if (await exists(own)) return [own];
-  const entries = await io(dir, 'read folder', () => readdir(dir, { withFileTypes: true }));
   const found: string[] = [];
-  for (const entry of entries) {
-    if (entry.isDirectory() && !entry.name.startsWith('.') && (await exists(join(dir, entry.name, MANIFEST_FILE)))) found.push(join(dir, entry.name, MANIFEST_FILE));
+  if (options.latest) {
+    if (await exists(own)) return [own]; // a run folder named explicitly
+    const groups = (await exists(join(dir, LATEST_FILE))) ? [dir] : (await subfolders(dir)).map((name) => join(dir, name));
+    for (const group of groups) {
+      // a LATEST naming a run without a manifest is reported by readManifest, not skipped
+      const run = await readLatest(group);
+      if (run !== undefined) found.push(join(group, run, MANIFEST_FILE));
+    }
+    return found;
   }
-  return found.sort();
+  if (await exists(own)) found.push(own);
+  for (const name of await subfolders(dir)) {
+    const sub = join(dir, name);
+    if (await exists(join(sub, MANIFEST_FILE))) found.push(join(sub, MANIFEST_FILE));
+    for (const inner of await subfolders(sub)) if (await exists(join(sub, inner, MANIFEST_FILE))) found.push(join(sub, inner, MANIFEST_FILE));
+  }
+  return found;
+}
+
+/** Folders directly under `dir`, sorted (run ids sort chronologically), skipping dot-folders such as .quarantine. */
+async function subfolders(dir: string): Promise<string[]> {
+  const entries = await io(dir, 'read folder', () => readdir(dir, { withFileTypes: true }));
+  return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
 }
 
 export async function readManifest(path: string): Promise<GroupManifest> {
@@ -68,6 +97,7 @@ export function parseManifest(text: string, path: string): GroupManifest {
   if (!isObject(manifest) || typeof manifest.label !== 'string' || !Array.isArray(manifest.files)) {
     throw new DpcError('ERR_INPUT', `${path} is not an export manifest`, { location: path });
   }
+  if (manifest.run !== undefined && typeof manifest.run !== 'string') throw new DpcError('ERR_INPUT', `${path}: run is not a string`, { location: path });
   manifest.files.forEach((file: unknown, i) => {
     const problem = recordedFileProblem(file);
     if (problem) throw new DpcError('ERR_INPUT', `${path}: files[${i}]${problem}`, { location: path });
@@ -75,9 +105,12 @@ export function parseManifest(text: string, path: string): GroupManifest {
   return manifest as unknown as GroupManifest;
 }
 
-export async function verifyExportDir(dir: string): Promise<VerifyReport> {
-  const manifests = await findManifests(dir);
-  if (manifests.length === 0) throw new DpcError('ERR_INPUT', `${dir} holds no ${MANIFEST_FILE} (nor do its group folders)`, { location: dir });
+export async function verifyExportDir(dir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
+  const manifests = await findManifests(dir, options);
+  if (manifests.length === 0) {
+    const where = options.latest ? 'nor does a LATEST run of it or of its group folders' : 'nor do its run or group folders';
+    throw new DpcError('ERR_INPUT', `${dir} holds no ${MANIFEST_FILE} (${where})`, { location: dir });
+  }
   const files: VerifiedEntry[] = [];
   for (const manifestPath of manifests) {
     const manifest = await readManifest(manifestPath);
@@ -94,7 +127,7 @@ export async function verifyExportDir(dir: string): Promise<VerifyReport> {
       } catch (error) {
         problems.push((error as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : `unreadable: ${(error as Error).message}`);
       }
-      files.push({ label: manifest.label, path, ok: problems.length === 0, problems });
+      files.push({ label: manifest.label, run: manifest.run, path, ok: problems.length === 0, problems });
     }
   }
   return { dir, manifests: manifests.length, files, ok: files.every((f) => f.ok) };

@@ -55,9 +55,12 @@ async function collect(args: string[]): Promise<{ code: number | null; stdout: s
   return { ...(await done), stderr };
 }
 
+/** A `.part` file with bytes in any run folder of the group folder `dir`. */
 async function partFileWithBytes(dir: string): Promise<boolean> {
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    if (name.endsWith('.part') && (await stat(join(dir, name)).catch(() => undefined))?.size) return true;
+  for (const run of await readdir(dir).catch(() => [] as string[])) {
+    for (const name of await readdir(join(dir, run)).catch(() => [] as string[])) {
+      if (name.endsWith('.part') && (await stat(join(dir, run, name)).catch(() => undefined))?.size) return true;
+    }
   }
   return false;
 }
@@ -85,7 +88,7 @@ describe('dpc export (child process)', () => {
     expect(killedMidFile).toBe(true);
     const lock = JSON.parse(await readFile(join(out, LOCK_FILE), 'utf8')) as { pid: number };
     expect(lock.pid).toBe(first.child.pid); // left behind by the dead process
-    const stateAfterKill = JSON.parse(await readFile(join(out, STATE_FILE), 'utf8')) as { groups: Record<string, { jobUrl: string; files: object }> };
+    const stateAfterKill = JSON.parse(await readFile(join(out, STATE_FILE), 'utf8')) as { groups: Record<string, { jobUrl: string; run: string; files: object }> };
     const verifiedBefore = Object.keys(stateAfterKill.groups[group]!.files).length;
     expect(verifiedBefore).toBeGreaterThanOrEqual(1);
 
@@ -95,11 +98,14 @@ describe('dpc export (child process)', () => {
     expect(events.find((e) => e.eventId === 'kickoff')).toMatchObject({ resumed: true });
     expect(events.filter((e) => e.eventId === 'download_complete' && e.skipped)).toHaveLength(verifiedBefore);
     expect(events.filter((e) => e.eventId === 'download_complete' && !e.skipped).every((e) => typeof e.requestId === 'string')).toBe(true);
-    expect(events.at(-1)).toMatchObject({ eventId: 'export_complete', quarantined: 0 });
-    const summary = JSON.parse(rerun.stdout) as { ok: boolean; groups: Array<{ manifest: { jobUrl: string; files: unknown[] } }> };
+    expect(events.at(-1)).toMatchObject({ eventId: 'export_complete', quarantined: 0, run: stateAfterKill.groups[group]!.run });
+    const summary = JSON.parse(rerun.stdout) as { ok: boolean; groups: Array<{ manifest: { jobUrl: string; run: string; files: unknown[] } }> };
     expect(summary.ok).toBe(true);
     expect(summary.groups[0]!.manifest.jobUrl).toBe(stateAfterKill.groups[group]!.jobUrl);
-    expect((await readdir(dir)).filter((n) => n.endsWith('.part'))).toEqual([]);
+    const runDir = join(dir, stateAfterKill.groups[group]!.run);
+    expect(summary.groups[0]!.manifest.run).toBe(stateAfterKill.groups[group]!.run); // resumed in the same run folder
+    expect(await readdir(dir)).toEqual(expect.arrayContaining(['LATEST', summary.groups[0]!.manifest.run]));
+    expect((await readdir(runDir)).filter((n) => n.endsWith('.part'))).toEqual([]);
     expect(await readdir(out)).not.toContain(LOCK_FILE);
 
     const verify = await collect(['export', 'verify', out]);
@@ -107,7 +113,7 @@ describe('dpc export (child process)', () => {
     expect(verify.stdout).toContain(`${summary.groups[0]!.manifest.files.length} of ${summary.groups[0]!.manifest.files.length} files verified`);
 
     // a file changed on disk after the fact is caught by verify (exit 1)
-    const firstFile = join(dir, 'Patient-001.ndjson');
+    const firstFile = join(runDir, 'Patient-001.ndjson');
     await writeFile(firstFile, (await readFile(firstFile, 'utf8')).replace('Patient', 'Patiant'));
     const tampered = await collect(['export', 'verify', out]);
     expect(tampered.code).toBe(1);
@@ -115,14 +121,16 @@ describe('dpc export (child process)', () => {
     expect(tampered.stderr.join('\n')).toMatch(/^error: 1 file\(s\) in .* do not match their manifest$/m);
   });
 
-  it('reports status from the output folder and rejects bad input with exit 2', async () => {
+  it('reports a finished group as done from the output folder and rejects bad input with exit 2', async () => {
     const out = await tempDir();
     const ran = await collect(['export', 'run', '--group', group, '--out', out, '--type', 'Patient', '--poll-interval', '50ms', '--quiet']);
     expect(ran.code).toBe(0);
     expect(ran.stderr).toEqual([]);
     const status = await collect(['export', 'status', out, '--json']);
     expect(status.code).toBe(0);
-    expect(JSON.parse(status.stdout)).toEqual([expect.objectContaining({ label: group, state: 'none', lastTransactionTime: expect.any(String) })]);
+    expect(JSON.parse(status.stdout)).toEqual([expect.objectContaining({ label: group, state: 'done', latest: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d{6}Z/), lastTransactionTime: expect.any(String) })]);
+    const table = await collect(['export', 'status', out]);
+    expect(table.stdout).toMatch(new RegExp(`^${group}\\s+done\\s`, 'm'));
 
     const both = await collect(['export', 'run', '--group', group, '--all-groups', '--out', out]);
     expect(both.code).toBe(2);

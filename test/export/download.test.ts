@@ -90,8 +90,8 @@ function target(file: PlannedFile, sub: string, over: { gzip?: boolean; requires
     target: {
       label: 'g1',
       file,
-      dir: join(dir, sub, 'g1'),
-      quarantineDir: join(dir, sub, '.quarantine'),
+      dir: join(dir, sub, 'g1', 'run1'),
+      quarantineDir: join(dir, sub, '.quarantine', 'g1', 'run1'),
       gzip: over.gzip ?? false,
       requiresAccessToken: over.requiresAccessToken ?? true,
       onEvent: (e: ExportEvent) => events.push(e),
@@ -130,7 +130,7 @@ describe('downloadVerified', () => {
   it('quarantines a body that fails verification twice, never at the final name', async () => {
     const { target: t, events } = target(planned('/api/v1/Data/truncated.ndjson'), 'trunc');
     const outcome = await downloadVerified(transport, t);
-    expect(outcome).toMatchObject({ status: 'quarantined', path: join(dir, 'trunc', '.quarantine', 'g1', 'Patient-001.ndjson') });
+    expect(outcome).toMatchObject({ status: 'quarantined', path: join(dir, 'trunc', '.quarantine', 'g1', 'run1', 'Patient-001.ndjson') });
     if (outcome.status !== 'quarantined') return;
     expect(outcome.problems.join(' ')).toMatch(/sha256 .* differs/);
     expect(await readdir(t.dir)).toEqual([]);

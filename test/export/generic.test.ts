@@ -77,7 +77,7 @@ describe('generic Bulk Data server', () => {
     const events: ExportEvent[] = [];
     const result = await runExport(client(), { outDir: out, target: { kind: 'patient' }, pollIntervalMs: 50, onEvent: (e) => events.push(e) });
     expect(runOutcomeError(result)).toBeUndefined();
-    expect(await readFile(join(out, 'patient', 'Patient-001.ndjson'), 'utf8')).toBe(patients);
+    expect(await readFile(join(out, 'patient', result.groups[0]!.manifest!.run, 'Patient-001.ndjson'), 'utf8')).toBe(patients);
     expect(result.groups[0]!.manifest!.files[0]).toMatchObject({ count: 50, bytes: patients.length });
 
     const kickoff = seen.find((s) => s.path.startsWith('/fhir/Patient/$export'))!;
@@ -101,7 +101,13 @@ describe('generic Bulk Data server', () => {
     const out = await tempDir();
     const result = await downloadExisting(client(), { source: jobUrl, outDir: out });
     expect(result.groups.map((g) => g.label)).toEqual(['job-1']);
-    expect(await readFile(join(out, 'job-1', 'Patient-001.ndjson'), 'utf8')).toBe(patients);
+    const run = result.groups[0]!.manifest!.run;
+    expect(await readFile(join(out, 'job-1', run, 'Patient-001.ndjson'), 'utf8')).toBe(patients);
+    expect(await readFile(join(out, 'job-1', 'LATEST'), 'utf8')).toBe(`${run}\n`);
+    // the same job again is already complete: a new run folder, the first one untouched
+    const again = await downloadExisting(client(), { source: jobUrl, outDir: out });
+    expect(again.groups[0]!.manifest!.run).not.toBe(run);
+    expect(await readFile(join(out, 'job-1', run, 'Patient-001.ndjson'), 'utf8')).toBe(patients);
     await expect(downloadExisting(client(), { source: jobUrl })).rejects.toMatchObject({ code: 'ERR_USAGE' });
   });
 });

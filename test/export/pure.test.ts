@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { hostname, tmpdir } from 'node:os';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { DpcError } from '../../src/errors.js';
 import { Transport } from '../../src/transport/index.js';
@@ -13,6 +14,8 @@ import { runOutcomeError, type GroupManifest } from '../../src/export/run.js';
 import { parseManifest } from '../../src/export/verify.js';
 import { readState } from '../../src/export/state.js';
 import { labelForJob } from '../../src/export/existing.js';
+import { createRunDir, LATEST_FILE, readLatest, runIdAt, writeLatest } from '../../src/export/layout.js';
+import { reportError } from '../../src/cli/main.js';
 import { Limiter, runAll } from '../../src/export/limit.js';
 
 // Shape of the real DPC completion body (dpc-common/src/test/resources/JobCompletionModel.json), trimmed.
@@ -156,6 +159,7 @@ describe('raw-byte measurements and outcome summary', () => {
 describe('run outcome → exit code', () => {
   const manifest = (over: Partial<GroupManifest>): GroupManifest => ({
     label: 'g',
+    run: '2026-11-25T020000Z',
     jobUrl: 'j',
     transactionTime: 't',
     request: 'r',
@@ -222,7 +226,7 @@ describe('untrusted local files: a manifest or state file never leads outside it
     const cases: Array<[unknown, RegExp]> = [
       [null, /^g\/manifest.json: files\[1\] is not an object \(got null\)$/],
       [{ ...file, path: 7 }, /files\[1\]\.path is not a string \(got a number\)/],
-      [{ ...file, path: '../Patient-001.ndjson' }, /files\[1\]\.path "\.\.\/Patient-001\.ndjson" is not a data file name inside the group folder/],
+      [{ ...file, path: '../Patient-001.ndjson' }, /files\[1\]\.path "\.\.\/Patient-001\.ndjson" is not a data file name inside the run folder/],
       [{ ...file, path: 'sub/../../x.ndjson' }, /files\[1\]\.path/],
       [{ ...file, path: '/etc/hostname' }, /files\[1\]\.path/],
       [{ ...file, sha256: null }, /files\[1\]\.sha256 is not a string/],
@@ -247,6 +251,8 @@ describe('untrusted local files: a manifest or state file never leads outside it
         [{ g1: null }, /groups\["g1"\] is not an object/],
         [{ g1: { files: null } }, /groups\["g1"\]\.files is not an object/],
         [{ g1: { files: {}, jobUrl: 5 } }, /groups\["g1"\]\.jobUrl is not a string/],
+        [{ g1: { files: {}, run: '../elsewhere' } }, /groups\["g1"\]\.run cannot name a run folder/],
+        [{ g1: { files: {}, latest: '..' } }, /groups\["g1"\]\.latest cannot name a run folder/],
         [{ g1: { files: { u: { ...file, path: '../../x' } } } }, /groups\["g1"\]\.files\["u"\]\.path/],
       ];
       for (const [groups, message] of bad) {
@@ -264,5 +270,55 @@ describe('untrusted local files: a manifest or state file never leads outside it
   it('labels a downloaded job by its group only when the id can name a folder', () => {
     expect(labelForJob('https://x/api/v1/Jobs/j1', 'https://x/api/v1/Group/g-1/$export')).toBe('g-1');
     expect(labelForJob('https://x/api/v1/Jobs/j1', 'https://x/api/v1/Group/../$export')).toBe('job-j1');
+  });
+});
+
+describe('run folders', () => {
+  it('names a run after its kick-off second: filesystem-safe and sorting by time', () => {
+    expect(runIdAt(Date.parse('2026-11-25T02:00:00.789Z'))).toBe('2026-11-25T020000Z');
+    expect(runIdAt(Date.parse('2026-01-02T03:04:05Z'))).toBe('2026-01-02T030405Z');
+    const ids = ['2026-11-25T020000Z', '2025-12-31T235959Z', '2026-11-24T020000Z'].sort();
+    expect(ids).toEqual(['2025-12-31T235959Z', '2026-11-24T020000Z', '2026-11-25T020000Z']);
+  });
+
+  it('gives a second job kicked off in the same second its own folder (owner-only), never reusing one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dpc-runs-'));
+    try {
+      const at = Date.parse('2026-11-25T02:00:00Z');
+      expect(await createRunDir(join(dir, 'g1'), at)).toBe('2026-11-25T020000Z');
+      expect(await createRunDir(join(dir, 'g1'), at + 500)).toBe('2026-11-25T020000Z-2');
+      expect(await createRunDir(join(dir, 'g1'), at)).toBe('2026-11-25T020000Z-3');
+      expect((await readdir(join(dir, 'g1'))).sort()).toEqual(['2026-11-25T020000Z', '2026-11-25T020000Z-2', '2026-11-25T020000Z-3']);
+      expect((await stat(join(dir, 'g1', '2026-11-25T020000Z-2'))).mode & 0o777).toBe(0o700);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads LATEST back, and refuses one that does not name a run folder', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dpc-latest-'));
+    try {
+      expect(await readLatest(dir)).toBeUndefined();
+      await writeLatest(dir, '2026-11-25T020000Z');
+      expect(await readLatest(dir)).toBe('2026-11-25T020000Z');
+      await writeFile(join(dir, LATEST_FILE), '../../etc\n');
+      await expect(readLatest(dir)).rejects.toMatchObject({ code: 'ERR_INPUT', message: expect.stringMatching(/LATEST does not name a run folder \(got "\.\.\/\.\.\/etc"\)$/) });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('CLI outcome lines', () => {
+  const printed = (error: unknown) => {
+    let text = '';
+    const sink = new Writable({ write: (chunk: Buffer, _enc, done) => void ((text += chunk.toString()), done()) });
+    return { exit: reportError(error, sink, false), text };
+  };
+
+  it('prints partial success (exit 4) as partial:, with indented details; failures stay error:', () => {
+    const partial = new DpcError('ERR_PARTIAL', 'export finished with 1 patient(s) not exported; see the error summary in manifest.json', { details: ['g1: 1 × internal error'] });
+    expect(printed(partial)).toEqual({ exit: 4, text: 'partial: export finished with 1 patient(s) not exported; see the error summary in manifest.json\n  g1: 1 × internal error\n' });
+    expect(printed(new DpcError('ERR_INTEGRITY', '1 file(s) failed'))).toEqual({ exit: 1, text: 'error: 1 file(s) failed\n' });
   });
 });

@@ -4,10 +4,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { cp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isDpcError } from '../../src/errors.js';
 import { pollOnce, runExport, runOutcomeError, verifyExportDir, type ExportEvent, type ExportRunOptions, type GroupManifest } from '../../src/export/index.js';
+import { LATEST_FILE } from '../../src/export/layout.js';
 import { acquireLock, LOCK_FILE } from '../../src/export/lock.js';
 import { STATE_FILE } from '../../src/export/state.js';
 import { exportFixture, makeGroup, NPIS, tempDir, type ExportFixture } from './sandbox.js';
@@ -42,14 +43,17 @@ async function run(over: Partial<ExportRunOptions> & { outDir: string }) {
 
 const mode = async (path: string) => (await stat(path)).mode & 0o777;
 const sha256Of = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
-const state = async (out: string) => JSON.parse(await readFile(join(out, STATE_FILE), 'utf8')) as { groups: Record<string, { jobUrl?: string; lastTransactionTime?: string }> };
+const state = async (out: string) =>
+  JSON.parse(await readFile(join(out, STATE_FILE), 'utf8')) as { groups: Record<string, { jobUrl?: string; run?: string; latest?: string; lastTransactionTime?: string }> };
+const RUN_ID = /^\d{4}-\d\d-\d\dT\d{6}Z(-\d+)?$/;
 
 describe('full export', () => {
-  it('downloads every type, verified against the server manifest, owner-only, manifest written last', async () => {
+  it('downloads every type into a run folder, verified against the server manifest, owner-only, manifest written last', async () => {
     const out = await tempDir();
     const { result, error, manifest, events } = await run({ outDir: out });
     expect(error).toBeUndefined();
-    const dir = join(out, groupA);
+    expect(manifest.run).toMatch(RUN_ID);
+    const dir = join(out, groupA, manifest.run);
     expect(result.groups[0]!.manifestPath).toBe(join(dir, 'manifest.json'));
     expect(new Set(manifest.files.map((f) => f.type))).toEqual(new Set(['Patient', 'Coverage', 'ExplanationOfBenefit']));
     expect(manifest.files.map((f) => f.path).sort()).toEqual(['Coverage-001.ndjson', 'ExplanationOfBenefit-001.ndjson', 'Patient-001.ndjson']);
@@ -67,12 +71,17 @@ describe('full export', () => {
     expect(manifest.transactionTime).toBe(server.completion.transactionTime);
     expect(await mode(out)).toBe(0o700);
     expect(await mode(dir)).toBe(0o700);
+    expect(await mode(join(out, groupA))).toBe(0o700);
     expect(await mode(join(dir, 'manifest.json'))).toBe(0o600);
+    expect((await readdir(join(out, groupA))).sort()).toEqual([manifest.run, LATEST_FILE].sort());
+    expect(await readFile(join(out, groupA, LATEST_FILE), 'utf8')).toBe(`${manifest.run}\n`);
+    expect(await mode(join(out, groupA, LATEST_FILE))).toBe(0o600);
     expect(await mode(join(out, STATE_FILE))).toBe(0o600);
     expect((await readdir(dir)).sort()).toEqual(['Coverage-001.ndjson', 'ExplanationOfBenefit-001.ndjson', 'Patient-001.ndjson', 'manifest.json']);
     expect(await readdir(out)).not.toContain(LOCK_FILE);
-    expect((await state(out)).groups[groupA]).toMatchObject({ lastTransactionTime: manifest.transactionTime });
+    expect((await state(out)).groups[groupA]).toMatchObject({ lastTransactionTime: manifest.transactionTime, latest: manifest.run });
     expect((await state(out)).groups[groupA]!.jobUrl).toBeUndefined();
+    expect((await state(out)).groups[groupA]!.run).toBeUndefined();
     expect((await verifyExportDir(out)).ok).toBe(true);
 
     const order = events.filter((e) => e.type !== 'download_progress' && e.type !== 'download_request' && e.type !== 'download_complete').map((e) => e.type);
@@ -99,7 +108,7 @@ describe('full export', () => {
     const { error, manifest } = await run({ outDir: out, target: { kind: 'npi', npi: NPIS[0] }, gzip: true, types: ['Patient', 'Coverage'] });
     expect(error).toBeUndefined();
     expect(manifest.files.map((f) => f.path).sort()).toEqual(['Coverage-001.ndjson.gz', 'Patient-001.ndjson.gz']);
-    for (const file of manifest.files) expect((await stat(join(out, NPIS[0], file.path))).size).toBe(file.gzipBytes);
+    for (const file of manifest.files) expect((await stat(join(out, NPIS[0], manifest.run, file.path))).size).toBe(file.gzipBytes);
     expect((await verifyExportDir(join(out, NPIS[0]))).ok).toBe(true);
   });
 
@@ -163,14 +172,16 @@ describe('faults end verified or with a clear error', () => {
     expect(bad.events.find((e) => e.type === 'kickoff')!).toMatchObject({ url: expect.not.stringContaining('_since') });
     expect(bad.error).toMatchObject({ code: 'ERR_INTEGRITY', exitCode: 1 });
     const quarantined = bad.manifest.quarantined[0]!;
-    expect(quarantined.path).toBe(join(out, '.quarantine', groupA, 'Patient-001.ndjson'));
-    expect(await readdir(join(out, groupA))).not.toContain('Patient-001.ndjson');
-    expect((await state(out)).groups[groupA]).toMatchObject({ jobUrl: bad.manifest.jobUrl });
+    expect(quarantined.path).toBe(join(out, '.quarantine', groupA, bad.manifest.run, 'Patient-001.ndjson'));
+    expect(await readdir(join(out, groupA, bad.manifest.run))).not.toContain('Patient-001.ndjson');
+    expect(await readdir(join(out, groupA))).not.toContain(LATEST_FILE); // no run of this group is complete yet
+    expect((await state(out)).groups[groupA]).toMatchObject({ jobUrl: bad.manifest.jobUrl, run: bad.manifest.run });
     expect((await state(out)).groups[groupA]!.lastTransactionTime).toBeUndefined();
 
     const rerun = await run({ outDir: out, since: 'auto' });
     expect(rerun.error).toBeUndefined();
     expect(rerun.manifest.jobUrl).toBe(bad.manifest.jobUrl);
+    expect(rerun.manifest.run).toBe(bad.manifest.run); // resume continues the same run folder
     expect(rerun.events.find((e) => e.type === 'kickoff')).toMatchObject({ resumed: true });
     const skipped = rerun.events.filter((e) => e.type === 'download_complete' && e.skipped).length;
     expect(skipped).toBe(bad.manifest.files.length);
@@ -219,13 +230,17 @@ describe('faults end verified or with a clear error', () => {
         },
       }),
     ).rejects.toMatchObject({ code: 'ERR_JOB_EXPIRED', message: expect.stringMatching(/expired \(410/) });
-    expect((await readdir(join(out, groupA))).filter((n) => n.endsWith('.ndjson'))).toEqual([]);
+    const expiredRun = (await state(out)).groups[groupA]!.run!;
+    expect((await readdir(join(out, groupA, expiredRun))).filter((n) => n.endsWith('.ndjson'))).toEqual([]);
     expect((await state(out)).groups[groupA]!.jobUrl).toBe(expiredJob);
 
     const rerun = await run({ outDir: out });
     expect(rerun.error).toBeUndefined();
     expect(rerun.events.filter((e) => e.type === 'kickoff').map((e) => e.type === 'kickoff' && e.resumed)).toEqual([true, false]);
     expect(rerun.manifest.jobUrl).not.toBe(expiredJob);
+    // the new job has its own run folder; the unfinished run of the expired job (never complete) is gone
+    expect(rerun.manifest.run).not.toBe(expiredRun);
+    expect((await readdir(join(out, groupA))).sort()).toEqual([rerun.manifest.run, LATEST_FILE].sort());
   });
   it('starts a new job when the recorded one is unknown to the server (404)', async () => {
     const out = await tempDir();
@@ -242,6 +257,82 @@ describe('faults end verified or with a clear error', () => {
     const rerun = await run({ outDir: out });
     expect(rerun.error).toBeUndefined();
     expect(rerun.events.filter((e) => e.type === 'kickoff').map((e) => e.type === 'kickoff' && e.resumed)).toEqual([true, false]);
+  });
+});
+
+describe('nightly incremental runs', () => {
+  it("two successive --since auto runs into one --out keep both runs' files; the second asks _since the first transactionTime", async () => {
+    const out = await tempDir();
+    const first = await run({ outDir: out, since: 'auto' });
+    expect(first.error).toBeUndefined();
+    expect(first.events.find((e) => e.type === 'kickoff')).toMatchObject({ resumed: false, url: expect.not.stringContaining('_since') });
+    expect(first.manifest.files.length).toBeGreaterThan(0);
+    const firstDir = join(out, groupA, first.manifest.run);
+    const firstHashes = await Promise.all(first.manifest.files.map(async (f) => sha256Of(join(firstDir, f.path))));
+
+    fx.sandbox.clock.advance(24 * 3_600_000); // the next night
+    const second = await run({ outDir: out, since: 'auto' });
+    expect(second.error).toBeUndefined();
+    const t1 = first.manifest.transactionTime;
+    expect(second.events.find((e) => e.type === 'kickoff')).toMatchObject({ resumed: false, url: expect.stringContaining(`_since=${encodeURIComponent(t1)}`) });
+    expect(second.manifest.run).not.toBe(first.manifest.run);
+    expect([second.manifest.run, first.manifest.run].sort()).toEqual([first.manifest.run, second.manifest.run]); // ids sort by time
+
+    // nothing of the first run was touched; LATEST and the state moved to the second
+    expect((await readdir(join(out, groupA))).sort()).toEqual([first.manifest.run, second.manifest.run, LATEST_FILE].sort());
+    expect(await Promise.all(first.manifest.files.map(async (f) => sha256Of(join(firstDir, f.path))))).toEqual(firstHashes);
+    expect(JSON.parse(await readFile(join(firstDir, 'manifest.json'), 'utf8'))).toEqual(first.manifest);
+    expect(await readFile(join(out, groupA, LATEST_FILE), 'utf8')).toBe(`${second.manifest.run}\n`);
+    expect((await state(out)).groups[groupA]).toMatchObject({ latest: second.manifest.run, lastTransactionTime: second.manifest.transactionTime });
+
+    // verify takes the output folder or a group folder (every run), --latest (the run LATEST names), or one run folder
+    expect(await verifyExportDir(out)).toMatchObject({ ok: true, manifests: 2 });
+    expect(await verifyExportDir(join(out, groupA))).toMatchObject({ ok: true, manifests: 2 });
+    const latest = await verifyExportDir(out, { latest: true });
+    expect(latest).toMatchObject({ ok: true, manifests: 1 });
+    expect(latest.files.map((f) => f.run)).toEqual(second.manifest.files.map(() => second.manifest.run));
+    const one = await verifyExportDir(firstDir);
+    expect(one).toMatchObject({ ok: true, manifests: 1 });
+    expect(await verifyExportDir(firstDir, { latest: true })).toMatchObject({ ok: true, manifests: 1 });
+    expect(one.files.map((f) => f.path)).toEqual(first.manifest.files.map((f) => join(firstDir, f.path)));
+
+    // a group folder from before run folders (files and manifest directly in it) is still verified next to its runs
+    await cp(firstDir, join(out, groupA), { recursive: true });
+    expect(await verifyExportDir(out)).toMatchObject({ ok: true, manifests: 3 });
+    expect(await verifyExportDir(join(out, groupA))).toMatchObject({ ok: true, manifests: 3 });
+
+    // an older run changed on disk is caught when every run is checked
+    const tampered = join(firstDir, 'Patient-001.ndjson');
+    await writeFile(tampered, (await readFile(tampered, 'utf8')).replace('Patient', 'Patiant'));
+    const report = await verifyExportDir(join(out, groupA));
+    expect(report.ok).toBe(false);
+    expect(report.files.filter((f) => !f.ok).map((f) => f.path)).toEqual([tampered]);
+    expect((await verifyExportDir(join(out, groupA), { latest: true })).ok).toBe(true);
+  });
+});
+
+describe('state from before run folders', () => {
+  it('resumes an in-flight job recorded without a run folder in a new run folder', async () => {
+    const out = await tempDir();
+    fx.sandbox.faults.set({ wrongChecksum: { fileIncludes: 'coverage' } });
+    let bad;
+    try {
+      bad = await run({ outDir: out });
+    } finally {
+      fx.sandbox.faults.clear();
+    }
+    expect(bad.error).toMatchObject({ code: 'ERR_INTEGRITY' });
+    const path = join(out, STATE_FILE);
+    const saved = JSON.parse(await readFile(path, 'utf8')) as { groups: Record<string, { run?: string }> };
+    delete saved.groups[groupA]!.run;
+    await writeFile(path, JSON.stringify(saved));
+
+    const rerun = await run({ outDir: out });
+    expect(rerun.error).toBeUndefined();
+    expect(rerun.events.find((e) => e.type === 'kickoff')).toMatchObject({ resumed: true });
+    expect(rerun.manifest.jobUrl).toBe(bad.manifest.jobUrl);
+    expect(rerun.manifest.run).toMatch(RUN_ID);
+    expect(await verifyExportDir(join(out, groupA), { latest: true })).toMatchObject({ ok: true, manifests: 1 });
   });
 });
 

@@ -20,6 +20,7 @@ import { createClient, type DpcClient } from '../../src/client.js';
 import { DpcError, type ErrorCode } from '../../src/errors.js';
 import { pollOnce, runExport, runOutcomeError, type ExportEvent, type ExportRunOptions, type GroupManifest } from '../../src/export/index.js';
 import { STATE_FILE } from '../../src/export/state.js';
+import { LATEST_FILE } from '../../src/export/layout.js';
 import type { TransportEvent } from '../../src/transport/index.js';
 import type { SandboxFaults } from '../../src/sandbox/index.js';
 import { exportFixture, makeGroup, NPIS, tempDir, type ExportFixture } from '../export/sandbox.js';
@@ -124,35 +125,52 @@ interface Recorded {
   count: number;
 }
 
+/** The run folders (one per job) of a group folder: `<out>/<label>/<run>/`. */
+async function runDirs(groupDir: string): Promise<string[]> {
+  const entries = await readdir(groupDir, { withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => join(groupDir, e.name));
+}
+
 /**
- * Every data file under a final name in every group folder of `out` was verified (listed in the manifest or the
- * resume state) and its bytes still hash to what was recorded; every manifest entry exists. Temp files are
- * dot-named and never final. Returns the files checked.
+ * Every data file under a final name in every run folder of every group folder of `out` was verified (listed in the
+ * run's manifest or, for the in-flight run, the resume state) and its bytes still hash to what was recorded; every
+ * manifest entry exists. A group folder itself holds only run folders and LATEST. Temp files are dot-named and never
+ * final. Returns the files checked.
  */
 async function finalFilesIntact(out: string): Promise<Recorded[]> {
   const state = JSON.parse(await readFile(join(out, STATE_FILE), 'utf8').catch(() => '{"groups":{}}')) as {
-    groups: Record<string, { files?: Record<string, Recorded> }>;
+    groups: Record<string, { run?: string; files?: Record<string, Recorded> }>;
   };
   const checked: Recorded[] = [];
   for (const entry of await readdir(out, { withFileTypes: true })) {
     if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
-    const dir = join(out, entry.name);
-    const manifest = await readFile(join(dir, 'manifest.json'), 'utf8').then((t) => JSON.parse(t) as GroupManifest, () => undefined);
-    const recorded = new Map<string, Recorded>();
-    for (const f of Object.values(state.groups[entry.name]?.files ?? {})) recorded.set(f.path, f);
-    for (const f of manifest?.files ?? []) recorded.set(f.path, f);
-    for (const f of manifest?.files ?? []) expect(existsSync(join(dir, f.path)), `${f.path} is in the manifest but missing`).toBe(true);
-    for (const name of await readdir(dir)) {
-      if (name.startsWith('.') || name === 'manifest.json') continue;
-      const promise = recorded.get(name);
-      expect(promise, `${join(dir, name)} sits under a final name but was never verified`).toBeDefined();
-      const stored = await readFile(join(dir, name));
-      const content = name.endsWith('.gz') ? gunzipSync(stored) : stored;
-      expect(sha256(content), `${join(dir, name)} is corrupt`).toBe(promise!.sha256);
-      expect(content.length).toBe(promise!.bytes);
-      expect(lines(content)).toBe(promise!.count);
-      checked.push(promise!);
+    const groupDir = join(out, entry.name);
+    for (const name of await readdir(groupDir)) {
+      const isRun = (await stat(join(groupDir, name))).isDirectory();
+      expect(isRun || name === LATEST_FILE || name.startsWith('.'), `${join(groupDir, name)} sits in a group folder outside any run`).toBe(true);
     }
+    for (const dir of await runDirs(groupDir)) checked.push(...(await runFilesIntact(dir, state.groups[entry.name])));
+  }
+  return checked;
+}
+
+async function runFilesIntact(dir: string, group: { run?: string; files?: Record<string, Recorded> } | undefined): Promise<Recorded[]> {
+  const checked: Recorded[] = [];
+  const manifest = await readFile(join(dir, 'manifest.json'), 'utf8').then((t) => JSON.parse(t) as GroupManifest, () => undefined);
+  const recorded = new Map<string, Recorded>();
+  if (group?.run !== undefined && join(dir, '..', group.run) === dir) for (const f of Object.values(group.files ?? {})) recorded.set(f.path, f);
+  for (const f of manifest?.files ?? []) recorded.set(f.path, f);
+  for (const f of manifest?.files ?? []) expect(existsSync(join(dir, f.path)), `${f.path} is in the manifest but missing`).toBe(true);
+  for (const name of await readdir(dir)) {
+    if (name.startsWith('.') || name === 'manifest.json') continue;
+    const promise = recorded.get(name);
+    expect(promise, `${join(dir, name)} sits under a final name but was never verified`).toBeDefined();
+    const stored = await readFile(join(dir, name));
+    const content = name.endsWith('.gz') ? gunzipSync(stored) : stored;
+    expect(sha256(content), `${join(dir, name)} is corrupt`).toBe(promise!.sha256);
+    expect(content.length).toBe(promise!.bytes);
+    expect(lines(content)).toBe(promise!.count);
+    checked.push(promise!);
   }
   return checked;
 }
@@ -247,7 +265,7 @@ describe('fault matrix', () => {
     const kept = o.manifest!.quarantined[0]!.path;
     expect((await stat(kept)).mode & 0o777).toBe(0o600);
     expect((await stat(join(kept, '..'))).mode & 0o777).toBe(0o700);
-    expect(existsSync(join(o.out, small, 'ExplanationOfBenefit-001.ndjson'))).toBe(false);
+    expect(existsSync(join(o.out, small, o.manifest!.run, 'ExplanationOfBenefit-001.ndjson'))).toBe(false);
     expect((await finalFilesIntact(o.out)).map((f) => f.path).sort()).toEqual(['Coverage-001.ndjson', 'Patient-001.ndjson']);
   });
 
@@ -264,7 +282,7 @@ describe('fault matrix', () => {
     expectCliFailure(o.error, 'ERR_INTEGRITY', 1, /failed verification twice and were quarantined; rerun/);
     expect(o.manifest!.quarantined.map((q) => q.type)).toEqual(['Patient']);
     expect(o.manifest!.quarantined[0]!.problems.join()).toMatch(/sha256 [0-9a-f]{64} differs from the manifest's/);
-    expect(existsSync(join(o.out, small, 'Patient-001.ndjson'))).toBe(false);
+    expect(existsSync(join(o.out, small, o.manifest!.run, 'Patient-001.ndjson'))).toBe(false);
     const quarantined = await readFile(o.manifest!.quarantined[0]!.path);
     expect(quarantined.length).toBeGreaterThan(0);
     expect((await finalFilesIntact(o.out)).map((f) => f.path).sort()).toEqual(['Coverage-001.ndjson', 'ExplanationOfBenefit-001.ndjson']);
@@ -329,7 +347,9 @@ describe('fault matrix', () => {
     expectCliFailure(o.error, 'ERR_JOB_EXPIRED', 1, /has expired \(410/);
     const intact = await finalFilesIntact(o.out);
     expect(intact).toHaveLength(1);
-    expect(existsSync(join(o.out, small, 'manifest.json'))).toBe(false);
+    const runs = await runDirs(join(o.out, small));
+    expect(runs).toHaveLength(1);
+    expect(existsSync(join(runs[0]!, 'manifest.json'))).toBe(false);
   });
 
   it('kill -9 in the middle of a download, then the same command again: every file verifies', async () => {
@@ -352,14 +372,15 @@ describe('fault matrix', () => {
 
     const first = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
     const exited = new Promise<number | null>((resolve) => first.on('close', (code) => resolve(code)));
-    const dir = join(out, large);
+    const groupDir = join(out, large);
     let killedMidFile = false;
     for await (const line of createInterface({ input: first.stderr! })) {
       if (!line.includes('"download_request"')) continue;
       // a file is on its way into its .part file: kill the process hard once bytes have landed
       for (let i = 0; i < 400 && !killedMidFile; i++) {
-        const parts = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.part'));
-        const sizes = await Promise.all(parts.map((n) => stat(join(dir, n)).then((s) => s.size, () => 0)));
+        const [dir] = await runDirs(groupDir);
+        const parts = dir === undefined ? [] : (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.part'));
+        const sizes = await Promise.all(parts.map((n) => stat(join(dir!, n)).then((s) => s.size, () => 0)));
         if (sizes.some((s) => s > 0)) killedMidFile = true;
         else await new Promise((resolve) => setTimeout(resolve, 2));
       }
@@ -382,7 +403,7 @@ describe('fault matrix', () => {
     expect(summary.ok).toBe(true);
     expect(stderr).toMatch(/"resumed":true/);
     expect(await finalFilesIntact(out)).toHaveLength(3);
-    expect((await readdir(dir)).filter((n) => n.startsWith('.'))).toEqual([]);
+    expect((await readdir(join(groupDir, summary.groups[0]!.manifest.run))).filter((n) => n.startsWith('.'))).toEqual([]);
     await matchesServer(summary.groups[0]!.manifest);
   }, 30_000);
 });

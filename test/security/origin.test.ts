@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createClient, type DpcClient } from '../../src/client.js';
 import { DpcError } from '../../src/errors.js';
@@ -90,9 +90,10 @@ describe('the bearer token stays on the configured origin', () => {
       expect(r.headers.authorization).toBeUndefined();
       expect(JSON.stringify(r.headers)).not.toContain(TOKEN);
     }
-    const files = (await readdir(join(out, 'g1'))).filter((n) => n.endsWith('.ndjson'));
+    const dir = join(out, 'g1', (await readFile(join(out, 'g1', 'LATEST'), 'utf8')).trim()); // the job's run folder
+    const files = (await readdir(dir)).filter((n) => n.endsWith('.ndjson'));
     expect(files.sort()).toEqual(['Patient-001.ndjson', 'Patient-002.ndjson']);
-    for (const f of files) expect((await stat(join(out, 'g1', f))).mode & 0o777).toBe(0o600);
+    for (const f of files) expect((await stat(join(dir, f))).mode & 0o777).toBe(0o600);
   });
 
   it.each(['needs-token', 'default-needs-token'])('files on another origin that need the token (%s) are refused before any request, exit 1', async (job) => {

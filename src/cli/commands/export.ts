@@ -10,10 +10,13 @@ import { formatTable, type Output } from '../output.js';
 import { parseDuration } from '../../roster/duration.js';
 
 const LAYOUT = [
-  'Files: <out>/<group id | NPI | patient | system>/<Type>-NNN.ndjson[.gz] (0600; folders 0700).',
-  'manifest.json beside them is written last: per file url, type, path, bytes, sha256, count; transactionTime,',
-  'request and the error summary. Rerunning the same command resumes the unfinished job and skips verified',
-  'files. Files failing verification twice are kept in <out>/.quarantine/. State: <out>/.dpc-export-state.json.',
+  'Files: <out>/<group id | NPI | patient | system>/<run>/<Type>-NNN.ndjson[.gz] (0600; folders 0700), one run',
+  'folder per job, named after its kick-off time (UTC, e.g. 2026-11-25T020000Z); nothing of a completed run is',
+  'ever deleted (prune old runs yourself). manifest.json in the run folder is written last: per file url, type, path,',
+  'bytes, sha256, count; transactionTime, request and the error summary. <out>/<group>/LATEST names the newest run',
+  'whose files all verified. Rerunning the same command resumes the unfinished job in its run folder and skips',
+  'verified files. Files failing verification twice are kept in <out>/.quarantine/<group>/<run>/.',
+  'State (resume, --since auto): <out>/.dpc-export-state.json.',
 ].join('\n');
 
 function usage(message: string, location: string): DpcError {
@@ -104,7 +107,7 @@ interface SourceArgs extends GlobalArgs {
 
 const status: CommandModule<GlobalArgs, SourceArgs> = {
   command: 'status <source>',
-  describe: 'Show the state of an export job (JOB_URL) or of the jobs recorded in an output folder (DIR)',
+  describe: 'Show the state of an export job (JOB_URL) or of each group recorded in an output folder (DIR)',
   builder: (y) =>
     (y as Argv<GlobalArgs>)
       .positional('source', { type: 'string', demandOption: true, describe: 'Job URL (Content-Location of the kick-off) or output folder' })
@@ -116,7 +119,9 @@ const status: CommandModule<GlobalArgs, SourceArgs> = {
     try {
       const { exportStatus } = await import('../../export/index.js');
       const reports = await exportStatus(client, argv.source);
-      output.result(reports, () => formatTable(reports as unknown as Array<Record<string, unknown>>, ['label', 'state', 'progress', 'transactionTime', 'files', 'errorFiles', 'lastTransactionTime', 'jobUrl']));
+      output.result(reports, () =>
+        formatTable(reports as unknown as Array<Record<string, unknown>>, ['label', 'state', 'run', 'progress', 'transactionTime', 'files', 'errorFiles', 'latest', 'lastTransactionTime', 'jobUrl']),
+      );
     } finally {
       await client.close();
     }
@@ -165,6 +170,7 @@ const download: CommandModule<GlobalArgs, DownloadArgs> = {
 
 interface VerifyArgs extends GlobalArgs {
   dir: string;
+  latest: boolean;
 }
 
 const verify: CommandModule<GlobalArgs, VerifyArgs> = {
@@ -172,12 +178,15 @@ const verify: CommandModule<GlobalArgs, VerifyArgs> = {
   describe: 'Re-hash the files on disk against manifest.json (no network)',
   builder: (y) =>
     (y as Argv<GlobalArgs>)
-      .positional('dir', { type: 'string', demandOption: true, describe: 'Output folder or one group folder' })
-      .example('$0 export verify exports', 'check every group folder under exports/') as unknown as Argv<VerifyArgs>,
+      .positional('dir', { type: 'string', demandOption: true, describe: 'Output folder, one group folder or one run folder' })
+      .option('latest', { type: 'boolean', default: false, describe: 'Only the run each group folder\'s LATEST names' })
+      .example('$0 export verify exports', 'check every run of every group folder under exports/')
+      .example('$0 export verify exports --latest', 'check the newest complete run of each group')
+      .example('$0 export verify exports/GROUP_ID/2026-11-25T020000Z', 'check one run') as unknown as Argv<VerifyArgs>,
   handler: async (argv) => {
     const output = outputFor(argv);
     const { verifyExportDir } = await import('../../export/index.js');
-    const report = await verifyExportDir(argv.dir);
+    const report = await verifyExportDir(argv.dir, { latest: argv.latest });
     const bad = report.files.filter((f) => !f.ok);
     output.result(report, () =>
       [
