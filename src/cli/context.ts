@@ -54,7 +54,7 @@ export interface ClientForOptions {
 /** A client for the resolved settings; ERR_CONFIG names what is missing and how to set it. */
 export async function clientFor(argv: GlobalArgs, output: Output, options: ClientForOptions = {}): Promise<DpcClient> {
   const { settings } = await settingsFor(argv);
-  const { missingCredentials } = await import('../config/settings.js');
+  const { keyIdFits, missingCredentials } = await import('../config/settings.js');
   const { createClient } = await import('../client.js');
   const { registerSecret } = await import('../redact.js');
   registerSecret(settings.clientToken);
@@ -65,8 +65,7 @@ export async function clientFor(argv: GlobalArgs, output: Output, options: Clien
   if ((options.credentials ?? true) && missing.length > 0) {
     throw new DpcError('ERR_CONFIG', `profile "${settings.profile}" has no ${missing.join(', no ')}; run \`dpc init\` or set them`);
   }
-  const { isUuid } = await import('../auth/assertion-check.js');
-  if (settings.keyId !== undefined && !isUuid(settings.keyId)) {
+  if (settings.keyId !== undefined && !keyIdFits(settings.keyId, settings.tokenUrl)) {
     throw new DpcError('ERR_CONFIG', `key id "${settings.keyId}" (from ${settings.sources.keyId ?? 'config'}) is not a UUID; use the id returned when the public key was registered`);
   }
   const privateKey = missing.length === 0 && !settings.accessToken ? await privateKeyFor(settings, output) : undefined;

@@ -6,6 +6,7 @@ import yargs, { type Argv } from 'yargs';
 import { DpcError, ExitCode } from '../errors.js';
 import { redact } from '../redact.js';
 import { commands } from './commands/index.js';
+import { unknownCommandMessage } from './unknown-command.js';
 import { VERSION } from '../version.js';
 
 export interface CliIO {
@@ -20,13 +21,19 @@ export function withGlobalOptions(cli: Argv): Argv {
     .option('base-url', { type: 'string', describe: 'API base URL, e.g. https://sandbox.dpc.cms.gov/api/v1 (env DPC_BASE_URL)', global: true })
     .option('client-token', { type: 'string', describe: 'Client token (prefer env DPC_CLIENT_TOKEN or the config file)', global: true })
     .option('private-key', { type: 'string', describe: 'Path to the PEM private key (env DPC_PRIVATE_KEY)', global: true })
-    .option('key-id', { type: 'string', describe: 'Public key id (UUID) used as the JWT kid (env DPC_KEY_ID)', global: true })
+    .option('key-id', { type: 'string', describe: 'Public key id used as the JWT kid, a UUID for DPC (env DPC_KEY_ID)', global: true })
     .option('passphrase-file', { type: 'string', describe: 'File holding the private key passphrase (env DPC_KEY_PASSPHRASE)', global: true })
     .option('config', { type: 'string', describe: 'Config file path (env DPC_CONFIG)', global: true })
     .option('json', { type: 'boolean', default: false, describe: 'Print results as JSON', global: true })
     .option('debug', { type: 'boolean', default: false, describe: 'Print HTTP requests (secrets redacted) and stack traces', global: true })
-    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print only results and errors', global: true });
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print only results and errors', global: true })
+    // yargs lists a command's groups in creation order and drops empty ones on reset: seeding "Options:" with --help
+    // keeps each command's own options (which yargs adds to "Options:") above the global ones
+    .group(['help'], 'Options:')
+    .group(GLOBAL_OPTIONS, 'Global options:');
 }
+
+const GLOBAL_OPTIONS = ['profile', 'base-url', 'client-token', 'private-key', 'key-id', 'passphrase-file', 'config', 'json', 'debug', 'quiet', 'version'];
 
 export async function runCli(args: string[], io: CliIO = {}): Promise<number> {
   const stderr = io.stderr ?? process.stderr;
@@ -47,13 +54,23 @@ export async function runCli(args: string[], io: CliIO = {}): Promise<number> {
     .example('$0 auth token', 'an access token for curl')
     .epilogue('Exit codes: 0 ok, 1 failure, 2 bad input or usage, 3 authentication, 4 partial success.\nDocs: README.md')
     .fail((message, error) => {
-      throw error ?? new DpcError('ERR_USAGE', message);
+      throw error ?? new DpcError('ERR_USAGE', unknownCommandMessage(args, message, commands.map((c) => ({ command: c.command ?? '' }))) ?? message);
     });
+  // Ctrl-C before a command installs its own SIGINT handling (export, sandbox, demo stop gracefully) would
+  // otherwise end the process with 130 and no word; those handlers take over while registered.
+  const onInterrupt = () => {
+    if (process.listenerCount('SIGINT') > 1) return;
+    stderr.write('error: interrupted\n');
+    process.exit(128 + 2); // 128 + SIGINT, as a shell reports a process killed by Ctrl-C
+  };
+  process.on('SIGINT', onInterrupt);
   try {
     await cli.parseAsync();
     exitCode = Number(process.exitCode ?? ExitCode.ok) || ExitCode.ok;
   } catch (error) {
     exitCode = reportError(error, stderr, debug);
+  } finally {
+    process.off('SIGINT', onInterrupt);
   }
   return exitCode;
 }

@@ -5,9 +5,8 @@
 import { access, chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { isUuid } from '../auth/assertion-check.js';
 import { DpcError } from '../errors.js';
-import { knownBaseUrl, type ConfigFile, type Env, type ProfileConfig } from './settings.js';
+import { keyIdFits, knownBaseUrl, type ConfigFile, type Env, type ProfileConfig } from './settings.js';
 
 /** Where the config file lives: explicit path > DPC_CONFIG > XDG_CONFIG_HOME > ~/.config. */
 export function configPath(env: Env, explicit?: string): string {
@@ -60,7 +59,9 @@ export function validateConfig(raw: unknown): string[] {
       if (profile[key] !== undefined && (typeof profile[key] !== 'string' || profile[key] === '')) problems.push(`${at}.${key}: must be a non-empty string`);
     }
     if (profile.jwtType !== undefined && typeof profile.jwtType !== 'boolean') problems.push(`${at}.jwtType: must be true or false`);
-    if (typeof profile.keyId === 'string' && !isUuid(profile.keyId)) problems.push(`${at}.keyId: not a UUID`);
+    if (typeof profile.keyId === 'string' && profile.keyId !== '' && !keyIdFits(profile.keyId, typeof profile.tokenUrl === 'string' ? profile.tokenUrl : undefined)) {
+      problems.push(`${at}.keyId: not a UUID (DPC key ids are; set tokenUrl for a generic SMART server)`);
+    }
     for (const key of ['baseUrl', 'tokenUrl'] as const) {
       if (typeof profile[key] === 'string' && !isHttpUrl(profile[key])) problems.push(`${at}.${key}: not an http(s) URL`);
     }

@@ -2,12 +2,13 @@
  * Pure configuration resolution: command-line flags > environment > config file profile > known defaults.
  * No I/O here; the file is read and validated by `file.ts`.
  */
+import { isUuid } from '../auth/assertion-check.js';
 import { DpcError } from '../errors.js';
 
 export const KNOWN_PROFILES: Readonly<Record<string, string>> = {
   sandbox: 'https://sandbox.dpc.cms.gov/api/v1',
   prod: 'https://prod.dpc.cms.gov/api/v1',
-  local: 'http://localhost:3002/api/v1',
+  local: 'http://127.0.0.1:3002/api/v1',
 };
 export const DEFAULT_PROFILE = 'sandbox';
 
@@ -99,6 +100,14 @@ export function resolveSettings(flags: SettingFlags, env: Env, file: ConfigFile 
     jwtType: stored?.jwtType,
     sources,
   };
+}
+
+/**
+ * Whether a key id fits the server: DPC (no tokenUrl) issues UUID key ids, so anything else is a typo caught before
+ * a 401; a generic SMART server (tokenUrl set) may use any non-empty kid.
+ */
+export function keyIdFits(keyId: string, tokenUrl: string | undefined): boolean {
+  return tokenUrl === undefined ? isUuid(keyId) : keyId !== '';
 }
 
 /** Which settings the assertion flow still lacks, named as the user would set them. */

@@ -15,19 +15,20 @@ import { DpcError } from '../errors.js';
 import { runExport, runOutcomeError, verifyExportDir, type ExportEventHandler, type GroupManifest } from '../export/index.js';
 import { submitPatients } from '../fhir/patients.js';
 import { submitPractitioners } from '../fhir/practitioners.js';
-import { mbiOf, resourcesOfType } from '../fhir/resources.js';
+import { resourcesOfType } from '../fhir/resources.js';
 import { registerSecret } from '../redact.js';
 import { syncRoster } from '../roster/sync.js';
 import { startSandbox, type SandboxHandle } from '../sandbox/index.js';
 import type { TransportEvent } from '../transport/index.js';
 import { makeDemoKey, prepareDemoDir, type DemoKeyPair } from './files.js';
-import { DEMO_STEPS, exportedFiles, formatBytes, largestGroup, rowsForKnownPatients, type DemoStep, type DemoStepName, type DemoSummary } from './summary.js';
+import { DEMO_STEPS, countRows, exportedFiles, formatBytes, largestGroup, type DemoStep, type DemoStepName, type DemoSummary } from './summary.js';
 
 // src/demo/ and dist/demo/ both sit two levels below the package root, beside samples/.
 const SAMPLES = new URL('../../samples/', import.meta.url);
 const PRACTITIONER_SAMPLE = 'provider_bundle.json';
 const PATIENT_SAMPLE = 'patient_bundle-dpr.json';
-const ROSTER_SAMPLE = 'test_associations-dpr.csv';
+/** The rows of DPC's test_associations-dpr.csv whose patients are in PATIENT_SAMPLE (samples/SOURCE.md). */
+const ROSTER_SAMPLE = 'roster-sandbox.csv';
 
 export const DEMO_EXPORT_TYPES = ['Patient', 'Coverage', 'ExplanationOfBenefit'];
 
@@ -133,14 +134,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
       (r) => `${r.practitioners.length} practitioners (${PRACTITIONER_SAMPLE}) and ${r.patients.length} patients (${PATIENT_SAMPLE}) registered with $submit`,
     );
 
-    const known = new Set(registered.patients.flatMap((p) => mbiOf(p) ?? []));
-    const selection = rowsForKnownPatients(await readSample(ROSTER_SAMPLE), known);
+    const rosterText = await readSample(ROSTER_SAMPLE);
+    const rosterRows = countRows(rosterText);
     const synced = await step(
       'roster',
-      async () => (await syncRoster(client, { file: ROSTER_SAMPLE, text: selection.text })).result?.groups ?? [],
-      (groups) =>
-        `${ROSTER_SAMPLE} synced: ${groups.length} groups attested and attributed (${selection.rows} members); ` +
-        `${selection.skipped} rows skipped, their MBIs are not in ${PATIENT_SAMPLE}`,
+      async () => (await syncRoster(client, { file: ROSTER_SAMPLE, text: rosterText })).result?.groups ?? [],
+      (groups) => `${ROSTER_SAMPLE} synced: ${groups.length} groups attested and attributed (${rosterRows} members)`,
     );
     const group = largestGroup(synced);
     if (!group) throw new DpcError('ERR_INPUT', `${ROSTER_SAMPLE}: no roster rows name a registered patient`, { location: ROSTER_SAMPLE });
@@ -186,8 +185,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
       registered: { practitioners: registered.practitioners.length, patients: registered.patients.length },
       roster: {
         file: ROSTER_SAMPLE,
-        rows: selection.rows,
-        skippedRows: selection.skipped,
+        rows: rosterRows,
         groups: synced.map((g) => ({ npi: g.npi, groupId: g.groupId, members: g.added + g.renewed })),
       },
       exported: {

@@ -49,8 +49,6 @@ export interface DemoSummary {
   roster: {
     file: string;
     rows: number;
-    /** Rows whose MBI is not in the sample patient bundle (the published CSV names more patients than it). */
-    skippedRows: number;
     groups: Array<{ npi: string; groupId: string; members: number }>;
   };
   exported: {
@@ -73,20 +71,9 @@ export interface DemoSummary {
   totalMs: number;
 }
 
-export interface RosterSelection {
-  text: string;
-  rows: number;
-  skipped: number;
-}
-
-/**
- * The `MBI,NPI` rows of a roster whose MBI is registered. The published sample roster lists 184 MBIs but its patient
- * bundle only 100, and a sync rejects a roster naming unknown patients, so the demo attributes the known ones. Pure.
- */
-export function rowsForKnownPatients(csv: string, knownMbis: ReadonlySet<string>): RosterSelection {
-  const lines = csv.split(/\r?\n/).filter((line) => line.trim() !== '');
-  const kept = lines.filter((line) => knownMbis.has((line.split(',')[0] ?? '').trim().toUpperCase()));
-  return { text: `${kept.join('\n')}\n`, rows: kept.length, skipped: lines.length - kept.length };
+/** The number of non-blank lines of a headerless `MBI,NPI` roster. Pure. */
+export function countRows(csv: string): number {
+  return csv.split(/\r?\n/).filter((line) => line.trim() !== '').length;
 }
 
 /** The group with the most members (ties: lowest NPI, so runs are repeatable). Pure. */

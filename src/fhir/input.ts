@@ -6,10 +6,13 @@
  */
 import { DpcError } from '../errors.js';
 
-/** The one error for input that cannot be sent: a one-line summary, every problem in `details`. */
+/**
+ * The one error for input that cannot be sent. Problems already start with their `file:line` or `file: entry N`.
+ * A single problem is the message itself; several get a one-line summary with every problem in `details`.
+ */
 export function inputRejected(location: string, problems: readonly string[]): DpcError {
-  const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
-  return new DpcError('ERR_INPUT', `${location}: ${count} found, nothing was sent`, { location, details: [...problems] });
+  if (problems.length === 1) return new DpcError('ERR_INPUT', `${problems[0]}; nothing was sent`, { location });
+  return new DpcError('ERR_INPUT', `${location}: ${problems.length} problems found, nothing was sent`, { location, details: [...problems] });
 }
 
 export function isObject(value: unknown): value is Record<string, unknown> {

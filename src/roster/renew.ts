@@ -12,15 +12,14 @@ import { addMembers, listGroups } from '../fhir/groups.js';
 import { getOrganization } from '../fhir/organization.js';
 import { listPractitioners } from '../fhir/practitioners.js';
 import { buildAttestation } from '../fhir/provenance.js';
-import { npiOf } from '../fhir/resources.js';
-import { expiringMembers, type ExpiringGroup } from './expiry.js';
+import { memberPatientId, npiOf } from '../fhir/resources.js';
+import { expiringMembers, type ExpiringGroup, type ExpiringMember } from './expiry.js';
 
 export interface RenewOptions {
   withinMs: number;
   /** Also renew members that are already inactive (lapsed or removed; see above). */
   includeInactive?: boolean;
   dryRun?: boolean;
-  onRenewed?: (group: ExpiringGroup) => void;
 }
 
 /** The groups with members ending within the window or inactive. */
@@ -28,7 +27,10 @@ export async function findExpiring(client: FhirClient, withinMs: number): Promis
   return expiringMembers(await listGroups(client), { now: client.now(), withinMs });
 }
 
-/** The groups and members renewed (or, on a dry run, that would be). */
+/**
+ * The groups and members renewed (or, on a dry run, that would be). After a renewal each member's `start`/`end`
+ * are the new period the server returned, while `status` stays the one that made it due (expiring or inactive).
+ */
 export async function renewExpiring(client: FhirClient, options: RenewOptions): Promise<ExpiringGroup[]> {
   const due = (await findExpiring(client, options.withinMs))
     .map((g) => ({ ...g, members: g.members.filter((m) => options.includeInactive || m.status === 'expiring') }))
@@ -36,14 +38,20 @@ export async function renewExpiring(client: FhirClient, options: RenewOptions): 
   if (options.dryRun || due.length === 0) return due;
   const [org, practitioners] = await Promise.all([getOrganization(client), listPractitioners(client)]);
   const practitionerIds = new Map(practitioners.flatMap((p) => (p.id && npiOf(p) ? [[npiOf(p)!, p.id] as const] : [])));
+  const renewed: ExpiringGroup[] = [];
   for (const group of due) {
     const practitionerId = practitionerIds.get(group.npi);
     if (practitionerId === undefined) {
       throw new DpcError('ERR_NOT_FOUND', `group ${group.groupId} is attributed to NPI ${group.npi}, which is not a practitioner of your organization`);
     }
     const provenance = buildAttestation({ orgId: idOf(org), practitionerId, recorded: client.now() });
-    await addMembers(client, group.groupId, { npi: group.npi, patientIds: group.members.map((m) => m.patientId), provenance });
-    options.onRenewed?.(group);
+    const updated = await addMembers(client, group.groupId, { npi: group.npi, patientIds: group.members.map((m) => m.patientId), provenance });
+    renewed.push({ ...group, members: group.members.map((m) => withNewPeriod(m, updated)) });
   }
-  return due;
+  return renewed;
+}
+
+function withNewPeriod(member: ExpiringMember, updated: fhir3.Group): ExpiringMember {
+  const period = updated.member?.find((m) => memberPatientId(m) === member.patientId)?.period;
+  return { ...member, start: period?.start, end: period?.end };
 }

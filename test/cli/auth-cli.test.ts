@@ -73,7 +73,7 @@ describe('dpc init', () => {
 
   it('rejects a bad key id before writing anything', async () => {
     const error = oneLineError(await dpc('init', '--profile', 'other', '--base-url', sandbox.baseUrl, '--key-id', 'abc'), 2);
-    expect(error).toBe(`error: ${env.DPC_CONFIG}: profiles.other.keyId: not a UUID`);
+    expect(error).toBe(`error: ${env.DPC_CONFIG}: profiles.other.keyId: not a UUID (DPC key ids are; set tokenUrl for a generic SMART server)`);
   });
 });
 
@@ -119,6 +119,22 @@ describe('the flow, under --debug', () => {
     const listed = await dpc('keys', 'list', '--private-key', join(keysDir, 'private.pem'), '--key-id', key.id);
     expect(listed.stdout, listed.stderr).toContain('rotated');
     expect((await dpc('keys', 'delete', key.id, '--debug')).stdout).toBe(`deleted public key ${key.id}\n`);
+  });
+
+  it('key rotation: following the `keys add` hint word for word switches the profile to the new pair', async () => {
+    const keysDir = join(dir, 'keys-rotated');
+    expect((await dpc('keys', 'generate', '--out', keysDir)).code).toBe(0);
+    const added = await dpc('keys', 'add', '--public-key', join(keysDir, 'public.pem'), '--label', 'next');
+    expect(added.code, added.stderr).toBe(0);
+    const hint = /^next: sign with it: dpc (.+)$/m.exec(added.stdout)?.[1];
+    expect(hint, added.stdout).toMatch(/^init --profile \S+ --key-id \S+ --private-key \S+private\.pem$/);
+    expect((await dpc(...hint!.split(' '))).code).toBe(0);
+    // the profile now signs with the new pair (a key id without its private key would get 401)
+    const newId = /--key-id (\S+)/.exec(hint!)![1]!;
+    expect((await dpc('keys', 'show', newId)).stdout).toContain('label    next');
+    // back to the original pair for the other tests
+    expect((await dpc('init', '--key-id', keyId, '--private-key', keyPath)).code).toBe(0);
+    expect((await dpc('keys', 'delete', newId)).code).toBe(0);
   });
 
   it('prints tokens and assertions only when asked, and they work', async () => {
@@ -241,5 +257,9 @@ describe('one-line errors and exit codes', () => {
   it('missing settings and bad usage → 2', async () => {
     expect(oneLineError(await runCli(['keys', 'list', '--profile', 'prod'], { env }), 2)).toMatch(/^error: profile "prod" has no client token/);
     expect(oneLineError(await dpc('keys', 'list', '--key-id', 'nope'), 2)).toBe('error: key id "nope" (from flag) is not a UUID; use the id returned when the public key was registered');
+    expect(oneLineError(await dpc('org', 'shw'), 2)).toBe('error: unknown command "shw" for "dpc org"; did you mean "show"?');
+    expect(oneLineError(await dpc('--profile', 'x', 'rostr', 'sync'), 2)).toBe('error: unknown command "rostr" for "dpc"; did you mean "roster"?');
+    expect(oneLineError(await dpc('frobnicate'), 2)).toBe('error: unknown command "frobnicate" for "dpc"; `dpc --help` lists them');
+    expect(oneLineError(await dpc('org', 'frobnicate'), 2)).toBe('error: unknown command "frobnicate" for "dpc org"; `dpc org --help` lists them');
   });
 });

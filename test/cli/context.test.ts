@@ -1,6 +1,11 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { describeEvent, settingsFor, type GlobalArgs } from '../../src/cli/context.js';
+import { isDpcError } from '../../src/errors.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateKeyPair, privateKeyPem } from '../../src/auth/keys.js';
+import { clientFor, describeEvent, settingsFor, type GlobalArgs } from '../../src/cli/context.js';
 import { formatTable, Output } from '../../src/cli/output.js';
 import { registerSecret } from '../../src/redact.js';
 
@@ -37,6 +42,29 @@ describe('settingsFor', () => {
     const { settings, configPath } = await settingsFor({ ...argv, keyId: '33333333-3333-4333-8333-333333333333' }, { DPC_PROFILE: 'prod', DPC_CLIENT_TOKEN: 't0ken-value' });
     expect(configPath).toBe('/nonexistent/dpc/config.json');
     expect(settings).toMatchObject({ profile: 'prod', baseUrl: 'https://prod.dpc.cms.gov/api/v1', clientToken: 't0ken-value', keyId: '33333333-3333-4333-8333-333333333333' });
+  });
+});
+
+describe('clientFor', () => {
+  it('requires a UUID key id for DPC only: a generic SMART server (tokenUrl set) takes any kid', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dpc-context-'));
+    try {
+      const keyPath = join(dir, 'private.pem');
+      await writeFile(keyPath, privateKeyPem((await generateKeyPair()).privateKey), { mode: 0o600 });
+      const base = { baseUrl: 'https://ehr.example.org/fhir', clientToken: 'client-id', privateKey: keyPath, keyId: 'ehr-key-1' };
+      const config = join(dir, 'config.json');
+      const dpc = { ...base, keyId: '33333333-3333-4333-8333-333333333333' };
+      await writeFile(config, JSON.stringify({ profiles: { smart: { ...base, tokenUrl: 'https://ehr.example.org/token' }, dpc } }), { mode: 0o600 });
+      const quiet = new Output({ json: false, debug: false, quiet: true });
+      const client = await clientFor({ ...argv, debug: false, config, profile: 'smart' }, quiet);
+      await client.close();
+      // the same kid for a DPC profile is a typo caught before a 401
+      const refused = await clientFor({ ...argv, debug: false, config, profile: 'dpc', keyId: 'ehr-key-1' }, quiet).catch((e: unknown) => e);
+      expect(isDpcError(refused, 'ERR_CONFIG')).toBe(true);
+      expect((refused as Error).message).toMatch(/^key id "ehr-key-1" \(from flag\) is not a UUID/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -34,7 +34,7 @@ describe('validateConfig', () => {
     });
     expect(problems).toEqual([
       'profiles.prod.extra: unknown setting',
-      'profiles.prod.keyId: not a UUID',
+      'profiles.prod.keyId: not a UUID (DPC key ids are; set tokenUrl for a generic SMART server)',
       'profiles.prod.baseUrl: not an http(s) URL',
       'profiles.custom.clientToken: must be a non-empty string',
       'profiles.custom.baseUrl: required for a custom profile',
@@ -44,6 +44,12 @@ describe('validateConfig', () => {
     expect(validateConfig([])).toEqual(['the top level must be an object {"profiles": {...}}']);
   });
 
+  it('accepts any non-empty kid for a generic SMART server (tokenUrl set); only DPC key ids must be UUIDs', () => {
+    const smart = { baseUrl: 'https://ehr.example.org/fhir', tokenUrl: 'https://ehr.example.org/token', keyId: 'my-key-2024' };
+    expect(validateConfig({ profiles: { smart } })).toEqual([]);
+    expect(validateConfig({ profiles: { smart: { ...smart, keyId: '' } } })).toEqual(['profiles.smart.keyId: must be a non-empty string']);
+  });
+
   it('parseConfig throws one line naming the file, with the rest as details', () => {
     try {
       parseConfig(JSON.stringify({ profiles: { prod: { keyId: 'x', baseUrl: 'nope' } } }), 'config.json');
@@ -51,7 +57,7 @@ describe('validateConfig', () => {
     } catch (error) {
       const e = error as DpcError;
       expect(e.code).toBe('ERR_CONFIG');
-      expect(e.message).toBe('config.json: profiles.prod.keyId: not a UUID (and 1 more)');
+      expect(e.message).toBe('config.json: profiles.prod.keyId: not a UUID (DPC key ids are; set tokenUrl for a generic SMART server) (and 1 more)');
       expect(e.details).toEqual(['config.json: profiles.prod.baseUrl: not an http(s) URL']);
     }
     expect(() => parseConfig('{', 'c.json')).toThrow(/^c\.json: not valid JSON/);

@@ -30,7 +30,7 @@ describe('resolveSettings', () => {
 
   it('fills known base URLs for the sandbox, prod and local profiles', () => {
     expect(resolveSettings({ profile: 'prod' }, {}, file)).toMatchObject({ baseUrl: 'https://prod.dpc.cms.gov/api/v1', clientToken: 'prod-token' });
-    expect(resolveSettings({ profile: 'local' }, {}, undefined).baseUrl).toBe('http://localhost:3002/api/v1');
+    expect(resolveSettings({ profile: 'local' }, {}, undefined).baseUrl).toBe('http://127.0.0.1:3002/api/v1') // what `dpc sandbox start` listens on and prints;
     expect(resolveSettings({}, { DPC_BASE_URL: 'http://other/api/v1' }, undefined).baseUrl).toBe('http://other/api/v1');
   });
 

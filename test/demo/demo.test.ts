@@ -130,7 +130,7 @@ describe('dpc demo --json', () => {
     expect(summary.accessToken.expiresInSec).toBe(300);
     expect(summary.registered).toEqual({ practitioners: 4, patients: 100 });
     // the published roster names 184 MBIs; its patient bundle holds 100 of them
-    expect(summary.roster).toMatchObject({ file: 'test_associations-dpr.csv', rows: 100, skippedRows: 84 });
+    expect(summary.roster).toMatchObject({ file: 'roster-sandbox.csv', rows: 100 });
     expect(summary.roster.groups).toHaveLength(4);
     expect(summary.roster.groups.reduce((n, g) => n + g.members, 0)).toBe(100);
 

@@ -1,16 +1,11 @@
 /** The demo's pure helpers: roster selection, group choice, file totals, and the human summary. */
 import { describe, expect, it } from 'vitest';
-import { exportedFiles, formatBytes, largestGroup, rowsForKnownPatients, type DemoSummary } from '../../src/demo/summary.js';
+import { countRows, exportedFiles, formatBytes, largestGroup, type DemoSummary } from '../../src/demo/summary.js';
 import { formatMs, formatSummary, nextCommands } from '../../src/cli/commands/demo.js';
 
-describe('rowsForKnownPatients', () => {
-  it('keeps the rows of registered MBIs (any case, CRLF, blank lines) and counts the others', () => {
-    const csv = '1S00E00AA01,2323232225\r\n\r\n1s00e00aa02,1232131239\r\n9X99X99XX99,1232131239\r\n';
-    expect(rowsForKnownPatients(csv, new Set(['1S00E00AA01', '1S00E00AA02']))).toEqual({
-      text: '1S00E00AA01,2323232225\n1s00e00aa02,1232131239\n',
-      rows: 2,
-      skipped: 1,
-    });
+describe('countRows', () => {
+  it('counts roster rows, not blank lines or line ends', () => {
+    expect(countRows('1S00E00AA01,2323232225\r\n\r\n1s00e00aa02,1232131239\r\n  \n9X99X99XX99,1232131239')).toBe(3);
   });
 });
 
@@ -49,7 +44,7 @@ describe('formatting', () => {
     keyId: 'key-2',
     accessToken: { expiresInSec: 300 },
     registered: { practitioners: 4, patients: 100 },
-    roster: { file: 'test_associations-dpr.csv', rows: 100, skippedRows: 84, groups: [{ npi: '1232125215', groupId: 'g-1', members: 44 }] },
+    roster: { file: 'roster-sandbox.csv', rows: 100, groups: [{ npi: '1232125215', groupId: 'g-1', members: 44 }] },
     exported: {
       groupId: 'g-1',
       npi: '1232125215',
@@ -76,7 +71,7 @@ describe('formatting', () => {
     expect(text).toContain('org-1 (client token in /tmp/d/client-token.txt)');
     expect(text).toMatch(/key-2 uploaded with POST \/Key/);
     expect(text).toContain('4 practitioners, 100 patients');
-    expect(text).toContain('84 rows skipped');
+    expect(text).toContain('1 groups from roster-sandbox.csv, 100 members');
     expect(text).toMatch(/OperationOutcome-001\.ndjson +1 error +203 B/);
     expect(text).toContain('verified ✓ 2 files, 43 resources, 44.1 KiB');
     expect(text).toContain('1 × Unable to retrieve patient data due to internal error (1S00E00AA78)');

@@ -41,6 +41,9 @@ describe('roster files rejected before anything is sent', () => {
     expect(err.code).toBe('ERR_INPUT');
     expect(err.exitCode).toBe(2);
     expect(err.message).toBe('bad.csv: 5 problems found, nothing was sent');
+    const single = await rejection(() => syncRoster(fx.client, { file: 'roster.csv', text: 'X,1232131239' }));
+    expect(single.message).toBe('roster.csv:1: invalid MBI "X"; nothing was sent');
+    expect(single.details).toEqual([]);
     expect(err.details).toEqual([
       'bad.csv:2: invalid NPI "2323232226" (10 digits with a Luhn check digit)',
       'bad.csv:3: invalid MBI "S00E00AA03"',
@@ -55,7 +58,9 @@ describe('roster files rejected before anything is sent', () => {
     const rows = Array.from({ length: 1351 }, (_, i) => `${mbi(i)},1232131239`);
     fx.client.reset();
     const err = await rejection(() => syncRoster(fx.client, { file: 'big.csv', text: rows.join('\n') }));
-    expect(err.details).toEqual(["big.csv:1351: practitioner 1232131239 has 1351 patients, more than DPC's limit of 1350 per group"]);
+    // a single problem is the error line itself
+    expect(err.message).toBe("big.csv:1351: practitioner 1232131239 has 1351 patients, more than DPC's limit of 1350 per group; nothing was sent");
+    expect(err.details).toEqual([]);
     expect(fx.client.counts).toMatchObject({ reads: 0, writes: 0 });
   });
 
@@ -63,7 +68,8 @@ describe('roster files rejected before anything is sent', () => {
     const bundle = { resourceType: 'Bundle', type: 'collection', entry: [{ resource: buildPatient({ mbi: '1S00E00ZZ01', given: 'A', family: 'B', birthDate: '2999-01-01', gender: 'male' }) }] };
     fx.client.reset();
     const err = await rejection(() => syncRoster(fx.client, { file: 'r.csv', text: '1S00E00ZZ01,1232131239', patients: { location: 'p.json', json: bundle } }));
-    expect(err.details).toEqual(['p.json: entry 1 (MBI 1S00E00ZZ01): invalid birth date "2999-01-01" (in the future)']);
+    expect(err.message).toBe('p.json: entry 1 (MBI 1S00E00ZZ01): invalid birth date "2999-01-01" (in the future); nothing was sent');
+    expect(err.details).toEqual([]);
     expect(fx.client.counts).toMatchObject({ reads: 0, writes: 0 });
   });
 
@@ -79,7 +85,8 @@ describe('roster files rejected before anything is sent', () => {
   it('rejects a practitioner DPC lacks when no practitioner bundle provides it', async () => {
     fx.client.reset();
     const err = await rejection(() => syncRoster(fx.client, { file: 'r.csv', text: 'mbi,npi\n1S00E00FZ00,1111112110\n' }));
-    expect(err.details).toEqual(['r.csv:2: practitioner 1111112110 is not registered in DPC; register it first or pass a practitioner bundle']);
+    expect(err.message).toBe('r.csv:2: practitioner 1111112110 is not registered in DPC; register it first or pass a practitioner bundle; nothing was sent');
+    expect(err.details).toEqual([]);
     expect(fx.client.counts.writes).toBe(0);
   });
 });

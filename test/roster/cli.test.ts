@@ -46,6 +46,15 @@ function dpc(...args: string[]): Promise<{ code: number; stdout: string; stderr:
 }
 
 describe('dpc roster / group / practitioner / patient', () => {
+  it('ships samples/roster-sandbox.csv: the sample roster rows whose patients exist, usable as the help example shows', async () => {
+    expect(await readFile('samples/roster-sandbox.csv', 'utf8')).toBe((await readFile(knownCsv, 'utf8')).replace('mbi,npi\n', ''));
+    const example = await dpc('roster', 'sync', 'samples/roster-sandbox.csv', '--patients', 'samples/patient_bundle-dpr.json', '--practitioners', 'samples/provider_bundle.json', '--dry-run');
+    expect(example.code, example.stderr).toBe(0);
+    const help = await dpc('roster', 'sync', '--help');
+    expect(help.stdout).toContain('dpc roster sync samples/roster-sandbox.csv --patients');
+  });
+
+
   it('rejects the full sample roster with exit 2, one summary line and one line per problem', async () => {
     const { code, stdout, stderr } = await dpc('roster', 'sync', 'samples/test_associations-dpr.csv');
     expect(code).toBe(2);
@@ -83,6 +92,13 @@ describe('dpc roster / group / practitioner / patient', () => {
     const renewed = await dpc('group', 'renew', '--within', '91d');
     expect(renewed.code).toBe(0);
     expect(renewed.stdout).toMatch(/^practitioner \d{10} \(group [\w-]+\): \d+ member\(s\) renewed$/m);
+    // printed once (no progress lines), with the status that made each member due and the new period end
+    expect(renewed.stderr).toBe('');
+    expect(renewed.stdout).toMatch(/^MBI +PATIENTID +WAS +START +END$/m);
+    const newEnd = new Date(fx.sandbox.clock.now() + 90 * 86_400_000).toISOString().slice(0, 10);
+    const rows = renewed.stdout.split('\n').filter((l) => /^1S/.test(l));
+    expect(rows).toHaveLength(100);
+    expect(rows.every((l) => / expiring +\S+ +(\S+)$/.exec(l)?.[1] === newEnd)).toBe(true);
   });
 
   it('looks up practitioners, patients and groups by NPI or MBI, and refuses a bad NPI before sending', async () => {
@@ -95,7 +111,7 @@ describe('dpc roster / group / practitioner / patient', () => {
     ]);
     expect(badNpi.code).toBe(2);
     expect(badNpi.stderr).toBe(
-      'error: command line: 1 problem found, nothing was sent\n  command line: entry 1 (NPI 1234567890): invalid NPI "1234567890" (10 digits with a Luhn check digit)\n',
+      'error: command line: entry 1 (NPI 1234567890): invalid NPI "1234567890" (10 digits with a Luhn check digit); nothing was sent\n',
     );
     expect(JSON.parse(practitionerRun.stdout).identifier[0].value).toBe('1234329724');
     expect(JSON.parse(patientsRun.stdout)).toHaveLength(100);

@@ -91,6 +91,8 @@ describe('roster sync journey (seeded org: 4 sample practitioners, 100 sample pa
     expect(fx.client.counts.writes).toBe(0);
     const renewed = await renewExpiring(fx.client, { withinMs: 14 * DAY });
     expect(renewed).toHaveLength(expected.size);
+    const renewedEnd = new Date(fx.sandbox.clock.now() + 90 * DAY).toISOString().slice(0, 10);
+    expect(renewed.flatMap((g) => g.members).every((m) => m.status === 'expiring' && m.end?.startsWith(renewedEnd))).toBe(true);
     expect(fx.client.counts.writePaths).toEqual(due.map((g) => `POST /Group/${g.groupId}/$add`));
     expect(await findExpiring(fx.client, 14 * DAY)).toEqual([]);
     const end = new Date(fx.sandbox.clock.now() + 90 * DAY).toISOString().slice(0, 10);

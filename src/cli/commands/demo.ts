@@ -121,8 +121,7 @@ export function formatSummary(summary: DemoSummary, kept: boolean): string {
     `${indent}${api?.id} uploaded with POST /Key, the key id (kid) used from then on`,
     `${pad('access token')}from /Token/auth, valid ${summary.accessToken.expiresInSec ?? '?'} s (never printed)`,
     `${pad('registered')}${summary.registered.practitioners} practitioners, ${summary.registered.patients} patients`,
-    `${pad('roster')}${summary.roster.groups.length} groups from ${summary.roster.file}, ${summary.roster.rows} members` +
-      (summary.roster.skippedRows > 0 ? ` (${summary.roster.skippedRows} rows skipped: their patients are not in the sample bundle)` : ''),
+    `${pad('roster')}${summary.roster.groups.length} groups from ${summary.roster.file}, ${summary.roster.rows} members`,
     `${pad('exported')}group ${exported.groupId} (NPI ${exported.npi}, ${exported.members} patients): ${exported.types.join(', ')}`,
     ...files.split('\n').map((line) => `${indent}  ${line}`),
     `${indent}${exported.verified ? 'verified ✓' : 'NOT verified ✗'} ${exported.files.length} files, ${exported.resources} resources, ` +

@@ -126,13 +126,13 @@ const show: CommandModule<GlobalArgs, GroupArgs> = {
 
 type Change = 'add' | 'remove' | 'replace';
 
-function changeCommand(change: Change, describe: string, example: string): CommandModule<GlobalArgs, GroupArgs> {
+function changeCommand(change: Change, describe: string, example: [command: string, what: string]): CommandModule<GlobalArgs, GroupArgs> {
   return {
     command: `${change} <ref>`,
     describe,
     builder: (y) => {
       const withRef = patientsOption(refPositional(y as Argv<GlobalArgs>), change !== 'replace');
-      return (change === 'remove' ? withRef : provenanceOption(withRef)).example(example, describe) as unknown as Argv<GroupArgs>;
+      return (change === 'remove' ? withRef : provenanceOption(withRef)).example(...example) as unknown as Argv<GroupArgs>;
     },
     handler: (argv) =>
       withClient(argv, async (client, output) => {
@@ -182,12 +182,16 @@ async function expiringReport(client: DpcClient, groups: import('../../roster/ex
   return groups.map((g) => ({ ...g, members: g.members.map((m) => ({ ...m, mbi: mbis.get(m.patientId) })) }));
 }
 
-function formatExpiring(report: Awaited<ReturnType<typeof expiringReport>>, verb: string): string {
+const DUE_COLUMNS = ['mbi', 'patientId', 'status', 'start', 'end'] as const;
+/** After a renewal the status that made a member due is history: show it as `was` next to the new period. */
+const RENEWED_COLUMNS = ['mbi', 'patientId', 'was', 'start', 'end'] as const;
+
+function formatExpiring(report: Awaited<ReturnType<typeof expiringReport>>, verb: string, columns: typeof DUE_COLUMNS | typeof RENEWED_COLUMNS): string {
   if (report.length === 0) return 'no members are due for renewal';
   return report
     .map((g) => {
-      const rows = g.members.map((m) => ({ ...m, start: day(m.start), end: day(m.end) }));
-      return `practitioner ${g.npi} (group ${g.groupId}): ${g.members.length} member(s) ${verb}\n${formatTable(rows, ['mbi', 'patientId', 'status', 'start', 'end'])}`;
+      const rows = g.members.map((m) => ({ ...m, was: m.status, start: day(m.start), end: day(m.end) }));
+      return `practitioner ${g.npi} (group ${g.groupId}): ${g.members.length} member(s) ${verb}\n${formatTable(rows, columns)}`;
     })
     .join('\n\n');
 }
@@ -204,7 +208,7 @@ const expiring: CommandModule<GlobalArgs, WithinArgs> = {
       const { parseDuration } = await import('../../roster/duration.js');
       const { findExpiring } = await import('../../roster/renew.js');
       const report = await expiringReport(client, await findExpiring(client, parseDuration(argv.within, 'within')));
-      output.result(report, () => formatExpiring(report, 'due'));
+      output.result(report, () => formatExpiring(report, 'due', DUE_COLUMNS));
     }),
 };
 
@@ -229,10 +233,11 @@ const renew: CommandModule<GlobalArgs, WithinArgs> = {
         withinMs: parseDuration(argv.within, 'within'),
         includeInactive: argv.includeInactive,
         dryRun: argv.dryRun,
-        onRenewed: (g) => output.info(`renewed ${g.members.length} member(s) of practitioner ${g.npi}`),
       });
       const report = await expiringReport(client, renewed);
-      output.result({ dryRun: argv.dryRun ?? false, groups: report }, () => formatExpiring(report, argv.dryRun ? 'would be renewed' : 'renewed'));
+      output.result({ dryRun: argv.dryRun ?? false, groups: report }, () =>
+        argv.dryRun ? formatExpiring(report, 'would be renewed', DUE_COLUMNS) : formatExpiring(report, 'renewed', RENEWED_COLUMNS),
+      );
     }),
 };
 
@@ -244,9 +249,9 @@ export const groupCommand: CommandModule<GlobalArgs, GlobalArgs> = {
       .command(create)
       .command(list)
       .command(show)
-      .command(changeCommand('add', 'Add members, or renew existing ones to now+90 days (attested)', '$0 group add 1234329724 --patients 1S00E00AA01 1S00E00AA02'))
-      .command(changeCommand('remove', 'Remove members (they become inactive, end date now)', '$0 group remove 1234329724 --patients 1S00E00AA01'))
-      .command(changeCommand('replace', 'Replace the whole membership (attested); every member restarts now', '$0 group replace 1234329724 --patients 1S00E00AA01'))
+      .command(changeCommand('add', 'Add members, or renew existing ones to now+90 days (attested)', ['$0 group add 1234329724 --patients 1S00E00AA01 1S00E00AA02', 'attest and add two patients to the roster of NPI 1234329724 (renews them if already members)']))
+      .command(changeCommand('remove', 'Remove members (they become inactive, end date now)', ['$0 group remove 1234329724 --patients 1S00E00AA01', 'end the attribution of patient 1S00E00AA01 to NPI 1234329724 now']))
+      .command(changeCommand('replace', 'Replace the whole membership (attested); every member restarts now', ['$0 group replace 1234329724 --patients 1S00E00AA01', 'make 1S00E00AA01 the only member of the roster of NPI 1234329724']))
       .command(deleteGroupCommand)
       .command(expiring)
       .command(renew)

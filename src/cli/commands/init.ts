@@ -36,7 +36,7 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
   handler: async (argv) => {
     const output = outputFor(argv);
     const { configPath, readConfig, withProfile, writeConfig } = await import('../../config/file.js');
-    const { KNOWN_PROFILES, DEFAULT_PROFILE } = await import('../../config/settings.js');
+    const { knownBaseUrl, DEFAULT_PROFILE } = await import('../../config/settings.js');
     const { DpcError } = await import('../../errors.js');
     const { registerSecret } = await import('../../redact.js');
 
@@ -58,7 +58,7 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
         };
     if (interactive) {
       const { ask } = await promptFor();
-      if (!update.baseUrl && !stored.baseUrl && !KNOWN_PROFILES[profile]) update.baseUrl = await ask('API base URL: ');
+      if (!update.baseUrl && !stored.baseUrl && knownBaseUrl(profile) === undefined) update.baseUrl = await ask('API base URL: ');
       if (!update.clientToken && !stored.clientToken) update.clientToken = (await ask('client token (hidden): ', true)) || undefined;
       if (!update.privateKey && !stored.privateKey) {
         const answer = await ask('private key file: ');
@@ -78,7 +78,7 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
       config: path,
       profile,
       default: config.defaultProfile === profile,
-      baseUrl: merged.baseUrl ?? KNOWN_PROFILES[profile],
+      baseUrl: merged.baseUrl ?? knownBaseUrl(profile),
       clientToken: merged.clientToken ? 'set' : 'missing',
       privateKey: merged.privateKey ?? 'missing',
       keyId: merged.keyId ?? 'missing',

@@ -5,7 +5,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { clientFor, outputFor, type GlobalArgs } from '../context.js';
+import { clientFor, outputFor, settingsFor, type GlobalArgs } from '../context.js';
 import { formatTable } from '../output.js';
 
 const PRIVATE_FILE = 'private.pem';
@@ -79,7 +79,17 @@ const add: CommandModule<GlobalArgs, AddArgs> = {
     try {
       const { uploadPublicKey } = await import('../../auth/admin.js');
       const key = await uploadPublicKey(client, { publicKeyPem, signature, label: argv.label, source: argv.publicKey });
-      output.result(key, () => `uploaded public key ${key.id}${key.label ? ` (${key.label})` : ''}; use it as the key id: dpc init --key-id ${key.id}`);
+      const { settings } = await settingsFor(argv);
+      const { fileExists } = await import('../../config/file.js');
+      // the key id only works with the private key of the uploaded public key (else 401), so the hint names both
+      const privateKeyPath = resolve(dirname(argv.publicKey), PRIVATE_FILE);
+      const privateKeyArg = (await fileExists(privateKeyPath)) ? shellWord(privateKeyPath) : `<private key of ${shellWord(argv.publicKey)}>`;
+      output.result(key, () =>
+        [
+          `uploaded public key ${key.id}${key.label ? ` (${key.label})` : ''}`,
+          `next: sign with it: dpc init --profile ${shellWord(settings.profile)} --key-id ${key.id} --private-key ${privateKeyArg}`,
+        ].join('\n'),
+      );
     } finally {
       await client.close();
     }
@@ -171,4 +181,9 @@ async function readInput(path: string, what: string): Promise<string> {
     const code = (cause as NodeJS.ErrnoException).code;
     throw new DpcError('ERR_INPUT', `${path}: cannot read the ${what} (${code === 'ENOENT' ? 'no such file' : (code ?? 'error')})`, { cause, location: path });
   }
+}
+
+/** A path or name as one shell word, for copy-paste hints. */
+function shellWord(value: string): string {
+  return /^[\w./:@%+=,-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
 }

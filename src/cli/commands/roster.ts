@@ -72,7 +72,10 @@ const sync: CommandModule<GlobalArgs, SyncArgs> = {
       .option('practitioners', { type: 'string', describe: 'Practitioner bundle used to register NPIs DPC does not know' })
       .option('within', { type: 'string', default: '14d', describe: 'Renew members whose attribution ends within this window' })
       .example('$0 roster sync roster.csv --dry-run', 'check the file and show the plan')
-      .example('$0 roster sync samples/test_associations-dpr.csv --patients samples/patient_bundle-dpr.json', 'sync the DPC sample roster')
+      .example(
+        '$0 roster sync samples/roster-sandbox.csv --patients samples/patient_bundle-dpr.json --practitioners samples/provider_bundle.json',
+        'sync the DPC sample roster, registering its practitioners and patients first',
+      )
       .example('$0 roster sync roster.csv --remove-missing --json', 'full mirror, machine-readable') as unknown as Argv<SyncArgs>,
   handler: (argv) =>
     withClient(argv, async (client, output) => {

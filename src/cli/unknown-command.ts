@@ -1,0 +1,61 @@
+/**
+ * Pure: turn yargs' terse unknown-command failures ("Did you mean show?", "Unknown argument: shw") into
+ * `unknown command "shw" for "dpc org"; did you mean "show"?`. Command names come from the registered modules.
+ */
+export interface CommandShape {
+  /** The yargs command string, e.g. `org <command>` (a group) or `init`. */
+  command: string | readonly string[];
+}
+
+/** Global options that take a value, so the word after them is not a command. */
+const VALUE_OPTIONS = new Set(['--profile', '--base-url', '--client-token', '--private-key', '--key-id', '--passphrase-file', '--config']);
+
+export function unknownCommandMessage(args: readonly string[], message: string, commands: readonly CommandShape[]): string | undefined {
+  const suggestion = /^Did you mean (\S+)\?$/.exec(message)?.[1];
+  const unknownArg = /^Unknown arguments?: (\S+?),?(?: |$)/.exec(message)?.[1];
+  // a group's demandCommand message (`Name an org command: show.`) when the word given matched no subcommand
+  const noMatch = /^Name an? .*command/.test(message);
+  if (suggestion === undefined && unknownArg === undefined && !noMatch) return undefined;
+
+  const words = positionals(args);
+  const top = words[0];
+  if (top === undefined) return undefined;
+  const topCommand = commands.find((c) => firstWord(c.command) === top);
+  let path: string;
+  let unknown: string | undefined;
+  if (topCommand === undefined) {
+    [path, unknown] = ['dpc', top];
+  } else if (isGroup(topCommand.command)) {
+    [path, unknown] = [`dpc ${top}`, words[1]];
+  } else {
+    return undefined; // a leaf command: an unknown word there is an unexpected argument, not a command
+  }
+  if (unknown === undefined || (unknownArg !== undefined && unknownArg !== unknown)) return undefined;
+  return `unknown command ${JSON.stringify(unknown)} for ${JSON.stringify(path)}${suggestion ? `; did you mean ${JSON.stringify(suggestion)}?` : `; \`${path} --help\` lists them`}`;
+}
+
+function positionals(args: readonly string[]): string[] {
+  const words: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    if (arg === '--') break;
+    if (arg.startsWith('-')) {
+      if (VALUE_OPTIONS.has(arg)) i++;
+      continue;
+    }
+    words.push(arg);
+  }
+  return words;
+}
+
+function commandString(command: string | readonly string[]): string {
+  return typeof command === 'string' ? command : (command[0] ?? '');
+}
+
+function firstWord(command: string | readonly string[]): string {
+  return commandString(command).split(' ')[0] ?? '';
+}
+
+function isGroup(command: string | readonly string[]): boolean {
+  return commandString(command).includes('<command>');
+}
