@@ -29,6 +29,11 @@ export interface DownloadTarget {
   requiresAccessToken: boolean;
   signal?: AbortSignal;
   onEvent?: ExportEventHandler;
+  /**
+   * Called with the verified file before it is renamed to its final name, so a crash between the two leaves a
+   * record of a file that is missing (downloaded again on resume), never a final-named file nobody recorded.
+   */
+  beforeCommit?: (file: VerifiedFile) => Promise<void>;
 }
 
 /** A verified file as recorded in state and manifest. */
@@ -88,8 +93,19 @@ export async function downloadVerified(transport: Transport, target: DownloadTar
 
 async function commit(result: Attempt, target: DownloadTarget): Promise<DownloadOutcome> {
   const { file, label } = target;
-  await commitFile(result.temp, join(target.dir, result.name));
   const { sha256, bytes, lines, gzipBytes } = result.measured;
+  const verified: VerifiedFile = {
+    url: file.url,
+    type: file.type,
+    kind: file.kind,
+    path: result.name,
+    bytes,
+    sha256,
+    count: lines,
+    ...(gzipBytes === undefined ? {} : { gzipBytes }),
+  };
+  await target.beforeCommit?.(verified);
+  await commitFile(result.temp, join(target.dir, result.name));
   target.onEvent?.({
     type: 'download_complete',
     label,
@@ -100,10 +116,7 @@ async function commit(result: Attempt, target: DownloadTarget): Promise<Download
     skipped: false,
     requestId: result.requestId,
   });
-  return {
-    status: 'verified',
-    file: { url: file.url, type: file.type, kind: file.kind, path: result.name, bytes, sha256, count: lines, ...(gzipBytes === undefined ? {} : { gzipBytes }) },
-  };
+  return { status: 'verified', file: verified };
 }
 
 interface Attempt {

@@ -306,8 +306,8 @@ export async function downloadJob(transport: Transport, options: DownloadJobOpti
         requiresAccessToken: completion.requiresAccessToken,
         signal,
         onEvent: options.onEvent,
+        beforeCommit: (verified) => state.update(label, (group) => void (group.files[file.url] = verified)),
       });
-      if (outcome.status === 'verified') await state.update(label, (group) => void (group.files[file.url] = outcome.file));
       return outcome;
     },
     options.signal,
