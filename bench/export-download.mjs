@@ -1,8 +1,8 @@
 // Verified export download vs a raw loopback copy of the same bytes, at two export sizes, same concurrency.
-// Sizes: the sandbox's synthetic claims grow linearly with exportScale (about 15 MB per step for 100 patients).
+// Sizes: the sandbox's synthetic claims grow linearly with exportScale (about 15 MB per step for 100 patients: 17 ≈ 250 MB, 136 ≈ 2 GB).
 import { benchmarkExport } from '../dist/export/bench.js';
 
-const SIZES = (process.env.DPC_BENCH_SCALES ?? '17,68').split(',').map(Number);
+const SIZES = (process.env.DPC_BENCH_SCALES ?? '17,136').split(',').map(Number);
 const MB = 1e6;
 
 export async function run({ log }) {
@@ -17,6 +17,7 @@ export async function run({ log }) {
       { metric: `[${label}] ratio verified / raw`, value: r.ratio.toFixed(2), unit: 'x' },
       { metric: `[${label}] client CPU per GB`, value: (r.verified.cpuSeconds / (r.bytes / 1e9)).toFixed(2), unit: 's' },
       { metric: `[${label}] peak RSS (verified)`, value: r.peakRssMiB.toFixed(0), unit: 'MiB' },
+      { metric: `[${label}] peak RSS (raw copy)`, value: (r.raw.peakRssBytes / 2 ** 20).toFixed(0), unit: 'MiB' },
       { metric: `[${label}] token exchanges`, value: r.verified.tokenExchanges, unit: '' },
     );
   }
