@@ -5,6 +5,7 @@
  * anyway); clients and everything doing I/O load inside handlers so `dpc --help` stays fast.
  */
 import { readFile } from 'node:fs/promises';
+import type { Argv, CommandModule } from 'yargs';
 import type { DpcClient } from '../../client.js';
 import { DpcError } from '../../errors.js';
 import { mbiOf, npiOf } from '../../fhir/resources.js';
@@ -82,4 +83,27 @@ export async function register<T extends fhir3.Practitioner | fhir3.Patient>(
   }
   const { created, resource } = await registrar.create(client, resources[0]!);
   output.result({ created, resource }, () => `${created ? 'registered' : 'already registered'}: ${registrar.noun} ${resource.id} (${registrar.key(resource)})`);
+}
+
+/** `dpc practitioner|patient submit <bundle>`: register many with $submit; the two differ only in what they name. */
+export function submitCommand<T extends fhir3.Practitioner | fhir3.Patient>(options: {
+  resourceType: T['resourceType'];
+  plural: string;
+  example: [command: string, description: string];
+  registrar: () => Promise<Registrar<T>>;
+}): CommandModule<GlobalArgs, GlobalArgs & { bundle: string }> {
+  return {
+    command: 'submit <bundle>',
+    describe: `Register many ${options.plural} at once with $submit (a Bundle, or the Parameters wrapper DPC samples use)`,
+    builder: (y) =>
+      (y as Argv<GlobalArgs>)
+        .positional('bundle', { type: 'string', demandOption: true, describe: `JSON file: Parameters→Bundle or a Bundle of ${options.resourceType}s` })
+        .example(...options.example) as Argv<GlobalArgs & { bundle: string }>,
+    handler: (argv) =>
+      withClient(argv, async (client, output) => {
+        const { resourcesOfType } = await import('../../fhir/resources.js');
+        const resources = resourcesOfType<T>(await readJson(argv.bundle), options.resourceType, argv.bundle);
+        await register(client, output, await options.registrar(), argv.bundle, resources, true);
+      }),
+  };
 }

@@ -3,7 +3,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { DpcError } from '../../errors.js';
 import type { GlobalArgs } from '../context.js';
 import { formatTable } from '../output.js';
-import { patientRow, readJson, register, withClient, type Registrar } from './fhir-common.js';
+import { patientRow, readJson, register, submitCommand, withClient, type Registrar } from './fhir-common.js';
 
 const COLUMNS = ['id', 'mbi', 'name', 'birthDate', 'gender'] as const;
 
@@ -52,24 +52,12 @@ const add: CommandModule<GlobalArgs, AddArgs> = {
     }),
 };
 
-interface FileArgs extends GlobalArgs {
-  bundle: string;
-}
-
-const submit: CommandModule<GlobalArgs, FileArgs> = {
-  command: 'submit <bundle>',
-  describe: 'Register many patients at once with $submit (a Bundle, or the Parameters wrapper DPC samples use)',
-  builder: (y) =>
-    (y as Argv<GlobalArgs>)
-      .positional('bundle', { type: 'string', demandOption: true, describe: 'JSON file: Parameters→Bundle or a Bundle of Patients' })
-      .example('$0 patient submit samples/patient_bundle-dpr.json', 'register the 100 sandbox sample patients') as Argv<FileArgs>,
-  handler: (argv) =>
-    withClient(argv, async (client, output) => {
-      const { resourcesOfType } = await import('../../fhir/resources.js');
-      const resources = resourcesOfType<fhir3.Patient>(await readJson(argv.bundle), 'Patient', argv.bundle);
-      await register(client, output, await registrar(), argv.bundle, resources, true);
-    }),
-};
+const submit = submitCommand<fhir3.Patient>({
+  resourceType: 'Patient',
+  plural: 'patients',
+  example: ['$0 patient submit samples/patient_bundle-dpr.json', 'register the 100 sandbox sample patients'],
+  registrar,
+});
 
 const list: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'list',

@@ -3,7 +3,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { DpcError } from '../../errors.js';
 import type { GlobalArgs } from '../context.js';
 import { formatTable } from '../output.js';
-import { practitionerRow, readJson, register, withClient, type Registrar } from './fhir-common.js';
+import { practitionerRow, readJson, register, submitCommand, withClient, type Registrar } from './fhir-common.js';
 
 const COLUMNS = ['id', 'npi', 'name'] as const;
 
@@ -49,24 +49,12 @@ const add: CommandModule<GlobalArgs, AddArgs> = {
     }),
 };
 
-interface FileArgs extends GlobalArgs {
-  bundle: string;
-}
-
-const submit: CommandModule<GlobalArgs, FileArgs> = {
-  command: 'submit <bundle>',
-  describe: 'Register many practitioners at once with $submit (a Bundle, or the Parameters wrapper DPC samples use)',
-  builder: (y) =>
-    (y as Argv<GlobalArgs>)
-      .positional('bundle', { type: 'string', demandOption: true, describe: 'JSON file: Parameters→Bundle or a Bundle of Practitioners' })
-      .example('$0 practitioner submit samples/provider_bundle.json', 'register the four sample practitioners') as Argv<FileArgs>,
-  handler: (argv) =>
-    withClient(argv, async (client, output) => {
-      const { resourcesOfType } = await import('../../fhir/resources.js');
-      const resources = resourcesOfType<fhir3.Practitioner>(await readJson(argv.bundle), 'Practitioner', argv.bundle);
-      await register(client, output, await registrar(), argv.bundle, resources, true);
-    }),
-};
+const submit = submitCommand<fhir3.Practitioner>({
+  resourceType: 'Practitioner',
+  plural: 'practitioners',
+  example: ['$0 practitioner submit samples/provider_bundle.json', 'register the four sample practitioners'],
+  registrar,
+});
 
 const list: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'list',
