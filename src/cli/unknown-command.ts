@@ -1,6 +1,7 @@
 /**
  * Pure: turn yargs' terse unknown-command failures ("Did you mean show?", "Unknown argument: shw") into
- * `unknown command "shw" for "dpc org"; did you mean "show"?`. Command names come from the registered modules.
+ * `unknown command "shw" for "dpc org"; did you mean "show"?`, and a bare group (`dpc org`) into `name a command for
+ * "dpc org"`. Command names come from the registered modules.
  */
 export interface CommandShape {
   /** The yargs command string, e.g. `org <command>` (a group) or `init`. */
@@ -15,12 +16,19 @@ export function unknownCommandMessage(args: readonly string[], message: string, 
   const unknownArg = /^Unknown arguments?: (\S+?),?(?: |$)/.exec(message)?.[1];
   // a group's demandCommand message (`Name an org command: show.`) when the word given matched no subcommand
   const noMatch = /^Name an? .*command/.test(message);
-  if (suggestion === undefined && unknownArg === undefined && !noMatch) return undefined;
+  // a bare group (`dpc org`): yargs checks the group's own `<command>` positional before its demandCommand
+  const missing = /^Not enough non-option arguments/.test(message);
+  if (suggestion === undefined && unknownArg === undefined && !noMatch && !missing) return undefined;
 
   const words = positionals(args);
   const top = words[0];
   if (top === undefined) return undefined;
   const topCommand = commands.find((c) => firstWord(c.command) === top);
+  if (missing) {
+    return topCommand !== undefined && isGroup(topCommand.command) && words.length === 1
+      ? `name a command for "dpc ${top}"; \`dpc ${top} --help\` lists them`
+      : undefined;
+  }
   let path: string;
   let unknown: string | undefined;
   if (topCommand === undefined) {

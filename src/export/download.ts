@@ -15,7 +15,7 @@ import { redactUrl } from '../redact.js';
 import type { ExportEventHandler } from './events.js';
 import { commitFile, ensurePrivateDir, FILE_MODE, io, tempPathFor } from './files.js';
 import { verifyAgainst, type Measured, type PlannedFile } from './manifest.js';
-import { discard, Meter, MiB, Tee } from './meter.js';
+import { discard, Meter, STAGE_BUFFER_BYTES, Tee } from './meter.js';
 
 export interface DownloadTarget {
   label: string;
@@ -160,7 +160,7 @@ async function attemptDownload(transport: Transport, target: DownloadTarget, att
 
   await ensurePrivateDir(target.dir);
   await io(temp, 'prepare', () => rm(temp, { force: true }));
-  const sink = createWriteStream(temp, { mode: FILE_MODE, flags: 'wx', highWaterMark: MiB });
+  const sink = createWriteStream(temp, { mode: FILE_MODE, flags: 'wx', highWaterMark: STAGE_BUFFER_BYTES });
   let measured: Measured;
   try {
     measured = keepGzip
@@ -182,14 +182,14 @@ async function attemptDownload(transport: Transport, target: DownloadTarget, att
 /** Uncompressed on disk: body [→ gunzip if the server compressed anyway] → meter → file. */
 async function streamPlain(body: Readable, sink: Writable, gzipped: boolean, progress: (n: number) => void, signal?: AbortSignal): Promise<Measured> {
   const meter = new Meter(progress);
-  if (gzipped) await pipeline(body, createGunzip({ chunkSize: MiB }), meter, sink, { signal });
+  if (gzipped) await pipeline(body, createGunzip({ chunkSize: STAGE_BUFFER_BYTES }), meter, sink, { signal });
   else await pipeline(body, meter, sink, { signal });
   return { sha256: meter.sha256, bytes: meter.bytes, lines: meter.lines };
 }
 
 /** Gzip on disk: the compressed bytes go to the file while a tee gunzips a copy to hash and count the content. */
 async function streamKeepingGzip(body: Readable, sink: Writable, progress: (n: number) => void, signal?: AbortSignal): Promise<Measured> {
-  const gunzip = createGunzip({ chunkSize: MiB });
+  const gunzip = createGunzip({ chunkSize: STAGE_BUFFER_BYTES });
   const meter = new Meter();
   const tee = new Tee(gunzip, progress);
   const branch = pipeline(gunzip, meter, discard());

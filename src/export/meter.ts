@@ -6,6 +6,11 @@ import { createHash, type Hash } from 'node:crypto';
 import { Transform, Writable, type TransformCallback } from 'node:stream';
 
 export const MiB = 1 << 20;
+/**
+ * Buffer of each download stage (meter, tee, temp file). Sockets deliver 64 KiB chunks; deeper stages only keep more of
+ * them alive long enough to be promoted past the young generation (1 MiB stages: ~12 MiB more peak RSS, no faster).
+ */
+export const STAGE_BUFFER_BYTES = 64 * 1024;
 const NEWLINE = 0x0a;
 
 export function countNewlines(chunk: Buffer): number {
@@ -22,7 +27,7 @@ export class Meter extends Transform {
   private digest?: string;
 
   constructor(private readonly onBytes?: (n: number) => void) {
-    super({ highWaterMark: MiB });
+    super({ highWaterMark: STAGE_BUFFER_BYTES });
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -51,7 +56,7 @@ export class Tee extends Transform {
     private readonly branch: Writable,
     private readonly onBytes?: (n: number) => void,
   ) {
-    super({ highWaterMark: MiB });
+    super({ highWaterMark: STAGE_BUFFER_BYTES });
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -80,7 +85,7 @@ export class Tee extends Transform {
 /** A sink that discards (the end of a measuring branch). */
 export function discard(): Writable {
   return new Writable({
-    highWaterMark: MiB,
+    highWaterMark: STAGE_BUFFER_BYTES,
     write(_chunk, _encoding, callback) {
       callback();
     },

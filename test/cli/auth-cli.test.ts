@@ -261,5 +261,7 @@ describe('one-line errors and exit codes', () => {
     expect(oneLineError(await dpc('--profile', 'x', 'rostr', 'sync'), 2)).toBe('error: unknown command "rostr" for "dpc"; did you mean "roster"?');
     expect(oneLineError(await dpc('frobnicate'), 2)).toBe('error: unknown command "frobnicate" for "dpc"; `dpc --help` lists them');
     expect(oneLineError(await dpc('org', 'frobnicate'), 2)).toBe('error: unknown command "frobnicate" for "dpc org"; `dpc org --help` lists them');
+    expect(oneLineError(await dpc('org'), 2)).toBe('error: name a command for "dpc org"; `dpc org --help` lists them');
+    expect(oneLineError(await dpc('--json', 'export'), 2)).toBe('error: name a command for "dpc export"; `dpc export --help` lists them');
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Child process of `benchmarkExport` (run from dist/): one measured download of a finished sandbox job, so its peak
- * RSS is the download's alone. Modes: `verified` (the export engine) and `raw` (plain undici GET → file at the same
- * concurrency, then a separate sha256 pass over the files: the reference the engine is compared with).
+ * RSS is the download's alone. Both modes run under the V8 settings `dpc export` uses (preloaded: ./tuned.ts), so
+ * the comparison is of the code, not of the VM: `verified` (the export engine) and `raw` (plain undici GET → file at the
+ * same concurrency, then a separate sha256 pass over the files: the reference the engine is compared with).
  * Input: one JSON argument; output: one JSON line on stdout.
  */
 import { createHash } from 'node:crypto';
@@ -11,10 +12,10 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { request } from 'undici';
 import { createClient } from '../client.js';
-import { downloadExisting } from './existing.js';
-import { pollOnce } from './job.js';
-import { Limiter, runAll } from './limit.js';
-import { MiB } from './meter.js';
+import { downloadExisting } from '../export/existing.js';
+import { pollOnce } from '../export/job.js';
+import { Limiter, runAll } from '../export/limit.js';
+import { MiB } from '../export/meter.js';
 
 export interface BenchChildInput {
   mode: 'verified' | 'raw';
@@ -62,7 +63,7 @@ async function main(input: BenchChildInput): Promise<BenchChildOutput> {
         const path = join(input.outDir, new URL(file.url).pathname.split('/').pop()!);
         const token = await client.tokens.getAccessToken();
         const response = await request(file.url, { dispatcher: client.dispatcher, headers: { authorization: `Bearer ${token}` }, signal });
-        await pipeline(response.body, createWriteStream(path, { highWaterMark: MiB }));
+        await pipeline(response.body, createWriteStream(path));
         return path;
       });
       for (const path of paths) {

@@ -1,14 +1,15 @@
 /**
- * Benchmark helper for `npm run bench` (call from bench/ against dist/): one sandbox export, finished before timing,
- * then downloaded twice by child processes at the same concurrency: verified by the engine, and as a raw copy
- * (undici GET → file, then a separate sha256 pass). Returns both throughputs, their ratio, the verified run's peak
- * RSS and its token exchanges. Size: bytes grow linearly with `exportScale` (claims per patient) and `patients`.
+ * Benchmark helper for `npm run bench` (call from bench/ against dist/; not part of the published package): one
+ * sandbox export, finished before timing, then downloaded by child processes at the same concurrency: verified by the
+ * engine and as a raw copy (undici GET → file, then a separate sha256 pass), for throughput, CPU and peak RSS; then
+ * once more by the real CLI (`dpc export download`), for the peak RSS a user's process reaches, start-up included.
+ * Size: bytes grow linearly with `exportScale` (claims per patient) and `patients`.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { createClient } from '../client.js';
 import { createGroup, listGroups } from '../fhir/groups.js';
@@ -16,8 +17,8 @@ import { attestationFor } from '../fhir/lookup.js';
 import { listPatients } from '../fhir/patients.js';
 import { listPractitioners } from '../fhir/practitioners.js';
 import { npiOf } from '../fhir/resources.js';
-import type { BenchChildInput, BenchChildOutput } from './bench-child.js';
-import { kickoff, pollUntilComplete } from './job.js';
+import { kickoff, pollUntilComplete } from '../export/job.js';
+import type { BenchChildInput, BenchChildOutput } from './export-child.js';
 
 export interface ExportBenchOptions {
   /** Claims multiplier of the sandbox's synthetic data. */
@@ -37,7 +38,8 @@ export interface ExportBenchResult {
   raw: BenchChildOutput & { mibPerSecond: number };
   /** verified / raw throughput (the target is ≥ 0.9). */
   ratio: number;
-  peakRssMiB: number;
+  /** Peak RSS of the whole `dpc export download` process. */
+  cliPeakRssBytes: number;
 }
 
 const execFileAsync = promisify(execFile);
@@ -54,38 +56,54 @@ export async function benchmarkExport(options: ExportBenchOptions): Promise<Expo
     await pollUntilComplete(client.transport, started.jobUrl, { label: 'bench', intervalMs: 500 });
 
     const concurrency = options.concurrency ?? 4;
+    const credentials = { baseUrl: sandbox.baseUrl, clientToken: seed.clientToken, privateKeyPath: seed.privateKeyPath, keyId: seed.keyId };
     const child = async (mode: BenchChildInput['mode']) => {
-      const input: BenchChildInput = {
-        mode,
-        baseUrl: sandbox.baseUrl,
-        clientToken: seed.clientToken,
-        privateKeyPath: seed.privateKeyPath,
-        keyId: seed.keyId,
-        jobUrl: started.jobUrl,
-        outDir: join(workDir, mode),
-        concurrency,
-      };
-      const script = fileURLToPath(new URL('./bench-child.js', import.meta.url));
-      const { stdout } = await execFileAsync(process.execPath, [script, JSON.stringify(input)], { maxBuffer: 1 << 20 });
+      const input: BenchChildInput = { mode, ...credentials, jobUrl: started.jobUrl, outDir: join(workDir, mode), concurrency };
+      const { stdout } = await execFileAsync(process.execPath, ['--import', pathToFileURL(here('tuned.js')).href, here('export-child.js'), JSON.stringify(input)], { maxBuffer: 1 << 20 });
       const out = JSON.parse(stdout) as BenchChildOutput;
       await rm(input.outDir, { recursive: true, force: true });
       return { ...out, mibPerSecond: out.bytes / 2 ** 20 / out.seconds };
     };
     const raw = await child('raw');
     const verified = await child('verified');
-    return {
-      bytes: verified.bytes,
-      files: verified.files,
-      verified,
-      raw,
-      ratio: verified.mibPerSecond / raw.mibPerSecond,
-      peakRssMiB: verified.peakRssBytes / 2 ** 20,
-    };
+    const cliPeakRssBytes = await cliDownloadPeakRss(credentials, started.jobUrl, join(workDir, 'cli'), concurrency);
+    return { bytes: verified.bytes, files: verified.files, verified, raw, ratio: verified.mibPerSecond / raw.mibPerSecond, cliPeakRssBytes };
   } finally {
     await client.close();
     await sandbox.close();
     if (options.workDir === undefined) await rm(workDir, { recursive: true, force: true });
   }
+}
+
+function here(file: string): string {
+  return fileURLToPath(new URL(file, import.meta.url));
+}
+
+/** `dpc export download JOB_URL` as a user runs it (credentials from the environment); returns its peak RSS. */
+async function cliDownloadPeakRss(
+  credentials: { baseUrl: string; clientToken: string; privateKeyPath: string; keyId: string },
+  jobUrl: string,
+  outDir: string,
+  concurrency: number,
+): Promise<number> {
+  const peakFile = join(outDir, '..', 'cli-peak-rss');
+  const env = {
+    ...process.env,
+    DPC_CONFIG: join(outDir, '..', 'no-config.json'),
+    DPC_BASE_URL: credentials.baseUrl,
+    DPC_CLIENT_TOKEN: credentials.clientToken,
+    DPC_PRIVATE_KEY: credentials.privateKeyPath,
+    DPC_KEY_ID: credentials.keyId,
+    DPC_BENCH_PEAK_RSS_FILE: peakFile,
+  };
+  const dpc = fileURLToPath(new URL('../../bin/dpc', import.meta.url));
+  const args = ['--import', pathToFileURL(here('peak-rss.js')).href, dpc, 'export', 'download', jobUrl, '--out', outDir, '--concurrency', String(concurrency), '--quiet'];
+  // exit 4 (partial success) is expected: the seeded sandbox has patients whose export fails on purpose
+  await execFileAsync(process.execPath, args, { env, maxBuffer: 1 << 20 }).catch((error: { code?: number }) => {
+    if (error.code !== 4) throw error;
+  });
+  await rm(outDir, { recursive: true, force: true });
+  return Number(await readFile(peakFile, 'utf8'));
 }
 
 /** A group of the first seeded practitioner with `patients` seeded patients (reused when it exists). */
