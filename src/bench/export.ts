@@ -66,7 +66,7 @@ export async function benchmarkExport(options: ExportBenchOptions): Promise<Expo
     };
     const raw = await child('raw');
     const verified = await child('verified');
-    const cliPeakRssBytes = await cliDownloadPeakRss(credentials, started.jobUrl, join(workDir, 'cli'), concurrency);
+    const cliPeakRssBytes = await cliDownloadPeakRss(credentials, started.jobUrl, workDir, concurrency);
     return { bytes: verified.bytes, files: verified.files, verified, raw, ratio: verified.mibPerSecond / raw.mibPerSecond, cliPeakRssBytes };
   } finally {
     await client.close();
@@ -83,13 +83,14 @@ function here(file: string): string {
 async function cliDownloadPeakRss(
   credentials: { baseUrl: string; clientToken: string; privateKeyPath: string; keyId: string },
   jobUrl: string,
-  outDir: string,
+  workDir: string,
   concurrency: number,
 ): Promise<number> {
-  const peakFile = join(outDir, '..', 'cli-peak-rss');
+  const outDir = join(workDir, 'cli');
+  const peakFile = join(workDir, 'cli-peak-rss');
   const env = {
     ...process.env,
-    DPC_CONFIG: join(outDir, '..', 'no-config.json'),
+    DPC_CONFIG: join(workDir, 'no-config.json'),
     DPC_BASE_URL: credentials.baseUrl,
     DPC_CLIENT_TOKEN: credentials.clientToken,
     DPC_PRIVATE_KEY: credentials.privateKeyPath,

@@ -4,12 +4,12 @@
  * leave the peak RSS of a download ~20 MiB higher (bench).
  */
 import { tuneForStreaming } from '../export/tuning.js';
+import { positionals } from './positionals.js';
 
 /** `dpc [global options] export run|download ...`: the commands that stream gigabytes. Pure. */
 export function isStreamingCommand(args: readonly string[]): boolean {
-  const words = args.filter((arg) => !arg.startsWith('-'));
-  const at = words.indexOf('export');
-  return at !== -1 && (words[at + 1] === 'run' || words[at + 1] === 'download');
+  const [command, subcommand] = positionals(args);
+  return command === 'export' && (subcommand === 'run' || subcommand === 'download');
 }
 
 /** Apply the streaming settings when `args` name a streaming command; returns the flags applied. */

@@ -3,13 +3,12 @@
  * `unknown command "shw" for "dpc org"; did you mean "show"?`, and a bare group (`dpc org`) into `name a command for
  * "dpc org"`. Command names come from the registered modules.
  */
+import { positionals } from './positionals.js';
+
 export interface CommandShape {
   /** The yargs command string, e.g. `org <command>` (a group) or `init`. */
   command: string | readonly string[];
 }
-
-/** Global options that take a value, so the word after them is not a command. */
-const VALUE_OPTIONS = new Set(['--profile', '--base-url', '--client-token', '--private-key', '--key-id', '--passphrase-file', '--config']);
 
 export function unknownCommandMessage(args: readonly string[], message: string, commands: readonly CommandShape[]): string | undefined {
   const suggestion = /^Did you mean (\S+)\?$/.exec(message)?.[1];
@@ -40,20 +39,6 @@ export function unknownCommandMessage(args: readonly string[], message: string, 
   }
   if (unknown === undefined || (unknownArg !== undefined && unknownArg !== unknown)) return undefined;
   return `unknown command ${JSON.stringify(unknown)} for ${JSON.stringify(path)}${suggestion ? `; did you mean ${JSON.stringify(suggestion)}?` : `; \`${path} --help\` lists them`}`;
-}
-
-function positionals(args: readonly string[]): string[] {
-  const words: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] ?? '';
-    if (arg === '--') break;
-    if (arg.startsWith('-')) {
-      if (VALUE_OPTIONS.has(arg)) i++;
-      continue;
-    }
-    words.push(arg);
-  }
-  return words;
 }
 
 function commandString(command: string | readonly string[]): string {

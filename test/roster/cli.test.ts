@@ -120,6 +120,19 @@ describe('dpc roster / group / practitioner / patient', () => {
     expect(missing.stderr).toBe('error: no patient with MBI 9S99E99ZZ99 in your organization\n');
   });
 
+  it('deletes a patient by MBI and a practitioner by NPI, naming what went', async () => {
+    expect((await dpc('patient', 'add', '--mbi', '9S99E99ZZ98', '--given', 'Del', '--family', 'Me', '--birth-date', '1950-01-02', '--gender', 'female')).code).toBe(0);
+    expect((await dpc('practitioner', 'add', '--npi', '1200000002', '--given', 'Del', '--family', 'Me')).code).toBe(0);
+    const patient = await dpc('patient', 'delete', '9S99E99ZZ98');
+    expect(patient.code).toBe(0);
+    expect(patient.stdout).toMatch(/^deleted patient [\w-]+ \(MBI 9S99E99ZZ98\)\n$/);
+    const practitioner = await dpc('practitioner', 'delete', '1200000002', '--json');
+    expect(practitioner.code).toBe(0);
+    expect(JSON.parse(practitioner.stdout)).toEqual({ deleted: expect.any(String), npi: '1200000002' });
+    const gone = await dpc('patient', 'get', '9S99E99ZZ98');
+    expect(gone.stderr).toBe('error: no patient with MBI 9S99E99ZZ98 in your organization\n');
+  });
+
   it('shows examples in the help of every roster command', async () => {
     const helps = await Promise.all(['org', 'practitioner', 'patient', 'group', 'roster'].map((command) => dpc(command, '--help')));
     for (const { stdout } of helps) expect(stdout).toContain('Examples:');

@@ -53,7 +53,7 @@ export function patientRow(p: fhir3.Patient): Record<string, unknown> {
   return { id: p.id, mbi: mbiOf(p), name: displayName(p.name), birthDate: p.birthDate, gender: p.gender };
 }
 
-/** How `add` and `submit` register one kind of resource: send one, send a bundle, show the result. */
+/** How the commands handle one kind of resource: register one or a bundle, find one, delete one, show them. */
 export interface Registrar<T extends fhir3.Practitioner | fhir3.Patient> {
   noun: string;
   columns: readonly string[];
@@ -62,6 +62,9 @@ export interface Registrar<T extends fhir3.Practitioner | fhir3.Patient> {
   key(resource: T): string;
   create(client: DpcClient, resource: T): Promise<{ created: boolean; resource: T }>;
   submit(client: DpcClient, resources: readonly T[]): Promise<T[]>;
+  /** By identifier (NPI, MBI) or id. */
+  resolve(client: DpcClient, ref: string): Promise<T>;
+  remove(client: DpcClient, id: string): Promise<void>;
 }
 
 /** Check every resource against the DPC profile first (nothing is sent if one fails), then POST one or `$submit` several. */
@@ -106,4 +109,52 @@ export function submitCommand<T extends fhir3.Practitioner | fhir3.Patient>(opti
         await register(client, output, await options.registrar(), argv.bundle, resources, true);
       }),
   };
+}
+
+interface RefArgs extends GlobalArgs {
+  ref: string;
+}
+
+/**
+ * `dpc practitioner|patient get <ref>` and `delete <ref>`: one resource found by its identifier or id. The two kinds
+ * differ only in what they name and in the identifier column (`npi`, `mbi`) the deletion reports.
+ */
+export function lookupCommands<T extends fhir3.Practitioner | fhir3.Patient>(options: {
+  registrar: () => Promise<Registrar<T>>;
+  identifier: 'npi' | 'mbi';
+  refDescribe: string;
+  getDescribe: string;
+  getExamples: ReadonlyArray<[command: string, description: string]>;
+  deleteDescribe: string;
+  deleteExample: [command: string, description: string];
+  /** Said after `deleted practitioner ID (NPI …)`, e.g. ` and their roster`. */
+  deletedSuffix?: string;
+}): [get: CommandModule<GlobalArgs, RefArgs>, remove: CommandModule<GlobalArgs, RefArgs>] {
+  const refPositional = (y: Argv<GlobalArgs>) => y.positional('ref', { type: 'string', demandOption: true, describe: options.refDescribe }) as Argv<RefArgs>;
+  const get: CommandModule<GlobalArgs, RefArgs> = {
+    command: 'get <ref>',
+    describe: options.getDescribe,
+    builder: (y) => options.getExamples.reduce((argv, example) => argv.example(...example), refPositional(y as Argv<GlobalArgs>)),
+    handler: (argv) =>
+      withClient(argv, async (client, output) => {
+        const registrar = await options.registrar();
+        const resource = await registrar.resolve(client, argv.ref);
+        output.result(resource, () => formatTable([registrar.row(resource)], registrar.columns));
+      }),
+  };
+  const remove: CommandModule<GlobalArgs, RefArgs> = {
+    command: 'delete <ref>',
+    describe: options.deleteDescribe,
+    builder: (y) => refPositional(y as Argv<GlobalArgs>).example(...options.deleteExample),
+    handler: (argv) =>
+      withClient(argv, async (client, output) => {
+        const registrar = await options.registrar();
+        const resource = await registrar.resolve(client, argv.ref);
+        await registrar.remove(client, resource.id!);
+        output.result({ deleted: resource.id, [options.identifier]: registrar.row(resource)[options.identifier] }, () =>
+          `deleted ${registrar.noun} ${resource.id} (${registrar.key(resource)})${options.deletedSuffix ?? ''}`,
+        );
+      }),
+  };
+  return [get, remove];
 }

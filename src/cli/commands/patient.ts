@@ -3,13 +3,23 @@ import type { Argv, CommandModule } from 'yargs';
 import { DpcError } from '../../errors.js';
 import type { GlobalArgs } from '../context.js';
 import { formatTable } from '../output.js';
-import { patientRow, readJson, register, submitCommand, withClient, type Registrar } from './fhir-common.js';
+import { lookupCommands, patientRow, readJson, register, submitCommand, withClient, type Registrar } from './fhir-common.js';
 
 const COLUMNS = ['id', 'mbi', 'name', 'birthDate', 'gender'] as const;
 
 async function registrar(): Promise<Registrar<fhir3.Patient>> {
-  const { createPatient, submitPatients } = await import('../../fhir/patients.js');
-  return { noun: 'patient', columns: COLUMNS, row: patientRow, key: (p) => `MBI ${String(patientRow(p).mbi)}`, create: createPatient, submit: submitPatients };
+  const { createPatient, deletePatient, submitPatients } = await import('../../fhir/patients.js');
+  const { resolvePatient } = await import('../../fhir/lookup.js');
+  return {
+    noun: 'patient',
+    columns: COLUMNS,
+    row: patientRow,
+    key: (p) => `MBI ${String(patientRow(p).mbi)}`,
+    create: createPatient,
+    submit: submitPatients,
+    resolve: resolvePatient,
+    remove: deletePatient,
+  };
 }
 
 interface AddArgs extends GlobalArgs {
@@ -71,37 +81,18 @@ const list: CommandModule<GlobalArgs, GlobalArgs> = {
     }),
 };
 
-interface RefArgs extends GlobalArgs {
-  ref: string;
-}
-
-const refPositional = (y: Argv<GlobalArgs>) => y.positional('ref', { type: 'string', demandOption: true, describe: 'MBI or patient id' }) as Argv<RefArgs>;
-
-const get: CommandModule<GlobalArgs, RefArgs> = {
-  command: 'get <ref>',
-  describe: 'Show one patient by MBI or id',
-  builder: (y) => refPositional(y as Argv<GlobalArgs>).example('$0 patient get 1S00E00AA01', 'look up by MBI').example('$0 patient get 1S00E00AA01 --json', 'the resource as JSON'),
-  handler: (argv) =>
-    withClient(argv, async (client, output) => {
-      const { resolvePatient } = await import('../../fhir/lookup.js');
-      const p = await resolvePatient(client, argv.ref);
-      output.result(p, () => formatTable([patientRow(p)], COLUMNS));
-    }),
-};
-
-const remove: CommandModule<GlobalArgs, RefArgs> = {
-  command: 'delete <ref>',
-  describe: 'Delete a patient (DPC removes them from every group too)',
-  builder: (y) => refPositional(y as Argv<GlobalArgs>).example('$0 patient delete 1S00E00AA01', 'remove by MBI'),
-  handler: (argv) =>
-    withClient(argv, async (client, output) => {
-      const { resolvePatient } = await import('../../fhir/lookup.js');
-      const { deletePatient } = await import('../../fhir/patients.js');
-      const p = await resolvePatient(client, argv.ref);
-      await deletePatient(client, p.id!);
-      output.result({ deleted: p.id, mbi: patientRow(p).mbi }, () => `deleted patient ${p.id} (MBI ${patientRow(p).mbi})`);
-    }),
-};
+const [get, remove] = lookupCommands<fhir3.Patient>({
+  registrar,
+  identifier: 'mbi',
+  refDescribe: 'MBI or patient id',
+  getDescribe: 'Show one patient by MBI or id',
+  getExamples: [
+    ['$0 patient get 1S00E00AA01', 'look up by MBI'],
+    ['$0 patient get 1S00E00AA01 --json', 'the resource as JSON'],
+  ],
+  deleteDescribe: 'Delete a patient (DPC removes them from every group too)',
+  deleteExample: ['$0 patient delete 1S00E00AA01', 'remove by MBI'],
+});
 
 export const patientCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'patient <command>',

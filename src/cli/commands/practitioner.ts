@@ -3,12 +3,13 @@ import type { Argv, CommandModule } from 'yargs';
 import { DpcError } from '../../errors.js';
 import type { GlobalArgs } from '../context.js';
 import { formatTable } from '../output.js';
-import { practitionerRow, readJson, register, submitCommand, withClient, type Registrar } from './fhir-common.js';
+import { lookupCommands, practitionerRow, readJson, register, submitCommand, withClient, type Registrar } from './fhir-common.js';
 
 const COLUMNS = ['id', 'npi', 'name'] as const;
 
 async function registrar(): Promise<Registrar<fhir3.Practitioner>> {
-  const { createPractitioner, submitPractitioners } = await import('../../fhir/practitioners.js');
+  const { createPractitioner, deletePractitioner, submitPractitioners } = await import('../../fhir/practitioners.js');
+  const { resolvePractitioner } = await import('../../fhir/lookup.js');
   return {
     noun: 'practitioner',
     columns: COLUMNS,
@@ -16,6 +17,8 @@ async function registrar(): Promise<Registrar<fhir3.Practitioner>> {
     key: (p) => `NPI ${String(practitionerRow(p).npi)}`,
     create: createPractitioner,
     submit: submitPractitioners,
+    resolve: resolvePractitioner,
+    remove: deletePractitioner,
   };
 }
 
@@ -68,38 +71,19 @@ const list: CommandModule<GlobalArgs, GlobalArgs> = {
     }),
 };
 
-interface RefArgs extends GlobalArgs {
-  ref: string;
-}
-
-const refPositional = (y: Argv<GlobalArgs>) =>
-  y.positional('ref', { type: 'string', demandOption: true, describe: 'NPI (10 digits) or practitioner id' }) as Argv<RefArgs>;
-
-const get: CommandModule<GlobalArgs, RefArgs> = {
-  command: 'get <ref>',
-  describe: 'Show one practitioner by NPI or id',
-  builder: (y) => refPositional(y as Argv<GlobalArgs>).example('$0 practitioner get 1234329724', 'look up by NPI').example('$0 practitioner get 0c527d2e-2e8a-4808-b11d-0fa06baf8254 --json', 'by id, as JSON'),
-  handler: (argv) =>
-    withClient(argv, async (client, output) => {
-      const { resolvePractitioner } = await import('../../fhir/lookup.js');
-      const p = await resolvePractitioner(client, argv.ref);
-      output.result(p, () => formatTable([practitionerRow(p)], COLUMNS));
-    }),
-};
-
-const remove: CommandModule<GlobalArgs, RefArgs> = {
-  command: 'delete <ref>',
-  describe: 'Delete a practitioner (DPC deletes their roster too)',
-  builder: (y) => refPositional(y as Argv<GlobalArgs>).example('$0 practitioner delete 1234329724', 'remove by NPI'),
-  handler: (argv) =>
-    withClient(argv, async (client, output) => {
-      const { resolvePractitioner } = await import('../../fhir/lookup.js');
-      const { deletePractitioner } = await import('../../fhir/practitioners.js');
-      const p = await resolvePractitioner(client, argv.ref);
-      await deletePractitioner(client, p.id!);
-      output.result({ deleted: p.id, npi: practitionerRow(p).npi }, () => `deleted practitioner ${p.id} (NPI ${practitionerRow(p).npi}) and their roster`);
-    }),
-};
+const [get, remove] = lookupCommands<fhir3.Practitioner>({
+  registrar,
+  identifier: 'npi',
+  refDescribe: 'NPI (10 digits) or practitioner id',
+  getDescribe: 'Show one practitioner by NPI or id',
+  getExamples: [
+    ['$0 practitioner get 1234329724', 'look up by NPI'],
+    ['$0 practitioner get 0c527d2e-2e8a-4808-b11d-0fa06baf8254 --json', 'by id, as JSON'],
+  ],
+  deleteDescribe: 'Delete a practitioner (DPC deletes their roster too)',
+  deleteExample: ['$0 practitioner delete 1234329724', 'remove by NPI'],
+  deletedSuffix: ' and their roster',
+});
 
 export const practitionerCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'practitioner <command>',
