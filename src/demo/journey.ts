@@ -4,6 +4,7 @@
  * each step reported through `onStep`. Never prints. The sandbox and clients are closed at the end, on failure and
  * on abort too.
  */
+import type * as fhir3 from 'fhir/r3.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';

@@ -2,6 +2,7 @@
  * Attribution rosters (server behaviour §5): one Group per practitioner NPI. Create, replace and `$add` need the
  * X-Provenance attestation; `$remove` does not. Bodies always carry the attributed-to NPI, which the server reads.
  */
+import type * as fhir3 from 'fhir/r3.js';
 import { buildGroup } from './resources.js';
 import { deleteResource, fhirGet, fhirWrite, readResource, searchAll, type FhirClient } from './http.js';
 

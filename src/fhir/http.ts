@@ -11,6 +11,7 @@
  *    types need a cast on every call under `@types/fhir` 0.0.44.
  * A wrapper fixing all of that would re-implement the Transport, so FHIR calls use `transport.json()` directly.
  */
+import type * as fhir3 from 'fhir/r3.js';
 import type { Transport } from '../transport/index.js';
 import { DpcError, isDpcError } from '../errors.js';
 import { mbiOf, npiOf, submitParameters } from './resources.js';

@@ -2,6 +2,7 @@
  * What users type → DPC resources: an NPI or a practitioner id, an MBI or a patient id, a practitioner NPI or a
  * group id. Also the attestation for a practitioner, built from the caller's organization.
  */
+import type * as fhir3 from 'fhir/r3.js';
 import { DpcError } from '../errors.js';
 import { findGroupByNpi, getGroup } from './groups.js';
 import { idOf, type FhirClient } from './http.js';

@@ -1,4 +1,5 @@
 /** The caller's own Organization (server behaviour §4.1): `GET /Organization` answers a one-entry Bundle. */
+import type * as fhir3 from 'fhir/r3.js';
 import { DpcError } from '../errors.js';
 import { fhirGet, type FhirClient } from './http.js';
 

@@ -1,4 +1,5 @@
 /** Patients of the caller's organization (server behaviour §4.3). */
+import type * as fhir3 from 'fhir/r3.js';
 import { createResource, deleteResource, fhirGet, readResource, searchAll, submitResources, type FhirClient } from './http.js';
 
 /** Page size for listing: large pages keep a 1,350-patient roster to two requests. */

@@ -1,4 +1,5 @@
 /** Practitioners of the caller's organization (server behaviour §4.2). */
+import type * as fhir3 from 'fhir/r3.js';
 import { createResource, deleteResource, fhirGet, readResource, searchAll, submitResources, type FhirClient } from './http.js';
 
 export function createPractitioner(client: FhirClient, practitioner: fhir3.Practitioner): Promise<{ created: boolean; resource: fhir3.Practitioner }> {

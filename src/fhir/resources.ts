@@ -2,6 +2,7 @@
  * Building and reading the DPC shapes of Practitioner, Patient, Group and the `$submit` Parameters wrapper
  * (server behaviour §4–§5.1). Pure: no I/O.
  */
+import type * as fhir3 from 'fhir/r3.js';
 import { DpcError } from '../errors.js';
 import { inputRejected, isObject, kindOf, personShapeProblems } from './input.js';
 

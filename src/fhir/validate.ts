@@ -4,6 +4,7 @@
  * Pure functions: each returns problems as short phrases, the caller adds the location. Values from the user are
  * quoted with JSON.stringify, so a newline inside one cannot split a one-line message.
  */
+import type * as fhir3 from 'fhir/r3.js';
 import { MBI_SYSTEM, NPI_SYSTEM, mbiOf, npiOf } from './resources.js';
 
 // kept here for callers of the profile checks; it lives in input.ts so resources.ts can use it without a cycle

@@ -2,6 +2,7 @@
  * The 90-day attribution rule (server behaviour §5.4): each membership ends 90 days after it was last attested
  * and then shows as inactive. Members ending within a window, or already inactive, need renewal with `$add`.
  */
+import type * as fhir3 from 'fhir/r3.js';
 import { attributedNpi, memberPatientId } from '../fhir/resources.js';
 
 export type MemberStatus = 'inactive' | 'expiring' | 'active';

@@ -3,6 +3,7 @@
  * practitioner, what to register, whether to create the group, and which members to add, renew and remove.
  * Applying the plan of an already synced roster is a no-op, which makes re-running a sync change nothing.
  */
+import type * as fhir3 from 'fhir/r3.js';
 import { attributedNpi, buildPatient, mbiOf, memberPatientId, npiOf } from '../fhir/resources.js';
 import { inputRejected } from '../fhir/validate.js';
 import { memberStatus } from './expiry.js';

@@ -6,6 +6,7 @@
  * attribution lapsed (inactive, end date passed), and re-attesting a removed patient would be a false attestation.
  * `roster sync` re-activates lapsed members safely because the roster says who belongs.
  */
+import type * as fhir3 from 'fhir/r3.js';
 import { DpcError } from '../errors.js';
 import { idOf, type FhirClient } from '../fhir/http.js';
 import { addMembers, listGroups } from '../fhir/groups.js';

@@ -2,6 +2,7 @@
  * `dpc roster sync` as a library call: check the file (and any bundles) completely, read DPC's current state,
  * plan, then apply. Any problem found before the plan rejects the whole roster and nothing is written.
  */
+import type * as fhir3 from 'fhir/r3.js';
 import { idOf, type FhirClient } from '../fhir/http.js';
 import { listGroups } from '../fhir/groups.js';
 import { getOrganization } from '../fhir/organization.js';

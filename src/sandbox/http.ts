@@ -2,6 +2,7 @@
  * Request/response plumbing shared by every route: the error type routes throw, the reply type they
  * return, and rendering of both in the three DPC error shapes (behaviour doc §0.2).
  */
+import type * as fhir3 from 'fhir/r3.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';

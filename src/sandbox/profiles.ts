@@ -3,6 +3,7 @@
  * 80840 prefix), MBI regex, and the dpc-profile-practitioner / dpc-profile-patient essentials.
  * Pure functions returning violation messages; they read untrusted JSON defensively.
  */
+import type * as fhir3 from 'fhir/r3.js';
 import { record, records, text } from './shape.js';
 
 export const NPI_SYSTEM = 'http://hl7.org/fhir/sid/us-npi';

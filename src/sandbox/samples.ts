@@ -1,4 +1,5 @@
 /** The published DPC sample files the sandbox serves and seeds from (copied under samples/, see samples/SOURCE.md). */
+import type * as fhir3 from 'fhir/r3.js';
 import { readFileSync } from 'node:fs';
 
 // src/sandbox/ and dist/sandbox/ both sit two levels below the package root.

@@ -3,6 +3,7 @@
  * the state dir, public key registered), and the published sample practitioners and patients.
  * A state dir that was seeded before keeps its seed, so a restarted sandbox prints the same profile.
  */
+import type * as fhir3 from 'fhir/r3.js';
 import { generateKeyPair } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

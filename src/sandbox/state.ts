@@ -3,6 +3,7 @@
  * Held in memory, persisted as one JSON snapshot (owner-only: it holds the macaroon root key and PHI-shaped
  * sample data) so a restarted sandbox with the same stateDir keeps its credentials.
  */
+import type * as fhir3 from 'fhir/r3.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

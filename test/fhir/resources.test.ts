@@ -1,3 +1,4 @@
+import type * as fhir3 from 'fhir/r3.js';
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { attestationFromJson, buildAttestation } from '../../src/fhir/provenance.js';

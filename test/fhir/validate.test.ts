@@ -1,3 +1,4 @@
+import type * as fhir3 from 'fhir/r3.js';
 import { describe, expect, it } from 'vitest';
 import { birthDateProblem, isValidMbi, isValidNpi, normalizeGender, patientProblems, practitionerProblems } from '../../src/fhir/validate.js';
 import { buildPatient, buildPractitioner } from '../../src/fhir/resources.js';

@@ -1,4 +1,5 @@
 /** Every bad-input case rejects the whole roster with `file:line` problems and sends nothing (loopback sandbox). */
+import type * as fhir3 from 'fhir/r3.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { DpcError, isDpcError } from '../../src/errors.js';

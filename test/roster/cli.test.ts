@@ -2,6 +2,7 @@
  * `dpc` child processes (the built dist/, as `npm test` builds first) against an in-process sandbox: roster sync,
  * expiry and renewal, lookups, and a rejected roster's exit code and one-line error.
  */
+import type * as fhir3 from 'fhir/r3.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';

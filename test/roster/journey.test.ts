@@ -3,6 +3,7 @@
  * (test_associations-dpr.csv) names 184 MBIs of which only the 100 in patient_bundle-dpr.json exist, so the journey
  * uses the rows of those 100; the full file is the "patient missing" case in bad-input.test.ts.
  */
+import type * as fhir3 from 'fhir/r3.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { attributedNpi, mbiOf, resourcesOfType } from '../../src/fhir/resources.js';

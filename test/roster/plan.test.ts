@@ -1,3 +1,4 @@
+import type * as fhir3 from 'fhir/r3.js';
 import { describe, expect, it } from 'vitest';
 import { buildGroup, buildPatient, buildPractitioner } from '../../src/fhir/resources.js';
 import { expiringMembers, memberStatus } from '../../src/roster/expiry.js';

@@ -1,4 +1,5 @@
 /** /Token/auth, /Token/validate, the auth filter, /Organization and the public endpoints, over raw HTTP (behaviour doc §0–§1, §4.1, §7). */
+import type * as fhir3 from 'fhir/r3.js';
 import { createHmac, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

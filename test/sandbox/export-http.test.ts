@@ -3,6 +3,7 @@
  * library): a real /Token/auth exchange with the seeded 4096-bit key, a roster built with X-Provenance,
  * `$export` → `/Jobs` → `/Data`, the sandbox clock moved through completion and expiry, faults set live.
  */
+import type * as fhir3 from 'fhir/r3.js';
 import { createHash, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';

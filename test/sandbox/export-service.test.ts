@@ -2,6 +2,7 @@
  * The sandbox export engine on its own: jobs, synthetic files, the completion body and /Data serving over
  * real loopback HTTP (a bare node:http server routing /Data to serveData, no auth), with a hand-moved clock.
  */
+import type * as fhir3 from 'fhir/r3.js';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';

@@ -1,4 +1,5 @@
 /** Group rosters, X-Provenance and 90-day attribution over raw HTTP (behaviour doc §5, §6.1 406 rules). */
+import type * as fhir3 from 'fhir/r3.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
 import { api, groupBody, newOrg, outcomeText, provenance, rsaKey, seedToken } from './helpers.js';

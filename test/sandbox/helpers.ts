@@ -2,6 +2,7 @@
  * Raw-HTTP helpers for the sandbox tests: real RSA keys, real JWTs (jose), plain fetch. Deliberately not the
  * client library: these tests pin the server to the behaviour document.
  */
+import type * as fhir3 from 'fhir/r3.js';
 import { createPrivateKey, generateKeyPair, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';

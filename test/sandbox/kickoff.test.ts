@@ -1,4 +1,5 @@
 /** Bulk export routing over raw HTTP: kick-off validation, /Jobs status mapping, /Data auth, throttle faults (behaviour doc §6). */
+import type * as fhir3 from 'fhir/r3.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';

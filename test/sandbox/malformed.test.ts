@@ -2,6 +2,7 @@
  * Malformed request bodies and headers get 4xx answers, never a 5xx, and the server keeps serving.
  * Every node of a valid body is replaced in turn by values of the wrong JSON type.
  */
+import type * as fhir3 from 'fhir/r3.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
 import { api, groupBody, provenance, seedToken } from './helpers.js';

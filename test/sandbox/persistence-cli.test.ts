@@ -1,4 +1,5 @@
 /** State persistence across restarts, temp-dir clean-up, and `dpc sandbox start` (run in-process with a stop signal). */
+import type * as fhir3 from 'fhir/r3.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,4 +1,5 @@
 /** Practitioner, Patient and FHIR content negotiation over raw HTTP against a seeded sandbox (behaviour doc §0.1, §4.2, §4.3). */
+import type * as fhir3 from 'fhir/r3.js';
 import { statSync } from 'node:fs';
 import { get as httpGet, type IncomingHttpHeaders } from 'node:http';
 import { gunzipSync } from 'node:zlib';

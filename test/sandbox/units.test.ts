@@ -1,4 +1,5 @@
 /** Pure pieces of the sandbox, without a network: macaroons, credentials, roster maths, negotiation, profile checks. */
+import type * as fhir3 from 'fhir/r3.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { clientTokenOrg, mintAccessToken, mintClientToken, verifyAccessToken, verifyClientToken } from '../../src/sandbox/credentials.js';

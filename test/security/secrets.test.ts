@@ -10,6 +10,7 @@
  * /Token/auth, without touching the request or the response. The children run with umask 000, so owner-only modes
  * must come from the code, not from the environment.
  */
+import type * as fhir3 from 'fhir/r3.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';

@@ -4,6 +4,7 @@
  * Only the tiny pure `fhir/resources` is imported eagerly (it needs nothing beyond errors.js, which main loads
  * anyway); clients and everything doing I/O load inside handlers so `dpc --help` stays fast.
  */
+import type * as fhir3 from 'fhir/r3.js';
 import { readFile } from 'node:fs/promises';
 import type { Argv, CommandModule } from 'yargs';
 import type { DpcClient } from '../../client.js';

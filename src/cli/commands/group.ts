@@ -2,6 +2,7 @@
  * `dpc group …`: attribution rosters, one per practitioner. Members may be given as MBIs or patient ids; changes that
  * add members carry an X-Provenance attestation built from your organization and the practitioner (or --provenance).
  */
+import type * as fhir3 from 'fhir/r3.js';
 import type { Argv, CommandModule } from 'yargs';
 import type { DpcClient } from '../../client.js';
 import type { GlobalArgs } from '../context.js';

@@ -1,4 +1,5 @@
 /** `dpc patient add|submit|list|get|delete` (DPC /Patient). */
+import type * as fhir3 from 'fhir/r3.js';
 import type { Argv, CommandModule } from 'yargs';
 import { DpcError } from '../../errors.js';
 import type { GlobalArgs } from '../context.js';

@@ -1,4 +1,5 @@
 /** `dpc practitioner add|submit|list|get|delete` (DPC /Practitioner). */
+import type * as fhir3 from 'fhir/r3.js';
 import type { Argv, CommandModule } from 'yargs';
 import { DpcError } from '../../errors.js';
 import type { GlobalArgs } from '../context.js';

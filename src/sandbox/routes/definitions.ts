@@ -1,4 +1,5 @@
 /** `GET /StructureDefinition[/{id}]` (public, behaviour doc §7): the six DPC profiles, as published in dpc-app. */
+import type * as fhir3 from 'fhir/r3.js';
 import type { Route } from '../router.js';
 import { readSample } from '../samples.js';
 import { fhirReply, notFound, searchset } from './fhir.js';

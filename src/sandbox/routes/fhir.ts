@@ -1,4 +1,5 @@
 /** FHIR plumbing shared by the resource routes: reading bodies, bundles, `$submit`/`$validate` unpacking, replies. */
+import type * as fhir3 from 'fhir/r3.js';
 import { ApiError, FHIR_JSON, logId, parseJson, validationOutcome, type Reply } from '../http.js';
 import { isRecord, record, records } from '../shape.js';
 import type { Ctx } from '../router.js';

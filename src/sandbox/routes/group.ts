@@ -2,6 +2,7 @@
  * `/Group` attribution rosters (behaviour doc §5): X-Provenance on writes, one roster per NPI per org,
  * `$add` / `$remove`, PUT replace, roster limit, search, and expiry computed on read from the clock.
  */
+import type * as fhir3 from 'fhir/r3.js';
 import { randomUUID } from 'node:crypto';
 import type { App } from '../app.js';
 import { ApiError } from '../http.js';

@@ -1,4 +1,5 @@
 /** `/Organization` (the caller's own org only), `/metadata` and `/version` (behaviour doc §4.1, §7). */
+import type * as fhir3 from 'fhir/r3.js';
 import type { App } from '../app.js';
 import { unauthorized } from '../http.js';
 import { NPI_SYSTEM } from '../profiles.js';

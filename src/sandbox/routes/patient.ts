@@ -1,4 +1,5 @@
 /** `/Patient` (behaviour doc §4.3): create/existing by MBI, `$submit`, search by MBI with paging, get, put, delete, `$validate`. */
+import type * as fhir3 from 'fhir/r3.js';
 import { randomUUID } from 'node:crypto';
 import type { App } from '../app.js';
 import { ApiError } from '../http.js';

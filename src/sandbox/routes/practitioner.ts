@@ -1,4 +1,5 @@
 /** `/Practitioner` (behaviour doc §4.2): create/existing, `$submit`, search by bare NPI, get, delete, `$validate`. */
+import type * as fhir3 from 'fhir/r3.js';
 import { randomUUID } from 'node:crypto';
 import type { App } from '../app.js';
 import { ApiError } from '../http.js';
