@@ -1,27 +1,17 @@
 /**
  * Typed errors with a stable `code`, in the style of jose: callers branch on `code`, never on messages.
- * Every error the library throws on purpose is a DpcError; the CLI maps `exitCode` to the process exit.
+ * Every error the library throws on purpose is a DpcError; the CLI maps `code` to the process exit code (src/cli/exit-codes.ts).
  */
 
-/** Documented process exit codes (README "Exit codes"). */
-export const ExitCode = {
-  ok: 0,
-  failure: 1,
-  usage: 2,
-  auth: 3,
-  partial: 4,
-} as const;
-export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
-
 export type ErrorCode =
-  // bad input from the user: files, flags, PEMs, rosters, config (exit 2)
+  // bad input from the caller: files, options, PEMs, rosters, config
   | 'ERR_USAGE'
   | 'ERR_INPUT'
   | 'ERR_CONFIG'
   | 'ERR_KEY'
-  // authentication (exit 3)
+  // authentication
   | 'ERR_AUTH'
-  // server answered with an error status (exit depends on status)
+  // server answered with an error status
   | 'ERR_HTTP'
   | 'ERR_BAD_REQUEST'
   | 'ERR_UNAUTHORIZED'
@@ -33,7 +23,7 @@ export type ErrorCode =
   | 'ERR_UNPROCESSABLE'
   | 'ERR_RATE_LIMITED'
   | 'ERR_SERVER'
-  // transport-level failures (exit 1)
+  // transport-level failures
   | 'ERR_NETWORK'
   | 'ERR_TIMEOUT'
   | 'ERR_FOREIGN_ORIGIN'
@@ -45,18 +35,6 @@ export type ErrorCode =
   | 'ERR_PARTIAL'
   | 'ERR_IO'
   | 'ERR_ABORTED';
-
-const exitCodes: Partial<Record<ErrorCode, ExitCodeValue>> = {
-  ERR_USAGE: ExitCode.usage,
-  ERR_INPUT: ExitCode.usage,
-  ERR_CONFIG: ExitCode.usage,
-  ERR_KEY: ExitCode.usage,
-  ERR_AUTH: ExitCode.auth,
-  ERR_UNAUTHORIZED: ExitCode.auth,
-  ERR_UNPROCESSABLE: ExitCode.usage,
-  ERR_BAD_REQUEST: ExitCode.usage,
-  ERR_PARTIAL: ExitCode.partial,
-};
 
 export interface DpcErrorOptions {
   cause?: unknown;
@@ -85,10 +63,6 @@ export class DpcError extends Error {
     this.requestId = options.requestId;
     this.details = options.details ?? [];
     this.location = options.location;
-  }
-
-  get exitCode(): ExitCodeValue {
-    return exitCodes[this.code] ?? ExitCode.failure;
   }
 }
 

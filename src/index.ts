@@ -5,7 +5,6 @@ export { redact, redactUrl, registerSecret } from './redact.js';
 export * from './transport/index.js';
 export * from './client.js';
 export * from './auth/index.js';
-export * from './config/index.js';
 export * from './export/index.js';
 export * from './fhir/index.js';
 export * from './roster/index.js';

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import type { KeyObject } from 'node:crypto';
 import type { AuthEvent } from '../auth/token-manager.js';
 import type { DpcClient } from '../client.js';
-import type { Settings } from '../config/settings.js';
+import type { Settings } from './config/settings.js';
 import { DpcError } from '../errors.js';
 import type { TransportEvent } from '../transport/index.js';
 import { Output } from './output.js';
@@ -30,8 +30,8 @@ export function outputFor(argv: GlobalArgs): Output {
 
 /** The effective settings and the config file they came from. */
 export async function settingsFor(argv: GlobalArgs, env: NodeJS.ProcessEnv = process.env): Promise<{ settings: Settings; configPath: string }> {
-  const { configPath, readConfig } = await import('../config/file.js');
-  const { resolveSettings } = await import('../config/settings.js');
+  const { configPath, readConfig } = await import('./config/file.js');
+  const { resolveSettings } = await import('./config/settings.js');
   const path = configPath(env, argv.config);
   const file = await readConfig(path);
   const passphrase = argv.passphraseFile === undefined ? undefined : await readPassphrase(argv.passphraseFile);
@@ -54,7 +54,7 @@ export interface ClientForOptions {
 /** A client for the resolved settings; ERR_CONFIG names what is missing and how to set it. */
 export async function clientFor(argv: GlobalArgs, output: Output, options: ClientForOptions = {}): Promise<DpcClient> {
   const { settings } = await settingsFor(argv);
-  const { keyIdFits, missingCredentials } = await import('../config/settings.js');
+  const { keyIdFits, missingCredentials } = await import('./config/settings.js');
   const { createClient } = await import('../client.js');
   const { registerSecret } = await import('../redact.js');
   registerSecret(settings.clientToken);
@@ -84,7 +84,7 @@ export async function clientFor(argv: GlobalArgs, output: Output, options: Clien
 export async function privateKeyFor(settings: Pick<Settings, 'privateKeyPath' | 'passphrase'>, output: Output): Promise<KeyObject> {
   const path = settings.privateKeyPath;
   if (!path) throw new DpcError('ERR_CONFIG', 'no private key configured (--private-key, DPC_PRIVATE_KEY or dpc init)');
-  const { keyFileWarning } = await import('../config/file.js');
+  const { keyFileWarning } = await import('./config/file.js');
   const { loadPrivateKey } = await import('../auth/keys.js');
   let pem: string;
   try {

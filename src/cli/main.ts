@@ -3,7 +3,8 @@
  * Errors end as one line on stderr and a documented exit code; stack traces only with --debug.
  */
 import yargs, { type Argv } from 'yargs';
-import { DpcError, ExitCode } from '../errors.js';
+import { DpcError } from '../errors.js';
+import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { redact } from '../redact.js';
 import { commands } from './commands/index.js';
 import { unknownCommandMessage } from './unknown-command.js';
@@ -85,10 +86,5 @@ export function reportError(error: unknown, stderr: NodeJS.WritableStream, debug
   stderr.write(redact(`${prefix}: ${message.replace(/\s*\n\s*/g, ' ')}${suffix}\n`));
   for (const detail of dpc?.details ?? []) stderr.write(redact(`  ${detail}\n`));
   if (debug && error instanceof Error && error.stack) stderr.write(redact(`${error.stack}\n`));
-  if (dpc) return dpc.exitCode;
-  return isUsageError(error) ? ExitCode.usage : ExitCode.failure;
-}
-
-function isUsageError(error: unknown): boolean {
-  return error instanceof Error && error.name === 'YError';
+  return exitCodeFor(error);
 }

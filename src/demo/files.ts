@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { generateKeyPair, privateKeyPem, publicKeyPem, signSnippet } from '../auth/keys.js';
-import { writeOwnerOnly } from '../config/file.js';
+import { writeOwnerOnly } from '../fs.js';
 import { DpcError } from '../errors.js';
 import { ensurePrivateDir } from '../export/files.js';
 

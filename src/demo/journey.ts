@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { uploadPublicKey } from '../auth/admin.js';
 import type { AuthEvent } from '../auth/token-manager.js';
 import { createClient, type DpcClient } from '../client.js';
-import { writeOwnerOnly } from '../config/file.js';
+import { writeOwnerOnly } from '../fs.js';
 import { DpcError } from '../errors.js';
 import { runExport, runOutcomeError, verifyExportDir, type ExportEventHandler, type GroupManifest } from '../export/index.js';
 import { submitPatients } from '../fhir/patients.js';

@@ -13,6 +13,7 @@ import { createClient, type DpcClient, type DpcClientOptions } from '../../src/c
 import { DpcError } from '../../src/errors.js';
 import type { TransportEvent } from '../../src/transport/index.js';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
+import { exitCodeFor } from '../../src/cli/exit-codes.js';
 
 let sandbox: SandboxHandle;
 let key: KeyObject;
@@ -145,7 +146,7 @@ describe('refusals', () => {
   it('a wrong kid is an authentication error that says what to check', async () => {
     const error = await failure(client({ keyId: randomUUID() }).tokens.getAccessToken());
     expect(error.code).toBe('ERR_AUTH');
-    expect(error.exitCode).toBe(3);
+    expect(exitCodeFor(error)).toBe(3);
     expect(error.message).toMatch(/^token exchange refused: POST \/api\/v1\/Token\/auth failed with 401: Cannot find public key with id: [0-9a-f-]{36} \(likely: the key id \(kid\) is not registered/);
   });
 

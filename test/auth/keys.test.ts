@@ -2,6 +2,7 @@ import { createPublicKey, generateKeyPairSync, verify, type KeyObject } from 'no
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DPC_SNIPPET, generateKeyPair, loadPrivateKey, loadPublicKey, privateKeyPem, publicKeyPem, signSnippet } from '../../src/auth/keys.js';
 import { DpcError } from '../../src/errors.js';
+import { exitCodeFor } from '../../src/cli/exit-codes.js';
 
 let key: KeyObject;
 let pkcs8: string;
@@ -20,7 +21,7 @@ function keyError(fn: () => unknown): DpcError {
     expect(error).toBeInstanceOf(DpcError);
     const e = error as DpcError;
     expect(e.code).toBe('ERR_KEY');
-    expect(e.exitCode).toBe(2);
+    expect(exitCodeFor(e)).toBe(2);
     expect(e.message).not.toContain('\n');
     return e;
   }

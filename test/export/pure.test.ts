@@ -17,6 +17,7 @@ import { labelForJob } from '../../src/export/existing.js';
 import { createRunDir, LATEST_FILE, readLatest, runIdAt, writeLatest } from '../../src/export/layout.js';
 import { reportError } from '../../src/cli/main.js';
 import { Limiter, runAll } from '../../src/export/limit.js';
+import { exitCodeFor } from '../../src/cli/exit-codes.js';
 
 // Shape of the real DPC completion body (dpc-common/src/test/resources/JobCompletionModel.json), trimmed.
 const completion = {
@@ -175,9 +176,11 @@ describe('run outcome → exit code', () => {
   it('is success, partial (4), integrity failure (1) or the group failure', () => {
     expect(runOutcomeError({ outDir: 'o', groups: [{ label: 'g', manifest: manifest({}) }] })).toBeUndefined();
     const partial = runOutcomeError({ outDir: 'o', groups: [{ label: 'g', manifest: manifest({ errors: { total: 2, reasons: [{ reason: 'opted out', count: 2, patients: [] }] } }) }] });
-    expect(partial).toMatchObject({ code: 'ERR_PARTIAL', exitCode: 4, details: ['g: 2 × opted out'] });
+    expect(partial).toMatchObject({ code: 'ERR_PARTIAL', details: ['g: 2 × opted out'] });
+    expect(exitCodeFor(partial)).toBe(4);
     const bad = runOutcomeError({ outDir: 'o', groups: [{ label: 'g', manifest: manifest({ quarantined: [{ url: 'u', type: 'Patient', path: 'q', problems: ['sha256 x'] }] }) }] });
-    expect(bad).toMatchObject({ code: 'ERR_INTEGRITY', exitCode: 1 });
+    expect(bad).toMatchObject({ code: 'ERR_INTEGRITY' });
+    expect(exitCodeFor(bad)).toBe(1);
     const failed = runOutcomeError({
       outDir: 'o',
       groups: [{ label: 'a', manifest: manifest({}) }, { label: 'b', error: new DpcError('ERR_JOB_EXPIRED', 'gone') }],

@@ -12,6 +12,7 @@ import { LATEST_FILE } from '../../src/export/layout.js';
 import { acquireLock, LOCK_FILE } from '../../src/export/lock.js';
 import { STATE_FILE } from '../../src/export/state.js';
 import { exportFixture, makeGroup, NPIS, tempDir, type ExportFixture } from './sandbox.js';
+import { exitCodeFor } from '../../src/cli/exit-codes.js';
 
 let fx: ExportFixture;
 let groupA: string; // three patients with data
@@ -97,7 +98,8 @@ describe('full export', () => {
   it('reports patients the server could not export as partial success (exit 4) with reasons and MBIs', async () => {
     const out = await tempDir();
     const { error, manifest } = await run({ outDir: out, target: { kind: 'group', groupId: groupB } });
-    expect(error).toMatchObject({ code: 'ERR_PARTIAL', exitCode: 4 });
+    expect(error).toMatchObject({ code: 'ERR_PARTIAL' });
+    expect(exitCodeFor(error)).toBe(4);
     expect(manifest.errors.total).toBe(1);
     expect(manifest.errors.reasons[0]!.patients).toEqual([fx.failingMbis[0]]);
     expect(manifest.files.some((f) => f.kind === 'error' && f.path === 'OperationOutcome-001.ndjson')).toBe(true);
@@ -170,7 +172,8 @@ describe('faults end verified or with a clear error', () => {
       fx.sandbox.faults.clear(); // the server's manifest is right again
     }
     expect(bad.events.find((e) => e.type === 'kickoff')!).toMatchObject({ url: expect.not.stringContaining('_since') });
-    expect(bad.error).toMatchObject({ code: 'ERR_INTEGRITY', exitCode: 1 });
+    expect(bad.error).toMatchObject({ code: 'ERR_INTEGRITY' });
+    expect(exitCodeFor(bad.error)).toBe(1);
     const quarantined = bad.manifest.quarantined[0]!;
     expect(quarantined.path).toBe(join(out, '.quarantine', groupA, bad.manifest.run, 'Patient-001.ndjson'));
     expect(await readdir(join(out, groupA, bad.manifest.run))).not.toContain('Patient-001.ndjson');

@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { DpcError } from '../../src/errors.js';
 import { reportError } from '../../src/cli/main.js';
 import type { FuzzCase, PemSources } from './gen/index.js';
+import { exitCodeFor } from '../../src/cli/exit-codes.js';
 
 export const STACK_LINE = /^\s+at .+(:\d+:\d+\)?|\(native\)|<anonymous>\)?)$/m;
 
@@ -15,7 +16,7 @@ export function failureOf(c: FuzzCase, error: unknown): string | undefined {
   if (error === undefined) return 'no error: the input was accepted';
   if (!(error instanceof DpcError)) return `crashed with ${(error as Error)?.name ?? typeof error}: ${(error as Error)?.message ?? String(error)}`;
   if (error.code !== c.code) return `${error.code} instead of ${c.code}: ${error.message}`;
-  if (error.exitCode !== c.exitCode) return `exit ${error.exitCode} instead of ${c.exitCode}: ${error.message}`;
+  if (exitCodeFor(error) !== c.exitCode) return `exit ${exitCodeFor(error)} instead of ${c.exitCode}: ${error.message}`;
   const lines = [error.message, ...error.details];
   if (lines.some((l) => /[\r\n]/.test(l))) return `a message spans several lines: ${JSON.stringify(lines)}`;
   if (!lines.some((l) => l.includes(c.where) && c.problem.test(l.slice(l.indexOf(c.where))))) return `does not name "${c.where}" with ${c.problem}: ${JSON.stringify(lines)}`;

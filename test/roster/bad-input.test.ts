@@ -9,6 +9,7 @@ import { attestationFor, resolvePatientIds, resolvePractitioner } from '../../sr
 import { buildPatient, npiOf } from '../../src/fhir/resources.js';
 import { syncRoster } from '../../src/roster/sync.js';
 import { rosterFixture, type RosterFixture } from './fixture.js';
+import { exitCodeFor } from '../../src/cli/exit-codes.js';
 
 let fx: RosterFixture;
 beforeAll(async () => {
@@ -40,7 +41,7 @@ describe('roster files rejected before anything is sent', () => {
     fx.client.reset();
     const err = await rejection(() => syncRoster(fx.client, { file: 'bad.csv', text }));
     expect(err.code).toBe('ERR_INPUT');
-    expect(err.exitCode).toBe(2);
+    expect(exitCodeFor(err)).toBe(2);
     expect(err.message).toBe('bad.csv: 5 problems found, nothing was sent');
     const single = await rejection(() => syncRoster(fx.client, { file: 'roster.csv', text: 'X,1232131239' }));
     expect(single.message).toBe('roster.csv:1: invalid MBI "X"; nothing was sent');

@@ -15,6 +15,7 @@ import { DpcError } from '../../src/errors.js';
 import { downloadExisting, runOutcomeError } from '../../src/export/index.js';
 import { assertBuilt, runCli } from '../cli/run-cli.js';
 import { tempDir } from '../export/sandbox.js';
+import { exitCodeFor } from '../../src/cli/exit-codes.js';
 
 const TOKEN = 'qa-access-token-0123456789abcdef';
 const NDJSON = ['{"resourceType":"Patient","id":"1"}', '{"resourceType":"Patient","id":"2"}', '{"resourceType":"Patient","id":"3"}'].map((l) => `${l}\n`).join('');
@@ -99,7 +100,8 @@ describe('the bearer token stays on the configured origin', () => {
   it.each(['needs-token', 'default-needs-token'])('files on another origin that need the token (%s) are refused before any request, exit 1', async (job) => {
     seenByOther.length = 0;
     const { error } = await download(job);
-    expect(error).toMatchObject({ code: 'ERR_FOREIGN_ORIGIN', exitCode: 1 });
+    expect(error).toMatchObject({ code: 'ERR_FOREIGN_ORIGIN' });
+    expect(exitCodeFor(error)).toBe(1);
     expect(error!.message).toContain(otherOrigin);
     expect(error!.message).not.toMatch(/\n/);
     expect(error!.message).not.toContain(TOKEN);
@@ -110,7 +112,7 @@ describe('the bearer token stays on the configured origin', () => {
     seenByOther.length = 0;
     const { error } = await download('redirect');
     expect(error).toBeInstanceOf(DpcError);
-    expect(error!.exitCode).toBe(1);
+    expect(exitCodeFor(error)).toBe(1);
     expect(seenByOther.filter((r) => r.headers.authorization !== undefined)).toEqual([]);
   });
 

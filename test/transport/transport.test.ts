@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DpcError } from '../../src/errors.js';
 import { Transport, type AccessTokenProvider, type TransportEvent } from '../../src/transport/index.js';
 import { startFaultServer, type FaultServer } from './fault-server.js';
+import { exitCodeFor } from '../../src/cli/exit-codes.js';
 
 let server: FaultServer;
 let base: string;
@@ -78,7 +79,7 @@ describe('Retry-After and backoff', () => {
     const t = transport();
     const error = await failure(t.json({ path: '/Organization' }));
     expect(error.code).toBe('ERR_SERVER');
-    expect(error.exitCode).toBe(1);
+    expect(exitCodeFor(error)).toBe(1);
     expect(error.message).toBe('GET /api/v1/Organization failed with 503: down for maintenance (after 3 retries)');
     expect(error.requestId).toBe(`req-${server.seen.length}`);
     expect(server.seen).toHaveLength(4);
@@ -164,7 +165,7 @@ describe('bearer tokens', () => {
     const t = transport({ tokenProvider: provider(['a', 'b']).p });
     const error = await failure(t.json({ path: '/Organization' }));
     expect(error).toMatchObject({ code: 'ERR_UNAUTHORIZED', status: 401 });
-    expect(error.exitCode).toBe(3);
+    expect(exitCodeFor(error)).toBe(3);
     expect(server.seen).toHaveLength(2);
     await t.close();
   });

@@ -4,6 +4,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { DpcError } from '../../errors.js';
+import { exitCodeFor } from '../exit-codes.js';
 import type { ExportEvent, ExportRunResult, ExportTarget } from '../../export/index.js';
 import { clientFor, outputFor, type GlobalArgs } from '../context.js';
 import { formatTable, type Output } from '../output.js';
@@ -252,7 +253,7 @@ function finish(output: Output, result: ExportRunResult, error: DpcError | undef
   const json = {
     outDir: result.outDir,
     ok: error === undefined,
-    exitCode: error?.exitCode ?? 0,
+    exitCode: error ? exitCodeFor(error) : 0,
     groups: result.groups.map((g) => ({ label: g.label, manifestPath: g.manifestPath, manifest: g.manifest, error: g.error && { code: g.error.code, message: g.error.message } })),
   };
   output.result(json, () => formatTable(rows, ['label', 'files', 'resources', 'mib', 'patientErrors', 'quarantined', 'manifest']));

@@ -6,7 +6,7 @@ import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import type { ProfileConfig } from '../../config/settings.js';
+import type { ProfileConfig } from '../config/settings.js';
 import { outputFor, privateKeyFor, type GlobalArgs } from '../context.js';
 import type { Output } from '../output.js';
 
@@ -35,8 +35,8 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
       .example('$0 init', 'asks for what is missing when run in a terminal') as Argv<InitArgs>,
   handler: async (argv) => {
     const output = outputFor(argv);
-    const { configPath, readConfig, withProfile, writeConfig } = await import('../../config/file.js');
-    const { knownBaseUrl, DEFAULT_PROFILE } = await import('../../config/settings.js');
+    const { configPath, readConfig, withProfile, writeConfig } = await import('../config/file.js');
+    const { knownBaseUrl, DEFAULT_PROFILE } = await import('../config/settings.js');
     const { DpcError } = await import('../../errors.js');
     const { registerSecret } = await import('../../redact.js');
 
@@ -111,7 +111,7 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
 async function registerSandbox(sandboxUrl: string, givenKey: string | undefined, keyPath: string, output: Output): Promise<ProfileConfig> {
   const { generateKeyPair, privateKeyPem, publicKeyPem } = await import('../../auth/keys.js');
   const { registerWithSandbox } = await import('../../auth/sandbox-registration.js');
-  const { fileExists, writeOwnerOnly } = await import('../../config/file.js');
+  const { fileExists, writeOwnerOnly } = await import('../../fs.js');
   const { createClient } = await import('../../client.js');
   const { DpcError } = await import('../../errors.js');
   let url: URL;

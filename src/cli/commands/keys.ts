@@ -29,7 +29,7 @@ const generate: CommandModule<GlobalArgs, GenerateArgs> = {
   handler: async (argv) => {
     const output = outputFor(argv);
     const { generateKeyPair, privateKeyPem, publicKeyPem, signSnippet } = await import('../../auth/keys.js');
-    const { fileExists, writeOwnerOnly } = await import('../../config/file.js');
+    const { fileExists, writeOwnerOnly } = await import('../../fs.js');
     const { DpcError } = await import('../../errors.js');
     const dir = resolve(argv.out);
     const paths = { privateKey: join(dir, PRIVATE_FILE), publicKey: join(dir, PUBLIC_FILE), signature: join(dir, SIGNATURE_FILE) };
@@ -80,7 +80,7 @@ const add: CommandModule<GlobalArgs, AddArgs> = {
       const { uploadPublicKey } = await import('../../auth/admin.js');
       const key = await uploadPublicKey(client, { publicKeyPem, signature, label: argv.label, source: argv.publicKey });
       const { settings } = await settingsFor(argv);
-      const { fileExists } = await import('../../config/file.js');
+      const { fileExists } = await import('../../fs.js');
       // the key id only works with the private key of the uploaded public key (else 401), so the hint names both
       const privateKeyPath = resolve(dirname(argv.publicKey), PRIVATE_FILE);
       const privateKeyArg = (await fileExists(privateKeyPath)) ? shellWord(privateKeyPath) : `<private key of ${shellWord(argv.publicKey)}>`;

@@ -46,7 +46,7 @@ const create: CommandModule<GlobalArgs, CreateArgs> = {
       const created = await createClientToken(client, { label: argv.label, expiresAt: argv.expires });
       const { token, ...entity } = created;
       if (argv.out !== undefined) {
-        const { writeOwnerOnly } = await import('../../config/file.js');
+        const { writeOwnerOnly } = await import('../../fs.js');
         await writeOwnerOnly(argv.out, `${token ?? ''}\n`);
         output.result({ ...entity, file: argv.out }, () => `created client token ${entity.id} (expires ${entity.expiresAt ?? '?'}); value written to ${argv.out}`);
         return;

@@ -2,10 +2,11 @@
  * The profiles file: `<XDG_CONFIG_HOME or ~/.config>/dpc/config.json` (or --config / DPC_CONFIG), validated with
  * messages like `config.json: profiles.prod.keyId: not a UUID`, written owner-only because it holds client tokens.
  */
-import { access, chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { DpcError } from '../errors.js';
+import { join } from 'node:path';
+import { DpcError } from '../../errors.js';
+import { writeOwnerOnly } from '../../fs.js';
 import { keyIdFits, knownBaseUrl, type ConfigFile, type Env, type ProfileConfig } from './settings.js';
 
 /** Where the config file lives: explicit path > DPC_CONFIG > XDG_CONFIG_HOME > ~/.config. */
@@ -99,19 +100,6 @@ export async function writeConfig(path: string, config: ConfigFile): Promise<voi
   await writeOwnerOnly(path, `${JSON.stringify(config, null, 2)}\n`);
 }
 
-/** Write a secret-bearing file atomically with mode 0600, creating its directory 0700. */
-export async function writeOwnerOnly(path: string, content: string | Buffer): Promise<void> {
-  try {
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    const temp = `${path}.${process.pid}.tmp`;
-    await writeFile(temp, content, { mode: 0o600 });
-    await chmod(temp, 0o600); // in case the umask or an old temp file widened it
-    await rename(temp, path);
-  } catch (cause) {
-    throw new DpcError('ERR_IO', `${path}: cannot write (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message})`, { cause, location: path });
-  }
-}
-
 /** A warning when a private key file can be read by group or others, else undefined. */
 export async function keyFileWarning(path: string): Promise<string | undefined> {
   if (process.platform === 'win32') return undefined;
@@ -124,15 +112,6 @@ export async function keyFileWarning(path: string): Promise<string | undefined> 
     // reading the key reports a missing file properly
   }
   return undefined;
-}
-
-export async function fileExists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

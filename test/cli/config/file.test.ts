@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm, stat, writeFile, chmod } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configPath, keyFileWarning, parseConfig, readConfig, validateConfig, withProfile, writeConfig } from '../../src/config/file.js';
-import { DpcError } from '../../src/errors.js';
+import { configPath, keyFileWarning, parseConfig, readConfig, validateConfig, withProfile, writeConfig } from '../../../src/cli/config/file.js';
+import { DpcError } from '../../../src/errors.js';
 
 let dir: string;
 beforeAll(async () => {

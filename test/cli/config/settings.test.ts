@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { missingCredentials, resolveSettings, type ConfigFile } from '../../src/config/settings.js';
+import { missingCredentials, resolveSettings, type ConfigFile } from '../../../src/cli/config/settings.js';
 
 const KID_FILE = '11111111-1111-4111-8111-111111111111';
 const KID_ENV = '22222222-2222-4222-8222-222222222222';

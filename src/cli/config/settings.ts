@@ -2,8 +2,8 @@
  * Pure configuration resolution: command-line flags > environment > config file profile > known defaults.
  * No I/O here; the file is read and validated by `file.ts`.
  */
-import { isUuid } from '../auth/assertion-check.js';
-import { DpcError } from '../errors.js';
+import { isUuid } from '../../auth/assertion-check.js';
+import { DpcError } from '../../errors.js';
 
 export const KNOWN_PROFILES: Readonly<Record<string, string>> = {
   sandbox: 'https://sandbox.dpc.cms.gov/api/v1',
