@@ -9,11 +9,15 @@ import { DpcError } from '../errors.js';
 export const DIR_MODE = 0o700;
 export const FILE_MODE = 0o600;
 
-/** Create a folder (and parents) owner-only; tighten an existing one. */
+/**
+ * Create a folder (and parents) owner-only. An existing folder keeps its mode: `--out` may be a shared folder (1777,
+ * or a symlink to a 0755 one) whose mode is not ours to change; PHI goes into the 0700 subfolders created below it.
+ */
 export async function ensurePrivateDir(path: string): Promise<void> {
   await io(path, 'create folder', async () => {
-    await mkdir(path, { recursive: true, mode: DIR_MODE });
-    await chmod(path, DIR_MODE);
+    const created = await mkdir(path, { recursive: true, mode: DIR_MODE });
+    // mkdir's mode passes through the umask; what we created we tighten to exactly 0700
+    if (created !== undefined) await chmod(path, DIR_MODE);
   });
 }
 

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { cp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, cp, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isDpcError } from '../../src/errors.js';
 import { pollOnce, runExport, runOutcomeError, verifyExportDir, type ExportEvent, type ExportRunOptions, type GroupManifest } from '../../src/export/index.js';
@@ -352,5 +352,31 @@ describe('one run per output folder', () => {
     }
     await writeFile(join(out, LOCK_FILE), JSON.stringify({ pid: 2 ** 22 + 4321, host: (await import('node:os')).hostname(), startedAt: 'earlier' }));
     expect((await run({ outDir: out })).error).toBeUndefined();
+  });
+});
+
+describe('an --out folder this run did not create', () => {
+  it('keeps the mode of a shared 1777 folder and of a symlinked 0755 folder, and writes PHI into 0700 subfolders', async () => {
+    const shared = await tempDir();
+    await chmod(shared, 0o1777);
+    const first = await run({ outDir: shared, types: ['Patient'] });
+    expect(first.error).toBeUndefined();
+    expect((await stat(shared)).mode & 0o7777).toBe(0o1777);
+    expect(await mode(join(shared, groupA))).toBe(0o700);
+    expect(await mode(join(shared, groupA, first.manifest.run))).toBe(0o700);
+
+    const target = await tempDir();
+    await chmod(target, 0o755);
+    const link = join(await tempDir(), 'exports');
+    await symlink(target, link);
+    const second = await run({ outDir: link, types: ['Patient'] });
+    expect(second.error).toBeUndefined();
+    expect(await mode(target)).toBe(0o755);
+    expect(await mode(join(target, groupA))).toBe(0o700);
+
+    // a folder the run creates is 0700 whatever the umask left
+    const fresh = join(await tempDir(), 'new', 'out');
+    expect((await run({ outDir: fresh, types: ['Patient'] })).error).toBeUndefined();
+    expect(await mode(fresh)).toBe(0o700);
   });
 });

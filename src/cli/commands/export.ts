@@ -68,7 +68,7 @@ const run: CommandModule<GlobalArgs, RunArgs> = {
       .option('system', { type: 'boolean', default: false, describe: 'System-level $export (generic Bulk Data servers)' })
       .option('type', { type: 'string', array: true, describe: 'Resource types, e.g. Patient,Coverage (default: all)', coerce: splitList })
       .option('since', { type: 'string', describe: 'Only resources changed after this ISO time (with offset), or "auto": the last verified run' })
-      .option('out', { type: 'string', default: 'dpc-export', describe: 'Output folder (created 0700)' })
+      .option('out', { type: 'string', default: 'dpc-export', describe: 'Output folder (created 0700; an existing one keeps its mode, the run writes 0700 subfolders)' })
       .option('concurrency', { type: 'number', default: 4, describe: 'Parallel file downloads' })
       .option('group-concurrency', { type: 'number', default: 2, describe: 'Groups exported at once with --all-groups' })
       .option('gzip', { type: 'boolean', default: false, describe: 'Keep files gzip-compressed (<Type>-NNN.ndjson.gz)' })
