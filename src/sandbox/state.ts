@@ -16,6 +16,8 @@ export interface PatientRecord { id: string; orgId: string; mbi: string; resourc
 /** One attribution relationship; `inactive` is the stored flag, expiry (end ≤ now) is applied on read. */
 export interface MemberRecord { patientId: string; start: number; end: number; inactive: boolean }
 export interface GroupRecord { id: string; orgId: string; npi: string; members: MemberRecord[]; createdAt: number }
+/** One entry of an organization's IP allow-list (`/IpAddress`). */
+export interface IpAddressRecord { id: string; orgId: string; address: string; createdAt: number }
 export interface SeedInfo { orgId: string; orgNpi: string; clientToken: string; keyId: string; privateKeyPath: string; publicKeyPem: string }
 
 interface Snapshot {
@@ -27,6 +29,8 @@ interface Snapshot {
   practitioners: PractitionerRecord[];
   patients: PatientRecord[];
   groups: GroupRecord[];
+  /** Absent in snapshots written before the sandbox had `/IpAddress`. */
+  ipAddresses?: IpAddressRecord[];
   seed?: SeedInfo;
 }
 
@@ -37,6 +41,7 @@ export class Store {
   readonly practitioners = new Map<string, PractitionerRecord>();
   readonly patients = new Map<string, PatientRecord>();
   readonly groups = new Map<string, GroupRecord>();
+  readonly ipAddresses = new Map<string, IpAddressRecord>();
   seed: SeedInfo | undefined;
   /** HMAC root key of every macaroon this sandbox mints. */
   readonly rootKey: Buffer;
@@ -51,6 +56,7 @@ export class Store {
     for (const r of snapshot.practitioners) this.practitioners.set(r.id, r);
     for (const r of snapshot.patients) this.patients.set(r.id, r);
     for (const r of snapshot.groups) this.groups.set(r.id, r);
+    for (const r of snapshot.ipAddresses ?? []) this.ipAddresses.set(r.id, r);
     this.seed = snapshot.seed;
   }
 
@@ -85,6 +91,7 @@ export class Store {
       practitioners: [...this.practitioners.values()],
       patients: [...this.patients.values()],
       groups: [...this.groups.values()],
+      ipAddresses: [...this.ipAddresses.values()],
       ...(this.seed ? { seed: this.seed } : {}),
     };
     const tmp = `${this.file}.tmp`;
@@ -102,5 +109,9 @@ export class Store {
 
   groupsOf(orgId: string): GroupRecord[] {
     return [...this.groups.values()].filter((g) => g.orgId === orgId);
+  }
+
+  ipAddressesOf(orgId: string): IpAddressRecord[] {
+    return [...this.ipAddresses.values()].filter((r) => r.orgId === orgId);
   }
 }

@@ -3,6 +3,7 @@ import { initCommand } from './init.js';
 import { authCommand } from './auth.js';
 import { keysCommand } from './keys.js';
 import { tokensCommand } from './tokens.js';
+import { ipCommand } from './ip.js';
 import { exportCommand } from './export.js';
 import { orgCommand } from './org.js';
 import { practitionerCommand } from './practitioner.js';
@@ -18,6 +19,7 @@ export const commands: CommandModule<any, any>[] = [
   authCommand,
   keysCommand,
   tokensCommand,
+  ipCommand,
   exportCommand,
   orgCommand,
   practitionerCommand,

@@ -3,6 +3,7 @@ import type { Route } from '../router.js';
 import { definitionRoutes } from './definitions.js';
 import { exportRoutes } from './export.js';
 import { groupRoutes } from './group.js';
+import { ipAddressRoutes } from './ip-address.js';
 import { keyRoutes } from './key.js';
 import { organizationRoutes } from './organization.js';
 import { patientRoutes } from './patient.js';
@@ -12,6 +13,7 @@ import { tokenRoutes } from './token.js';
 export const apiRoutes: Route[] = [
   ...tokenRoutes,
   ...keyRoutes,
+  ...ipAddressRoutes,
   ...organizationRoutes,
   ...definitionRoutes,
   ...practitionerRoutes,
