@@ -31,7 +31,7 @@ import { isValidNpi } from '../fhir/validate.js';
 import { DEFAULT_POLL_INTERVAL_MS, kickoff, pollUntilComplete, validateSince, validateTypes, type ExportScope } from './job.js';
 import { acquireLock } from './lock.js';
 import { abandonRun, createRunDir, FOLDER_NAME, MANIFEST_FILE, QUARANTINE_DIR, writeLatest } from './layout.js';
-import { planFiles, type JobCompletion } from './manifest.js';
+import { planFiles, type JobCompletion, type PlannedFile } from './manifest.js';
 import { emptySummary, summariseErrorFiles, type ErrorSummary } from './outcomes.js';
 import { Limiter, runAll } from './limit.js';
 import { StateStore } from './state.js';
@@ -292,7 +292,7 @@ export async function downloadJob(transport: Transport, options: DownloadJobOpti
     planned,
     options.downloads,
     async (file, signal): Promise<DownloadOutcome> => {
-      const recorded = await alreadyVerified(dir, state.group(label).files[file.url]);
+      const recorded = await alreadyVerified(dir, file, state.group(label).files[file.name]);
       if (recorded) {
         options.onEvent?.({ type: 'download_complete', label, url: redactUrl(file.url), file: recorded.path, bytes: recorded.bytes, resources: recorded.count, skipped: true });
         return { status: 'verified', file: recorded };
@@ -306,7 +306,7 @@ export async function downloadJob(transport: Transport, options: DownloadJobOpti
         requiresAccessToken: completion.requiresAccessToken,
         signal,
         onEvent: options.onEvent,
-        beforeCommit: (verified) => state.update(label, (group) => void (group.files[file.url] = verified)),
+        beforeCommit: (verified) => state.update(label, (group) => void (group.files[file.name] = verified)),
       });
       return outcome;
     },
@@ -362,15 +362,28 @@ export async function downloadJob(transport: Transport, options: DownloadJobOpti
   return { label, manifest, manifestPath };
 }
 
-/** A file verified in an earlier run and still on disk at the recorded size. */
-async function alreadyVerified(dir: string, recorded: VerifiedFile | undefined): Promise<VerifiedFile | undefined> {
-  if (!recorded) return undefined;
+/**
+ * A file verified in an earlier run and still on disk at the recorded size. Files are keyed by their planned local name
+ * (manifest position), not their URL: a manifest may list one URL twice, and each entry must verify on its own.
+ */
+async function alreadyVerified(dir: string, file: PlannedFile, recorded: VerifiedFile | undefined): Promise<VerifiedFile | undefined> {
+  if (!recorded || !isRecordOf(file, recorded)) return undefined;
   try {
     const info = await stat(join(dir, recorded.path));
     return info.size === (recorded.gzipBytes ?? recorded.bytes) ? recorded : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** Whether a recorded verification is of this manifest entry: same URL, and the server's promises still hold. Pure. */
+export function isRecordOf(file: PlannedFile, recorded: VerifiedFile): boolean {
+  return (
+    recorded.url === file.url &&
+    recorded.path.replace(/\.gz$/, '') === file.name &&
+    (file.sha256 === undefined || recorded.sha256 === file.sha256) &&
+    (file.count === undefined || recorded.count === file.count)
+  );
 }
 
 function expired(jobUrl: string, error: DpcError): DpcError {

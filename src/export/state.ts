@@ -22,7 +22,7 @@ export interface GroupState {
   kickedOffAt?: string;
   /** Run id (folder under the group folder) of the in-flight job. */
   run?: string;
-  /** Verified files of the in-flight job, by server URL; paths are inside its run folder. */
+  /** Verified files of the in-flight job, by local file name (one manifest entry each); paths are inside its run folder. */
   files: Record<string, VerifiedFile>;
   /** transactionTime of the last job whose files were all verified. */
   lastTransactionTime?: string;
