@@ -95,12 +95,12 @@ function normaliseBaseUrl(raw: string): string {
   try {
     url = new URL(raw);
   } catch {
-    throw new DpcError('ERR_CONFIG', `base URL "${raw}" is not a URL (e.g. https://sandbox.dpc.cms.gov/api/v1)`, { location: 'baseUrl' });
+    throw new DpcError('ERR_CONFIG', `base URL "${raw}" is not a URL (e.g. https://sandbox.dpc.cms.gov/api/v1)`, { field: 'baseUrl' });
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new DpcError('ERR_CONFIG', `base URL "${raw}" must be http(s)`, { location: 'baseUrl' });
+    throw new DpcError('ERR_CONFIG', `base URL "${raw}" must be http(s)`, { field: 'baseUrl' });
   }
-  if (url.search || url.hash) throw new DpcError('ERR_CONFIG', `base URL "${raw}" must not have a query or fragment`, { location: 'baseUrl' });
+  if (url.search || url.hash) throw new DpcError('ERR_CONFIG', `base URL "${raw}" must not have a query or fragment`, { field: 'baseUrl' });
   return url.href.replace(/\/+$/, '');
 }
 

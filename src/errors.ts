@@ -44,8 +44,10 @@ export interface DpcErrorOptions {
   requestId?: string;
   /** Further problems, e.g. every invalid row of a roster as `file:line: message`. */
   details?: string[];
-  /** Where the problem is: a file path, `file:line`, a flag name, a URL. */
+  /** Where the problem is: a file path, `file:line`, a URL. */
   location?: string;
+  /** The option or input field at fault (`since`, `npi`, `outDir`): callers map it to their own names (a CLI flag, a form field). */
+  field?: string;
 }
 
 export class DpcError extends Error {
@@ -55,6 +57,7 @@ export class DpcError extends Error {
   readonly requestId?: string;
   readonly details: string[];
   readonly location?: string;
+  readonly field?: string;
 
   constructor(code: ErrorCode, message: string, options: DpcErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -63,6 +66,7 @@ export class DpcError extends Error {
     this.requestId = options.requestId;
     this.details = options.details ?? [];
     this.location = options.location;
+    this.field = options.field;
   }
 }
 

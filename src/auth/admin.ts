@@ -84,7 +84,7 @@ export interface UploadPublicKeyInput {
 export async function uploadPublicKey(client: Client, input: UploadPublicKeyInput): Promise<PublicKeyEntity> {
   if (input.label !== undefined && input.label.length > MAX_KEY_LABEL) {
     throw new DpcError('ERR_INPUT', `key label "${input.label}" is ${input.label.length} characters; DPC allows at most ${MAX_KEY_LABEL}`, {
-      location: '--label',
+      field: 'label',
     });
   }
   // checked here because DPC's answer for a small key is only "Public key is not valid"
@@ -152,7 +152,7 @@ export async function validateAssertion(
 function offsetDateTime(value: Date | string): string {
   const date = value instanceof Date ? value : new Date(value);
   if (Number.isNaN(date.getTime())) {
-    throw new DpcError('ERR_INPUT', `expiry "${String(value)}" is not a date (e.g. 2026-12-31 or 2026-12-31T00:00:00Z)`, { location: '--expires' });
+    throw new DpcError('ERR_INPUT', `expiresAt "${String(value)}" is not a date (e.g. 2026-12-31 or 2026-12-31T00:00:00Z)`, { field: 'expiresAt' });
   }
   return date.toISOString().replace('Z', '+00:00');
 }

@@ -72,7 +72,7 @@ export function parseTokenResponse(body: unknown, tokenUrl: string): AccessToken
 /** DPC answers most assertion problems with a bare "Invalid JWT"; say what usually causes it. */
 const HINTS: Array<[RegExp, string]> = [
   [/Invalid JWT/i, 'the signature does not match the key id (kid), aud is not the token URL, the assertion expired, or its jti was reused'],
-  [/Cannot find public key/i, "the key id (kid) is not registered for the client token's organization: check `dpc keys list`"],
+  [/Cannot find public key/i, "the key id (kid) is not registered for the client token's organization: check the organization's registered keys (GET /Key)"],
   [/Invalid Public Key ID/i, 'the key id (kid) must be the UUID returned when the public key was uploaded'],
   [/organization_id|client_id|Issuer and Subject/i, 'the client token is not a valid DPC client token'],
   [/Not authorized/i, 'the assertion expires more than 5 minutes ahead: check the local clock'],

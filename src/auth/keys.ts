@@ -42,7 +42,7 @@ export function loadPrivateKey(pem: string | Buffer, options: LoadKeyOptions = {
   }
   const encrypted = armour[1] === 'ENCRYPTED ' || /Proc-Type:\s*4,ENCRYPTED/.test(text);
   if (encrypted && !options.passphrase) {
-    throw new DpcError('ERR_KEY', `${where}: the key is encrypted; give its passphrase with --passphrase-file or DPC_KEY_PASSPHRASE`, { location: options.source });
+    throw new DpcError('ERR_KEY', `${where}: the key is encrypted; give its passphrase`, { location: options.source, field: 'passphrase' });
   }
   let key: KeyObject;
   try {
@@ -53,9 +53,10 @@ export function loadPrivateKey(pem: string | Buffer, options: LoadKeyOptions = {
       code === 'ERR_OSSL_BAD_DECRYPT'
         ? 'wrong passphrase'
         : code === 'ERR_OSSL_CRYPTO_INTERRUPTED_OR_CANCELLED'
-          ? 'the key is encrypted; give its passphrase with --passphrase-file or DPC_KEY_PASSPHRASE'
+          ? 'the key is encrypted; give its passphrase'
           : 'the PEM is damaged or not an RSA private key';
-    throw new DpcError('ERR_KEY', `${where}: ${reason}`, { cause, location: options.source });
+    const field = code === 'ERR_OSSL_BAD_DECRYPT' || code === 'ERR_OSSL_CRYPTO_INTERRUPTED_OR_CANCELLED' ? 'passphrase' : undefined;
+    throw new DpcError('ERR_KEY', `${where}: ${reason}`, { cause, location: options.source, field });
   }
   assertRsaSize(key, options.minBits ?? MIN_SIGNING_BITS, where, options.source);
   return key;

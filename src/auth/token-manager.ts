@@ -148,7 +148,8 @@ export class TokenManager implements AccessTokenProvider {
     if (!credentials) {
       throw new DpcError(
         'ERR_CONFIG',
-        'no credentials: set a client token, private key and key id (dpc init, DPC_CLIENT_TOKEN/DPC_PRIVATE_KEY/DPC_KEY_ID or flags)',
+        'no credentials: the client needs clientToken, privateKey and keyId for the assertion flow',
+        { field: 'credentials' },
       );
     }
     return credentials;

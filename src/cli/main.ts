@@ -5,6 +5,7 @@
 import yargs, { type Argv } from 'yargs';
 import { DpcError } from '../errors.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
+import { cliMessage } from './fields.js';
 import { redact } from '../redact.js';
 import { commands } from './commands/index.js';
 import { unknownCommandMessage } from './unknown-command.js';
@@ -79,7 +80,7 @@ export async function runCli(args: string[], io: CliIO = {}): Promise<number> {
 /** One line per error, the server's request id when there is one, and the exit code that goes with it. */
 export function reportError(error: unknown, stderr: NodeJS.WritableStream, debug: boolean): number {
   const dpc = error instanceof DpcError ? error : undefined;
-  const message = error instanceof Error ? error.message : String(error);
+  const message = dpc ? cliMessage(dpc) : error instanceof Error ? error.message : String(error);
   const suffix = dpc?.requestId ? ` (request id ${dpc.requestId})` : '';
   // partial success (exit 4) is an outcome to report, not an error: the work that could be done was done
   const prefix = dpc?.code === 'ERR_PARTIAL' ? 'partial' : 'error';

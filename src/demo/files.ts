@@ -16,9 +16,9 @@ export async function prepareDemoDir(dir?: string): Promise<string> {
   if (dir === undefined) return mkdtemp(join(tmpdir(), 'dpc-demo-'));
   const path = resolve(dir);
   const info = await stat(path).catch(() => undefined);
-  if (info && !info.isDirectory()) throw new DpcError('ERR_USAGE', `--dir ${path} is a file; give a new or empty folder`, { location: '--dir' });
+  if (info && !info.isDirectory()) throw new DpcError('ERR_USAGE', `dir ${path} is a file; give a new or empty folder`, { field: 'dir' });
   if (info && (await readdir(path)).length > 0) {
-    throw new DpcError('ERR_USAGE', `--dir ${path} is not empty; give a new or empty folder (the demo writes keys, a client token and an export there)`, { location: '--dir' });
+    throw new DpcError('ERR_USAGE', `dir ${path} is not empty; give a new or empty folder (the demo writes keys, a client token and an export there)`, { field: 'dir' });
   }
   await ensurePrivateDir(path);
   return path;

@@ -100,7 +100,7 @@ export function labelForJob(jobUrl: string, request: string): string {
 export async function downloadExisting(client: ExportClient, options: DownloadExistingOptions): Promise<ExportRunResult> {
   const fromUrl = isUrl(options.source);
   const outDir = fromUrl ? options.outDir : options.source;
-  if (!outDir) throw new DpcError('ERR_USAGE', 'downloading a job URL needs --out DIR', { location: '--out' });
+  if (!outDir) throw new DpcError('ERR_USAGE', 'outDir is required to download a job URL', { field: 'outDir' });
   await ensurePrivateDir(outDir);
   const lock = await acquireLock(outDir);
   try {

@@ -47,15 +47,15 @@ const SINCE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}
 /** `_since` must be ISO 8601 with an offset and not in the future (DPC answers 400 otherwise). */
 export function validateSince(since: string, now: number): void {
   if (!SINCE.test(since) || Number.isNaN(Date.parse(since))) {
-    throw new DpcError('ERR_INPUT', `--since ${JSON.stringify(since)} is not an ISO 8601 date-time with an offset (e.g. 2024-01-31T00:00:00Z)`, { location: '--since' });
+    throw new DpcError('ERR_INPUT', `since ${JSON.stringify(since)} is not an ISO 8601 date-time with an offset (e.g. 2024-01-31T00:00:00Z)`, { field: 'since' });
   }
-  if (Date.parse(since) > now) throw new DpcError('ERR_INPUT', `--since ${JSON.stringify(since)} is in the future`, { location: '--since' });
+  if (Date.parse(since) > now) throw new DpcError('ERR_INPUT', `since ${JSON.stringify(since)} is in the future`, { field: 'since' });
 }
 
 /** Resource type names as the server spells them (the server decides which it supports). */
 export function validateTypes(types: readonly string[]): void {
   for (const type of types) {
-    if (!/^[A-Z][A-Za-z]+$/.test(type)) throw new DpcError('ERR_INPUT', `--type ${JSON.stringify(type)} is not a FHIR resource type name`, { location: '--type' });
+    if (!/^[A-Z][A-Za-z]+$/.test(type)) throw new DpcError('ERR_INPUT', `types ${JSON.stringify(type)} is not a FHIR resource type name`, { field: 'types' });
   }
 }
 

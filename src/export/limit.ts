@@ -6,7 +6,7 @@ export class Limiter {
   private readonly waiting: Array<() => void> = [];
 
   constructor(readonly size: number) {
-    if (!Number.isInteger(size) || size < 1) throw new DpcError('ERR_INPUT', `concurrency must be a positive integer, got ${size}`, { location: 'concurrency' });
+    if (!Number.isInteger(size) || size < 1) throw new DpcError('ERR_INPUT', `concurrency must be a positive integer, got ${size}`, { field: 'concurrency' });
   }
 
   async run<T>(task: () => Promise<T>): Promise<T> {

@@ -137,17 +137,17 @@ interface ResolvedTarget {
 async function resolveTargets(client: ExportClient, target: ExportTarget): Promise<ResolvedTarget[]> {
   switch (target.kind) {
     case 'group':
-      return [{ label: safeLabel(target.groupId, '--group'), scope: { level: 'group', groupId: target.groupId } }];
+      return [{ label: safeLabel(target.groupId, 'groupId'), scope: { level: 'group', groupId: target.groupId } }];
     case 'npi': {
-      if (!isValidNpi(target.npi)) throw new DpcError('ERR_INPUT', `--npi ${JSON.stringify(target.npi)} is not a valid NPI (10 digits with a Luhn check digit)`, { location: '--npi' });
+      if (!isValidNpi(target.npi)) throw new DpcError('ERR_INPUT', `npi ${JSON.stringify(target.npi)} is not a valid NPI (10 digits with a Luhn check digit)`, { field: 'npi' });
       const group = await findGroupByNpi(client, target.npi);
-      if (!group?.id) throw new DpcError('ERR_NOT_FOUND', `no attribution group for practitioner NPI ${target.npi}`, { location: '--npi' });
+      if (!group?.id) throw new DpcError('ERR_NOT_FOUND', `no attribution group for practitioner NPI ${target.npi}`, { field: 'npi' });
       return [{ label: target.npi, scope: { level: 'group', groupId: group.id } }];
     }
     case 'all-groups': {
       const ids = (await listGroups(client)).flatMap((g) => (g.id ? [g.id] : []));
       if (ids.length === 0) throw new DpcError('ERR_NOT_FOUND', 'the organization has no groups to export');
-      return ids.map((id) => ({ label: safeLabel(id, 'group id'), scope: { level: 'group', groupId: id } }));
+      return ids.map((id) => ({ label: safeLabel(id, 'groupId'), scope: { level: 'group', groupId: id } }));
     }
     case 'patient':
       return [{ label: 'patient', scope: { level: 'patient' } }];
@@ -157,8 +157,8 @@ async function resolveTargets(client: ExportClient, target: ExportTarget): Promi
 }
 
 /** A label becomes a folder name. */
-function safeLabel(value: string, what: string): string {
-  if (!FOLDER_NAME.test(value)) throw new DpcError('ERR_INPUT', `${what} ${JSON.stringify(value)} cannot name an output folder`, { location: what });
+function safeLabel(value: string, field: string): string {
+  if (!FOLDER_NAME.test(value)) throw new DpcError('ERR_INPUT', `${field} ${JSON.stringify(value)} cannot name an output folder`, { field });
   return value;
 }
 

@@ -58,7 +58,7 @@ export async function resolvePatientIds(client: FhirClient, refs: readonly strin
   await Promise.all(Array.from({ length: Math.min(LOOKUP_CONCURRENCY, refs.length) }, worker));
   const missing = refs.filter((_, i) => ids[i] === undefined).map((r) => r.toUpperCase());
   if (missing.length > 0) {
-    throw new DpcError('ERR_NOT_FOUND', `no patient with MBI ${missing.join(', ')} in your organization; register ${missing.length === 1 ? 'it' : 'them'} first (dpc patient add)`, {
+    throw new DpcError('ERR_NOT_FOUND', `no patient with MBI ${missing.join(', ')} in your organization; register ${missing.length === 1 ? 'it' : 'them'} first`, {
       status: 404,
     });
   }

@@ -118,7 +118,7 @@ describe('client tokens and public keys', () => {
     await deleteClientToken(c, created.id);
     expect((await listClientTokens(c)).map((t) => t.id)).not.toContain(created.id);
     const error = await failure(createClientToken(c, { expiresAt: 'someday' }));
-    expect(error).toMatchObject({ code: 'ERR_INPUT', message: 'expiry "someday" is not a date (e.g. 2026-12-31 or 2026-12-31T00:00:00Z)' });
+    expect(error).toMatchObject({ code: 'ERR_INPUT', message: 'expiresAt "someday" is not a date (e.g. 2026-12-31 or 2026-12-31T00:00:00Z)', field: 'expiresAt' });
   });
 
   it('uploads a key with its snippet signature, shows and deletes it', async () => {

@@ -51,7 +51,7 @@ describe('loadPrivateKey', () => {
 
   it('distinguishes a missing and a wrong passphrase', () => {
     const encrypted = key.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'right' }).toString();
-    expect(keyError(() => loadPrivateKey(encrypted, { source: 'k.pem' })).message).toBe('k.pem: the key is encrypted; give its passphrase with --passphrase-file or DPC_KEY_PASSPHRASE');
+    expect(keyError(() => loadPrivateKey(encrypted, { source: 'k.pem' })).message).toBe('k.pem: the key is encrypted; give its passphrase');
     expect(keyError(() => loadPrivateKey(encrypted, { source: 'k.pem', passphrase: 'wrong' })).message).toBe('k.pem: wrong passphrase');
   });
 

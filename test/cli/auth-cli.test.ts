@@ -175,7 +175,7 @@ describe('one-line errors and exit codes', () => {
     const { createPrivateKey } = await import('node:crypto');
     const encrypted = join(dir, 'encrypted.pem');
     await writeFile(encrypted, createPrivateKey(pem).export({ type: 'pkcs1', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'open sesame' }), { mode: 0o600 });
-    expect(oneLineError(await dpc('keys', 'list', '--private-key', encrypted), 2)).toBe(`error: ${encrypted}: the key is encrypted; give its passphrase with --passphrase-file or DPC_KEY_PASSPHRASE`);
+    expect(oneLineError(await dpc('keys', 'list', '--private-key', encrypted), 2)).toBe(`error: ${encrypted}: the key is encrypted; give its passphrase (--passphrase-file or DPC_KEY_PASSPHRASE)`);
     const unlocked = await runCli(['keys', 'list', '--private-key', encrypted], { env: { ...env, DPC_KEY_PASSPHRASE: 'open sesame' } });
     transcript.push(unlocked.stdout, unlocked.stderr);
     expect(unlocked.code, unlocked.stderr).toBe(0);

@@ -126,6 +126,6 @@ describe('CLI helpers', () => {
     expect(parseDuration('20s', 'poll-interval')).toBe(20_000);
     expect(parseDuration('500ms', 'poll-interval')).toBe(500);
     expect(parseDuration('1m30s', 'poll-interval')).toBe(90_000);
-    expect(() => parseDuration('soon', 'poll-interval')).toThrow(/--poll-interval: invalid duration "soon"/);
+    expect(() => parseDuration('soon', 'pollInterval')).toThrow(/^pollInterval: invalid duration "soon"/);
   });
 });

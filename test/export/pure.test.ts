@@ -103,14 +103,15 @@ describe('kick-off request', () => {
     );
   });
 
-  it('validates --since and --type', () => {
+  it('validates since and types, naming the field (never a CLI flag)', () => {
     const now = Date.parse('2025-01-01T00:00:00Z');
     expect(() => validateSince('2024-06-01T00:00:00Z', now)).not.toThrow();
     expect(() => validateSince('2024-06-01T00:00:00.123+02:00', now)).not.toThrow();
     expect(() => validateSince('2024-06-01', now)).toThrow(/offset/);
     expect(() => validateSince('2026-06-01T00:00:00Z', now)).toThrow(/future/);
     expect(() => validateTypes(['Patient', 'ExplanationOfBenefit'])).not.toThrow();
-    expect(() => validateTypes(['patient;drop'])).toThrow(/--type/);
+    expect(() => validateTypes(['patient;drop'])).toThrow(/^types "patient;drop"/);
+    expect(() => validateSince('2024-06-01', now)).toThrow(expect.objectContaining({ field: 'since', message: expect.not.stringContaining('--') }));
   });
 });
 

@@ -90,8 +90,8 @@ describe('parseDuration', () => {
     expect(parseDuration('1d12h')).toBe(36 * 3_600_000);
   });
   it('rejects anything else with the flag name', () => {
-    expect(() => parseDuration('14', 'within')).toThrow('--within: invalid duration "14"');
-    expect(() => parseDuration('2 weeks', 'within')).toThrow(/--within/);
+    expect(() => parseDuration('14', 'within')).toThrow('within: invalid duration "14"');
+    expect(() => parseDuration('2 weeks', 'within')).toThrow(expect.objectContaining({ field: 'within' }));
   });
 });
 

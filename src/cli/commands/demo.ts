@@ -31,7 +31,7 @@ export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
   handler: async (argv) => {
     const output = outputFor(argv);
     if (!Number.isInteger(argv.scale) || argv.scale < 1 || argv.scale > MAX_SCALE) {
-      throw new DpcError('ERR_USAGE', `--scale must be an integer from 1 to ${MAX_SCALE}, got ${argv.scale}`, { location: '--scale' });
+      throw new DpcError('ERR_USAGE', `--scale must be an integer from 1 to ${MAX_SCALE}, got ${argv.scale}`, { field: 'scale' });
     }
     const stop = new AbortController();
     const onSignal = () => stop.abort(new DpcError('ERR_ABORTED', 'dpc demo interrupted; the sandbox was closed'));

@@ -5,6 +5,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { DpcError } from '../../errors.js';
 import { exitCodeFor } from '../exit-codes.js';
+import { cliMessage } from '../fields.js';
 import type { ExportEvent, ExportRunResult, ExportTarget } from '../../export/index.js';
 import { clientFor, outputFor, type GlobalArgs } from '../context.js';
 import { formatTable, type Output } from '../output.js';
@@ -89,7 +90,7 @@ const run: CommandModule<GlobalArgs, RunArgs> = {
       gzip: argv.gzip,
       concurrency: positiveInt(argv.concurrency, '--concurrency'),
       groupConcurrency: positiveInt(argv.groupConcurrency, '--group-concurrency'),
-      pollIntervalMs: parseDuration(argv.pollInterval, 'poll-interval'),
+      pollIntervalMs: parseDuration(argv.pollInterval, 'pollInterval'),
     };
     const client = await clientFor(argv, output);
     const { runExport, runOutcomeError } = await import('../../export/index.js');
@@ -156,7 +157,7 @@ const download: CommandModule<GlobalArgs, DownloadArgs> = {
       outDir: argv.out,
       gzip: argv.gzip,
       concurrency: positiveInt(argv.concurrency, '--concurrency'),
-      pollIntervalMs: parseDuration(argv.pollInterval, 'poll-interval'),
+      pollIntervalMs: parseDuration(argv.pollInterval, 'pollInterval'),
     };
     const client = await clientFor(argv, output);
     const { downloadExisting, runOutcomeError } = await import('../../export/index.js');
@@ -248,13 +249,13 @@ function finish(output: Output, result: ExportRunResult, error: DpcError | undef
     mib: g.manifest ? (g.manifest.files.reduce((s, f) => s + (f.gzipBytes ?? f.bytes), 0) / 2 ** 20).toFixed(1) : undefined,
     patientErrors: g.manifest?.errors.total,
     quarantined: g.manifest?.quarantined.length,
-    manifest: g.manifestPath ?? (g.error ? `failed: ${g.error.message}` : ''),
+    manifest: g.manifestPath ?? (g.error ? `failed: ${cliMessage(g.error)}` : ''),
   }));
   const json = {
     outDir: result.outDir,
     ok: error === undefined,
     exitCode: error ? exitCodeFor(error) : 0,
-    groups: result.groups.map((g) => ({ label: g.label, manifestPath: g.manifestPath, manifest: g.manifest, error: g.error && { code: g.error.code, message: g.error.message } })),
+    groups: result.groups.map((g) => ({ label: g.label, manifestPath: g.manifestPath, manifest: g.manifest, error: g.error && { code: g.error.code, message: cliMessage(g.error) } })),
   };
   output.result(json, () => formatTable(rows, ['label', 'files', 'resources', 'mib', 'patientErrors', 'quarantined', 'manifest']));
   if (error) throw error;
