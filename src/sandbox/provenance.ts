@@ -44,7 +44,23 @@ export function attestationViolations(p: Record<string, unknown>): string[] {
 }
 
 /**
- * Full check for Group writes: parse, profile, then the practitioner named in onBehalfOfReference must exist
+ * Parse (400) and profile-check (422) the attestation, then look up the practitioner its performer acts on behalf
+ * of: `id` is the referenced practitioner id, `practitioner` undefined when there is none.
+ */
+export function attestingPractitioner(
+  header: string | string[] | undefined,
+  findPractitioner: (id: string) => PractitionerRecord | undefined,
+): { id: string; practitioner: PractitionerRecord | undefined } {
+  const provenance = parseProvenance(header);
+  const violations = attestationViolations(provenance);
+  if (violations.length > 0) throw new ApiError(422, violations[0]!, { body: validationOutcome(violations) });
+  const performer = records(provenance.agent).find(isAgnt)!;
+  const id = text(record(performer.onBehalfOfReference).reference)!.replace(/^Practitioner\//, '');
+  return { id, practitioner: findPractitioner(id) };
+}
+
+/**
+ * Full check for Group writes: the attestation, then the practitioner named in onBehalfOfReference must exist
  * and carry the Group's attributed NPI.
  */
 export function verifyProvenance(
@@ -52,12 +68,7 @@ export function verifyProvenance(
   groupNpi: string,
   findPractitioner: (id: string) => PractitionerRecord | undefined,
 ): void {
-  const provenance = parseProvenance(header);
-  const violations = attestationViolations(provenance);
-  if (violations.length > 0) throw new ApiError(422, violations[0]!, { body: validationOutcome(violations) });
-  const performer = records(provenance.agent).find(isAgnt)!;
-  const reference = text(record(performer.onBehalfOfReference).reference)!;
-  const practitioner = findPractitioner(reference.replace(/^Practitioner\//, ''));
+  const { practitioner } = attestingPractitioner(header, findPractitioner);
   if (!practitioner) throw new ApiError(422, 'Could not find provider defined in provenance header');
   if (practitioner.npi !== groupNpi) throw new ApiError(422, "Provenance header's provider does not match group provider");
 }

@@ -86,6 +86,25 @@ export interface GenerateOptions {
   signal: AbortSignal;
 }
 
+/** What a job writes for one patient: its error line, or its resources changed after `since`. */
+export function* patientOutput(
+  templates: ExportTemplates,
+  spec: Pick<BatchSpec, 'seed' | 'exportScale' | 'since'>,
+  types: ReadonlySet<ExportResourceType>,
+  mbi: string,
+): Generator<{ type: FileType; line: string }> {
+  const failure = patientFailure(mbi);
+  if (failure) {
+    yield { type: 'OperationOutcome', line: failureLine(mbi, failure) };
+    return;
+  }
+  for (const resource of patientResources(templates, { seed: spec.seed, mbi, exportScale: spec.exportScale, types })) {
+    // _since: lower bound exclusive, like BFD's _lastUpdated=gt<since>.
+    if (spec.since !== undefined && resource.lastUpdated <= spec.since) continue;
+    yield resource;
+  }
+}
+
 /** Writes the batch's files and manifest; on failure or abort removes what it started. */
 export async function generateBatch(
   dataDir: string,
@@ -104,16 +123,7 @@ export async function generateBatch(
   try {
     for (const mbi of spec.mbis) {
       options.signal.throwIfAborted();
-      const failure = patientFailure(mbi);
-      if (failure) {
-        await sink('OperationOutcome').append(failureLine(mbi, failure));
-      } else {
-        for (const resource of patientResources(templates, { seed: spec.seed, mbi, exportScale: spec.exportScale, types })) {
-          // _since: lower bound exclusive, like BFD's _lastUpdated=gt<since>.
-          if (spec.since !== undefined && resource.lastUpdated <= spec.since) continue;
-          await sink(resource.type).append(resource.line);
-        }
-      }
+      for (const out of patientOutput(templates, spec, types, mbi)) await sink(out.type).append(out.line);
       options.onPatient();
     }
     const files: FileRecord[] = [];

@@ -25,7 +25,8 @@ export interface KickoffRequest {
   orgId: string;
   /** The `request` URL DPC echoes in the completion body. */
   requestUrl: string;
-  groupId: string;
+  /** The exported Group; absent for a single patient's job (`Patient/{id}/$export`, async `$everything`). */
+  groupId?: string;
   /** Active attributed members at kick-off time. */
   patients: ReadonlyArray<{ id: string; mbi: string }>;
   types: readonly ExportResourceType[];
@@ -42,8 +43,16 @@ export type JobStatus =
   /** Generating the job's files failed (DPC answers a FAILED batch with 500). */
   | { state: 'failed'; message: string };
 
+/**
+ * One patient's data answered at once (synchronous `Patient/{id}/$everything`): the resources as JSON objects, or
+ * the OperationOutcome DPC turns into a 403 when the patient's only output is an error.
+ */
+export type PatientData = { resources: unknown[] } | { outcome: unknown };
+
 export interface ExportService {
   kickoff(request: KickoffRequest): Promise<{ jobId: string }>;
+  /** The data a one-patient job of these types would deliver, `_since` applied as in a job. */
+  patientData(mbi: string, types: readonly ExportResourceType[], since?: number): Promise<PatientData>;
   status(orgId: string, jobId: string): JobStatus;
   /** Serve GET/HEAD `/Data/{file}` for the org (auth already checked), honouring gzip, ETag, Range and faults. */
   serveData(req: IncomingMessage, res: ServerResponse, orgId: string, fileName: string): Promise<void>;

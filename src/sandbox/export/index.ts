@@ -8,9 +8,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { batchIdFor, dataFilePath, generateBatch, readCachedBatch, type BatchManifest, type BatchSpec, type FileRecord } from './batch.js';
+import { batchIdFor, dataFilePath, generateBatch, patientOutput, readCachedBatch, type BatchManifest, type BatchSpec, type FileRecord } from './batch.js';
 import { completionBody, progressText } from './completion.js';
-import type { ExportResourceType, ExportService, JobStatus, KickoffRequest, SandboxFaults } from './contract.js';
+import type { ExportResourceType, ExportService, JobStatus, KickoffRequest, PatientData, SandboxFaults } from './contract.js';
 import { serveFile, type ServableFile } from './serve.js';
 import { loadTemplates } from './synth.js';
 
@@ -159,6 +159,21 @@ export function createExportService(options: ExportServiceOptions): Required<Exp
       const work = run(job).finally(() => running.delete(work));
       running.add(work);
       return { jobId: job.id };
+    },
+
+    async patientData(mbi: string, types: readonly ExportResourceType[], since?: number): Promise<PatientData> {
+      const templates = await loadTemplates();
+      // as in kickoff: _since at or after the transaction time is an empty job
+      if (since !== undefined && since >= dataLoadTime(options.now())) return { resources: [] };
+      const out = [...patientOutput(templates, { seed, exportScale, since }, new Set(types), mbi)];
+      const errors = out.filter((o) => o.type === 'OperationOutcome');
+      // DPC: DataService.retrieveData — a job whose only file is the error file answers its issues as one OperationOutcome
+      if (errors.length > 0) {
+        return { outcome: { resourceType: 'OperationOutcome', issue: errors.flatMap((e) => (JSON.parse(e.line) as { issue: unknown[] }).issue) } };
+      }
+      // DPC assembles the Bundle file by file, in the job's type order
+      const rank = (type: string) => types.indexOf(type as ExportResourceType);
+      return { resources: out.sort((a, b) => rank(a.type) - rank(b.type)).map((o) => JSON.parse(o.line) as unknown) };
     },
 
     status(orgId: string, jobId: string): JobStatus {

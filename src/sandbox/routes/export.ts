@@ -10,7 +10,7 @@ import type { Route } from '../router.js';
 import { ownedGroup } from './group.js';
 
 const OUTPUT_FORMATS = ['application/fhir+ndjson', 'application/ndjson', 'ndjson'];
-const RESOURCE_TYPES: readonly ExportResourceType[] = ['Patient', 'ExplanationOfBenefit', 'Coverage'];
+export const RESOURCE_TYPES: readonly ExportResourceType[] = ['Patient', 'ExplanationOfBenefit', 'Coverage'];
 const OFFSET_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
 export function parseOutputFormat(value: string | null): void {

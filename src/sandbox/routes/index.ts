@@ -7,6 +7,7 @@ import { ipAddressRoutes } from './ip-address.js';
 import { keyRoutes } from './key.js';
 import { organizationRoutes } from './organization.js';
 import { patientRoutes } from './patient.js';
+import { patientDataRoutes } from './patient-data.js';
 import { practitionerRoutes } from './practitioner.js';
 import { tokenRoutes } from './token.js';
 
@@ -17,6 +18,7 @@ export const apiRoutes: Route[] = [
   ...organizationRoutes,
   ...definitionRoutes,
   ...practitionerRoutes,
+  ...patientDataRoutes,
   ...patientRoutes,
   ...exportRoutes,
   ...groupRoutes,

@@ -1,0 +1,75 @@
+/**
+ * One patient's claims data (behaviour doc §11.1, §11.2; DPC: R/PatientResource.java `everything`, `export`):
+ * point-of-care `Patient/{id}/$everything` (synchronous Bundle, or a job with `Prefer: respond-async`) and
+ * `Patient/{id}/$export`. There is no type-level `/Patient/$export`: that path falls through to `GET /Patient/{id}`
+ * and is not found, as on DPC.
+ */
+import type * as fhir3 from 'fhir/r3.js';
+import { randomUUID } from 'node:crypto';
+import type { ExportResourceType } from '../export/contract.js';
+import { ApiError, type Reply } from '../http.js';
+import { attestingPractitioner } from '../provenance.js';
+import type { Ctx, Route } from '../router.js';
+import type { PatientRecord } from '../state.js';
+import { parseOutputFormat, parseSince, parseTypes, RESOURCE_TYPES } from './export.js';
+import { fhirReply, notFound } from './fhir.js';
+import { ownedPatient } from './patient.js';
+
+/**
+ * DPC: R/PatientResource.java getOnBehalfOfNPI — X-Provenance is required (400 missing/unparseable, 422 off-profile);
+ * its practitioner is read from attribution by id alone, so an unknown one is attribution's 404.
+ */
+function checkAttestation(ctx: Ctx): void {
+  const { id, practitioner } = attestingPractitioner(ctx.req.headers['x-provenance'], (pid) => ctx.app.store.practitioners.get(pid));
+  if (!practitioner) throw notFound('Practitioner', id);
+}
+
+/** A one-patient job; DPC's `request` echo joins path and query without the '?'. */
+async function kickoffFor(ctx: Ctx, patient: PatientRecord, operation: string, types: readonly ExportResourceType[], since: number | undefined): Promise<Reply> {
+  const { app } = ctx;
+  const requestUrl = `${app.baseUrl}/Patient/${patient.id}/${operation}${ctx.url.search.slice(1)}`;
+  const { jobId } = await app.exportService.kickoff({
+    orgId: ctx.orgId, requestUrl, patients: [{ id: patient.id, mbi: patient.mbi }], types, ...(since !== undefined ? { since } : {}),
+  });
+  return { status: 202, headers: { 'Content-Location': `${app.baseUrl}/Jobs/${jobId}` } };
+}
+
+export const patientDataRoutes: Route[] = [
+  {
+    methods: ['GET'], path: '/Patient/:id/$everything', flavor: 'fhir',
+    handler: async (ctx) => {
+      // DPC: @PathAuthorizer — another organization's patient is not found before anything else is looked at
+      const patient = ownedPatient(ctx.app, ctx.orgId, ctx.params.id!);
+      checkAttestation(ctx);
+      const since = parseSince(ctx.url.searchParams.get('_since'), ctx.app.clock.now());
+      // DPC: exact string equality with `respond-async`; the job holds the three types, _type is not read
+      if (ctx.req.headers.prefer === 'respond-async') return kickoffFor(ctx, patient, '$everything', RESOURCE_TYPES, since);
+      const data = await ctx.app.exportService.patientData(patient.mbi, RESOURCE_TYPES, since);
+      // DPC: an OperationOutcome from the data service is thrown as ForbiddenOperationException → 403 with that outcome
+      if ('outcome' in data) throw new ApiError(403, 'patient data not available', { body: data.outcome });
+      const bundle: fhir3.Bundle = {
+        resourceType: 'Bundle',
+        id: randomUUID(),
+        type: 'searchset',
+        total: data.resources.length,
+        entry: data.resources.map((resource) => ({ resource: resource as fhir3.Resource })),
+      };
+      return fhirReply(200, bundle);
+    },
+  },
+  {
+    methods: ['GET'], path: '/Patient/:id/$export', flavor: 'fhir',
+    handler: async (ctx) => {
+      const patient = ownedPatient(ctx.app, ctx.orgId, ctx.params.id!);
+      checkAttestation(ctx);
+      const params = ctx.url.searchParams;
+      // DPC: R/PatientResource.java export reads _since and _type before checkExportRequest, which requires
+      // _outputFormat (no default here, unlike Group) and then `Prefer: respond-async`
+      const since = parseSince(params.get('_since'), ctx.app.clock.now());
+      const types = parseTypes(params.get('_type'));
+      parseOutputFormat(params.get('_outputFormat') ?? '');
+      if (ctx.req.headers.prefer !== 'respond-async') throw new ApiError(400, "The 'Prefer' header must be 'respond-async'");
+      return kickoffFor(ctx, patient, '$export', types, since);
+    },
+  },
+];
