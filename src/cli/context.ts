@@ -9,7 +9,7 @@ import type { DpcClient } from '../client.js';
 import type { Settings } from './config/settings.js';
 import { DpcError } from '../errors.js';
 import type { TransportEvent } from '../transport/index.js';
-import { Output } from './output.js';
+import { logsEvents, Output } from './output.js';
 
 export interface GlobalArgs {
   profile?: string;
@@ -24,8 +24,8 @@ export interface GlobalArgs {
   quiet: boolean;
 }
 
-export function outputFor(argv: GlobalArgs): Output {
-  return new Output({ json: argv.json, debug: argv.debug, quiet: argv.quiet });
+export function outputFor(argv: GlobalArgs & { _?: ReadonlyArray<string | number> }): Output {
+  return new Output({ json: argv.json, debug: argv.debug, quiet: argv.quiet, eventLog: logsEvents(argv._ ?? []) });
 }
 
 /** The effective settings and the config file they came from. */

@@ -5,10 +5,10 @@
 import yargs, { type Argv } from 'yargs';
 import { DpcError } from '../errors.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
-import { cliMessage } from './fields.js';
-import { redact } from '../redact.js';
 import { commands } from './commands/index.js';
 import { unknownCommandMessage } from './unknown-command.js';
+import { logsEvents, Output, wasPrintedWithResult } from './output.js';
+import { positionals } from './positionals.js';
 import { VERSION } from '../version.js';
 
 export interface CliIO {
@@ -39,7 +39,6 @@ const GLOBAL_OPTIONS = ['profile', 'base-url', 'client-token', 'private-key', 'k
 
 export async function runCli(args: string[], io: CliIO = {}): Promise<number> {
   const stderr = io.stderr ?? process.stderr;
-  const debug = args.includes('--debug');
   let exitCode: number = ExitCode.ok;
   const cli = withGlobalOptions(yargs(args))
     .scriptName('dpc')
@@ -70,22 +69,25 @@ export async function runCli(args: string[], io: CliIO = {}): Promise<number> {
     await cli.parseAsync();
     exitCode = Number(process.exitCode ?? ExitCode.ok) || ExitCode.ok;
   } catch (error) {
-    exitCode = reportError(error, stderr, debug);
+    exitCode = reportError(error, args, io);
   } finally {
     process.off('SIGINT', onInterrupt);
   }
   return exitCode;
 }
 
-/** One line per error, the server's request id when there is one, and the exit code that goes with it. */
-export function reportError(error: unknown, stderr: NodeJS.WritableStream, debug: boolean): number {
-  const dpc = error instanceof DpcError ? error : undefined;
-  const message = dpc ? cliMessage(dpc) : error instanceof Error ? error.message : String(error);
-  const suffix = dpc?.requestId ? ` (request id ${dpc.requestId})` : '';
-  // partial success (exit 4) is an outcome to report, not an error: the work that could be done was done
-  const prefix = dpc?.code === 'ERR_PARTIAL' ? 'partial' : 'error';
-  stderr.write(redact(`${prefix}: ${message.replace(/\s*\n\s*/g, ' ')}${suffix}\n`));
-  for (const detail of dpc?.details ?? []) stderr.write(redact(`  ${detail}\n`));
-  if (debug && error instanceof Error && error.stack) stderr.write(redact(`${error.stack}\n`));
+/**
+ * One report per error (see Output.failure), and the exit code that goes with it. The output format follows the
+ * command: --json adds a JSON error object on stdout; an event-logging command's non-terminal stderr gets an event.
+ */
+export function reportError(error: unknown, args: readonly string[], io: CliIO = {}): number {
+  const output = new Output({
+    json: args.includes('--json'),
+    debug: args.includes('--debug'),
+    eventLog: logsEvents(positionals(args)),
+    stdout: io.stdout,
+    stderr: io.stderr,
+  });
+  output.failure(error, { resultPrinted: wasPrintedWithResult(error) });
   return exitCodeFor(error);
 }

@@ -23,6 +23,7 @@ import { startSandbox, type SandboxHandle } from '../sandbox/index.js';
 import type { TransportEvent } from '../transport/index.js';
 import { makeDemoKey, prepareDemoDir, type DemoKeyPair } from './files.js';
 import { DEMO_STEPS, countRows, exportedFiles, formatBytes, largestGroup, type DemoStep, type DemoStepName, type DemoSummary } from './summary.js';
+import { plural } from '../plural.js';
 
 // src/demo/ and dist/demo/ both sit two levels below the package root, beside samples/.
 const SAMPLES = new URL('../../samples/', import.meta.url);
@@ -162,7 +163,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
         const checked = await verifyExportDir(exportDir);
         const bad = checked.files.filter((f) => !f.ok);
         if (bad.length > 0) {
-          throw new DpcError('ERR_INTEGRITY', `${bad.length} exported file(s) in ${exportDir} do not match manifest.json`, {
+          throw new DpcError('ERR_INTEGRITY', `${plural(bad.length, 'exported file')} in ${exportDir} ${bad.length === 1 ? 'does' : 'do'} not match manifest.json`, {
             location: exportDir,
             details: bad.map((f) => `${f.path}: ${f.problems.join('; ')}`),
           });

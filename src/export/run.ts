@@ -35,6 +35,7 @@ import { planFiles, type JobCompletion, type PlannedFile } from './manifest.js';
 import { emptySummary, summariseErrorFiles, type ErrorSummary } from './outcomes.js';
 import { Limiter, runAll } from './limit.js';
 import { StateStore } from './state.js';
+import { plural } from '../plural.js';
 
 /** What the engine needs from a client (`createClient()` provides it). */
 export interface ExportClient {
@@ -416,12 +417,12 @@ export function runOutcomeError(result: ExportRunResult): DpcError | undefined {
   const manifests = result.groups.flatMap((g) => (g.manifest ? [g.manifest] : []));
   const quarantined = manifests.flatMap((m) => m.quarantined.map((q) => `${m.label}: ${q.url}: ${q.problems.join('; ')} (kept at ${q.path || 'nowhere: no bytes arrived'})`));
   if (quarantined.length > 0) {
-    return new DpcError('ERR_INTEGRITY', `${quarantined.length} file(s) failed verification twice and were quarantined; rerun to retry them`, { details: quarantined });
+    return new DpcError('ERR_INTEGRITY', `${plural(quarantined.length, 'file')} failed verification twice and ${quarantined.length === 1 ? 'was' : 'were'} quarantined; rerun to retry them`, { details: quarantined });
   }
   const patients = manifests.reduce((sum, m) => sum + m.errors.total, 0);
   if (patients > 0) {
     const reasons = manifests.flatMap((m) => m.errors.reasons.map((r) => `${m.label}: ${r.count} × ${r.reason}`));
-    return new DpcError('ERR_PARTIAL', `export finished with ${patients} patient(s) not exported; see the error summary in manifest.json`, { details: reasons });
+    return new DpcError('ERR_PARTIAL', `export finished with ${plural(patients, 'patient')} not exported; see the error summary in manifest.json`, { details: reasons });
   }
   return undefined;
 }

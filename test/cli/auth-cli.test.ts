@@ -98,7 +98,7 @@ describe('the flow, under --debug', () => {
     expect(await readFile(tokenFile, 'utf8')).toMatch(/^W3/);
 
     const list = await dpc('tokens', 'list', '--debug');
-    expect(list.stdout).toMatch(/^ID\s+LABEL\s+CREATEDAT\s+EXPIRESAT\n/);
+    expect(list.stdout).toMatch(/^ID\s+Label\s+Created\s+Expires\n/);
     expect(list.stdout).toContain(entity.id);
     expect((await dpc('tokens', 'delete', entity.id, '--debug')).stdout).toBe(`deleted client token ${entity.id}\n`);
   });

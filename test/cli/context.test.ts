@@ -98,7 +98,7 @@ describe('Output', () => {
   });
 
   it('formats tables with upper-case headers', () => {
-    expect(formatTable([{ id: 'a', label: 'x' }, { id: 'bb', label: undefined }], ['id', 'label'])).toBe('ID  LABEL\na   x\nbb');
+    expect(formatTable([{ id: 'a', label: 'x' }, { id: 'bb', label: undefined }], ['id', 'label'])).toBe('ID  Label\na   x\nbb');
     expect(formatTable([], ['id'])).toBe('(none)');
   });
 });

@@ -118,7 +118,7 @@ describe('dpc export (child process)', () => {
     const tampered = await collect(['export', 'verify', out]);
     expect(tampered.code).toBe(1);
     expect(tampered.stdout).toMatch(/FAIL .*Patient-001\.ndjson: sha256/);
-    expect(tampered.stderr.join('\n')).toMatch(/^error: 1 file\(s\) in .* do not match their manifest$/m);
+    expect(tampered.stderr.join('\n')).toMatch(/^error: 1 file in .* does not match the manifest$/m);
   });
 
   it('reports a finished group as done from the output folder and rejects bad input with exit 2', async () => {
@@ -134,9 +134,10 @@ describe('dpc export (child process)', () => {
 
     const both = await collect(['export', 'run', '--group', group, '--all-groups', '--out', out]);
     expect(both.code).toBe(2);
-    expect(both.stderr[0]).toBe('error: name exactly one of --group, --npi, --all-groups, --patient-level, --system');
+    // export run logs events: on a non-terminal stderr even its usage errors are one JSON object per line
+    expect(JSON.parse(both.stderr[0]!)).toMatchObject({ eventId: 'error', code: 'ERR_USAGE', exitCode: 2, message: 'name exactly one of --group, --npi, --all-groups, --patient-level, --system' });
     const since = await collect(['export', 'run', '--group', group, '--since', 'yesterday', '--out', out]);
     expect(since.code).toBe(2);
-    expect(since.stderr[0]).toMatch(/^error: --since "yesterday" is not an ISO 8601 date-time/);
+    expect(JSON.parse(since.stderr[0]!)).toMatchObject({ eventId: 'error', message: expect.stringMatching(/^--since "yesterday" is not an ISO 8601 date-time/) });
   });
 });

@@ -317,7 +317,7 @@ describe('CLI outcome lines', () => {
   const printed = (error: unknown) => {
     let text = '';
     const sink = new Writable({ write: (chunk: Buffer, _enc, done) => void ((text += chunk.toString()), done()) });
-    return { exit: reportError(error, sink, false), text };
+    return { exit: reportError(error, [], { stderr: sink }), text };
   };
 
   it('prints partial success (exit 4) as partial:, with indented details; failures stay error:', () => {

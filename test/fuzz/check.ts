@@ -31,7 +31,7 @@ export function failureOf(c: FuzzCase, error: unknown): string | undefined {
 export function cliLines(error: unknown): { exit: number; lines: string[] } {
   let text = '';
   const sink = new Writable({ write: (chunk: Buffer, _enc, done) => void ((text += chunk.toString()), done()) });
-  const exit = reportError(error, sink, false);
+  const exit = reportError(error, [], { stderr: sink });
   return { exit, lines: text.replace(/\n$/, '').split('\n') };
 }
 

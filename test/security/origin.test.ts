@@ -123,9 +123,12 @@ describe('the bearer token stays on the configured origin', () => {
     const env = { HOME: out, DPC_CONFIG: join(out, 'none.json'), DPC_BASE_URL: dpcBase, DPC_ACCESS_TOKEN: TOKEN };
     const files = await runCli(['export', 'download', `${dpcBase}/Jobs/needs-token`, '--out', out, '--poll-interval', '10ms', '--debug'], { env });
     const job = await runCli(['export', 'status', `${otherOrigin}/api/v1/Jobs/stolen`], { env });
+    // export download logs events, so its error is a JSON line on a non-terminal stderr; export status prints text
+    const refusal = `refusing to send the access token to ${otherOrigin}`;
+    expect(files.stderr.trimEnd().split('\n').map((l) => JSON.parse(l) as { eventId: string; message?: string }).at(-1)).toMatchObject({ eventId: 'error', message: expect.stringContaining(refusal) });
+    expect(job.stderr).toMatch(new RegExp(`^error: ${refusal.replace(/[.:/]/g, '\\$&')}`, 'm'));
     for (const result of [files, job]) {
       expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(new RegExp(`^error: refusing to send the access token to ${otherOrigin.replace(/[.:/]/g, '\\$&')}`, 'm'));
       expect(result.stdout + result.stderr).not.toContain(TOKEN);
     }
     expect(job.stderr.trimEnd().split('\n')).toHaveLength(1);

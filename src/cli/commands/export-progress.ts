@@ -5,6 +5,7 @@
 import type { SingleBar } from 'cli-progress';
 import type { ExportEvent } from '../../export/index.js';
 import type { Output } from '../output.js';
+import { plural } from '../../plural.js';
 
 export interface Progress {
   onEvent(event: ExportEvent): void;
@@ -92,7 +93,7 @@ export async function createProgress(output: Output, quiet: boolean): Promise<Pr
           g.bar.update(payload(g, `${event.file}: ${event.willRetry ? 'retrying' : 'quarantined'}`));
           break;
         case 'export_complete':
-          g.bar.update(payload(g, event.quarantined > 0 ? `${event.quarantined} quarantined` : event.errors > 0 ? `done, ${event.errors} patient errors` : 'done'));
+          g.bar.update(payload(g, event.quarantined > 0 ? `${event.quarantined} quarantined` : event.errors > 0 ? `done, ${plural(event.errors, 'patient error')}` : 'done'));
           break;
         case 'download_request':
           break;

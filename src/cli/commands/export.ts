@@ -8,8 +8,9 @@ import { exitCodeFor } from '../exit-codes.js';
 import { cliMessage } from '../fields.js';
 import type { ExportEvent, ExportRunResult, ExportTarget } from '../../export/index.js';
 import { clientFor, outputFor, type GlobalArgs } from '../context.js';
-import { formatTable, type Output } from '../output.js';
+import { formatTable, markPrintedWithResult, type Output } from '../output.js';
 import { parseDuration } from '../../roster/duration.js';
+import { plural } from '../../plural.js';
 
 const LAYOUT = [
   'Files: <out>/<group id | NPI | patient | system>/<run>/<Type>-NNN.ndjson[.gz] (0600; folders 0700), one run',
@@ -122,7 +123,9 @@ const status: CommandModule<GlobalArgs, SourceArgs> = {
       const { exportStatus } = await import('../../export/index.js');
       const reports = await exportStatus(client, argv.source);
       output.result(reports, () =>
-        formatTable(reports as unknown as Array<Record<string, unknown>>, ['label', 'state', 'run', 'progress', 'transactionTime', 'files', 'errorFiles', 'latest', 'lastTransactionTime', 'jobUrl']),
+        formatTable(reports as unknown as Array<Record<string, unknown>>, [
+          'label', 'state', 'run', 'progress', ['transactionTime', 'Transaction'], 'files', 'errorFiles', 'latest', ['lastTransactionTime', 'Last transaction'], ['jobUrl', 'Job URL'],
+        ]),
       );
     } finally {
       await client.close();
@@ -193,10 +196,10 @@ const verify: CommandModule<GlobalArgs, VerifyArgs> = {
     output.result(report, () =>
       [
         ...report.files.map((f) => `${f.ok ? 'ok  ' : 'FAIL'}  ${f.path}${f.ok ? '' : `: ${f.problems.join('; ')}`}`),
-        `${report.files.length - bad.length} of ${report.files.length} files verified in ${report.manifests} manifest(s)`,
+        `${report.files.length - bad.length} of ${report.files.length} files verified in ${plural(report.manifests, 'manifest')}`,
       ].join('\n'),
     );
-    if (bad.length > 0) throw new DpcError('ERR_INTEGRITY', `${bad.length} file(s) in ${argv.dir} do not match their manifest`, { location: argv.dir });
+    if (bad.length > 0) throw new DpcError('ERR_INTEGRITY', `${plural(bad.length, 'file')} in ${argv.dir} ${bad.length === 1 ? 'does' : 'do'} not match the manifest`, { location: argv.dir });
   },
 };
 
@@ -255,8 +258,13 @@ function finish(output: Output, result: ExportRunResult, error: DpcError | undef
     outDir: result.outDir,
     ok: error === undefined,
     exitCode: error ? exitCodeFor(error) : 0,
+    ...(error ? { error: { code: error.code, message: cliMessage(error), ...(error.details?.length ? { details: error.details } : {}) } } : {}),
     groups: result.groups.map((g) => ({ label: g.label, manifestPath: g.manifestPath, manifest: g.manifest, error: g.error && { code: g.error.code, message: cliMessage(g.error) } })),
   };
   output.result(json, () => formatTable(rows, ['label', 'files', 'resources', 'mib', 'patientErrors', 'quarantined', 'manifest']));
-  if (error) throw error;
+  if (error) {
+    // the JSON result above already carries ok: false and each group's error
+    if (output.json) markPrintedWithResult(error);
+    throw error;
+  }
 }

@@ -12,6 +12,7 @@ import { DpcError } from '../../errors.js';
 import { mbiOf, npiOf } from '../../fhir/resources.js';
 import { outputFor, clientFor, type GlobalArgs } from '../context.js';
 import { formatTable, type Output } from '../output.js';
+import { plural } from '../../plural.js';
 
 export async function withClient(argv: GlobalArgs, run: (client: DpcClient, output: Output) => Promise<void>): Promise<void> {
   const output = outputFor(argv);
@@ -82,7 +83,8 @@ export async function register<T extends fhir3.Practitioner | fhir3.Patient>(
   if (problems.length > 0) throw inputRejected(location, problems);
   if (bundle || resources.length > 1) {
     const saved = await registrar.submit(client, resources);
-    output.result(saved, () => `${formatTable(saved.map((r) => registrar.row(r)), registrar.columns)}\n${saved.length} ${registrar.noun}(s) registered or already present`);
+    output.result(saved, () => formatTable(saved.map((r) => registrar.row(r)), registrar.columns));
+    output.footer(`${plural(saved.length, registrar.noun)} registered or already present`);
     return;
   }
   const { created, resource } = await registrar.create(client, resources[0]!);

@@ -7,6 +7,7 @@ import type { Argv, CommandModule } from 'yargs';
 import type { DpcClient } from '../../client.js';
 import type { GlobalArgs } from '../context.js';
 import { formatTable } from '../output.js';
+import { plural } from '../../plural.js';
 import { readText, withClient } from './fhir-common.js';
 
 const DEFAULT_WITHIN = '14d';
@@ -87,7 +88,7 @@ const create: CommandModule<GlobalArgs, CreateArgs> = {
       const provenance = await attestation(client, argv.npi, argv.provenance);
       const patientIds = await resolvePatientIds(client, memberRefs(argv.patients));
       const group = await createGroup(client, { npi: argv.npi, patientIds, provenance });
-      output.result(group, () => `created group ${group.id} for NPI ${argv.npi} with ${group.member?.length ?? 0} member(s)`);
+      output.result(group, () => `created group ${group.id} for NPI ${argv.npi} with ${plural(group.member?.length ?? 0, 'member')}`);
     }),
 };
 
@@ -149,7 +150,7 @@ function changeCommand(change: Change, describe: string, example: [command: stri
             ? await removeMembers(client, group.id!, body)
             : await (change === 'add' ? addMembers : replaceGroup)(client, group.id!, { ...body, provenance: await attestation(client, npi, argv.provenance) });
         const verb = { add: 'added or renewed', remove: 'removed', replace: 'replaced the roster with' }[change];
-        output.result(updated, () => `group ${group.id} (NPI ${npi}): ${verb} ${patientIds.length} member(s)`);
+        output.result(updated, () => `group ${group.id} (NPI ${npi}): ${verb} ${plural(patientIds.length, 'member')}`);
       }),
   };
 }
@@ -192,7 +193,7 @@ function formatExpiring(report: Awaited<ReturnType<typeof expiringReport>>, verb
   return report
     .map((g) => {
       const rows = g.members.map((m) => ({ ...m, was: m.status, start: day(m.start), end: day(m.end) }));
-      return `practitioner ${g.npi} (group ${g.groupId}): ${g.members.length} member(s) ${verb}\n${formatTable(rows, columns)}`;
+      return `practitioner ${g.npi} (group ${g.groupId}): ${plural(g.members.length, 'member')} ${verb}\n${formatTable(rows, columns)}`;
     })
     .join('\n\n');
 }

@@ -106,7 +106,7 @@ const list: CommandModule<GlobalArgs, GlobalArgs> = {
     try {
       const { listPublicKeys } = await import('../../auth/admin.js');
       const keys = await listPublicKeys(client);
-      output.result(keys, () => formatTable(keys, ['id', 'label', 'createdAt']));
+      output.result(keys, () => formatTable(keys, ['id', 'label', ['createdAt', 'Created']]));
     } finally {
       await client.close();
     }

@@ -4,6 +4,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { DpcError } from '../../errors.js';
 import type { GlobalArgs } from '../context.js';
 import { formatTable } from '../output.js';
+import { plural } from '../../plural.js';
 import { lookupCommands, patientRow, readJson, register, submitCommand, withClient, type Registrar } from './fhir-common.js';
 
 const COLUMNS = ['id', 'mbi', 'name', 'birthDate', 'gender'] as const;
@@ -78,7 +79,8 @@ const list: CommandModule<GlobalArgs, GlobalArgs> = {
     withClient(argv, async (client, output) => {
       const { listPatients } = await import('../../fhir/patients.js');
       const all = await listPatients(client);
-      output.result(all, () => `${formatTable(all.map(patientRow), COLUMNS)}\n${all.length} patient(s)`);
+      output.result(all, () => formatTable(all.map(patientRow), COLUMNS));
+      output.footer(plural(all.length, 'patient'));
     }),
 };
 

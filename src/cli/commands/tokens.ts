@@ -3,7 +3,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { clientFor, outputFor, type GlobalArgs } from '../context.js';
 import { formatTable } from '../output.js';
 
-const COLUMNS = ['id', 'label', 'createdAt', 'expiresAt'] as const;
+const COLUMNS = ['id', 'label', ['createdAt', 'Created'], ['expiresAt', 'Expires']] as const;
 
 const list: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'list',
