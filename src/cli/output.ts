@@ -93,7 +93,8 @@ export class Output {
     const dpc = error instanceof DpcError ? error : undefined;
     const message = (dpc ? cliMessage(dpc) : error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
     const partial = dpc?.code === 'ERR_PARTIAL';
-    const summary = { code: dpc?.code ?? 'ERR_USAGE', message, exitCode: exitCodeFor(error), ...(dpc?.requestId ? { requestId: dpc.requestId } : {}), ...(dpc?.details?.length ? { details: dpc.details } : {}) };
+    const exitCode = exitCodeFor(error);
+    const summary = { code: dpc?.code ?? (exitCode === 2 ? 'ERR_USAGE' : 'ERR_UNEXPECTED'), message, exitCode, ...(dpc?.requestId ? { requestId: dpc.requestId } : {}), ...(dpc?.details?.length ? { details: dpc.details } : {}) };
     if (this.json && !options.resultPrinted) this.out.write(redact(`${jsonForTerminal({ ok: false, error: summary }, 2)}\n`));
     const stack = this.debug && error instanceof Error ? error.stack : undefined;
     if (this.eventLog) {
