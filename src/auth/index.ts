@@ -4,5 +4,4 @@ export * from './assertion-check.js';
 export * from './exchange.js';
 export * from './token-manager.js';
 export * from './admin.js';
-export * from './sandbox-registration.js';
 export * from './ip-addresses.js';

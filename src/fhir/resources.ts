@@ -5,10 +5,8 @@
 import type * as fhir3 from 'fhir/r3.js';
 import { DpcError } from '../errors.js';
 import { inputRejected, isObject, kindOf, personShapeProblems } from './input.js';
+import { MBI_CURRENCY_SYSTEM, MBI_SYSTEM, NPI_SYSTEM } from '../shared/identifiers.js';
 
-export const NPI_SYSTEM = 'http://hl7.org/fhir/sid/us-npi';
-export const MBI_SYSTEM = 'http://hl7.org/fhir/sid/us-mbi';
-const MBI_CURRENCY = 'https://bluebutton.cms.gov/resources/codesystem/identifier-currency';
 const PROFILE_BASE = 'https://dpc.cms.gov/api/v1/StructureDefinition';
 
 export interface PractitionerInput {
@@ -53,7 +51,7 @@ export function npiOf(practitioner: fhir3.Practitioner): string | undefined {
 /** The patient's MBI, upper-cased; with several, the one marked `current` wins, as on the server. */
 export function mbiOf(patient: fhir3.Patient): string | undefined {
   const mbis = (patient.identifier ?? []).filter((id) => id.system === MBI_SYSTEM && id.value);
-  const current = mbis.find((id) => id.extension?.some((e) => e.url === MBI_CURRENCY && e.valueCoding?.code === 'current'));
+  const current = mbis.find((id) => id.extension?.some((e) => e.url === MBI_CURRENCY_SYSTEM && e.valueCoding?.code === 'current'));
   return (current ?? mbis[0])?.value?.toUpperCase();
 }
 

@@ -5,39 +5,21 @@
  * quoted with JSON.stringify, so a newline inside one cannot split a one-line message.
  */
 import type * as fhir3 from 'fhir/r3.js';
-import { MBI_SYSTEM, NPI_SYSTEM, mbiOf, npiOf } from './resources.js';
+import { MBI_SYSTEM, NPI_SYSTEM, isValidNpi, matchesMbiPattern } from '../shared/identifiers.js';
+import { mbiOf, npiOf } from './resources.js';
 
 // kept here for callers of the profile checks; it lives in input.ts so resources.ts can use it without a cycle
 export { inputRejected } from './input.js';
 
-/** DPC's MBI pattern (PatientEntity.java); the server stores MBIs upper-cased. */
-const MBI_PATTERN = /^\d[a-zA-Z][a-zA-Z0-9]\d[a-zA-Z][a-zA-Z0-9]\d[a-zA-Z]{2}\d{2}$/;
-
-/** NPI: 10 digits whose last is the Luhn check digit over the card-issuer prefix 80840 plus the first nine. */
-export function isValidNpi(value: string): boolean {
-  if (!/^\d{10}$/.test(value)) return false;
-  return luhnValid(`80840${value}`);
-}
-
-function luhnValid(digits: string): boolean {
-  let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
-    if (i % 2 === 1) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return sum % 10 === 0;
-}
+export { isValidNpi } from '../shared/identifiers.js';
 
 export function normalizeMbi(value: string): string {
   return value.trim().toUpperCase();
 }
 
+/** DPC's MBI pattern, ignoring surrounding blanks (the client trims what people type). */
 export function isValidMbi(value: string): boolean {
-  return MBI_PATTERN.test(value.trim());
+  return matchesMbiPattern(value.trim());
 }
 
 export const GENDERS = ['male', 'female', 'other', 'unknown'] as const;

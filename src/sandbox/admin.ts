@@ -4,16 +4,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { App } from './app.js';
+import { ADMIN_ROUTES, type ClockResponse, type CreateOrganizationResponse, type RegisterKeyResponse } from './admin-contract.js';
 import type { SandboxFaults } from './export/contract.js';
 import { ApiError, parseJson } from './http.js';
 import { isRecord } from './shape.js';
-import { isValidNpi } from './profiles.js';
+import { isValidNpi } from '../shared/identifiers.js';
 import type { Route } from './router.js';
 import { storeKey } from './routes/key.js';
 import { issueClientToken } from './routes/token.js';
 
 export interface AdminApi {
-  createOrganization(opts?: { npi?: string; name?: string }): { orgId: string; clientToken: string };
+  createOrganization(opts?: { npi?: string; name?: string }): CreateOrganizationResponse;
   registerKey(orgId: string, publicKeyPem: string, label?: string): { keyId: string };
 }
 
@@ -60,7 +61,7 @@ async function jsonBody(body: Promise<Buffer>): Promise<Record<string, unknown>>
 export function adminRoutes(admin: AdminApi, setFaults: (f: SandboxFaults) => void): Route[] {
   return [
     {
-      methods: ['POST'], path: '/__admin/organizations', flavor: 'json', public: true,
+      methods: ['POST'], path: ADMIN_ROUTES.organizations, flavor: 'json', public: true,
       handler: async (ctx) => {
         const body = await jsonBody(ctx.body());
         const npi = typeof body.npi === 'string' ? body.npi : undefined;
@@ -69,16 +70,16 @@ export function adminRoutes(admin: AdminApi, setFaults: (f: SandboxFaults) => vo
       },
     },
     {
-      methods: ['POST'], path: '/__admin/organizations/:orgId/keys', flavor: 'json', public: true,
+      methods: ['POST'], path: ADMIN_ROUTES.organizationKeys, flavor: 'json', public: true,
       handler: async (ctx) => {
         const body = await jsonBody(ctx.body());
         if (typeof body.key !== 'string') throw new ApiError(400, 'Request body must have `key` (SPKI PEM)');
         const label = typeof body.label === 'string' ? body.label : undefined;
-        return { status: 201, body: { id: admin.registerKey(ctx.params.orgId!, body.key, label).keyId } };
+        return { status: 201, body: { id: admin.registerKey(ctx.params.orgId!, body.key, label).keyId } satisfies RegisterKeyResponse };
       },
     },
     {
-      methods: ['GET', 'POST'], path: '/__admin/clock', flavor: 'json', public: true,
+      methods: ['GET', 'POST'], path: ADMIN_ROUTES.clock, flavor: 'json', public: true,
       handler: async (ctx) => {
         testModeOnly(ctx.app);
         if (ctx.req.method === 'POST') {
@@ -88,11 +89,11 @@ export function adminRoutes(admin: AdminApi, setFaults: (f: SandboxFaults) => vo
           else throw new ApiError(400, 'Request body must be {"advanceMs": number} or {"set": epochMs}');
         }
         const now = ctx.app.clock.now();
-        return { status: 200, body: { now, iso: new Date(now).toISOString() } };
+        return { status: 200, body: { now, iso: new Date(now).toISOString() } satisfies ClockResponse };
       },
     },
     {
-      methods: ['POST', 'DELETE'], path: '/__admin/faults', flavor: 'json', public: true,
+      methods: ['POST', 'DELETE'], path: ADMIN_ROUTES.faults, flavor: 'json', public: true,
       handler: async (ctx) => {
         testModeOnly(ctx.app);
         setFaults(ctx.req.method === 'POST' ? (await jsonBody(ctx.body())) as SandboxFaults : {});

@@ -4,31 +4,8 @@
  * Pure functions returning violation messages; they read untrusted JSON defensively.
  */
 import type * as fhir3 from 'fhir/r3.js';
+import { MBI_CURRENCY_SYSTEM, MBI_SYSTEM, NPI_SYSTEM, isValidNpi, matchesMbiPattern } from '../shared/identifiers.js';
 import { record, records, text } from './shape.js';
-
-export const NPI_SYSTEM = 'http://hl7.org/fhir/sid/us-npi';
-export const MBI_SYSTEM = 'http://hl7.org/fhir/sid/us-mbi';
-const CURRENCY_URL = 'https://bluebutton.cms.gov/resources/codesystem/identifier-currency';
-const MBI = /^\d[a-zA-Z][a-zA-Z0-9]\d[a-zA-Z][a-zA-Z0-9]\d[a-zA-Z]{2}\d{2}$/;
-
-export function isValidNpi(npi: string): boolean {
-  if (!/^\d{10}$/.test(npi)) return false;
-  const digits = `80840${npi}`;
-  let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let d = Number(digits[digits.length - 1 - i]);
-    if (i % 2 === 1) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return sum % 10 === 0;
-}
-
-export function isValidMbi(mbi: string): boolean {
-  return MBI.test(mbi);
-}
 
 function nameViolations(resource: Record<string, unknown>, path: string): string[] {
   const name = records(resource.name)[0];
@@ -61,7 +38,7 @@ export function practitionerNpi(p: fhir3.Practitioner): string {
 /** The MBI DPC uses: the one marked `current` when there are several (FHIRExtractors.getPatientMBI). */
 export function patientMbi(p: unknown): string | undefined {
   const mbis = identifiers(p, MBI_SYSTEM);
-  const current = mbis.find((i) => records(i.extension).some((e) => e.url === CURRENCY_URL && record(e.valueCoding).code === 'current'));
+  const current = mbis.find((i) => records(i.extension).some((e) => e.url === MBI_CURRENCY_SYSTEM && record(e.valueCoding).code === 'current'));
   const chosen = current ?? mbis[0];
   return chosen === undefined ? undefined : String(chosen.value ?? '');
 }
@@ -73,7 +50,7 @@ export function patientViolations(resource: unknown): string[] {
   const out: string[] = [];
   const mbi = patientMbi(p);
   if (mbi === undefined) out.push(`Patient.identifier:mbi: expected an identifier with system ${MBI_SYSTEM}`);
-  else if (!isValidMbi(mbi)) out.push(`Patient.identifier: invalid MBI "${mbi}"`);
+  else if (!matchesMbiPattern(mbi)) out.push(`Patient.identifier: invalid MBI "${mbi}"`);
   out.push(...nameViolations(p, 'Patient'));
   if (!text(p.gender)) out.push('Patient.gender: minimum required = 1, but only found 0');
   if (!text(p.birthDate)) out.push('Patient.birthDate: minimum required = 1, but only found 0');

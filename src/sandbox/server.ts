@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { ADMIN_PREFIX } from './admin-contract.js';
 import type { App } from './app.js';
 import { ApiError, errorReply, JSON_TYPE, readBody, send, serverError, unauthorized, type Flavor } from './http.js';
 import { verifyAccessToken } from './credentials.js';
@@ -32,7 +33,7 @@ async function handle(app: App, api: Router, admin: Router, req: IncomingMessage
   let flavor: Flavor = 'json';
   try {
     if (isApi && throttled(app, res, pathname)) return;
-    if (!isApi && !path.startsWith('/__admin/')) throw new ApiError(404, 'HTTP 404 Not Found');
+    if (!isApi && !path.startsWith(`${ADMIN_PREFIX}/`)) throw new ApiError(404, 'HTTP 404 Not Found');
     const { route, params, pathKnown } = router.match(method, path);
     if (!route) throw new ApiError(pathKnown ? 405 : 404, pathKnown ? 'HTTP 405 Method Not Allowed' : 'HTTP 404 Not Found');
     flavor = route.flavor;

@@ -5,6 +5,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
 import { accessToken, api, assertion, FHIR, newOrg, postToken, rsaKey, tokenForm, type TestKey } from './helpers.js';
+import { adminPaths } from '../../src/sandbox/admin-contract.js';
 
 let sb: SandboxHandle;
 let keyA: TestKey;
@@ -60,12 +61,12 @@ describe('client tokens (macaroons)', () => {
   });
 
   it('admin HTTP endpoints create an org and register a key', async () => {
-    const org = await fetch(`${sb.origin}/__admin/organizations`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'HTTP org' }) });
+    const org = await fetch(`${sb.origin}${adminPaths.organizations()}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'HTTP org' }) });
     expect(org.status).toBe(201);
     const { orgId, clientToken } = (await org.json()) as { orgId: string; clientToken: string };
     expect(clientToken.startsWith('W3')).toBe(true);
     const key = await rsaKey();
-    const reg = await fetch(`${sb.origin}/__admin/organizations/${orgId}/keys`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ key: key.publicKeyPem, label: 'http' }) });
+    const reg = await fetch(`${sb.origin}${adminPaths.organizationKeys(orgId)}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ key: key.publicKeyPem, label: 'http' }) });
     expect(reg.status).toBe(201);
     const { id } = (await reg.json()) as { id: string };
     expect((await exchange(await assertion(sb, key.privateKey, clientToken, id))).status).toBe(200);
@@ -327,7 +328,7 @@ describe('Organization and public endpoints', () => {
 describe('test-mode admin', () => {
   it('moves the clock over HTTP', async () => {
     const before = sb.clock.now();
-    const res = await fetch(`${sb.origin}/__admin/clock`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ advanceMs: 3_600_000 }) });
+    const res = await fetch(`${sb.origin}${adminPaths.clock()}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ advanceMs: 3_600_000 }) });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { now: number }).now).toBeGreaterThanOrEqual(before + 3_600_000);
   });
@@ -335,7 +336,7 @@ describe('test-mode admin', () => {
   it('is off without testMode', async () => {
     const plain = await startSandbox();
     try {
-      expect((await fetch(`${plain.origin}/__admin/clock`)).status).toBe(404);
+      expect((await fetch(`${plain.origin}${adminPaths.clock()}`)).status).toBe(404);
     } finally {
       await plain.close();
     }

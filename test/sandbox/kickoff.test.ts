@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
 import { api, groupBody, newOrg, outcomeText, provenance, rsaKey, seedToken } from './helpers.js';
+import { adminPaths } from '../../src/sandbox/admin-contract.js';
 
 let sb: SandboxHandle;
 let token: string;
@@ -146,7 +147,7 @@ describe('/Jobs and /Data', () => {
     expect(limited.headers.get('retry-after')).toBe('7');
     expect((await job(location)).status).toBe(200);
 
-    const set = await fetch(`${sb.origin}/__admin/faults`, {
+    const set = await fetch(`${sb.origin}${adminPaths.faults()}`, {
       method: 'POST', headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ throttle: { status: 503, count: 2, retryAfter: 'http-date', retryAfterSeconds: 30 } }),
     });
@@ -154,7 +155,7 @@ describe('/Jobs and /Data', () => {
     const unavailable = await fetch(`${sb.baseUrl}/metadata`);
     expect(unavailable.status).toBe(503);
     expect(Date.parse(unavailable.headers.get('retry-after')!)).toBeGreaterThan(Date.now());
-    expect((await fetch(`${sb.origin}/__admin/faults`, { method: 'DELETE' })).status).toBe(200);
+    expect((await fetch(`${sb.origin}${adminPaths.faults()}`, { method: 'DELETE' })).status).toBe(200);
     expect((await fetch(`${sb.baseUrl}/metadata`)).status).toBe(200);
   });
 

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { clientTokenOrg, mintAccessToken, mintClientToken, verifyAccessToken, verifyClientToken } from '../../src/sandbox/credentials.js';
 import { addFirstParty, deserialize, mint, serialize, verify } from '../../src/sandbox/macaroon.js';
 import { acceptsAny, checkFhirHeaders } from '../../src/sandbox/negotiation.js';
-import { isValidMbi, isValidNpi, patientMbi } from '../../src/sandbox/profiles.js';
+import { isValidNpi, matchesMbiPattern as isValidMbi } from '../../src/shared/identifiers.js';
+import { patientMbi } from '../../src/sandbox/profiles.js';
 import { addMembers, ATTRIBUTION_MS, removeMembers, rosterSizeAfterAdd, visibleMembers } from '../../src/sandbox/roster.js';
 import { pagedBundle } from '../../src/sandbox/routes/patient.js';
 

@@ -110,10 +110,10 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
  */
 async function registerSandbox(sandboxUrl: string, givenKey: string | undefined, keyPath: string, output: Output): Promise<ProfileConfig> {
   const { generateKeyPair, privateKeyPem, publicKeyPem } = await import('../../auth/keys.js');
-  const { registerWithSandbox } = await import('../../auth/sandbox-registration.js');
+  const { registerWithSandbox } = await import('../../sandbox/admin-contract.js');
   const { fileExists, writeOwnerOnly } = await import('../../fs.js');
-  const { createClient } = await import('../../client.js');
   const { DpcError } = await import('../../errors.js');
+  const { registerSecret } = await import('../../redact.js');
   let url: URL;
   try {
     url = new URL(sandboxUrl);
@@ -130,14 +130,12 @@ async function registerSandbox(sandboxUrl: string, givenKey: string | undefined,
     key = (await generateKeyPair()).privateKey;
     await writeOwnerOnly(privateKeyPath, privateKeyPem(key));
   }
-  const client = createClient({ baseUrl });
-  try {
-    const registered = await registerWithSandbox(client, publicKeyPem(key));
-    output.info(`registered sandbox organization ${registered.orgId} with key ${registered.keyId}`);
-    return { baseUrl, clientToken: registered.clientToken, privateKey: privateKeyPath, keyId: registered.keyId };
-  } finally {
-    await client.close();
-  }
+  const registered = await registerWithSandbox(url.origin, publicKeyPem(key), { label: 'dpc init' }).catch((cause: Error) => {
+    throw new DpcError('ERR_NETWORK', cause.message, { cause });
+  });
+  registerSecret(registered.clientToken);
+  output.info(`registered sandbox organization ${registered.orgId} with key ${registered.keyId}`);
+  return { baseUrl, clientToken: registered.clientToken, privateKey: privateKeyPath, keyId: registered.keyId };
 }
 
 function flagName(key: 'clientToken' | 'privateKey' | 'keyId'): string {

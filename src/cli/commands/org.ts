@@ -10,7 +10,7 @@ const show: CommandModule<GlobalArgs, GlobalArgs> = {
   handler: (argv) =>
     withClient(argv, async (client, output) => {
       const { getOrganization } = await import('../../fhir/organization.js');
-      const { NPI_SYSTEM } = await import('../../fhir/resources.js');
+      const { NPI_SYSTEM } = await import('../../shared/identifiers.js');
       const org = await getOrganization(client);
       const npi = org.identifier?.find((i) => i.system === NPI_SYSTEM)?.value;
       const address = org.address?.[0];

@@ -11,6 +11,7 @@ import { formatInstant } from '../clock.js';
 import type { ExportResourceType } from './contract.js';
 import { rngFor, type Rng } from './random.js';
 import { compileTemplate, renderTemplate, textSlot, valueSlot, type CompiledTemplate } from './template.js';
+import { MBI_HASH_SYSTEM, MBI_SYSTEM } from '../../shared/identifiers.js';
 
 export interface ExportTemplates {
   patients: readonly CompiledTemplate[];
@@ -41,8 +42,6 @@ const DAY = 86_400_000;
 const UPDATED_WINDOW = { from: Date.UTC(2021, 0, 1), to: Date.UTC(2025, 11, 31) };
 const SERVICE_WINDOW = { from: Date.UTC(2023, 0, 1), to: Date.UTC(2025, 8, 30) };
 const BIRTH_WINDOW = { from: Date.UTC(1930, 0, 1), to: Date.UTC(1960, 11, 31) };
-const MBI_SYSTEM = 'http://hl7.org/fhir/sid/us-mbi';
-const MBI_HASH_SYSTEM = 'https://bluebutton.cms.gov/resources/identifier/mbi-hash';
 const MONEY_SYSTEM = 'urn:iso:std:iso:4217';
 
 type Json = Record<string, unknown>;

@@ -6,7 +6,7 @@ import type * as fhir3 from 'fhir/r3.js';
 import { randomUUID } from 'node:crypto';
 import type { App } from '../app.js';
 import { ApiError } from '../http.js';
-import { NPI_SYSTEM } from '../profiles.js';
+import { NPI_SYSTEM } from '../../shared/identifiers.js';
 import { verifyProvenance } from '../provenance.js';
 import { addMembers, freshMembers, removeMembers, rosterSizeAfterAdd, visibleMembers } from '../roster.js';
 import type { Ctx, Route } from '../router.js';

@@ -2,7 +2,7 @@
 import type * as fhir3 from 'fhir/r3.js';
 import type { App } from '../app.js';
 import { unauthorized } from '../http.js';
-import { NPI_SYSTEM } from '../profiles.js';
+import { NPI_SYSTEM } from '../../shared/identifiers.js';
 import type { Route } from '../router.js';
 import { readSample } from '../samples.js';
 import type { OrgRecord } from '../state.js';

@@ -1,0 +1,88 @@
+/**
+ * The embedded sandbox's private admin protocol (the DPC portal's role, outside the API path), written once for
+ * both sides: the sandbox's `/__admin` routes and whoever registers with a running sandbox over HTTP
+ * (`dpc init --sandbox-url`, tests). Imports nothing from the client library.
+ */
+import type { SandboxFaults } from './export/contract.js';
+
+/** Every admin path starts here; the API lives under `/api/v1`. */
+export const ADMIN_PREFIX = '/__admin';
+
+/** Route patterns, as the sandbox's router matches them. */
+export const ADMIN_ROUTES = {
+  organizations: '/__admin/organizations',
+  organizationKeys: '/__admin/organizations/:orgId/keys',
+  clock: '/__admin/clock',
+  faults: '/__admin/faults',
+} as const;
+
+/** Concrete paths, for callers. */
+export const adminPaths = {
+  organizations: (): string => ADMIN_ROUTES.organizations,
+  organizationKeys: (orgId: string): string => ADMIN_ROUTES.organizationKeys.replace(':orgId', encodeURIComponent(orgId)),
+  clock: (): string => ADMIN_ROUTES.clock,
+  faults: (): string => ADMIN_ROUTES.faults,
+};
+
+/** `POST /__admin/organizations`: a new organization (random valid NPI unless given) and its first client token. */
+export interface CreateOrganizationRequest {
+  npi?: string;
+  name?: string;
+}
+export interface CreateOrganizationResponse {
+  orgId: string;
+  clientToken: string;
+}
+
+/** `POST /__admin/organizations/:orgId/keys`: register an SPKI PEM public key without the snippet signature. */
+export interface RegisterKeyRequest {
+  key: string;
+  label?: string;
+}
+export interface RegisterKeyResponse {
+  id: string;
+}
+
+/** `POST /__admin/clock` (test mode): move the sandbox clock; `GET` reads it. */
+export type ClockRequest = { advanceMs: number } | { set: number };
+export interface ClockResponse {
+  now: number;
+  iso: string;
+}
+
+/** `POST /__admin/faults` (test mode) sets the faults, `DELETE` clears them; both answer the faults now in force. */
+export type FaultsRequest = SandboxFaults;
+
+export interface SandboxRegistration {
+  orgId: string;
+  clientToken: string;
+  keyId: string;
+}
+
+/**
+ * Register a new organization and a public key with a running sandbox at `origin` (e.g. `http://127.0.0.1:3002`).
+ * Failures are plain Errors naming the step; the sandbox's own text is quoted, not trusted.
+ */
+export async function registerWithSandbox(origin: string, publicKeyPem: string, options: { label?: string; organizationName?: string } = {}): Promise<SandboxRegistration> {
+  const org = await postJson<CreateOrganizationResponse>(origin, adminPaths.organizations(), (options.organizationName ? { name: options.organizationName } : {}) satisfies CreateOrganizationRequest);
+  const key = await postJson<RegisterKeyResponse>(origin, adminPaths.organizationKeys(org.orgId), { key: publicKeyPem, label: options.label } satisfies RegisterKeyRequest);
+  return { orgId: org.orgId, clientToken: org.clientToken, keyId: key.id };
+}
+
+async function postJson<T>(origin: string, path: string, body: unknown): Promise<T> {
+  const url = new URL(path, origin);
+  let response: Response;
+  try {
+    response = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify(body) });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause;
+    throw new Error(`cannot reach the sandbox at ${url.origin} (${cause?.code ?? (error as Error).message})`, { cause: error });
+  }
+  const text = await response.text();
+  if (!response.ok) throw new Error(`sandbox POST ${path} answered ${response.status}: ${JSON.stringify(text.slice(0, 200))}`);
+  try {
+    return JSON.parse(text) as T;
+  } catch (cause) {
+    throw new Error(`sandbox POST ${path} answered ${response.status} with no JSON: ${JSON.stringify(text.slice(0, 200))}`, { cause });
+  }
+}
