@@ -2,12 +2,12 @@
  * createClient(): one Transport (one undici pool) and one TokenManager, the object every library function takes.
  */
 import type { KeyObject } from 'node:crypto';
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { loadPrivateKey } from './auth/keys.js';
 import { TokenManager, type AuthEvent, type Credentials } from './auth/token-manager.js';
 import { DpcError } from './errors.js';
 import { registerSecret } from './redact.js';
-import { Transport, type RetryPolicy, type TransportEvent } from './transport/index.js';
+import { newConnectionPool, Transport, type RetryPolicy, type TransportEvent } from './transport/index.js';
 import { VERSION } from './version.js';
 
 export interface DpcClientOptions {
@@ -51,7 +51,7 @@ export function createClient(options: DpcClientOptions): DpcClient {
   // validated before the pool exists, so a configuration error leaks no sockets
   const credentials = credentialsFrom(options);
   const ownsDispatcher = options.dispatcher === undefined;
-  const dispatcher = options.dispatcher ?? new Agent({ connections: 16, keepAliveTimeout: 10_000 });
+  const dispatcher = options.dispatcher ?? newConnectionPool();
   const now = options.now ?? Date.now;
   registerSecret(options.clientToken);
   registerSecret(options.accessToken);

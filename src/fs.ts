@@ -1,19 +1,69 @@
-/** Files the library writes: secret-bearing files owner-only and atomically. */
-import { access, chmod, mkdir, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+/**
+ * The library's file operations, for everything holding keys, tokens, config or PHI: folders 0700, files 0600, and
+ * writes that land atomically and durably (temp file in the same folder, fsync it, rename, fsync the folder), so a
+ * crash never leaves a half-written file at a final name and a rename reported done survives a power loss.
+ * Hand-written rather than `write-file-atomic`: 8.0.0 does not fsync the folder after the rename and needs Node >= 22.
+ */
+import { randomBytes } from 'node:crypto';
+import { access, chmod, mkdir, open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { DpcError } from './errors.js';
 
-/** Write a secret-bearing file atomically with mode 0600, creating its directory 0700. */
-export async function writeOwnerOnly(path: string, content: string | Buffer): Promise<void> {
-  try {
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    const temp = `${path}.${process.pid}.tmp`;
-    await writeFile(temp, content, { mode: 0o600 });
-    await chmod(temp, 0o600); // in case the umask or an old temp file widened it
-    await rename(temp, path);
-  } catch (cause) {
-    throw new DpcError('ERR_IO', `${path}: cannot write (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message})`, { cause, location: path });
-  }
+export const DIR_MODE = 0o700;
+export const FILE_MODE = 0o600;
+
+/**
+ * Create a folder (and parents) owner-only. An existing folder keeps its mode: `--out` may be a shared folder (1777,
+ * or a symlink to a 0755 one) whose mode is not ours to change; PHI goes into the 0700 subfolders created below it.
+ */
+export async function ensurePrivateDir(path: string): Promise<void> {
+  await io(path, 'create folder', async () => {
+    const created = await mkdir(path, { recursive: true, mode: DIR_MODE });
+    // mkdir's mode passes through the umask; what we created we tighten to exactly 0700
+    if (created !== undefined) await chmod(path, DIR_MODE);
+  });
+}
+
+/** Temp name next to `finalPath`: same folder, so the rename is atomic; dot-prefixed so it is never mistaken for data. */
+export function tempPathFor(finalPath: string): string {
+  return join(dirname(finalPath), `.${basename(finalPath)}.part`);
+}
+
+/** fsync a finished temp file, rename it into place, and fsync the folder so the rename itself survives a crash. */
+export async function commitFile(tempPath: string, finalPath: string): Promise<void> {
+  await io(finalPath, 'commit file', async () => {
+    await fsyncPath(tempPath);
+    await rename(tempPath, finalPath);
+    await fsyncPath(dirname(finalPath));
+  });
+}
+
+/**
+ * Write a whole file atomically and durably with mode 0600, creating its folder 0700 when missing (an existing folder
+ * keeps its mode). The temp name is unique per call, so concurrent writers of one path never share a temp file:
+ * the last rename wins whole.
+ */
+export async function writeOwnerOnly(path: string, content: string | Uint8Array): Promise<void> {
+  const dir = dirname(path);
+  const temp = join(dir, `.${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}.part`);
+  await io(path, 'write', async () => {
+    await mkdir(dir, { recursive: true, mode: DIR_MODE });
+    try {
+      // 'wx' creates a new file, so its mode is FILE_MODE (narrowed by the umask at most), never an old file's
+      const handle = await open(temp, 'wx', FILE_MODE);
+      try {
+        await handle.writeFile(content);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, path);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+    await fsyncPath(dir);
+  });
 }
 
 /** Whether a path exists (any type). */
@@ -23,5 +73,25 @@ export async function fileExists(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** Run a filesystem step and turn its failure into a one-line ERR_IO naming the path. */
+export async function io<T>(path: string, what: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (cause) {
+    if (cause instanceof DpcError) throw cause;
+    const code = (cause as NodeJS.ErrnoException).code;
+    throw new DpcError('ERR_IO', `${what} ${path}: ${code ?? (cause as Error).message}`, { cause, location: path });
+  }
+}
+
+async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }

@@ -7,9 +7,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { generateKeyPair, privateKeyPem, publicKeyPem, signSnippet } from '../auth/keys.js';
-import { writeOwnerOnly } from '../fs.js';
 import { DpcError } from '../errors.js';
-import { ensurePrivateDir } from '../export/files.js';
+import { ensurePrivateDir, writeOwnerOnly } from '../fs.js';
 
 /** A new temp folder, or `dir` (created 0700) when it is absent or empty. */
 export async function prepareDemoDir(dir?: string): Promise<string> {

@@ -13,7 +13,7 @@ import { DpcError, isDpcError } from '../errors.js';
 import { headerValue, type Transport } from '../transport/index.js';
 import { redactUrl } from '../redact.js';
 import type { ExportEventHandler } from './events.js';
-import { commitFile, ensurePrivateDir, FILE_MODE, io, tempPathFor } from './files.js';
+import { commitFile, ensurePrivateDir, FILE_MODE, io, tempPathFor } from '../fs.js';
 import { verifyAgainst, type Measured, type PlannedFile } from './manifest.js';
 import { discard, Meter, STAGE_BUFFER_BYTES, Tee } from './meter.js';
 

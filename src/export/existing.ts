@@ -5,7 +5,7 @@
 import { DpcError } from '../errors.js';
 import { redactUrl } from '../redact.js';
 import type { ExportEventHandler } from './events.js';
-import { ensurePrivateDir } from './files.js';
+import { ensurePrivateDir } from '../fs.js';
 import { DEFAULT_POLL_INTERVAL_MS, pollOnce, pollUntilComplete, type PollResult } from './job.js';
 import { Limiter } from './limit.js';
 import { acquireLock } from './lock.js';

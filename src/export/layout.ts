@@ -9,7 +9,7 @@ import { chmod, mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DpcError } from '../errors.js';
 import { DATA_FILE_NAME } from './manifest.js';
-import { DIR_MODE, ensurePrivateDir, io, writeFileAtomic } from './files.js';
+import { DIR_MODE, ensurePrivateDir, io, writeOwnerOnly } from '../fs.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const QUARANTINE_DIR = '.quarantine';
@@ -66,7 +66,7 @@ export async function abandonRun(runDir: string): Promise<void> {
 }
 
 export async function writeLatest(groupDir: string, run: string): Promise<void> {
-  await writeFileAtomic(join(groupDir, LATEST_FILE), `${run}\n`);
+  await writeOwnerOnly(join(groupDir, LATEST_FILE), `${run}\n`);
 }
 
 /** The run id in `<groupDir>/LATEST`, undefined when there is none; a value that is not a folder name is refused. */

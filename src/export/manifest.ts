@@ -3,7 +3,7 @@
  * which server file lands at which local name, and what it must verify against.
  */
 import { DpcError } from '../errors.js';
-import { isObject, kindOf } from '../fhir/input.js';
+import { isObject, kindOf } from '../json.js';
 
 export const CHECKSUM_EXTENSION = 'https://dpc.cms.gov/checksum';
 export const FILE_LENGTH_EXTENSION = 'https://dpc.cms.gov/file_length';

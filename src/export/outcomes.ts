@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { io } from './files.js';
+import { io } from '../fs.js';
 import { MiB } from './meter.js';
 
 export interface ErrorReason {

@@ -25,7 +25,7 @@ import type { Transport } from '../transport/index.js';
 import { redactUrl } from '../redact.js';
 import { downloadVerified, type DownloadOutcome, type VerifiedFile } from './download.js';
 import type { ExportEventHandler } from './events.js';
-import { ensurePrivateDir, writeFileAtomic } from './files.js';
+import { ensurePrivateDir, writeOwnerOnly } from '../fs.js';
 import { findGroupByNpi, listGroups } from '../fhir/groups.js';
 import { isValidNpi } from '../fhir/validate.js';
 import { DEFAULT_POLL_INTERVAL_MS, kickoff, pollUntilComplete, validateSince, validateTypes, type ExportScope } from './job.js';
@@ -334,7 +334,7 @@ export async function downloadJob(transport: Transport, options: DownloadJobOpti
     writtenAt: new Date().toISOString(),
   };
   const manifestPath = join(dir, MANIFEST_FILE);
-  await writeFileAtomic(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  await writeOwnerOnly(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
   if (quarantined.length === 0) {
     // every file verified: the run is complete, LATEST points at it and `--since auto` may move forward
     await writeLatest(groupDir, run);

@@ -6,9 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DpcError } from '../errors.js';
-import { isObject, kindOf } from '../fhir/input.js';
+import { isObject, kindOf } from '../json.js';
 import type { VerifiedFile } from './download.js';
-import { writeFileAtomic } from './files.js';
+import { writeOwnerOnly } from '../fs.js';
 import { FOLDER_NAME } from './layout.js';
 import { recordedFileProblem } from './manifest.js';
 
@@ -64,7 +64,7 @@ export class StateStore {
     const group = (this.state.groups[label] ??= { files: {} });
     change(group);
     const snapshot = `${JSON.stringify(this.state, null, 2)}\n`;
-    const write = this.writes.then(() => writeFileAtomic(this.path, snapshot));
+    const write = this.writes.then(() => writeOwnerOnly(this.path, snapshot));
     this.writes = write.catch(() => undefined);
     return write;
   }

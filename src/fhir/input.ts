@@ -5,6 +5,7 @@
  * element index is shown only when the array holds several (`name.given`, as in FHIRPath, for the usual single name).
  */
 import { DpcError } from '../errors.js';
+import { isObject, kindOf } from '../json.js';
 
 /**
  * The one error for input that cannot be sent. Problems already start with their `file:line` or `file: entry N`.
@@ -13,17 +14,6 @@ import { DpcError } from '../errors.js';
 export function inputRejected(location: string, problems: readonly string[]): DpcError {
   if (problems.length === 1) return new DpcError('ERR_INPUT', `${problems[0]}; nothing was sent`, { location });
   return new DpcError('ERR_INPUT', `${location}: ${problems.length} problems found, nothing was sent`, { location, details: [...problems] });
-}
-
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** `null`, `an array`, `an object`, `a number`, ... for messages. */
-export function kindOf(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
 /** Pushes a problem per malformed part; `self` names the value itself when it differs from its fields' prefix. */

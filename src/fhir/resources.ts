@@ -4,7 +4,8 @@
  */
 import type * as fhir3 from 'fhir/r3.js';
 import { DpcError } from '../errors.js';
-import { inputRejected, isObject, kindOf, personShapeProblems } from './input.js';
+import { inputRejected, personShapeProblems } from './input.js';
+import { isObject, kindOf } from '../json.js';
 import { MBI_CURRENCY_SYSTEM, MBI_SYSTEM, NPI_SYSTEM } from '../shared/identifiers.js';
 
 const PROFILE_BASE = 'https://dpc.cms.gov/api/v1/StructureDefinition';

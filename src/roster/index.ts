@@ -6,4 +6,3 @@ export * from './apply.js';
 export * from './sync.js';
 export * from './expiry.js';
 export * from './renew.js';
-export * from './duration.js';

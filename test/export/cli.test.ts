@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -119,6 +120,32 @@ describe('dpc export (child process)', () => {
     expect(tampered.code).toBe(1);
     expect(tampered.stdout).toMatch(/FAIL .*Patient-001\.ndjson: sha256/);
     expect(tampered.stderr.join('\n')).toMatch(/^error: 1 file in .* does not match the manifest$/m);
+  });
+
+  it('two runs started together on one output folder with a stale lock: exactly one runs, the other names the lock', async () => {
+    const out = await tempDir();
+    // left by a process that no longer exists (no pid is above Linux's 2^22): both runs see it stale at once
+    await writeFile(join(out, LOCK_FILE), JSON.stringify({ pid: 2 ** 22 + 4321, host: hostname(), startedAt: '2026-01-01T00:00:00.000Z' }));
+    // slow job-status and data answers keep the winner running well past the loser's start
+    fx.sandbox.faults.set({ slowFirstByteMs: 1500 });
+    try {
+      const args = ['export', 'run', '--group', group, '--out', out, '--type', 'Patient', '--poll-interval', '50ms', '--quiet'];
+      const runs = await Promise.all([collect(args), collect(args)]);
+      const codes = runs.map((r) => r.code);
+      expect(codes.filter((c) => c === 0), JSON.stringify(runs)).toHaveLength(1);
+      const loser = runs.find((r) => r.code !== 0)!;
+      expect(loser.code).toBeGreaterThan(0);
+      expect(loser.stderr.join('\n')).toContain(join(out, LOCK_FILE));
+      expect(loser.stderr.join('\n')).toMatch(/is in use by pid \d+/);
+      // one run folder (the winner's, verified and LATEST); the loser created nothing
+      const runFolders = (await readdir(join(out, group))).filter((name) => name !== 'LATEST');
+      expect(runFolders).toHaveLength(1);
+      expect((await readFile(join(out, group, 'LATEST'), 'utf8')).trim()).toBe(runFolders[0]);
+      expect(await readdir(out)).not.toContain(LOCK_FILE);
+      expect((await readdir(out)).filter((name) => name.includes('.part') || name.includes('.takeover-'))).toEqual([]);
+    } finally {
+      fx.sandbox.faults.clear();
+    }
   });
 
   it('reports a finished group as done from the output folder and rejects bad input with exit 2', async () => {

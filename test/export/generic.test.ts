@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { Transport } from '../../src/transport/index.js';
 import { downloadExisting, exportStatus, runExport, runOutcomeError, type ExportEvent } from '../../src/export/index.js';
 import { logRecord } from '../../src/cli/commands/export-progress.js';
-import { parseDuration } from '../../src/roster/duration.js';
 import { removeTempDirs, tempDir } from './sandbox.js';
 
 const patients = Array.from({ length: 50 }, (_, i) => `{"resourceType":"Patient","id":"p${i}"}\n`).join('');
@@ -113,7 +112,7 @@ describe('generic Bulk Data server', () => {
 });
 
 describe('CLI helpers', () => {
-  it('maps engine events to SMART log records and parses durations', () => {
+  it('maps engine events to SMART log records', () => {
     expect(logRecord({ type: 'download_progress', label: 'g', file: 'f', bytes: 1 })).toBeUndefined();
     expect(logRecord({ type: 'kickoff', label: 'g', url: 'u', jobUrl: 'j', resumed: false, requestId: 'r' })).toEqual({
       eventId: 'kickoff',
@@ -123,9 +122,5 @@ describe('CLI helpers', () => {
       resumed: false,
       requestId: 'r',
     });
-    expect(parseDuration('20s', 'poll-interval')).toBe(20_000);
-    expect(parseDuration('500ms', 'poll-interval')).toBe(500);
-    expect(parseDuration('1m30s', 'poll-interval')).toBe(90_000);
-    expect(() => parseDuration('soon', 'pollInterval')).toThrow(/^pollInterval: invalid duration "soon"/);
   });
 });

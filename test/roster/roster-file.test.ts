@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { parseCsv } from '../../src/roster/csv.js';
 import { MAX_MEMBERS_PER_GROUP, parseRoster } from '../../src/roster/roster-file.js';
-import { parseDuration } from '../../src/roster/duration.js';
 
 const NOW = Date.parse('2026-11-25T00:00:00Z');
 
@@ -80,18 +79,6 @@ describe('parseRoster', () => {
     const lines = Array.from({ length: MAX_MEMBERS_PER_GROUP + 2 }, (_, i) => `${mbi(i)},1234329724`);
     const { problems } = parseRoster(lines.join('\n'), 'big.csv', NOW);
     expect(problems).toEqual([`big.csv:${MAX_MEMBERS_PER_GROUP + 1}: practitioner 1234329724 has 1352 patients, more than DPC's limit of 1350 per group`]);
-  });
-});
-
-describe('parseDuration', () => {
-  it('reads days, hours and combinations', () => {
-    expect(parseDuration('14d')).toBe(14 * 86_400_000);
-    expect(parseDuration('36h')).toBe(36 * 3_600_000);
-    expect(parseDuration('1d12h')).toBe(36 * 3_600_000);
-  });
-  it('rejects anything else with the flag name', () => {
-    expect(() => parseDuration('14', 'within')).toThrow('within: invalid duration "14"');
-    expect(() => parseDuration('2 weeks', 'within')).toThrow(expect.objectContaining({ field: 'within' }));
   });
 });
 

@@ -9,7 +9,7 @@ import { cliMessage } from '../fields.js';
 import type { ExportEvent, ExportRunResult, ExportTarget } from '../../export/index.js';
 import { clientFor, outputFor, type GlobalArgs } from '../context.js';
 import { formatTable, markPrintedWithResult, type Output } from '../output.js';
-import { parseDuration } from '../../roster/duration.js';
+import { parseDuration } from '../duration.js';
 import { plural } from '../../plural.js';
 
 const LAYOUT = [

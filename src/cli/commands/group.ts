@@ -207,7 +207,7 @@ const expiring: CommandModule<GlobalArgs, WithinArgs> = {
       .example('$0 group expiring --within 30d --json', 'a wider window, as JSON') as unknown as Argv<WithinArgs>,
   handler: (argv) =>
     withClient(argv, async (client, output) => {
-      const { parseDuration } = await import('../../roster/duration.js');
+      const { parseDuration } = await import('../duration.js');
       const { findExpiring } = await import('../../roster/renew.js');
       const report = await expiringReport(client, await findExpiring(client, parseDuration(argv.within, 'within')));
       output.result(report, () => formatExpiring(report, 'due', DUE_COLUMNS));
@@ -229,7 +229,7 @@ const renew: CommandModule<GlobalArgs, WithinArgs> = {
       .example('$0 group renew --within 30d --dry-run', 'preview a wider window') as unknown as Argv<WithinArgs>,
   handler: (argv) =>
     withClient(argv, async (client, output) => {
-      const { parseDuration } = await import('../../roster/duration.js');
+      const { parseDuration } = await import('../duration.js');
       const { renewExpiring } = await import('../../roster/renew.js');
       const renewed = await renewExpiring(client, {
         withinMs: parseDuration(argv.within, 'within'),

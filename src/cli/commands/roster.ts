@@ -80,7 +80,7 @@ const sync: CommandModule<GlobalArgs, SyncArgs> = {
   handler: (argv) =>
     withClient(argv, async (client, output) => {
       const { syncRoster } = await import('../../roster/sync.js');
-      const { parseDuration } = await import('../../roster/duration.js');
+      const { parseDuration } = await import('../duration.js');
       const { planChanges } = await import('../../roster/plan.js');
       const input = {
         file: argv.file,

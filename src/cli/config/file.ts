@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DpcError } from '../../errors.js';
 import { writeOwnerOnly } from '../../fs.js';
+import { isObject } from '../../json.js';
 import { keyIdFits, knownBaseUrl, type ConfigFile, type Env, type ProfileConfig } from './settings.js';
 
 /** Where the config file lives: explicit path > DPC_CONFIG > XDG_CONFIG_HOME > ~/.config. */
@@ -112,10 +113,6 @@ export async function keyFileWarning(path: string): Promise<string | undefined> 
     // reading the key reports a missing file properly
   }
   return undefined;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function isHttpUrl(value: string): boolean {
