@@ -90,8 +90,12 @@ export function serverError(): ApiError {
   return new ApiError(500, `There was an error processing your request. It has been logged (ID ${logId()}).`);
 }
 
-/** Dropwizard gzips responses when asked (not /Data, which the export engine serves itself). */
-const GZIP_MIN_BYTES = 1024;
+/**
+ * Dropwizard gzips responses when asked (not /Data, which the export engine serves itself): dpc-api
+ * application.yml `server.gzip.enabled: true` with /v1/Data/* excluded, and Dropwizard's GzipHandlerFactory
+ * default `minimumEntitySize` of 256 bytes.
+ */
+const GZIP_MIN_BYTES = 256;
 
 function wantsGzip(acceptEncoding: string | undefined): boolean {
   return (acceptEncoding ?? '').split(',').some((part) => {

@@ -11,6 +11,7 @@ import { generateKeyPair, privateKeyPem, publicKeyPem, signSnippet } from '../..
 import type { AuthEvent } from '../../src/auth/token-manager.js';
 import { createClient, type DpcClient, type DpcClientOptions } from '../../src/client.js';
 import { DpcError } from '../../src/errors.js';
+import { getOrganization } from '../../src/fhir/organization.js';
 import type { TransportEvent } from '../../src/transport/index.js';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
@@ -156,11 +157,13 @@ describe('refusals', () => {
     expect(error.message).toContain('failed with 401: Invalid JWT (likely: the signature does not match the key id (kid)');
   });
 
-  it('a deleted client token cannot be exchanged', async () => {
+  it('a deleted client token still exchanges (as on DPC) but its access token is refused on use', async () => {
     const created = await createClientToken(client(), { label: 'doomed' });
     await deleteClientToken(client(), created.id);
-    const error = await failure(client({ clientToken: created.token }).tokens.getAccessToken());
-    expect(error).toMatchObject({ code: 'ERR_AUTH', status: 401 });
+    const doomed = client({ clientToken: created.token });
+    expect(await doomed.tokens.getAccessToken()).toEqual(expect.any(String));
+    const error = await failure(getOrganization(doomed));
+    expect(error).toMatchObject({ code: 'ERR_UNAUTHORIZED', status: 401 });
   });
 
   it('an expired client token cannot be exchanged', async () => {

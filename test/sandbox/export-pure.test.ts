@@ -48,7 +48,7 @@ describe('templates', () => {
 
 describe('patient failures', () => {
   it('fails DPC k6 MBI 0S80C00AA00 and about 3 % of MBIs by hash, with DPC texts', () => {
-    expect(patientFailure('0S80C00AA00')).toEqual({ code: 'exception', text: OUTCOME_TEXTS.internalError });
+    expect(patientFailure('0S80C00AA00')).toEqual({ code: 'exception', text: OUTCOME_TEXTS.internalError, locatedBy: 'mbi' });
     const failures = Array.from({ length: 10_000 }, (_, i) => patientFailure(`1S${i}`)).filter((f) => f !== undefined);
     expect(failures.length).toBeGreaterThan(200);
     expect(failures.length).toBeLessThan(400);

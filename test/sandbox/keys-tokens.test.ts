@@ -130,13 +130,18 @@ describe('/Token', () => {
     expect(await missing.json()).toEqual({ code: 404, message: 'Cannot find token with matching ID' });
   });
 
-  it('DELETE → 204; the deleted client token can no longer get or use access tokens', async () => {
+  it('DELETE → 204; the deleted client token still exchanges (200) but no access token of it works (401)', async () => {
     const created = (await (await json('/Token', { method: 'POST' })).json()) as { id: string; token: string };
     const access = await accessToken(sb, orgKey.privateKey, created.token, org.keyId);
     expect((await api(sb, access, '/Organization')).status).toBe(200);
     expect((await json(`/Token/${created.id}`, { method: 'DELETE' })).status).toBe(204);
     expect((await api(sb, access, '/Organization')).status).toBe(401);
+    // DPC: R/TokenResource.java handleJWT does not consult the token table; DPCAuthFilter refuses the result.
     const res = await postToken(sb, tokenForm(await assertion(sb, orgKey.privateKey, created.token, org.keyId)));
-    expect(res.status).toBe(401);
+    expect(res.status).toBe(200);
+    const fresh = ((await res.json()) as { access_token: string }).access_token;
+    const refused = await api(sb, fresh, '/Organization');
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toMatchObject({ issue: [{ details: { coding: [{ code: 'MSG_AUTH_REQUIRED' }] } }] });
   });
 });

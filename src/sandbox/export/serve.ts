@@ -77,9 +77,15 @@ function fail(res: ServerResponse, status: number, message: string): void {
   send(res, errorReply(new ApiError(status, message), 'json'));
 }
 
-/** DPC's returnCachedValue: exact checksum match, or an epoch-ms If-Modified-Since not older than the file. */
+/**
+ * DPC's returnCachedValue (R/DataResource.java): exact checksum match, or an epoch-ms If-Modified-Since not older than
+ * the file. The If-None-Match value first loses a trailing `--gzip`/`--deflate`/`--`, the suffix a compressing server
+ * adds to an ETag (api/converters/ChecksumParamConverter.java: its MATCH_REGEX test always passes, so REPLACE_REGEX
+ * always applies); nothing else is stripped, so a quoted value never matches.
+ */
 function notModified(req: IncomingMessage, sha256: string, lastModified: number): boolean {
-  if (req.headers['if-none-match'] === sha256) return true;
+  const etag = req.headers['if-none-match']?.replace(/--(gzip|deflate)?$/, '');
+  if (etag === sha256) return true;
   const since = req.headers['if-modified-since'];
   return since !== undefined && /^\d+$/.test(since) && lastModified <= Number(since);
 }

@@ -156,7 +156,7 @@ function compileEob(template: Json, items: number): { template: CompiledTemplate
  * Patient and Coverage draws come first, so they do not depend on exportScale either.
  */
 export function* patientResources(templates: ExportTemplates, spec: PatientSpec): Generator<SyntheticResource> {
-  const rng = rngFor('patient', spec.seed, spec.mbi);
+  const rng = patientRng(spec.seed, spec.mbi);
   const bene = syntheticId(rng);
   const templateIndex = rng.int(0, templates.patients.length - 1);
   const birth = isoDate(randomTime(rng, BIRTH_WINDOW));
@@ -202,6 +202,15 @@ export function* patientResources(templates: ExportTemplates, spec: PatientSpec)
     }
     if (wantEobs) yield { type: 'ExplanationOfBenefit', lastUpdated: updated, line: renderTemplate(variant.template, values) };
   }
+}
+
+function patientRng(seed: number, mbi: string): Rng {
+  return rngFor('patient', seed, mbi);
+}
+
+/** The patient's Blue Button id (`Patient.id` in the export), the first draw of its generator. */
+export function blueButtonId(seed: number, mbi: string): string {
+  return syntheticId(patientRng(seed, mbi));
 }
 
 /** BFD-style negative numeric id: "-1" and 13 digits. */

@@ -20,7 +20,8 @@ export function parseOutputFormat(value: string | null): void {
 }
 
 export function parseTypes(value: string | null): ExportResourceType[] {
-  if (value === null) return [...RESOURCE_TYPES];
+  // DPC: AbstractResourceWithExport.handleTypeQueryParam — absent or empty means all three types.
+  if (value === null || value === '') return [...RESOURCE_TYPES];
   return value.split(',').map((raw) => {
     const name = raw.trim();
     const type = RESOURCE_TYPES.find((t) => t.toLowerCase() === name.toLowerCase());
@@ -30,7 +31,8 @@ export function parseTypes(value: string | null): ExportResourceType[] {
 }
 
 export function parseSince(value: string | null, now: number): number | undefined {
-  if (value === null) return undefined;
+  // DPC: AbstractResourceWithExport.handleSinceQueryParam — a blank value is no `_since`.
+  if (value === null || value.trim() === '') return undefined;
   const at = OFFSET_DATE_TIME.test(value) ? Date.parse(value) : NaN;
   if (!Number.isFinite(at)) throw new ApiError(400, "'_since' query parameter must be a valid date time value");
   if (at > now) throw new ApiError(400, "'_since' query parameter cannot be a future date");
@@ -46,16 +48,19 @@ export const exportRoutes: Route[] = [
     methods: ['GET'], path: '/Group/:id/$export', flavor: 'fhir',
     handler: async (ctx): Promise<Reply> => {
       const { app } = ctx;
-      if (ctx.req.headers.prefer !== 'respond-async') throw new ApiError(400, "The 'Prefer' header must be 'respond-async'");
+      // DPC: R/GroupResource.java export — the path authorizer (a filter) first, then checkExportRequest
+      // (`_outputFormat`, then `Prefer`: 400), then the members (406), then `_type`, then `_since` (400).
+      // Other parameters (`_elements`, `_typeFilter`, `patient`, ...) are ignored.
       const group = ownedGroup(app, ctx.orgId, ctx.params.id!);
       const params = ctx.url.searchParams;
       parseOutputFormat(params.get('_outputFormat'));
-      const types = parseTypes(params.get('_type'));
+      if (ctx.req.headers.prefer !== 'respond-async') throw new ApiError(400, "The 'Prefer' header must be 'respond-async'");
       const now = app.clock.now();
-      const since = parseSince(params.get('_since'), now);
       if (group.members.length === 0) throw new ApiError(406, 'Cannot perform export with no beneficiaries');
       const active = activeMembers(group.members, now);
       if (active.length === 0) throw new ApiError(406, 'No active attributed patients found for the group');
+      const types = parseTypes(params.get('_type'));
+      const since = parseSince(params.get('_since'), now);
       const patients = active.map((m) => ({ id: m.patientId, mbi: app.store.patients.get(m.patientId)?.mbi ?? '' }));
       // DPC's `request` echo joins path and query without the '?'.
       const requestUrl = `${app.baseUrl}/Group/${group.id}/$export${ctx.url.search.slice(1)}`;
