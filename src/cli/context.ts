@@ -76,8 +76,21 @@ export async function clientFor(argv: GlobalArgs, output: Output, options: Clien
     tokenUrl: settings.tokenUrl,
     scope: settings.scope,
     jwtType: settings.jwtType,
-    onEvent: argv.debug ? (event) => output.debugLine(describeEvent(event)) : undefined,
+    onEvent: (event) => reportClientEvent(output, event),
   });
+}
+
+/**
+ * Every event under --debug; otherwise retries only, which an unattended run must log (a server throttling or failing
+ * must show in the log, not look like a hang): a line on a terminal, an NDJSON record (`eventId: "retry"`) otherwise.
+ */
+export function reportClientEvent(output: Output, event: TransportEvent | AuthEvent): void {
+  if (output.debug) output.debugLine(describeEvent(event));
+  else if (event.type === 'retry' && output.isTTY) output.info(describeEvent(event));
+  else if (event.type === 'retry') {
+    const { type: _type, ...rest } = event;
+    output.event({ eventId: 'retry', ...rest });
+  }
 }
 
 /** Read and parse the configured private key file, warning when others can read it. */

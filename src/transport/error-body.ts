@@ -9,26 +9,26 @@ export function parseErrorBody(text: string): string | undefined {
   try {
     parsed = JSON.parse(trimmed);
   } catch {
-    return oneLine(trimmed);
+    return serverText(trimmed);
   }
-  if (typeof parsed === 'string') return oneLine(parsed);
-  if (parsed === null || typeof parsed !== 'object') return oneLine(trimmed);
+  if (typeof parsed === 'string') return serverText(parsed);
+  if (parsed === null || typeof parsed !== 'object') return serverText(trimmed);
   const body = parsed as Record<string, unknown>;
 
   if (body.resourceType === 'OperationOutcome' && Array.isArray(body.issue)) {
     const texts = body.issue
       .map((issue: unknown) => issueText(issue))
       .filter((t): t is string => t !== undefined);
-    return texts.length > 0 ? oneLine(texts.join('; ')) : undefined;
+    return texts.length > 0 ? serverText(texts.join('; ')) : undefined;
   }
   if (Array.isArray(body.errors)) {
     const texts = body.errors.filter((e): e is string => typeof e === 'string');
-    if (texts.length > 0) return oneLine(texts.join('; '));
+    if (texts.length > 0) return serverText(texts.join('; '));
   }
-  if (typeof body.message === 'string') return oneLine(body.message);
-  if (typeof body.error_description === 'string') return oneLine(body.error_description);
-  if (typeof body.error === 'string') return oneLine(body.error);
-  return oneLine(trimmed);
+  if (typeof body.message === 'string') return serverText(body.message);
+  if (typeof body.error_description === 'string') return serverText(body.error_description);
+  if (typeof body.error === 'string') return serverText(body.error);
+  return serverText(trimmed);
 }
 
 function issueText(issue: unknown): string | undefined {
@@ -41,7 +41,18 @@ function issueText(issue: unknown): string | undefined {
 
 const MAX_MESSAGE = 500;
 
-function oneLine(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > MAX_MESSAGE ? `${flat.slice(0, MAX_MESSAGE)}…` : flat;
+/** Control characters (C0, DEL, C1) and bidirectional overrides: a terminal would act on them. */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Server text made fit to print and store: one line, control characters escaped (`ESC[2J` arrives as `\u001b[2J`, so
+ * a terminal shows it instead of obeying it), and at most `max` characters with a marker saying how long it was. Only
+ * a bounded head of a huge text is examined. Pure.
+ */
+export function serverText(text: string, max: number = MAX_MESSAGE): string {
+  const head = text.length > max * 2 ? text.slice(0, max * 2) : text;
+  const flat = head.replace(/\s+/g, ' ').trim().replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (flat.length <= max && head.length === text.length) return flat;
+  return `${flat.slice(0, max)}… [truncated, ${text.length} characters]`;
 }

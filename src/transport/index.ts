@@ -1,4 +1,4 @@
 export * from './transport.js';
 export * from './negotiation.js';
 export * from './retry.js';
-export { parseErrorBody } from './error-body.js';
+export { parseErrorBody, serverText } from './error-body.js';

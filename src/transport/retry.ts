@@ -1,4 +1,4 @@
-/** Pure retry arithmetic: Retry-After parsing and exponential backoff with full jitter. */
+/** Retry arithmetic: Retry-After parsing, exponential backoff with full jitter, and one budget per logical request. */
 
 export interface RetryPolicy {
   /** Retries after the first attempt. */
@@ -61,4 +61,37 @@ export function mayRetry(status: number | undefined, idempotent: boolean): boole
   if (status === 429) return true;
   if (!idempotent) return false;
   return status === undefined || isRetryableStatus(status);
+}
+
+/**
+ * The retries of one logical request (a status wait, a file download), shared by every layer that may retry it (the
+ * transport, the poll loop, the download's second attempt), so a layer retrying on top of another cannot multiply the
+ * requests: a 503-forever status makes `maxRetries + 1` requests, and the message says so. `deadline` (epoch ms) is
+ * the caller's overall limit: a wait that would end past it is refused instead of slept.
+ */
+export class RetryBudget {
+  private used = 0;
+
+  constructor(
+    readonly maxRetries: number,
+    readonly deadline: number = Number.POSITIVE_INFINITY,
+  ) {}
+
+  /** Retries taken so far. */
+  get retries(): number {
+    return this.used;
+  }
+
+  /** Why one more retry after waiting `delayMs` is refused (`exhausted`, `deadline`), or `ok` after taking it. */
+  take(delayMs: number, now: number = Date.now()): 'ok' | 'exhausted' | 'deadline' {
+    if (this.used >= this.maxRetries) return 'exhausted';
+    if (now + delayMs > this.deadline) return 'deadline';
+    this.used++;
+    return 'ok';
+  }
+
+  /** A success ends the logical request: the next failure starts a fresh count (e.g. the next status poll). */
+  reset(): void {
+    this.used = 0;
+  }
 }

@@ -3,14 +3,17 @@
  * retries with backoff honouring Retry-After, bearer injection limited to the server's origin, a single
  * refresh-and-replay on 401, and typed errors carrying the server's message and X-Request-Id.
  *
- * Bodies are never buffered for streaming calls (`stream()`); `json()`/`text()` are for small bodies.
+ * Everything a server controls is bounded: time to headers, body progress (`watchProgress`), the size of bodies read
+ * into memory (`json()`/`text()` and error bodies), and the retries of one logical request (`RetryBudget`).
+ * Bodies are never buffered for streaming calls (`stream()`).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import { codeForStatus, DpcError } from '../errors.js';
 import { parseErrorBody } from './error-body.js';
-import { backoffDelay, defaultRetryPolicy, mayRetry, parseRetryAfter, type RetryPolicy } from './retry.js';
+import { readCapped, watchProgress } from './body.js';
+import { backoffDelay, defaultRetryPolicy, mayRetry, parseRetryAfter, RetryBudget, type RetryPolicy } from './retry.js';
 import { acceptFor, MediaType } from './negotiation.js';
 import { redactUrl } from '../redact.js';
 
@@ -39,10 +42,14 @@ export interface TransportOptions {
   dispatcher?: Dispatcher;
   tokenProvider?: AccessTokenProvider;
   retry?: Partial<RetryPolicy>;
-  /** Time to wait for response headers. */
+  /** Time to wait for response headers (default 60 s). */
   headersTimeoutMs?: number;
-  /** Time allowed between body chunks. */
+  /** A body must deliver `minBodyBytes` in every window of this length, or it fails with ERR_TIMEOUT (default 60 s). */
   bodyTimeoutMs?: number;
+  /** See `bodyTimeoutMs` (default 4 KiB). */
+  minBodyBytes?: number;
+  /** Largest body `json()`/`text()` read into memory (default 64 MiB); a request may lower it with `maxBytes`. */
+  maxBodyBytes?: number;
   userAgent?: string;
   onEvent?: (event: TransportEvent) => void;
   /** Injected for tests of the retry timing; defaults to real timers. */
@@ -68,6 +75,13 @@ export interface RequestOptions {
   /** Statuses that are not errors; default any 2xx. */
   okStatuses?: readonly number[];
   signal?: AbortSignal;
+  /**
+   * The retries this request may take, shared with a caller that retries on top of the transport (polling, a
+   * download's second attempt) and holding its deadline. Default: a fresh budget of the policy's `maxRetries`.
+   */
+  budget?: RetryBudget;
+  /** Largest body `json()`/`text()` accept for this request (default the transport's `maxBodyBytes`). */
+  maxBytes?: number;
 }
 
 export interface TransportResponse {
@@ -83,6 +97,11 @@ export interface StreamResponse extends TransportResponse {
 }
 
 const REQUEST_ID = 'x-request-id';
+const DEFAULT_BODY_WINDOW_MS = 60_000;
+const DEFAULT_MIN_BODY_BYTES = 4096;
+const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+/** An error body is only ever a message: read its head, then stop the transfer. */
+const MAX_ERROR_BODY = 64 * 1024;
 
 /** The connection pool a client owns: 16 sockets per origin, idle ones closed after 10 s. */
 export function newConnectionPool(): Agent {
@@ -132,10 +151,12 @@ export class Transport {
     }
   }
 
-  /** Request a small body as text. */
+  /** Request a small body as text; a body larger than `maxBytes` fails (ERR_HTTP) without being read whole. */
   async text(options: RequestOptions): Promise<TransportResponse & { text: string }> {
     const { body, ...response } = await this.stream(options);
-    return { ...response, text: await body.setEncoding('utf8').toArray().then((parts) => parts.join('')) };
+    const maxBytes = options.maxBytes ?? this.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    const what = `${options.method ?? 'GET'} ${redactUrl(response.url)}`;
+    return { ...response, text: (await readCapped(body, maxBytes, what)).toString('utf8') };
   }
 
   /** Request and hand back the live body stream once the status is known to be good. */
@@ -150,6 +171,8 @@ export class Transport {
     }
     const idempotent = options.idempotent ?? method !== 'POST';
     const shownUrl = redactUrl(url.href);
+    const budget = options.budget ?? new RetryBudget(this.retry.maxRetries);
+    const progress = { windowMs: this.options.bodyTimeoutMs ?? DEFAULT_BODY_WINDOW_MS, minBytes: this.options.minBodyBytes ?? DEFAULT_MIN_BODY_BYTES };
     let reauthenticated = false;
 
     for (let attempt = 0; ; attempt++) {
@@ -165,19 +188,19 @@ export class Transport {
           dispatcher: this.dispatcher,
           signal: options.signal,
           headersTimeout: this.options.headersTimeoutMs ?? 60_000,
-          bodyTimeout: this.options.bodyTimeoutMs ?? 120_000,
+          // undici's own idle timeout (no byte at all); watchProgress also catches a trickle
+          bodyTimeout: progress.windowMs,
         });
       } catch (cause) {
         if (options.signal?.aborted) throw new DpcError('ERR_ABORTED', `${method} ${shownUrl} was aborted`, { cause });
         const failure = networkFailure(cause, method, shownUrl);
-        if (attempt < this.retry.maxRetries && mayRetry(undefined, idempotent)) {
-          const delayMs = backoffDelay(attempt, this.retry);
-          this.options.onEvent?.({ type: 'retry', method, url: shownUrl, reason: failure.message, delayMs, attempt });
-          await this.pause(delayMs, options.signal, method, shownUrl);
-          continue;
-        }
-        throw withRetries(failure, attempt);
+        const refusal = mayRetry(undefined, idempotent)
+          ? await this.retryOrRefuse(budget, { delayMs: backoffDelay(budget.retries, this.retry) }, { method, url: shownUrl, reason: failure.message }, options.signal)
+          : 'not retryable';
+        if (refusal === undefined) continue;
+        throw withRetries(failure, budget, refusal);
       }
+      watchProgress(response.body, progress, `${method} ${shownUrl}`);
 
       const status = response.statusCode;
       const requestId = headerValue(response.headers[REQUEST_ID]);
@@ -187,7 +210,10 @@ export class Transport {
         return { status, headers: response.headers, requestId, url: url.href, body: response.body };
       }
 
-      const errorText = await readSmallBody(response.body);
+      const errorText = await readCapped(response.body, MAX_ERROR_BODY, `${method} ${shownUrl}`, { truncate: true }).then(
+        (head) => head.toString('utf8'),
+        () => '', // a broken error body still leaves us the status
+      );
       if (status === 401 && wantsAuth && this.options.tokenProvider && !reauthenticated) {
         reauthenticated = true;
         this.options.onEvent?.({ type: 'reauth', method, url: shownUrl });
@@ -195,15 +221,34 @@ export class Transport {
         attempt--; // a replay after re-authentication is not a retry
         continue;
       }
-      if (attempt < this.retry.maxRetries && mayRetry(status, idempotent)) {
-        const retryAfter = parseRetryAfter(response.headers['retry-after'], Date.now(), this.retry.maxRetryAfterMs);
-        const delayMs = retryAfter ?? backoffDelay(attempt, this.retry);
-        this.options.onEvent?.({ type: 'retry', method, url: shownUrl, status, reason: `HTTP ${status}`, delayMs, attempt });
-        await this.pause(delayMs, options.signal, method, shownUrl);
-        continue;
+      const failure = httpError(method, url.href, status, errorText, requestId);
+      let refusal: Refusal | undefined = 'not retryable';
+      if (mayRetry(status, idempotent)) {
+        const askedMs = parseRetryAfter(response.headers['retry-after'], Date.now(), Number.POSITIVE_INFINITY);
+        const wait = askedMs === undefined ? { delayMs: backoffDelay(budget.retries, this.retry) } : { delayMs: Math.min(askedMs, this.retry.maxRetryAfterMs), askedMs };
+        refusal = await this.retryOrRefuse(budget, wait, { method, url: shownUrl, status, reason: `HTTP ${status}` }, options.signal);
       }
-      throw withRetries(httpError(method, url.href, status, errorText, requestId), attempt);
+      if (refusal === undefined) continue;
+      throw withRetries(failure, budget, refusal);
     }
+  }
+
+  /**
+   * Take a retry from the budget, report it and wait; undefined when retried, else why not. A wait the server asks for
+   * (Retry-After) is slept at most `maxRetryAfterMs`, and refused outright when it would end past the budget's deadline.
+   */
+  private async retryOrRefuse(
+    budget: RetryBudget,
+    wait: { delayMs: number; askedMs?: number },
+    about: { method: HttpMethod; url: string; status?: number; reason: string },
+    signal: AbortSignal | undefined,
+  ): Promise<Refusal | undefined> {
+    const verdict = budget.take(Math.max(wait.delayMs, wait.askedMs ?? 0));
+    if (verdict === 'exhausted') return 'exhausted';
+    if (verdict === 'deadline') return { deadline: true, askedMs: wait.askedMs ?? wait.delayMs };
+    this.options.onEvent?.({ type: 'retry', ...about, delayMs: wait.delayMs, attempt: budget.retries - 1 });
+    await this.pause(wait.delayMs, signal, about.method, about.url);
+    return undefined;
   }
 
   private async headersFor(
@@ -247,20 +292,6 @@ export function headerValue(value: string | string[] | undefined): string | unde
   return Array.isArray(value) ? value[0] : value;
 }
 
-const MAX_ERROR_BODY = 64 * 1024;
-
-async function readSmallBody(body: Readable): Promise<string> {
-  let text = '';
-  try {
-    for await (const chunk of body) {
-      if (text.length < MAX_ERROR_BODY) text += (chunk as Buffer).toString('utf8');
-    }
-  } catch {
-    // a broken error body still leaves us the status
-  }
-  return text.slice(0, MAX_ERROR_BODY);
-}
-
 function httpError(method: HttpMethod, url: string, status: number, body: string, requestId: string | undefined): DpcError {
   const message = parseErrorBody(body) ?? `HTTP ${status}`;
   const path = new URL(url).pathname;
@@ -271,10 +302,16 @@ function httpError(method: HttpMethod, url: string, status: number, body: string
   });
 }
 
+/** Why a failed attempt was not retried: not retryable, the budget is spent, or waiting would pass the deadline. */
+type Refusal = 'not retryable' | 'exhausted' | { deadline: true; askedMs: number };
+
 /** Say how hard we tried: a failure after retries reads differently from a first-attempt refusal. */
-function withRetries(error: DpcError, retries: number): DpcError {
-  if (retries === 0) return error;
-  return new DpcError(error.code, `${error.message} (after ${retries} ${retries === 1 ? 'retry' : 'retries'})`, {
+function withRetries(error: DpcError, budget: RetryBudget, refusal: Refusal): DpcError {
+  const retries = budget.retries;
+  const tried = retries === 0 ? '' : ` (after ${retries} ${retries === 1 ? 'retry' : 'retries'})`;
+  const deadline = typeof refusal === 'object' ? `; not retried: waiting ${Math.ceil(refusal.askedMs / 1000)} s would pass the deadline (maxWaitMs)` : '';
+  if (tried === '' && deadline === '') return error;
+  return new DpcError(error.code, `${error.message}${tried}${deadline}`, {
     cause: error.cause,
     status: error.status,
     requestId: error.requestId,

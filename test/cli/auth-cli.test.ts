@@ -28,9 +28,10 @@ async function dpc(...args: string[]): Promise<CliResult> {
   return result;
 }
 
+/** The single error line of a failed command; the NDJSON record of each retry (non-TTY stderr) may precede it. */
 function oneLineError(result: CliResult, code: number): string {
   expect(result.code).toBe(code);
-  const lines = result.stderr.trimEnd().split('\n');
+  const lines = result.stderr.trimEnd().split('\n').filter((l) => !l.includes('"eventId":"retry"'));
   expect(lines).toHaveLength(1);
   expect(lines[0]).toMatch(/^error: /);
   return lines[0]!;
@@ -231,7 +232,10 @@ describe('one-line errors and exit codes', () => {
   it('a 5xx storm → 1 after the retries', async () => {
     sandbox.faults.set({ throttle: { status: 503, count: 50, retryAfter: 'seconds', retryAfterSeconds: 0, pathIncludes: '/Key' } });
     try {
-      const line = oneLineError(await dpc('keys', 'list'), 1);
+      const result = await dpc('keys', 'list');
+      const line = oneLineError(result, 1);
+      // each retry was logged as it happened, as many as the message says
+      expect(result.stderr.split('\n').filter((l) => /^\{.*"eventId":"retry".*"status":503/.test(l))).toHaveLength(5);
       expect(line).toMatch(/^error: GET \/api\/v1\/Key failed with 503: Sandbox fault: HTTP 503 \(after 5 retries\) \(request id [0-9a-f-]{36}\)$/);
     } finally {
       sandbox.faults.clear();

@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, privateKeyPem } from '../../src/auth/keys.js';
-import { clientFor, describeEvent, settingsFor, type GlobalArgs } from '../../src/cli/context.js';
+import { clientFor, describeEvent, reportClientEvent, settingsFor, type GlobalArgs } from '../../src/cli/context.js';
 import { formatTable, Output } from '../../src/cli/output.js';
 import { registerSecret } from '../../src/redact.js';
 
@@ -34,6 +34,26 @@ describe('describeEvent', () => {
       'access token received, valid 300s (exchange #3)',
       'token exchange failed: ERR_AUTH refused',
     ]);
+  });
+});
+
+describe('reportClientEvent', () => {
+  const retry = { type: 'retry', method: 'GET', url: 'http://h/api/v1/Data/x', status: 429, reason: 'HTTP 429', delayMs: 120_000, attempt: 0 } as const;
+  const capture = (tty: boolean) => {
+    let text = '';
+    const stderr = Object.assign(new Writable({ write: (c: Buffer, _e, done) => void ((text += c.toString()), done()) }), { isTTY: tty });
+    return { output: new Output({ json: false, debug: false, stderr }), text: () => text };
+  };
+
+  it('logs every retry without --debug: a line on a terminal, an NDJSON record otherwise; nothing else', () => {
+    const tty = capture(true);
+    reportClientEvent(tty.output, retry);
+    reportClientEvent(tty.output, { type: 'request', method: 'GET', url: retry.url, attempt: 0 });
+    expect(tty.text()).toBe(`retrying GET ${retry.url} in 120000ms: HTTP 429\n`);
+    const log = capture(false);
+    reportClientEvent(log.output, retry);
+    expect(JSON.parse(log.text())).toMatchObject({ eventId: 'retry', url: retry.url, status: 429, delayMs: 120_000 });
+    expect(log.text().trim().split('\n')).toHaveLength(1);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { acceptFor, backoffDelay, defaultRetryPolicy, mayRetry, parseErrorBody, parseRetryAfter } from '../../src/transport/index.js';
+import { acceptFor, backoffDelay, defaultRetryPolicy, mayRetry, parseErrorBody, parseRetryAfter, RetryBudget, serverText } from '../../src/transport/index.js';
 import { redact, redactUrl, registerSecret } from '../../src/redact.js';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
@@ -35,6 +35,17 @@ describe('backoff and retry rules', () => {
     expect(mayRetry(500, true)).toBe(false);
     expect(mayRetry(400, true)).toBe(false);
   });
+
+  it('a budget is shared: it counts retries, refuses past its maximum or its deadline, and resets', () => {
+    const budget = new RetryBudget(2, NOW + 10_000);
+    expect(budget.take(1000, NOW)).toBe('ok');
+    expect(budget.take(20_000, NOW)).toBe('deadline');
+    expect(budget.take(1000, NOW)).toBe('ok');
+    expect(budget.take(0, NOW)).toBe('exhausted');
+    expect(budget.retries).toBe(2);
+    budget.reset();
+    expect(budget.take(0, NOW)).toBe('ok');
+  });
 });
 
 describe('negotiation and error bodies', () => {
@@ -48,7 +59,14 @@ describe('negotiation and error bodies', () => {
   it('flattens and caps messages', () => {
     expect(parseErrorBody('  ')).toBeUndefined();
     expect(parseErrorBody('{"error":"invalid_client","error_description":"bad assertion"}')).toBe('bad assertion');
-    expect(parseErrorBody('x'.repeat(600))).toHaveLength(501);
+    expect(parseErrorBody('x'.repeat(600))).toBe(`${'x'.repeat(500)}… [truncated, 600 characters]`);
+  });
+
+  it('escapes control characters and caps a huge reason, examining only its head', () => {
+    expect(serverText('a\u001b[2J\u001b]0;title\u0007b\nerror: forged')).toBe('a\\u001b[2J\\u001b]0;title\\u0007b error: forged');
+    expect(serverText('\u202eevil\u009b')).toBe('\\u202eevil\\u009b');
+    const huge = serverText('y'.repeat(20 * 1024 * 1024), 100);
+    expect(huge).toBe(`${'y'.repeat(100)}… [truncated, 20971520 characters]`);
   });
 });
 
