@@ -96,12 +96,12 @@ describe('resume is keyed by file identity, not URL', () => {
     server.route('/files/', (_req, res) => res.writeHead(200).end(body));
 
     const first = await exportFrom();
-    expectNamedFailure(first.error, /1 file\(s\) failed verification twice and were quarantined/);
+    expectNamedFailure(first.error, /1 file failed verification twice and was quarantined/);
     expect(first.files).toEqual(['Patient-001.ndjson']);
     expect(first.quarantined).toHaveLength(1);
 
     const rerun = await exportFrom({ outDir: first.out });
-    expectNamedFailure(rerun.error, /1 file\(s\) failed verification twice and were quarantined/);
+    expectNamedFailure(rerun.error, /1 file failed verification twice and was quarantined/);
     expect(rerun.files).toEqual(['Patient-001.ndjson']);
     expect(rerun.quarantined).toHaveLength(1);
     expect(await finalNames(first.out)).toEqual(['Patient-001.ndjson']);
