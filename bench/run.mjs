@@ -12,6 +12,7 @@ const sections = [
   ['cli-cold-start', './cli-cold-start.mjs'],
   ['roster-sync', './roster-sync.mjs'],
   ['export-download', './export-download.mjs'],
+  ['export-state', './export-state.mjs'],
 ];
 
 const machine = {

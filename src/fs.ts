@@ -87,7 +87,7 @@ export async function io<T>(path: string, what: string, step: () => Promise<T>):
   }
 }
 
-async function fsyncPath(path: string): Promise<void> {
+export async function fsyncPath(path: string): Promise<void> {
   const handle = await open(path, 'r');
   try {
     await handle.sync();

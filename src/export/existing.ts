@@ -5,12 +5,10 @@
 import { DpcError } from '../errors.js';
 import { redactUrl } from '../redact.js';
 import type { ExportEventHandler } from './events.js';
-import { ensurePrivateDir } from '../fs.js';
 import { DEFAULT_POLL_INTERVAL_MS, pollOnce, pollUntilComplete, type PollResult } from './job.js';
 import { Limiter } from './limit.js';
-import { acquireLock } from './lock.js';
 import { FOLDER_NAME } from './layout.js';
-import { downloadJob, interrupted, runFor, type ExportClient, type ExportRunResult, type GroupResult } from './run.js';
+import { downloadJob, interrupted, runFor, withLockedState, type ExportClient, type ExportRunResult, type GroupResult } from './run.js';
 import { StateStore } from './state.js';
 
 export interface JobStatusReport {
@@ -101,48 +99,49 @@ export async function downloadExisting(client: ExportClient, options: DownloadEx
   const fromUrl = isUrl(options.source);
   const outDir = fromUrl ? options.outDir : options.source;
   if (!outDir) throw new DpcError('ERR_USAGE', 'outDir is required to download a job URL', { field: 'outDir' });
-  await ensurePrivateDir(outDir);
-  const lock = await acquireLock(outDir);
   try {
-    const state = await StateStore.open(outDir);
-    const jobs = fromUrl
-      ? [{ label: undefined, jobUrl: options.source }]
-      : state.labels().flatMap((label) => {
-          const jobUrl = state.group(label).jobUrl;
-          return jobUrl ? [{ label, jobUrl }] : [];
-        });
-    if (jobs.length === 0) throw new DpcError('ERR_INPUT', `${outDir} has no unfinished export job to download`, { location: outDir });
-    const downloads = new Limiter(options.concurrency ?? 4);
-    const groups: GroupResult[] = [];
-    for (const job of jobs) {
-      const done = await pollUntilComplete(client.transport, job.jobUrl, {
-        label: job.label ?? redactUrl(job.jobUrl),
-        intervalMs: options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
-        signal: options.signal,
-        onEvent: options.onEvent,
-      });
-      const label = job.label ?? labelForJob(job.jobUrl, done.completion.request);
-      const run = await runFor(state, outDir, label, { jobUrl: job.jobUrl, request: 'download', at: client.now() });
-      groups.push(
-        await downloadJob(client.transport, {
-          outDir,
-          label,
-          run,
-          jobUrl: job.jobUrl,
-          completion: done.completion,
-          statusRequestId: done.requestId,
-          state,
-          downloads,
-          gzip: options.gzip,
-          signal: options.signal,
-          onEvent: options.onEvent,
-        }),
-      );
-    }
-    return { outDir, groups };
+    return await withLockedState(outDir, (state) => downloadJobs(client, options, outDir, state));
   } catch (error) {
     throw options.signal?.aborted ? interrupted(outDir) : error;
-  } finally {
-    await lock.release();
   }
+}
+
+async function downloadJobs(client: ExportClient, options: DownloadExistingOptions, outDir: string, state: StateStore): Promise<ExportRunResult> {
+  const fromUrl = isUrl(options.source);
+  const jobs = fromUrl
+    ? [{ label: undefined, jobUrl: options.source }]
+    : state.labels().flatMap((label) => {
+        const jobUrl = state.group(label).jobUrl;
+        return jobUrl ? [{ label, jobUrl }] : [];
+      });
+  if (jobs.length === 0) throw new DpcError('ERR_INPUT', `${outDir} has no unfinished export job to download`, { location: outDir });
+  const downloads = new Limiter(options.concurrency ?? 4);
+  const groups: GroupResult[] = [];
+  for (const job of jobs) {
+    const done = await pollUntilComplete(client.transport, job.jobUrl, {
+      label: job.label ?? redactUrl(job.jobUrl),
+      intervalMs: options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
+      signal: options.signal,
+      onEvent: options.onEvent,
+    });
+    const label = job.label ?? labelForJob(job.jobUrl, done.completion.request);
+    const run = await runFor(state, outDir, label, { jobUrl: job.jobUrl, request: 'download', at: client.now() });
+    groups.push(
+      await downloadJob(client.transport, {
+        outDir,
+        label,
+        run,
+        jobUrl: job.jobUrl,
+        completion: done.completion,
+        statusRequestId: done.requestId,
+        state,
+        downloads,
+        now: client.now,
+        gzip: options.gzip,
+        signal: options.signal,
+        onEvent: options.onEvent,
+      }),
+    );
+  }
+  return { outDir, groups };
 }

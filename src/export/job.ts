@@ -46,11 +46,22 @@ const SINCE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}
 
 /** `_since` must be ISO 8601 with an offset and not in the future (DPC answers 400 otherwise). */
 export function validateSince(since: string, now: number): void {
-  if (!SINCE.test(since) || Number.isNaN(Date.parse(since))) {
-    throw new DpcError('ERR_INPUT', `since ${JSON.stringify(since)} is not an ISO 8601 date-time with an offset (e.g. 2024-01-31T00:00:00Z)`, { field: 'since' });
-  }
-  if (Date.parse(since) > now) throw new DpcError('ERR_INPUT', `since ${JSON.stringify(since)} is in the future`, { field: 'since' });
+  const problem = instantProblem(since, now);
+  if (problem) throw new DpcError('ERR_INPUT', `since ${JSON.stringify(since)} ${problem}`, { field: 'since' });
 }
+
+/**
+ * Why `value` cannot be used as a `_since` (undefined when it can): not an ISO 8601 date-time with an offset, or
+ * later than `now` plus `skewMs`. Pure.
+ */
+export function instantProblem(value: string, now: number, skewMs = 0): string | undefined {
+  if (!SINCE.test(value) || Number.isNaN(Date.parse(value))) return 'is not an ISO 8601 date-time with an offset (e.g. 2024-01-31T00:00:00Z)';
+  if (Date.parse(value) > now + skewMs) return 'is in the future';
+  return undefined;
+}
+
+/** How far ahead of our clock a server's transactionTime may be and still count as "now" there. */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
 /** Resource type names as the server spells them (the server decides which it supports). */
 export function validateTypes(types: readonly string[]): void {

@@ -9,7 +9,7 @@
  *                                               the job's transactionTime and request, quarantined files, error summary
  *   <out>/<label>/LATEST                        run id of the newest run whose files all verified
  *   <out>/.quarantine/<label>/<run>/<name>      bytes that failed verification twice (never at a final name)
- *   <out>/.dpc-export-state.json                resume + `--since auto` state;  <out>/.dpc-export.lock  the run lock
+ *   <out>/.dpc-export-state.json[.journal]      resume + `--since auto` state (state.ts);  <out>/.dpc-export.lock  the lock
  * `<label>` is the group id, the NPI as given with --npi, `patient` or `system`; `<run>` is the kick-off time
  * (`2026-11-25T020000Z`). Every job gets its own run folder and nothing of a completed run is ever deleted, so a
  * nightly `--since auto` keeps every delta; a rerun of the same command resumes the in-flight job in its run folder.
@@ -28,13 +28,13 @@ import type { ExportEventHandler } from './events.js';
 import { ensurePrivateDir, writeOwnerOnly } from '../fs.js';
 import { findGroupByNpi, listGroups } from '../fhir/groups.js';
 import { isValidNpi } from '../fhir/validate.js';
-import { DEFAULT_POLL_INTERVAL_MS, kickoff, pollUntilComplete, validateSince, validateTypes, type ExportScope } from './job.js';
+import { DEFAULT_POLL_INTERVAL_MS, instantProblem, kickoff, MAX_CLOCK_SKEW_MS, pollUntilComplete, validateSince, validateTypes, type ExportScope } from './job.js';
 import { acquireLock } from './lock.js';
 import { abandonRun, createRunDir, FOLDER_NAME, MANIFEST_FILE, QUARANTINE_DIR, writeLatest } from './layout.js';
 import { planFiles, type JobCompletion, type PlannedFile } from './manifest.js';
 import { emptySummary, summariseErrorFiles, type ErrorSummary } from './outcomes.js';
 import { Limiter, runAll } from './limit.js';
-import { StateStore } from './state.js';
+import { STATE_FILE, StateStore, type GroupState } from './state.js';
 import { plural } from '../plural.js';
 
 /** What the engine needs from a client (`createClient()` provides it). */
@@ -111,23 +111,40 @@ export async function runExport(client: ExportClient, options: ExportRunOptions)
   const now = client.now;
   if (options.types) validateTypes(options.types);
   if (options.since !== undefined && options.since !== 'auto') validateSince(options.since, now());
-  await ensurePrivateDir(options.outDir);
-  const lock = await acquireLock(options.outDir);
+  return withLockedState(options.outDir, (state) => exportTargets(client, options, state));
+}
+
+/**
+ * Run `work` on the output folder's state under its lock. The journal is folded into the snapshot first, so the run
+ * appends to a fresh one, and again at the end; if that last fold fails the journal still holds every change.
+ */
+export async function withLockedState<T>(outDir: string, work: (state: StateStore) => Promise<T>): Promise<T> {
+  await ensurePrivateDir(outDir);
+  const lock = await acquireLock(outDir);
   try {
-    const state = await StateStore.open(options.outDir);
-    const targets = await resolveTargets(client, options.target);
-    const downloads = new Limiter(options.concurrency ?? DEFAULT_CONCURRENCY);
-    const groups = new Limiter(targets.length > 1 ? (options.groupConcurrency ?? DEFAULT_GROUP_CONCURRENCY) : 1);
-    // allSettled: the lock must outlive every group's work, even after one failed
-    const settled = await Promise.allSettled(targets.map((target) => groups.run(() => exportTarget(client, options, state, downloads, target))));
-    if (options.signal?.aborted) throw interrupted(options.outDir);
-    const [only] = settled;
-    if (targets.length === 1 && only?.status === 'rejected') throw only.reason;
-    const results = settled.map((s, i): GroupResult => (s.status === 'fulfilled' ? s.value : { label: targets[i]!.label, error: asDpcError(s.reason) }));
-    return { outDir: options.outDir, groups: results };
+    const state = await StateStore.open(outDir);
+    await state.compact();
+    try {
+      return await work(state);
+    } finally {
+      await state.compact().catch(() => undefined);
+    }
   } finally {
     await lock.release();
   }
+}
+
+async function exportTargets(client: ExportClient, options: ExportRunOptions, state: StateStore): Promise<ExportRunResult> {
+  const targets = await resolveTargets(client, options.target);
+  const downloads = new Limiter(options.concurrency ?? DEFAULT_CONCURRENCY);
+  const groups = new Limiter(targets.length > 1 ? (options.groupConcurrency ?? DEFAULT_GROUP_CONCURRENCY) : 1);
+  // allSettled: the lock must outlive every group's work, even after one failed
+  const settled = await Promise.allSettled(targets.map((target) => groups.run(() => exportTarget(client, options, state, downloads, target))));
+  if (options.signal?.aborted) throw interrupted(options.outDir);
+  const [only] = settled;
+  if (targets.length === 1 && only?.status === 'rejected') throw only.reason;
+  const results = settled.map((s, i): GroupResult => (s.status === 'fulfilled' ? s.value : { label: targets[i]!.label, error: asDpcError(s.reason) }));
+  return { outDir: options.outDir, groups: results };
 }
 
 interface ResolvedTarget {
@@ -183,7 +200,7 @@ async function exportTarget(
 ): Promise<GroupResult> {
   const { jobUrl, completion, requestId } = await resumeOrStart(client, options, state, target);
   const run = await runFor(state, options.outDir, target.label, { jobUrl, request: fingerprint(target.scope, options), at: client.now() });
-  return downloadJob(client.transport, { ...options, label: target.label, run, jobUrl, completion, statusRequestId: requestId, state, downloads });
+  return downloadJob(client.transport, { ...options, label: target.label, run, jobUrl, completion, statusRequestId: requestId, state, downloads, now: client.now });
 }
 
 async function resumeOrStart(
@@ -214,12 +231,25 @@ async function resumeOrStart(
     }
   }
 
-  const since = options.since === 'auto' ? previous.lastTransactionTime : options.since;
+  const since = options.since === 'auto' ? recordedSince(previous, label, client.now()) : options.since;
   const started = await kickoff(client.transport, { scope: target.scope, types: options.types, since, outputFormat: options.outputFormat }, options.signal);
   await beginRun(state, options.outDir, label, { jobUrl: started.jobUrl, request, at: client.now() });
   options.onEvent?.({ type: 'kickoff', label, url: started.url, jobUrl: redactUrl(started.jobUrl), resumed: false, requestId: started.requestId });
   const done = await poll(started.jobUrl);
   return { jobUrl: started.jobUrl, completion: done.completion, requestId: done.requestId };
+}
+
+/**
+ * The `_since` of a `since: 'auto'` run: the recorded transactionTime, checked again because a state written by an
+ * older version may hold one the server gave unchecked (DPC answers 400 to a malformed or future `_since`).
+ */
+function recordedSince(group: Readonly<GroupState>, label: string, now: number): string | undefined {
+  const since = group.lastTransactionTime;
+  const problem = since === undefined ? undefined : instantProblem(since, now, MAX_CLOCK_SKEW_MS);
+  if (problem === undefined) return since;
+  throw new DpcError('ERR_INPUT', `${STATE_FILE}: the transactionTime recorded for ${label} (${JSON.stringify(since)}) ${problem}; pass an explicit since once to replace it`, {
+    location: STATE_FILE,
+  });
 }
 
 interface RunJob {
@@ -244,7 +274,7 @@ async function beginRun(state: StateStore, outDir: string, label: string, job: R
     group.request = job.request;
     group.kickedOffAt = new Date(job.at).toISOString();
     group.run = run;
-    group.files = {};
+    group.files = new Map();
   });
   return run;
 }
@@ -268,6 +298,8 @@ export interface DownloadJobOptions {
   statusRequestId?: string;
   state: StateStore;
   downloads: Limiter;
+  /** Epoch ms: the server's transactionTime may not be later than this (plus clock skew). */
+  now: () => number;
   gzip?: boolean;
   signal?: AbortSignal;
   onEvent?: ExportEventHandler;
@@ -279,6 +311,15 @@ export async function downloadJob(transport: Transport, options: DownloadJobOpti
   const groupDir = join(options.outDir, label);
   const dir = join(groupDir, run);
   const planned = planFiles(completion.files);
+  // checked before anything is stored: a transactionTime that is not an instant or lies in the future would become
+  // the next `since: 'auto'` run's _since, which DPC refuses (400) on every run after
+  const timeProblem = instantProblem(completion.transactionTime, options.now(), MAX_CLOCK_SKEW_MS);
+  if (timeProblem) {
+    throw new DpcError('ERR_HTTP', `export job ${redactUrl(options.jobUrl)}: the server's transactionTime ${JSON.stringify(completion.transactionTime.slice(0, 80))} ${timeProblem}; its files were not downloaded`, {
+      requestId: options.statusRequestId,
+      location: redactUrl(options.jobUrl),
+    });
+  }
   options.onEvent?.({
     type: 'status_complete',
     label,
@@ -293,7 +334,7 @@ export async function downloadJob(transport: Transport, options: DownloadJobOpti
     planned,
     options.downloads,
     async (file, signal): Promise<DownloadOutcome> => {
-      const recorded = await alreadyVerified(dir, file, state.group(label).files[file.name]);
+      const recorded = await alreadyVerified(dir, file, state.group(label).files.get(file.name));
       if (recorded) {
         options.onEvent?.({ type: 'download_complete', label, url: redactUrl(file.url), file: recorded.path, bytes: recorded.bytes, resources: recorded.count, skipped: true });
         return { status: 'verified', file: recorded };
@@ -307,7 +348,7 @@ export async function downloadJob(transport: Transport, options: DownloadJobOpti
         requiresAccessToken: completion.requiresAccessToken,
         signal,
         onEvent: options.onEvent,
-        beforeCommit: (verified) => state.update(label, (group) => void (group.files[file.name] = verified)),
+        beforeCommit: (verified) => state.recordFile(label, file.name, verified),
       });
       return outcome;
     },
@@ -346,7 +387,7 @@ export async function downloadJob(transport: Transport, options: DownloadJobOpti
       delete group.request;
       delete group.kickedOffAt;
       delete group.run;
-      group.files = {};
+      group.files = new Map();
     });
   }
   options.onEvent?.({

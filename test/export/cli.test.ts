@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { STATE_FILE } from '../../src/export/state.js';
+import { StateStore } from '../../src/export/state.js';
 import { LOCK_FILE } from '../../src/export/lock.js';
 import { exportFixture, makeGroup, NPIS, tempDir, type ExportFixture } from './sandbox.js';
 
@@ -89,7 +89,8 @@ describe('dpc export (child process)', () => {
     expect(killedMidFile).toBe(true);
     const lock = JSON.parse(await readFile(join(out, LOCK_FILE), 'utf8')) as { pid: number };
     expect(lock.pid).toBe(first.child.pid); // left behind by the dead process
-    const stateAfterKill = JSON.parse(await readFile(join(out, STATE_FILE), 'utf8')) as { groups: Record<string, { jobUrl: string; run: string; files: object }> };
+    // the snapshot plus the journal the killed run appended to
+    const stateAfterKill = (await StateStore.open(out)).toJSON() as { groups: Record<string, { jobUrl: string; run: string; files: object }> };
     const verifiedBefore = Object.keys(stateAfterKill.groups[group]!.files).length;
     expect(verifiedBefore).toBeGreaterThanOrEqual(1);
 

@@ -19,7 +19,7 @@ import { gunzipSync } from 'node:zlib';
 import { createClient, type DpcClient } from '../../src/client.js';
 import { DpcError, type ErrorCode } from '../../src/errors.js';
 import { pollOnce, runExport, runOutcomeError, type ExportEvent, type ExportRunOptions, type GroupManifest } from '../../src/export/index.js';
-import { STATE_FILE } from '../../src/export/state.js';
+import { StateStore } from '../../src/export/state.js';
 import { LATEST_FILE } from '../../src/export/layout.js';
 import type { TransportEvent } from '../../src/transport/index.js';
 import type { SandboxFaults } from '../../src/sandbox/index.js';
@@ -138,9 +138,8 @@ async function runDirs(groupDir: string): Promise<string[]> {
  * final. Returns the files checked.
  */
 async function finalFilesIntact(out: string): Promise<Recorded[]> {
-  const state = JSON.parse(await readFile(join(out, STATE_FILE), 'utf8').catch(() => '{"groups":{}}')) as {
-    groups: Record<string, { run?: string; files?: Record<string, Recorded> }>;
-  };
+  // the snapshot plus whatever journal a killed run left
+  const state = (await StateStore.open(out)).toJSON() as { groups: Record<string, { run?: string; files?: Record<string, Recorded> }> };
   const checked: Recorded[] = [];
   for (const entry of await readdir(out, { withFileTypes: true })) {
     if (!entry.isDirectory() || entry.name.startsWith('.')) continue;

@@ -19,7 +19,7 @@ const LAYOUT = [
   'bytes, sha256, count; transactionTime, request and the error summary. <out>/<group>/LATEST names the newest run',
   'whose files all verified. Rerunning the same command resumes the unfinished job in its run folder and skips',
   'verified files. Files failing verification twice are kept in <out>/.quarantine/<group>/<run>/.',
-  'State (resume, --since auto): <out>/.dpc-export-state.json.',
+  'State (resume, --since auto): <out>/.dpc-export-state.json and, while a run is going, .dpc-export-state.journal.',
 ].join('\n');
 
 function usage(message: string, location: string): DpcError {
