@@ -6,7 +6,7 @@ import type { Dispatcher } from 'undici';
 import { loadPrivateKey } from './auth/keys.js';
 import { TokenManager, type AuthEvent, type Credentials } from './auth/token-manager.js';
 import { DpcError } from './errors.js';
-import { registerSecret } from './redact.js';
+import { Redactor } from './redact.js';
 import { newConnectionPool, Transport, type RetryPolicy, type TransportEvent } from './transport/index.js';
 import { VERSION } from './version.js';
 
@@ -35,6 +35,8 @@ export interface DpcClientOptions {
   onEvent?: (event: TransportEvent | AuthEvent) => void;
   /** Injected retry sleep for tests; defaults to real timers. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Where the client records the secrets it holds and receives; default: its own. Share one to redact output with it. */
+  redactor?: Redactor;
 }
 
 export interface DpcClient {
@@ -43,6 +45,8 @@ export interface DpcClient {
   readonly tokens: TokenManager;
   readonly dispatcher: Dispatcher;
   readonly now: () => number;
+  /** Knows this client's secrets (client token, access tokens, assertions, created client tokens): `client.redactor.redact(text)` before printing. */
+  readonly redactor: Redactor;
   close(): Promise<void>;
 }
 
@@ -53,8 +57,9 @@ export function createClient(options: DpcClientOptions): DpcClient {
   const ownsDispatcher = options.dispatcher === undefined;
   const dispatcher = options.dispatcher ?? newConnectionPool();
   const now = options.now ?? Date.now;
-  registerSecret(options.clientToken);
-  registerSecret(options.accessToken);
+  const redactor = options.redactor ?? new Redactor();
+  redactor.add(options.clientToken);
+  redactor.add(options.accessToken);
 
   // the transport asks the token manager for bearer tokens, and the manager exchanges through the transport
   let tokens: TokenManager | undefined;
@@ -76,6 +81,7 @@ export function createClient(options: DpcClientOptions): DpcClient {
     jwtType: options.jwtType,
     now,
     onEvent: options.onEvent,
+    redactor,
   });
 
   return {
@@ -84,6 +90,7 @@ export function createClient(options: DpcClientOptions): DpcClient {
     tokens,
     dispatcher,
     now,
+    redactor,
     async close() {
       if (ownsDispatcher) await dispatcher.close();
     },

@@ -4,7 +4,6 @@
  */
 import type { DpcClient } from '../client.js';
 import { DpcError, isDpcError } from '../errors.js';
-import { registerSecret } from '../redact.js';
 import { MediaType } from '../transport/index.js';
 import { checkAssertion, type ClaimProblem } from './assertion-check.js';
 import { DPC_KEY_BITS, loadPublicKey, publicKeyPem } from './keys.js';
@@ -31,7 +30,7 @@ interface Collection<T> {
   count?: number;
 }
 
-type Client = Pick<DpcClient, 'transport'>;
+type Client = Pick<DpcClient, 'transport' | 'redactor'>;
 
 const MAX_KEY_LABEL = 25;
 
@@ -62,7 +61,7 @@ export async function createClientToken(client: Client, input: CreateClientToken
     body: JSON.stringify(request),
     contentType: MediaType.json,
   });
-  registerSecret(body?.token);
+  client.redactor.add(body?.token);
   return body;
 }
 
@@ -127,10 +126,10 @@ export interface ValidationResult {
  * every failed claim. A 400 is a result, not an error; other failures throw.
  */
 export async function validateAssertion(
-  client: Pick<DpcClient, 'transport' | 'tokens' | 'now'>,
+  client: Pick<DpcClient, 'transport' | 'tokens' | 'now' | 'redactor'>,
   jwt: string,
 ): Promise<ValidationResult> {
-  registerSecret(jwt);
+  client.redactor.addShortLived(jwt);
   const problems = checkAssertion(jwt, { audience: client.tokens.tokenUrl, now: client.now() });
   try {
     await client.transport.text({

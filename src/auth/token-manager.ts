@@ -5,7 +5,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { DpcError } from '../errors.js';
-import { redactUrl, registerSecret } from '../redact.js';
+import { Redactor, redactUrl } from '../redact.js';
 import type { AccessTokenProvider, Transport } from '../transport/index.js';
 import { signAssertion } from './assertion.js';
 import { DPC_SCOPE, exchangeToken, type AccessToken } from './exchange.js';
@@ -34,6 +34,8 @@ export interface TokenManagerOptions {
   refreshMarginMs?: number;
   now?: () => number;
   onEvent?: (event: AuthEvent) => void;
+  /** Records the tokens and assertions this manager holds (the client's redactor). */
+  redactor?: Redactor;
 }
 
 interface Cached {
@@ -49,13 +51,15 @@ export class TokenManager implements AccessTokenProvider {
   private cached?: Cached;
   private inflight?: Promise<string>;
   private exchangeCount = 0;
+  private readonly redactor: Redactor;
 
   constructor(options: TokenManagerOptions) {
     this.options = options;
     this.tokenUrl = options.tokenUrl;
     this.now = options.now ?? Date.now;
-    registerSecret(options.accessToken);
-    registerSecret(options.credentials?.clientToken);
+    this.redactor = options.redactor ?? new Redactor();
+    this.redactor.add(options.accessToken);
+    this.redactor.add(options.credentials?.clientToken);
   }
 
   /** Token exchanges made so far (benchmarks check there is one per ~4.5 minutes of work). */
@@ -99,7 +103,7 @@ export class TokenManager implements AccessTokenProvider {
       now: this.now(),
       jwtType: this.options.jwtType,
     });
-    registerSecret(assertion);
+    this.redactor.addShortLived(assertion);
     return assertion;
   }
 
@@ -114,7 +118,7 @@ export class TokenManager implements AccessTokenProvider {
       scope: this.options.scope ?? DPC_SCOPE,
       signal,
     });
-    registerSecret(token.accessToken);
+    this.redactor.addShortLived(token.accessToken);
     return token;
   }
 

@@ -10,6 +10,7 @@ import type { Settings } from './config/settings.js';
 import { DpcError } from '../errors.js';
 import type { TransportEvent } from '../transport/index.js';
 import { logsEvents, Output } from './output.js';
+import { cliRedactor } from './secrets.js';
 
 export interface GlobalArgs {
   profile?: string;
@@ -56,10 +57,10 @@ export async function clientFor(argv: GlobalArgs, output: Output, options: Clien
   const { settings } = await settingsFor(argv);
   const { keyIdFits, missingCredentials } = await import('./config/settings.js');
   const { createClient } = await import('../client.js');
-  const { registerSecret } = await import('../redact.js');
-  registerSecret(settings.clientToken);
-  registerSecret(settings.accessToken);
-  registerSecret(settings.passphrase);
+  const redactor = cliRedactor();
+  redactor.add(settings.clientToken);
+  redactor.add(settings.accessToken);
+  redactor.add(settings.passphrase);
 
   const missing = settings.accessToken ? [] : missingCredentials(settings);
   if ((options.credentials ?? true) && missing.length > 0) {
@@ -77,6 +78,7 @@ export async function clientFor(argv: GlobalArgs, output: Output, options: Clien
     scope: settings.scope,
     jwtType: settings.jwtType,
     onEvent: (event) => reportClientEvent(output, event),
+    redactor,
   });
 }
 

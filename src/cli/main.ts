@@ -10,6 +10,7 @@ import { unknownCommandMessage } from './unknown-command.js';
 import { logsEvents, Output, wasPrintedWithResult } from './output.js';
 import { positionals } from './positionals.js';
 import { VERSION } from '../version.js';
+import { resetCliRedactor } from './secrets.js';
 
 export interface CliIO {
   stdout?: NodeJS.WritableStream;
@@ -40,6 +41,7 @@ const GLOBAL_OPTIONS = ['profile', 'base-url', 'client-token', 'private-key', 'k
 export async function runCli(args: string[], io: CliIO = {}): Promise<number> {
   const stderr = io.stderr ?? process.stderr;
   let exitCode: number = ExitCode.ok;
+  resetCliRedactor();
   const cli = withGlobalOptions(yargs(args))
     .scriptName('dpc')
     .usage('$0 <command> [options]\n\nCommand-line client for the CMS Data at the Point of Care (DPC) API.')

@@ -3,7 +3,8 @@
  * diagnostics to stderr, always through `redact` so no secret can slip out, and through the control-character
  * escaping of ./escape.ts so server text cannot drive the terminal.
  */
-import { redact } from '../redact.js';
+import type { Redactor } from '../redact.js';
+import { cliRedactor } from './secrets.js';
 import { DpcError } from '../errors.js';
 import { exitCodeFor } from './exit-codes.js';
 import { cliMessage } from './fields.js';
@@ -17,6 +18,8 @@ export interface OutputOptions {
   eventLog?: boolean;
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream;
+  /** Knows the secrets to mask; default: the invocation's (./secrets.ts). */
+  redactor?: Redactor;
 }
 
 /**
@@ -37,8 +40,10 @@ export class Output {
   private readonly quiet: boolean;
   private readonly out: NodeJS.WritableStream;
   private readonly err: NodeJS.WritableStream;
+  private readonly redactor: Redactor;
 
   constructor(options: OutputOptions) {
+    this.redactor = options.redactor ?? cliRedactor();
     this.json = options.json;
     this.debug = options.debug;
     this.quiet = options.quiet ?? false;
@@ -49,7 +54,7 @@ export class Output {
 
   /** The command's result: JSON when --json, otherwise the human rendering. */
   result(data: unknown, human: () => string): void {
-    this.out.write(redact(this.json ? `${jsonForTerminal(data, 2)}\n` : ensureNewline(escapeControlKeepLines(human()))));
+    this.out.write(this.redact(this.json ? `${jsonForTerminal(data, 2)}\n` : ensureNewline(escapeControlKeepLines(human()))));
   }
 
   /** A raw line on stdout meant for piping (e.g. `dpc auth token`). Callers decide what is safe to print. */
@@ -61,7 +66,7 @@ export class Output {
   info(message: string): void {
     if (this.quiet) return;
     if (this.eventLog) this.event({ eventId: 'info', message });
-    else this.err.write(redact(ensureNewline(escapeControlKeepLines(message))));
+    else this.err.write(this.redact(ensureNewline(escapeControlKeepLines(message))));
   }
 
   /** A table's footer (`100 patients`): for people only, so on stderr, and not with --quiet or --json. */
@@ -71,18 +76,18 @@ export class Output {
 
   warn(message: string): void {
     if (this.eventLog) this.event({ eventId: 'warning', message });
-    else this.err.write(redact(`warning: ${escapeControl(message)}\n`));
+    else this.err.write(this.redact(`warning: ${escapeControl(message)}\n`));
   }
 
   /** A machine-readable log line (NDJSON on stderr). */
   event(record: Record<string, unknown>): void {
-    this.err.write(redact(`${jsonForTerminal({ time: new Date().toISOString(), ...record })}\n`));
+    this.err.write(this.redact(`${jsonForTerminal({ time: new Date().toISOString(), ...record })}\n`));
   }
 
   debugLine(message: string): void {
     if (!this.debug) return;
     if (this.eventLog) this.event({ eventId: 'debug', message });
-    else this.err.write(redact(`debug: ${escapeControl(message)}\n`));
+    else this.err.write(this.redact(`debug: ${escapeControl(message)}\n`));
   }
 
   /**
@@ -95,7 +100,7 @@ export class Output {
     const partial = dpc?.code === 'ERR_PARTIAL';
     const exitCode = exitCodeFor(error);
     const summary = { code: dpc?.code ?? (exitCode === 2 ? 'ERR_USAGE' : 'ERR_UNEXPECTED'), message, exitCode, ...(dpc?.requestId ? { requestId: dpc.requestId } : {}), ...(dpc?.details?.length ? { details: dpc.details } : {}) };
-    if (this.json && !options.resultPrinted) this.out.write(redact(`${jsonForTerminal({ ok: false, error: summary }, 2)}\n`));
+    if (this.json && !options.resultPrinted) this.out.write(this.redact(`${jsonForTerminal({ ok: false, error: summary }, 2)}\n`));
     const stack = this.debug && error instanceof Error ? error.stack : undefined;
     if (this.eventLog) {
       this.event({ eventId: partial ? 'partial' : 'error', ...summary, ...(stack ? { stack } : {}) });
@@ -103,9 +108,13 @@ export class Output {
     }
     // partial success (exit 4) is an outcome to report, not an error: the work that could be done was done
     const suffix = dpc?.requestId ? ` (request id ${dpc.requestId})` : '';
-    this.err.write(redact(`${partial ? 'partial' : 'error'}: ${escapeControl(message + suffix)}\n`));
-    for (const detail of dpc?.details ?? []) this.err.write(redact(`  ${escapeControl(detail)}\n`));
-    if (stack) this.err.write(redact(`${escapeControlKeepLines(stack)}\n`));
+    this.err.write(this.redact(`${partial ? 'partial' : 'error'}: ${escapeControl(message + suffix)}\n`));
+    for (const detail of dpc?.details ?? []) this.err.write(this.redact(`  ${escapeControl(detail)}\n`));
+    if (stack) this.err.write(this.redact(`${escapeControlKeepLines(stack)}\n`));
+  }
+
+  private redact(text: string): string {
+    return this.redactor.redact(text);
   }
 
   get isTTY(): boolean {

@@ -17,7 +17,7 @@ import { runExport, runOutcomeError, verifyExportDir, type ExportEventHandler, t
 import { submitPatients } from '../fhir/patients.js';
 import { submitPractitioners } from '../fhir/practitioners.js';
 import { resourcesOfType } from '../fhir/resources.js';
-import { registerSecret } from '../redact.js';
+import { Redactor } from '../redact.js';
 import { syncRoster } from '../roster/sync.js';
 import { startSandbox, type SandboxHandle } from '../sandbox/index.js';
 import type { TransportEvent } from '../transport/index.js';
@@ -49,6 +49,8 @@ export interface DemoOptions {
   /** HTTP and token events of the demo's clients (no secrets in them). */
   onHttp?: (event: TransportEvent | AuthEvent) => void;
   onExportEvent?: ExportEventHandler;
+  /** Learns the demo's secrets (client token, access tokens) so a caller printing steps can mask them. */
+  redactor?: Redactor;
   /** Called with the summary while the sandbox still runs; it closes once this resolves (`dpc demo --keep` waits here). */
   hold?: (summary: DemoSummary, sandbox: Pick<SandboxHandle, 'baseUrl' | 'origin'>) => Promise<void>;
 }
@@ -56,6 +58,7 @@ export interface DemoOptions {
 export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   const began = performance.now();
   const jobDurationMs = options.jobDurationMs ?? 1500;
+  const redactor = options.redactor ?? new Redactor();
   const timings: DemoSummary['steps'] = [];
   const step = async <T>(name: DemoStepName, work: () => Promise<T> | T, describe: (value: T) => string): Promise<T> => {
     options.signal?.throwIfAborted();
@@ -82,7 +85,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   );
   try {
     const clientFor = (clientToken: string, keyId: string, key: DemoKeyPair): DpcClient => {
-      const client = createClient({ baseUrl: sandbox.baseUrl, clientToken, privateKey: key.privateKey, keyId, onEvent: onHttp });
+      const client = createClient({ baseUrl: sandbox.baseUrl, clientToken, privateKey: key.privateKey, keyId, onEvent: onHttp, redactor });
       clients.push(client);
       return client;
     };
@@ -91,7 +94,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
       'organization',
       async () => {
         const created = sandbox.admin.createOrganization({ name: 'dpc demo clinic' });
-        registerSecret(created.clientToken);
+        redactor.add(created.clientToken);
         await writeOwnerOnly(clientTokenFile, `${created.clientToken}\n`);
         return created;
       },

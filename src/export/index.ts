@@ -12,4 +12,3 @@ export type { JobCompletion, JobFile, PlannedFile, Measured } from './manifest.j
 export type { ExportEvent, ExportEventHandler } from './events.js';
 export type { ErrorSummary, ErrorReason } from './outcomes.js';
 export type { VerifiedFile } from './download.js';
-export { tuneForStreaming, STREAMING_V8_FLAGS } from './tuning.js';

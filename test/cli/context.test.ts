@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { generateKeyPair, privateKeyPem } from '../../src/auth/keys.js';
 import { clientFor, describeEvent, reportClientEvent, settingsFor, type GlobalArgs } from '../../src/cli/context.js';
 import { formatTable, Output } from '../../src/cli/output.js';
-import { registerSecret } from '../../src/redact.js';
+import { Redactor } from '../../src/redact.js';
 
 const argv: GlobalArgs = { json: false, debug: true, quiet: false, config: '/nonexistent/dpc/config.json' };
 
@@ -89,7 +89,7 @@ describe('clientFor', () => {
 });
 
 describe('Output', () => {
-  function capture(options: { json: boolean; quiet?: boolean; debug?: boolean }) {
+  function capture(options: { json: boolean; quiet?: boolean; debug?: boolean; redactor?: Redactor }) {
     let out = '';
     let err = '';
     const sink = (append: (s: string) => void) => new Writable({ write(chunk, _e, done) { append(String(chunk)); done(); } });
@@ -98,8 +98,9 @@ describe('Output', () => {
   }
 
   it('redacts registered secrets everywhere but in raw output', () => {
-    registerSecret('super-secret-client-token');
-    const c = capture({ json: false, debug: true });
+    const redactor = new Redactor();
+    redactor.add('super-secret-client-token');
+    const c = capture({ json: false, debug: true, redactor });
     c.output.result({}, () => 'token super-secret-client-token');
     c.output.info('info super-secret-client-token');
     c.output.debugLine('debug Bearer abcdefgh');

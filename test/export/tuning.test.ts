@@ -1,5 +1,5 @@
 /**
- * The streaming V8 settings (src/export/tuning.ts): which commands get them, and that they take effect when set at
+ * The streaming V8 settings (src/cli/v8-flags.ts): which commands get them, and that they take effect when set at
  * run time (each probe is a fresh Node process, so the test process keeps V8's defaults).
  */
 import { execFile } from 'node:child_process';
@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { isStreamingCommand } from '../../src/cli/tuning.js';
-import { STREAMING_V8_FLAGS } from '../../src/export/tuning.js';
+import { STREAMING_V8_FLAGS } from '../../src/cli/v8-flags.js';
 import { assertBuilt } from '../cli/run-cli.js';
 
 const run = promisify(execFile);

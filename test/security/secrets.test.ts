@@ -208,7 +208,7 @@ describe('a full --debug flow through the CLI', () => {
     // the debug output is really there (and redacted): requests, the exchange, the stack of the failure
     const all = transcript.map((t) => t.stderr).join('\n');
     expect(all).toMatch(/debug: → POST .*\/Token\/auth/);
-    expect(all).toMatch(/debug: ← 200 GET .*\/Data\//);
+    expect(all).toMatch(/← 200 GET .*\/Data\//); // export run logs its debug lines as events when stderr is not a terminal
   });
 
   it('the search does find secrets: `dpc auth token` and `dpc auth assertion` print them on purpose', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { acceptFor, backoffDelay, defaultRetryPolicy, mayRetry, parseErrorBody, parseRetryAfter, RetryBudget, serverText } from '../../src/transport/index.js';
-import { redact, redactUrl, registerSecret } from '../../src/redact.js';
+import { redact, redactUrl, Redactor } from '../../src/redact.js';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
 
@@ -71,13 +71,24 @@ describe('negotiation and error bodies', () => {
 });
 
 describe('redaction', () => {
-  it('masks tokens, assertions, keys and registered secrets', () => {
+  it('masks tokens, assertions, keys and the secrets a redactor knows', () => {
     const jwt = 'eyJhbGciOiJSUzM4NCJ9.eyJpc3MiOiJ4In0.c2lnbmF0dXJlc2ln';
     const macaroon = `W3sidiI6Miwi${'A'.repeat(50)}==`;
-    registerSecret('opaque-secret-value');
+    const redactor = new Redactor();
+    redactor.add('opaque-secret-value');
     const text = `Bearer abc.def ${jwt} ${macaroon} -----BEGIN PRIVATE KEY-----\nMII\n-----END PRIVATE KEY----- opaque-secret-value`;
-    const out = redact(text);
+    const out = redactor.redact(text);
     for (const secret of ['abc.def', jwt, macaroon, 'MII', 'opaque-secret-value']) expect(out).not.toContain(secret);
+    expect(redact(text)).toContain('opaque-secret-value');
     expect(redactUrl('http://h/Data/x?token=abc&x=1')).toBe('http://h/Data/x?token=REDACTED&x=1');
+  });
+
+  it('scopes known secrets to one redactor, and keeps only recent short-lived ones', () => {
+    const mine = new Redactor();
+    const other = new Redactor();
+    mine.add('client-one-secret');
+    expect(other.redact('client-one-secret')).toBe('client-one-secret');
+    for (let i = 0; i < 100; i++) mine.addShortLived(`access-token-${i}`);
+    expect(mine.redact('access-token-0 access-token-99 client-one-secret')).toBe('access-token-0 [REDACTED] [REDACTED]');
   });
 });

@@ -8,6 +8,7 @@ import { formatBytes, type DemoStep, type DemoSummary } from '../../demo/summary
 import { DpcError } from '../../errors.js';
 import { describeEvent, outputFor, type GlobalArgs } from '../context.js';
 import { formatTable, type Output } from '../output.js';
+import { cliRedactor } from '../secrets.js';
 
 interface DemoArgs extends GlobalArgs {
   dir?: string;
@@ -48,6 +49,7 @@ export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
         dir,
         exportScale: argv.scale,
         signal: stop.signal,
+        redactor: cliRedactor(),
         ...(argv.quiet ? {} : { onStep: (step: DemoStep) => printStep(output, step) }),
         ...(argv.debug
           ? {

@@ -9,6 +9,7 @@ import type { Argv, CommandModule } from 'yargs';
 import type { ProfileConfig } from '../config/settings.js';
 import { outputFor, privateKeyFor, type GlobalArgs } from '../context.js';
 import type { Output } from '../output.js';
+import { cliRedactor } from '../secrets.js';
 
 interface InitArgs extends GlobalArgs {
   clientTokenFile?: string;
@@ -38,7 +39,6 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
     const { configPath, readConfig, withProfile, writeConfig } = await import('../config/file.js');
     const { knownBaseUrl, DEFAULT_PROFILE } = await import('../config/settings.js');
     const { DpcError } = await import('../../errors.js');
-    const { registerSecret } = await import('../../redact.js');
 
     const path = configPath(process.env, argv.config);
     const existing = await readConfig(path);
@@ -47,7 +47,7 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
     const interactive = Boolean(process.stdin.isTTY) && argv.sandboxUrl === undefined;
 
     const clientToken = argv.clientToken ?? (argv.clientTokenFile ? await readTokenFile(argv.clientTokenFile) : undefined);
-    registerSecret(clientToken);
+    cliRedactor().add(clientToken);
     const update: ProfileConfig = argv.sandboxUrl
       ? await registerSandbox(argv.sandboxUrl, argv.privateKey, join(dirname(path), 'keys', `${profile}-private.pem`), output)
       : {
@@ -66,7 +66,7 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
       }
       if (!update.keyId && !stored.keyId) update.keyId = (await ask('public key id (UUID from the portal): ')) || undefined;
     }
-    registerSecret(update.clientToken);
+    cliRedactor().add(update.clientToken);
 
     const merged = { ...stored, ...Object.fromEntries(Object.entries(update).filter(([, v]) => v !== undefined && v !== '')) } as ProfileConfig;
     if (merged.privateKey) await privateKeyFor({ privateKeyPath: merged.privateKey, passphrase: process.env.DPC_KEY_PASSPHRASE }, output);
@@ -113,7 +113,6 @@ async function registerSandbox(sandboxUrl: string, givenKey: string | undefined,
   const { registerWithSandbox } = await import('../../sandbox/admin-contract.js');
   const { fileExists, writeOwnerOnly } = await import('../../fs.js');
   const { DpcError } = await import('../../errors.js');
-  const { registerSecret } = await import('../../redact.js');
   let url: URL;
   try {
     url = new URL(sandboxUrl);
@@ -133,7 +132,7 @@ async function registerSandbox(sandboxUrl: string, givenKey: string | undefined,
   const registered = await registerWithSandbox(url.origin, publicKeyPem(key), { label: 'dpc init' }).catch((cause: Error) => {
     throw new DpcError('ERR_NETWORK', cause.message, { cause });
   });
-  registerSecret(registered.clientToken);
+  cliRedactor().add(registered.clientToken);
   output.info(`registered sandbox organization ${registered.orgId} with key ${registered.keyId}`);
   return { baseUrl, clientToken: registered.clientToken, privateKey: privateKeyPath, keyId: registered.keyId };
 }

@@ -1,8 +1,10 @@
 /**
  * V8 settings for a process whose job is a long verified download (`dpc export run|download`; bin/dpc applies them).
- * Opt-in for library users: they change the whole process, so only its owner should call this, and first thing:
- * `--semi-space-growth-factor` only keeps the young generation small if it has not grown yet.
+ * CLI only, not library API: they change the whole process, so only the process owner may set them, and first thing:
+ * `--semi-space-growth-factor` only keeps the young generation small if it has not grown yet. A library user who
+ * wants the same can pass the flags to node.
  *
+ * Still needed (`npm run bench`, whole CLI process): peak RSS 71 MiB with these flags vs 104 MiB without.
  * Measured (256 MB export, 4 parallel downloads, 3 runs each): peak RSS 104–109 MiB with V8's defaults, 69–70 MiB
  * with all three, at the same throughput and less CPU per GB (2.4 s vs 3.1 s). Any two of them leave 84–107 MiB: the
  * peak is where transients coincide, so each flag removes one of them:
