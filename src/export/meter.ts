@@ -1,5 +1,5 @@
 /**
- * Stream stages that measure raw bytes as they pass: SHA-256, byte count and newline-terminated lines.
+ * Stream stages that measure raw bytes as they pass: SHA-256, byte count and lines.
  * Verification never parses NDJSON (parsing is 5-8x slower than hashing, dependency notes §8).
  */
 import { createHash, type Hash } from 'node:crypto';
@@ -23,7 +23,8 @@ export function countNewlines(chunk: Buffer): number {
 export class Meter extends Transform {
   private readonly hash: Hash = createHash('sha256');
   bytes = 0;
-  lines = 0;
+  private newlines = 0;
+  private lastByte = NEWLINE;
   private digest?: string;
 
   constructor(private readonly onBytes?: (n: number) => void) {
@@ -33,9 +34,18 @@ export class Meter extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.hash.update(chunk);
     this.bytes += chunk.length;
-    this.lines += countNewlines(chunk);
+    this.newlines += countNewlines(chunk);
+    if (chunk.length > 0) this.lastByte = chunk[chunk.length - 1]!;
     this.onBytes?.(chunk.length);
     callback(null, chunk);
+  }
+
+  /**
+   * NDJSON lines: the newline-terminated ones plus a last line without its newline (many servers end the file
+   * without one; the line still holds a resource). Valid once the stream has finished.
+   */
+  get lines(): number {
+    return this.newlines + (this.lastByte === NEWLINE ? 0 : 1);
   }
 
   /** Hex digest; valid once the stream has finished. */

@@ -1,6 +1,8 @@
 /**
  * Summary of a job's error files: per-patient OperationOutcomes (server behaviour §6.3) counted by reason
- * (`details.text`, else `diagnostics`, else `code`) with the MBI or patient id DPC puts last in `location`.
+ * (`details.text`, else `diagnostics`, else `code`) with the MBI or patient id DPC puts last in `location`; issues
+ * that name no patient (generic servers report failures of a whole type or of the job this way) are kept apart,
+ * with the server's message.
  * Error files are small, so they are parsed line by line; resource files never are.
  */
 import { createReadStream } from 'node:fs';
@@ -18,15 +20,23 @@ export interface ErrorReason {
   patients: string[];
 }
 
+export interface ServerMessage {
+  message: string;
+  count: number;
+}
+
 export interface ErrorSummary {
   /** Failed patients reported (one per issue). */
   total: number;
   reasons: ErrorReason[];
+  /** Errors that name no patient, by message (absent in manifests of older versions). */
+  serverMessages?: ServerMessage[];
 }
 
 /** Accumulates OperationOutcome lines. Pure apart from its own state. */
 export class OutcomeTally {
   private readonly byReason = new Map<string, { count: number; patients: Set<string> }>();
+  private readonly serverMessages = new Map<string, number>();
   private total = 0;
 
   add(line: string): void {
@@ -35,38 +45,44 @@ export class OutcomeTally {
     try {
       outcome = JSON.parse(line) as { issue?: unknown };
     } catch {
-      this.count('unreadable OperationOutcome line', undefined);
+      this.message('unreadable OperationOutcome line');
       return;
     }
     const issues = Array.isArray(outcome.issue) ? outcome.issue : [];
-    if (issues.length === 0) this.count('OperationOutcome without issues', undefined);
+    if (issues.length === 0) this.message('OperationOutcome without issues');
     for (const raw of issues) {
       const issue = (raw ?? {}) as { details?: { text?: unknown }; diagnostics?: unknown; code?: unknown; location?: unknown };
       const reason = [issue.details?.text, issue.diagnostics, issue.code].find((v): v is string => typeof v === 'string' && v !== '') ?? 'unspecified';
       const location = Array.isArray(issue.location) ? issue.location : [];
       const last = location[location.length - 1];
-      this.count(reason, typeof last === 'string' && last !== 'Patient' && last !== 'id' ? last : undefined);
+      if (typeof last === 'string' && last !== 'Patient' && last !== 'id') this.count(reason, last);
+      else this.message(reason);
     }
   }
 
-  private count(reason: string, patient: string | undefined): void {
+  private count(reason: string, patient: string): void {
     const entry = this.byReason.get(reason) ?? { count: 0, patients: new Set<string>() };
     entry.count++;
-    if (patient !== undefined) entry.patients.add(patient);
+    entry.patients.add(patient);
     this.byReason.set(reason, entry);
     this.total++;
+  }
+
+  private message(message: string): void {
+    this.serverMessages.set(message, (this.serverMessages.get(message) ?? 0) + 1);
   }
 
   summary(): ErrorSummary {
     const reasons = [...this.byReason.entries()]
       .map(([reason, e]) => ({ reason, count: e.count, patients: [...e.patients] }))
       .sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
-    return { total: this.total, reasons };
+    const serverMessages = [...this.serverMessages.entries()].map(([message, count]) => ({ message, count })).sort((a, b) => b.count - a.count || a.message.localeCompare(b.message));
+    return { total: this.total, reasons, serverMessages };
   }
 }
 
 export function emptySummary(): ErrorSummary {
-  return { total: 0, reasons: [] };
+  return { total: 0, reasons: [], serverMessages: [] };
 }
 
 /** Read verified error files (plain or `.gz`) from disk and tally them. */

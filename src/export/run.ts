@@ -461,9 +461,18 @@ export function runOutcomeError(result: ExportRunResult): DpcError | undefined {
     return new DpcError('ERR_INTEGRITY', `${plural(quarantined.length, 'file')} failed verification twice and ${quarantined.length === 1 ? 'was' : 'were'} quarantined; rerun to retry them`, { details: quarantined });
   }
   const patients = manifests.reduce((sum, m) => sum + m.errors.total, 0);
-  if (patients > 0) {
+  const messages = manifests.flatMap((m) => (m.errors.serverMessages ?? []).map((s) => ({ label: m.label, ...s })));
+  if (patients > 0 || messages.length > 0) {
     const reasons = manifests.flatMap((m) => m.errors.reasons.map((r) => `${m.label}: ${r.count} × ${r.reason}`));
-    return new DpcError('ERR_PARTIAL', `export finished with ${plural(patients, 'patient')} not exported; see the error summary in manifest.json`, { details: reasons });
+    const serverErrors = messages.reduce((sum, s) => sum + s.count, 0);
+    const what = [
+      ...(patients > 0 ? [`${plural(patients, 'patient')} not exported`] : []),
+      // the server's own words: an error file of a generic server names what failed (a type, the whole job)
+      ...(serverErrors > 0 ? [`${plural(serverErrors, 'error')} from the server (${JSON.stringify(messages[0]!.message)}${messages.length > 1 ? ', …' : ''})`] : []),
+    ];
+    return new DpcError('ERR_PARTIAL', `export finished with ${what.join(' and ')}; see the error summary in manifest.json`, {
+      details: [...reasons, ...messages.map((s) => `${s.label}: ${s.count} × ${s.message}`)],
+    });
   }
   return undefined;
 }

@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { hostname, tmpdir } from 'node:os';
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { DpcError } from '../../src/errors.js';
 import { Transport } from '../../src/transport/index.js';
 import { errorBackoff, kickoffPath, kickoffQuery, nextPollDelay, validateSince, validateTypes } from '../../src/export/job.js';
 import { isStale } from '../../src/export/lock.js';
-import { countNewlines } from '../../src/export/meter.js';
+import { countNewlines, Meter } from '../../src/export/meter.js';
 import { parseCompletion, planFiles, verifyAgainst } from '../../src/export/manifest.js';
 import { OutcomeTally } from '../../src/export/outcomes.js';
 import { runOutcomeError, type GroupManifest } from '../../src/export/run.js';
@@ -138,6 +139,18 @@ describe('raw-byte measurements and outcome summary', () => {
     expect(countNewlines(Buffer.alloc(0))).toBe(0);
   });
 
+  it('counts a last line without its newline as a line, across chunk boundaries', async () => {
+    const lines = async (...chunks: string[]) => {
+      const meter = new Meter();
+      await pipeline(Readable.from(chunks.map((c) => Buffer.from(c))), meter, new Writable({ write: (_c, _e, cb) => cb() }));
+      return meter.lines;
+    };
+    expect(await lines('{"a":1}\n', '{"b":2}\n')).toBe(2);
+    expect(await lines('{"a":1}\n{"b"', ':2}')).toBe(2);
+    expect(await lines('{"a":1}', '\n')).toBe(1);
+    expect(await lines()).toBe(0);
+  });
+
   it('tallies OperationOutcome lines by reason with the MBI from location', () => {
     const tally = new OutcomeTally();
     const line = (text: string, mbi: string) =>
@@ -147,12 +160,17 @@ describe('raw-byte measurements and outcome summary', () => {
     tally.add(line('Data not available for opted out patient', '1S00E00AA02'));
     tally.add('');
     tally.add('not json');
+    // a generic server's error that names no patient keeps the server's message
+    tally.add(JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'processing', diagnostics: 'Observation export failed' }] }));
     expect(tally.summary()).toEqual({
-      total: 4,
+      total: 3,
       reasons: [
         { reason: 'Data not available for opted out patient', count: 2, patients: ['1S00E00AA01', '1S00E00AA02'] },
         { reason: 'Unable to retrieve patient data due to internal error', count: 1, patients: ['0S80C00AA00'] },
-        { reason: 'unreadable OperationOutcome line', count: 1, patients: [] },
+      ],
+      serverMessages: [
+        { message: 'Observation export failed', count: 1 },
+        { message: 'unreadable OperationOutcome line', count: 1 },
       ],
     });
   });
