@@ -10,7 +10,15 @@ import { redactUrl } from '../redact.js';
 import type { ExportEventHandler } from './events.js';
 import { parseCompletion, type JobCompletion } from './manifest.js';
 
-export type ExportScope = { level: 'group'; groupId: string } | { level: 'patient' } | { level: 'system' };
+/**
+ * `one-patient` is DPC's `Patient/{id}/$export`, or `Patient/{id}/$everything` answered as a job
+ * (server behaviour §11.1–11.2); `patient` and `system` are the generic Bulk Data levels DPC does not have.
+ */
+export type ExportScope =
+  | { level: 'group'; groupId: string }
+  | { level: 'one-patient'; patientId: string; operation: '$export' | '$everything' }
+  | { level: 'patient' }
+  | { level: 'system' };
 
 export interface ExportRequest {
   scope: ExportScope;
@@ -20,12 +28,16 @@ export interface ExportRequest {
   since?: string;
   /** `_outputFormat`; default `application/fhir+ndjson`. */
   outputFormat?: string;
+  /** X-Provenance attestation, which DPC requires for one patient's data (`one-patient`). */
+  provenance?: string;
 }
 
 export function kickoffPath(scope: ExportScope): string {
   switch (scope.level) {
     case 'group':
       return `/Group/${encodeURIComponent(scope.groupId)}/$export`;
+    case 'one-patient':
+      return `/Patient/${encodeURIComponent(scope.patientId)}/${scope.operation}`;
     case 'patient':
       return '/Patient/$export';
     case 'system':
@@ -35,6 +47,8 @@ export function kickoffPath(scope: ExportScope): string {
 
 /** Query parameters; the transport's URLSearchParams encoding sends `+` as `%2B` as DPC requires. */
 export function kickoffQuery(request: ExportRequest): Record<string, string | undefined> {
+  // DPC: R/PatientResource.java everything reads only _since (the job always holds Patient, EOB and Coverage)
+  if (request.scope.level === 'one-patient' && request.scope.operation === '$everything') return { _since: request.since };
   return {
     _type: request.types && request.types.length > 0 ? request.types.join(',') : undefined,
     _since: request.since,
@@ -79,19 +93,27 @@ export interface Kickoff {
 
 export async function kickoff(transport: Transport, request: ExportRequest, signal?: AbortSignal): Promise<Kickoff> {
   const path = kickoffPath(request.scope);
-  const response = await transport.text({
-    path,
-    query: kickoffQuery(request),
-    headers: { prefer: 'respond-async' },
-    accept: MediaType.fhirJson,
-    okStatuses: [202],
-    signal,
-  });
+  const headers: Record<string, string> = { prefer: 'respond-async' };
+  if (request.provenance !== undefined) headers['x-provenance'] = request.provenance;
+  const response = await transport
+    .text({ path, query: kickoffQuery(request), headers, accept: MediaType.fhirJson, okStatuses: [202], signal })
+    .catch((error: unknown) => {
+      throw request.scope.level === 'patient' && isDpcError(error, 'ERR_NOT_FOUND') ? noTypeLevelExport(error) : error;
+    });
   const location = headerValue(response.headers['content-location']);
   if (!location) {
     throw new DpcError('ERR_HTTP', `GET ${path} answered 202 without a Content-Location header`, { requestId: response.requestId, location: redactUrl(response.url) });
   }
   return { jobUrl: transport.resolve(location).href, url: redactUrl(response.url), requestId: response.requestId };
+}
+
+/** DPC: R/PatientResource.java has `/{patientID}/$export` only, so the type-level path is not found there. */
+function noTypeLevelExport(error: DpcError): DpcError {
+  return new DpcError(
+    'ERR_NOT_FOUND',
+    'the server has no type-level Patient/$export (DPC has none: export a group, or one patient with Patient/{id}/$export)',
+    { cause: error, status: error.status, requestId: error.requestId, location: error.location },
+  );
 }
 
 export type PollResult =

@@ -88,14 +88,17 @@ export function emptySummary(): ErrorSummary {
 /** Read verified error files (plain or `.gz`) from disk and tally them. */
 export async function summariseErrorFiles(paths: readonly string[]): Promise<ErrorSummary> {
   const tally = new OutcomeTally();
-  for (const path of paths) {
-    await io(path, 'read error file', async () => {
-      const text = new PassThrough();
-      const file = createReadStream(path, { highWaterMark: MiB });
-      const done = path.endsWith('.gz') ? pipeline(file, createGunzip({ chunkSize: MiB }), text) : pipeline(file, text);
-      for await (const line of createInterface({ input: text, crlfDelay: Infinity })) tally.add(line);
-      await done;
-    });
-  }
+  for (const path of paths) await readLines(path, 'read error file', (line) => tally.add(line));
   return tally.summary();
+}
+
+/** Stream a downloaded NDJSON file (plain or `.gz`) line by line; only for small files such as one patient's data. */
+export async function readLines(path: string, what: string, onLine: (line: string) => void): Promise<void> {
+  await io(path, what, async () => {
+    const text = new PassThrough();
+    const file = createReadStream(path, { highWaterMark: MiB });
+    const done = path.endsWith('.gz') ? pipeline(file, createGunzip({ chunkSize: MiB }), text) : pipeline(file, text);
+    for await (const line of createInterface({ input: text, crlfDelay: Infinity })) onLine(line);
+    await done;
+  });
 }

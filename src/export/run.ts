@@ -48,6 +48,8 @@ export type ExportTarget =
   | { kind: 'group'; groupId: string }
   | { kind: 'npi'; npi: string }
   | { kind: 'all-groups' }
+  /** One DPC patient (`Patient/{id}/$export`, or `$everything` as a job); `label` names its output folder. */
+  | { kind: 'one-patient'; patientId: string; provenance: string; label: string; everything?: boolean }
   | { kind: 'patient' }
   | { kind: 'system' };
 
@@ -150,6 +152,7 @@ async function exportTargets(client: ExportClient, options: ExportRunOptions, st
 interface ResolvedTarget {
   label: string;
   scope: ExportScope;
+  provenance?: string;
 }
 
 async function resolveTargets(client: ExportClient, target: ExportTarget): Promise<ResolvedTarget[]> {
@@ -166,6 +169,10 @@ async function resolveTargets(client: ExportClient, target: ExportTarget): Promi
       const ids = (await listGroups(client)).flatMap((g) => (g.id ? [g.id] : []));
       if (ids.length === 0) throw new DpcError('ERR_NOT_FOUND', 'the organization has no groups to export');
       return ids.map((id) => ({ label: safeLabel(id, 'groupId'), scope: { level: 'group', groupId: id } }));
+    }
+    case 'one-patient': {
+      const scope: ExportScope = { level: 'one-patient', patientId: target.patientId, operation: target.everything ? '$everything' : '$export' };
+      return [{ label: safeLabel(target.label, 'label'), scope, provenance: target.provenance }];
     }
     case 'patient':
       return [{ label: 'patient', scope: { level: 'patient' } }];
@@ -232,7 +239,11 @@ async function resumeOrStart(
   }
 
   const since = options.since === 'auto' ? recordedSince(previous, label, client.now()) : options.since;
-  const started = await kickoff(client.transport, { scope: target.scope, types: options.types, since, outputFormat: options.outputFormat }, options.signal);
+  const started = await kickoff(
+    client.transport,
+    { scope: target.scope, types: options.types, since, outputFormat: options.outputFormat, provenance: target.provenance },
+    options.signal,
+  );
   await beginRun(state, options.outDir, label, { jobUrl: started.jobUrl, request, at: client.now() });
   options.onEvent?.({ type: 'kickoff', label, url: started.url, jobUrl: redactUrl(started.jobUrl), resumed: false, requestId: started.requestId });
   const done = await poll(started.jobUrl);

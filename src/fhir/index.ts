@@ -9,3 +9,4 @@ export * from './lookup.js';
 export * from './provenance.js';
 export * from './resources.js';
 export * from './validate.js';
+export * from './everything.js';

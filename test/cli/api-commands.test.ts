@@ -3,16 +3,23 @@
  * loopback (real RSA-4096 key, real token exchange). Each command works with --json, and bad input ends with a
  * one-line error naming the field and a non-zero exit.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import type * as fhir3 from 'fhir/r3.js';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mbiOf, resourcesOfType } from '../../src/fhir/resources.js';
+import { patientFailure } from '../../src/sandbox/export/outcomes.js';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
 import { assertBuilt, runCli, type CliResult } from './run-cli.js';
 
 let sandbox: SandboxHandle;
 let dir: string;
 let env: Record<string, string>;
+/** A seeded patient whose data the sandbox releases, and one it withholds. */
+let good: string;
+let failing: string;
+const NPI = '1232131239';
 
 const dpc = (...args: string[]): Promise<CliResult> => runCli(args, { env });
 
@@ -44,6 +51,10 @@ beforeAll(async () => {
     DPC_PRIVATE_KEY: seed.privateKeyPath,
     DPC_KEY_ID: seed.keyId,
   };
+  const sample = resourcesOfType<fhir3.Patient>(JSON.parse(await readFile('samples/patient_bundle-dpr.json', 'utf8')), 'Patient', 'sample');
+  const mbis = sample.map((p) => mbiOf(p)!);
+  good = mbis.find((m) => patientFailure(m) === undefined)!;
+  failing = mbis.find((m) => patientFailure(m) !== undefined)!;
 });
 
 afterAll(async () => {
@@ -69,5 +80,91 @@ describe('dpc ip', () => {
     for (let i = 1; i <= 8; i++) expect((await dpc('ip', 'add', `192.0.2.${i}`)).code).toBe(0);
     expect(oneLineError(await dpc('ip', 'add', '192.0.2.9'), 2)).toMatch(/Max Ips for organization reached: 8/);
     expect(oneLineError(await dpc('ip', 'delete', '3fa85f64-5717-4562-b3fc-2c963f66afa6'), 1)).toMatch(/Ip address not found/);
+  });
+});
+
+interface Summary {
+  mbi: string;
+  types: Record<string, number>;
+  claims: number;
+  firstClaim?: string;
+  lastClaim?: string;
+}
+
+describe('dpc patient everything', () => {
+  it('writes the Bundle owner-only and prints a short summary: patient, claims with their date range, types', async () => {
+    const out = join(dir, 'visit.json');
+    const result = await dpc('patient', 'everything', good, '--practitioner', NPI, '--out', out);
+    expect(result.code, result.stderr).toBe(0);
+    expect((await stat(out)).mode & 0o777).toBe(0o600);
+    const bundle = JSON.parse(await readFile(out, 'utf8')) as fhir3.Bundle;
+    expect(bundle.type).toBe('searchset');
+    const claims = bundle.entry!.filter((e) => e.resource!.resourceType === 'ExplanationOfBenefit');
+    const starts = claims.map((e) => (e.resource as fhir3.ExplanationOfBenefit).billablePeriod!.start!.slice(0, 10)).sort();
+    const lines = result.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe(`patient  ${good}`);
+    expect(lines[1]).toMatch(new RegExp(`^claims   ${claims.length} \\(${starts[0]} to \\d{4}-\\d{2}-\\d{2}\\)$`));
+    expect(lines[2]).toMatch(/^types {4}Patient 1, ExplanationOfBenefit \d+, Coverage \d+$/);
+    expect(lines[3]).toBe(`saved    ${out}`);
+  });
+
+  it('--json without --out gives the summary and the Bundle; --since narrows it', async () => {
+    const all = json<{ summary: Summary; bundle: fhir3.Bundle }>(await dpc('patient', 'everything', good, '--practitioner', NPI, '--json'));
+    expect(all.summary.mbi).toBe(good);
+    expect(all.summary.claims).toBe(all.bundle.entry!.filter((e) => e.resource!.resourceType === 'ExplanationOfBenefit').length);
+    expect(all.summary.types.Patient).toBe(1);
+    const now = new Date(sandbox.clock.now()).toISOString();
+    const none = json<{ summary: Summary; bundle: fhir3.Bundle }>(await dpc('patient', 'everything', good, '--practitioner', NPI, '--since', now, '--json'));
+    expect(none.summary).toEqual({ types: {}, claims: 0 });
+    expect(none.bundle.total).toBe(0);
+  });
+
+  it('--async: a job whose NDJSON is downloaded and verified like a group export, with the same summary', async () => {
+    const out = join(dir, 'async');
+    const report = json<{ summary: Summary; manifestPath: string; manifest: { files: Array<{ type: string; path: string; sha256: string }> } }>(
+      await dpc('patient', 'everything', good, '--practitioner', NPI, '--async', '--out', out, '--poll-interval', '10ms', '--json'),
+    );
+    expect(report.summary.mbi).toBe(good);
+    expect(report.summary.claims).toBeGreaterThan(0);
+    expect(report.manifestPath.startsWith(join(out, good))).toBe(true);
+    expect(report.manifest.files.map((f) => f.type).sort()).toEqual(['Coverage', 'ExplanationOfBenefit', 'Patient']);
+    const verify = await dpc('export', 'verify', out);
+    expect(verify.code, verify.stderr).toBe(0);
+  });
+
+  it('a patient DPC will not release: one line with DPC\'s reason (403), exit 1', async () => {
+    const line = oneLineError(await dpc('patient', 'everything', failing, '--practitioner', NPI), 1);
+    expect(line).toMatch(/^error: DPC does not release data for patient [0-9a-f-]{36}: /);
+    expect(line).toContain(patientFailure(failing)!.text);
+  });
+
+  it('bad input names the field and sends nothing: patient, practitioner, since', async () => {
+    expect(oneLineError(await dpc('patient', 'everything', 'bob', '--practitioner', NPI), 2)).toBe('error: patient: "bob" is neither an MBI nor a DPC patient id (UUID)');
+    expect(oneLineError(await dpc('patient', 'everything', good, '--practitioner', '1234567890'), 2)).toBe(
+      'error: practitioner: "1234567890" is not a valid NPI (10 digits with a Luhn check digit)',
+    );
+    expect(oneLineError(await dpc('patient', 'everything', good, '--practitioner', NPI, '--since', 'yesterday'), 2)).toMatch(/since "yesterday" is not an ISO 8601 date-time/);
+    expect(oneLineError(await dpc('patient', 'everything', good), 2)).toMatch(/practitioner/);
+  });
+});
+
+describe('dpc patient export', () => {
+  it("downloads one patient's files, verified, into <out>/<MBI>/<run>/; --type narrows the job", async () => {
+    const out = join(dir, 'one');
+    const report = json<{ ok: boolean; groups: Array<{ label: string; manifest: { files: Array<{ type: string }> } }> }>(
+      await dpc('patient', 'export', good, '--practitioner', NPI, '--out', out, '--type', 'Patient,Coverage', '--poll-interval', '10ms', '--json'),
+    );
+    expect(report.ok).toBe(true);
+    expect(report.groups[0]!.label).toBe(good);
+    expect(report.groups[0]!.manifest.files.map((f) => f.type).sort()).toEqual(['Coverage', 'Patient']);
+  });
+
+  it('needs --out and --practitioner (usage, exit 2)', async () => {
+    expect(oneLineError(await dpc('patient', 'export', good, '--practitioner', NPI), 2)).toMatch(/out/);
+  });
+
+  it('dpc export run --patient-level against DPC: one line saying DPC has no type-level Patient/$export', async () => {
+    const line = oneLineError(await dpc('export', 'run', '--patient-level', '--out', join(dir, 'typelevel'), '--poll-interval', '10ms'), 1);
+    expect(line).toContain('the server has no type-level Patient/$export (DPC has none: export a group, or one patient with Patient/{id}/$export)');
   });
 });

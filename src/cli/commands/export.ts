@@ -53,7 +53,7 @@ function targetOf(argv: RunArgs): ExportTarget {
   return chosen[0]!;
 }
 
-function positiveInt(value: number, flag: string): number {
+export function positiveInt(value: number, flag: string): number {
   if (!Number.isInteger(value) || value < 1 || value > 64) throw usage(`${flag} must be an integer from 1 to 64`, flag);
   return value;
 }
@@ -66,7 +66,7 @@ const run: CommandModule<GlobalArgs, RunArgs> = {
       .option('group', { type: 'string', describe: 'Group id to export' })
       .option('npi', { type: 'string', describe: "Export the attribution group of this practitioner's NPI" })
       .option('all-groups', { type: 'boolean', default: false, describe: 'Export every group of the organization' })
-      .option('patient-level', { type: 'boolean', default: false, describe: 'Patient/$export (generic Bulk Data servers)' })
+      .option('patient-level', { type: 'boolean', default: false, describe: 'Type-level Patient/$export (generic Bulk Data servers; DPC has none: use `dpc patient export`)' })
       .option('system', { type: 'boolean', default: false, describe: 'System-level $export (generic Bulk Data servers)' })
       .option('type', { type: 'string', array: true, describe: 'Resource types, e.g. Patient,Coverage (default: all)', coerce: splitList })
       .option('since', { type: 'string', describe: 'Only resources changed after this ISO time (with offset), or "auto": the last verified run' })
@@ -219,7 +219,7 @@ export const exportCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   handler: () => undefined,
 };
 
-function splitList(values: string[] | undefined): string[] | undefined {
+export function splitList(values: string[] | undefined): string[] | undefined {
   return values?.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
 }
 
@@ -227,7 +227,7 @@ function splitList(values: string[] | undefined): string[] | undefined {
  * Run with progress shown until the work ends (bars are gone before the summary prints), and Ctrl-C/SIGTERM turned
  * into an abort (the lock is released, the state keeps what was verified).
  */
-async function withProgress<T>(output: Output, quiet: boolean, work: (onEvent: (e: ExportEvent) => void, signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function withProgress<T>(output: Output, quiet: boolean, work: (onEvent: (e: ExportEvent) => void, signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   const stop = (): void => controller.abort();
   process.once('SIGINT', stop);
@@ -244,7 +244,7 @@ async function withProgress<T>(output: Output, quiet: boolean, work: (onEvent: (
 }
 
 /** Print the summary, then end with the run's error (exit 1 or 4) if it has one. */
-function finish(output: Output, result: ExportRunResult, error: DpcError | undefined): void {
+export function finish(output: Output, result: ExportRunResult, error: DpcError | undefined): void {
   const rows = result.groups.map((g) => ({
     label: g.label,
     files: g.manifest?.files.length,

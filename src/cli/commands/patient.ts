@@ -5,6 +5,7 @@ import { DpcError } from '../../errors.js';
 import type { GlobalArgs } from '../context.js';
 import { formatTable } from '../output.js';
 import { plural } from '../../plural.js';
+import { everythingCommand, patientExportCommand } from './patient-data.js';
 import { lookupCommands, patientRow, readJson, register, submitCommand, withClient, type Registrar } from './fhir-common.js';
 
 const COLUMNS = ['id', 'mbi', 'name', 'birthDate', 'gender'] as const;
@@ -107,8 +108,11 @@ export const patientCommand: CommandModule<GlobalArgs, GlobalArgs> = {
       .command(list)
       .command(get)
       .command(remove)
-      .demandCommand(1, 'Name a patient command: add, submit, list, get or delete.')
+      .command(everythingCommand)
+      .command(patientExportCommand)
+      .demandCommand(1, 'Name a patient command: add, submit, list, get, delete, everything or export.')
       .example('$0 patient submit samples/patient_bundle-dpr.json', 'register many')
+      .example('$0 patient everything 1S00E00AA01 --practitioner 1232131239 --out visit.json', 'point of care: claims now')
       .example('$0 patient list', 'show all'),
   handler: () => {},
 };
