@@ -37,7 +37,7 @@ export async function listIpAddresses(client: Client): Promise<IpAddressEntity[]
 /** Adds one address; checked locally first (DPC's 400 says only `Invalid ip address`). */
 export async function addIpAddress(client: Client, address: string): Promise<IpAddressEntity> {
   const problem = ipAddressProblem(address);
-  if (problem) throw new DpcError('ERR_INPUT', `ipAddress: ${problem}`, { location: 'ipAddress' });
+  if (problem) throw new DpcError('ERR_INPUT', `ipAddress: ${problem}`, { field: 'ipAddress' });
   const { body } = await client.transport.json<IpAddressEntity>({
     method: 'POST',
     path: '/IpAddress',

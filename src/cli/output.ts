@@ -26,7 +26,7 @@ export interface OutputOptions {
  * Commands whose stderr is a log of events (SMART Bulk Data vocabulary) when it is not a terminal: cron captures it,
  * so every line there, errors included, is one JSON object.
  */
-const EVENT_LOG_COMMANDS = ['export run', 'export download'];
+const EVENT_LOG_COMMANDS = ['export run', 'export download', 'patient export'];
 
 /** Pure: whether the command named by these words writes an event log. */
 export function logsEvents(words: ReadonlyArray<string | number>): boolean {

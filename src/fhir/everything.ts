@@ -59,11 +59,11 @@ const PATIENT_ID = /^(Patient\/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0
  */
 export async function pointOfCare(client: FhirClient, patientRef: string, practitionerRef: string): Promise<PointOfCare> {
   if (!isValidMbi(patientRef) && !PATIENT_ID.test(patientRef)) {
-    throw new DpcError('ERR_INPUT', `patient: ${JSON.stringify(patientRef)} is neither an MBI nor a DPC patient id (UUID)`, { location: 'patient' });
+    throw new DpcError('ERR_INPUT', `patient: ${JSON.stringify(patientRef)} is neither an MBI nor a DPC patient id (UUID)`, { field: 'patient' });
   }
   if (/^\d+$/.test(practitionerRef) && !isValidNpi(practitionerRef)) {
     throw new DpcError('ERR_INPUT', `practitioner: ${JSON.stringify(practitionerRef)} is not a valid NPI (10 digits with a Luhn check digit)`, {
-      location: 'practitioner',
+      field: 'practitioner',
     });
   }
   const [patient, practitioner] = await Promise.all([resolvePatient(client, patientRef), resolvePractitioner(client, practitionerRef)]);

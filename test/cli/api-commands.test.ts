@@ -159,12 +159,21 @@ describe('dpc patient export', () => {
     expect(report.groups[0]!.manifest.files.map((f) => f.type).sort()).toEqual(['Coverage', 'Patient']);
   });
 
-  it('needs --out and --practitioner (usage, exit 2)', async () => {
-    expect(oneLineError(await dpc('patient', 'export', good, '--practitioner', NPI), 2)).toMatch(/out/);
+  it('needs --out (usage, exit 2); a failure is one JSON line of the event log, as for export run', async () => {
+    const result = await dpc('patient', 'export', good, '--practitioner', NPI);
+    expect(result.code).toBe(2);
+    const lines = result.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ eventId: 'error', exitCode: 2 });
+    expect(lines[0]).toContain('out');
   });
 
   it('dpc export run --patient-level against DPC: one line saying DPC has no type-level Patient/$export', async () => {
-    const line = oneLineError(await dpc('export', 'run', '--patient-level', '--out', join(dir, 'typelevel'), '--poll-interval', '10ms'), 1);
-    expect(line).toContain('the server has no type-level Patient/$export (DPC has none: export a group, or one patient with Patient/{id}/$export)');
+    // stderr of `export run` is an event log when it is not a terminal: the failure is its last JSON line
+    const result = await dpc('export', 'run', '--patient-level', '--out', join(dir, 'typelevel'), '--poll-interval', '10ms');
+    expect(result.code).toBe(1);
+    const last = JSON.parse(result.stderr.trimEnd().split('\n').pop()!) as { eventId: string; message: string };
+    expect(last).toMatchObject({ eventId: 'error' });
+    expect(last.message).toContain('the server has no type-level Patient/$export (DPC has none: export a group, or one patient with Patient/{id}/$export)');
   });
 });

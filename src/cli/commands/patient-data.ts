@@ -13,7 +13,7 @@ import type { GlobalArgs } from '../context.js';
 import type { Output } from '../output.js';
 import { finish, splitList, withProgress } from './export.js';
 import { withClient } from './fhir-common.js';
-import { parseDuration } from '../../roster/duration.js';
+import { parseDuration } from '../duration.js';
 
 interface PatientDataArgs extends GlobalArgs {
   ref: string;
@@ -40,7 +40,7 @@ async function runPatientJob(
   const { runExport } = await import('../../export/index.js');
   const { mbiOf } = await import('../../fhir/resources.js');
   const target = { kind: 'one-patient', patientId: care.patient.id!, provenance: care.provenance, label: mbiOf(care.patient) ?? care.patient.id!, everything } as const;
-  const options = { outDir: argv.out, target, types: argv.type, since: argv.since, gzip: argv.gzip, pollIntervalMs: parseDuration(argv.pollInterval, 'poll-interval') };
+  const options = { outDir: argv.out, target, types: argv.type, since: argv.since, gzip: argv.gzip, pollIntervalMs: parseDuration(argv.pollInterval, 'pollInterval') };
   return withProgress(output, argv.quiet, (onEvent, signal) => runExport(client, { ...options, onEvent, signal }));
 }
 
@@ -97,8 +97,8 @@ export const everythingCommand: CommandModule<GlobalArgs, EverythingArgs> = {
       const bundle = await patientEverything(client, care.patient.id!, { provenance: care.provenance, since: argv.since });
       const summary = summariseEverything(bundle);
       if (argv.out !== undefined) {
-        const { writeFileAtomic } = await import('../../export/files.js');
-        await writeFileAtomic(argv.out, `${JSON.stringify(bundle, null, 2)}\n`);
+        const { writeOwnerOnly } = await import('../../fs.js');
+        await writeOwnerOnly(argv.out, `${JSON.stringify(bundle, null, 2)}\n`);
       }
       const saved = argv.out ?? 'not saved (use --out FILE)';
       output.result(argv.out !== undefined ? { summary, file: argv.out } : { summary, bundle }, () => summaryText(summary, saved));
