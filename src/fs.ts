@@ -5,7 +5,7 @@
  * Hand-written rather than `write-file-atomic`: 8.0.0 does not fsync the folder after the rename and needs Node >= 22.
  */
 import { randomBytes } from 'node:crypto';
-import { access, chmod, mkdir, open, rename, rm } from 'node:fs/promises';
+import { access, chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { DpcError } from './errors.js';
 
@@ -93,5 +93,29 @@ export async function fsyncPath(path: string): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+/** Pure: why a path the user named could not be read, in words (`not found`, `permission denied`, ...). */
+export function readProblem(cause: unknown): string {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  const words: Record<string, string> = { ENOENT: 'not found', EACCES: 'permission denied', EPERM: 'permission denied', EISDIR: 'is a folder', ENOTDIR: 'not a folder' };
+  return (code && words[code]) ?? code ?? (cause instanceof Error ? cause.message : String(cause));
+}
+
+/**
+ * Every input the user names (a roster, a bundle, a key, a folder to verify) fails the same way when it cannot be
+ * read: `path: cannot read the <what> (not found)`, exit 2 (ERR_INPUT, or ERR_KEY for keys).
+ */
+export function unreadableInput(path: string, what: string, cause: unknown, code: 'ERR_INPUT' | 'ERR_KEY' = 'ERR_INPUT'): DpcError {
+  return new DpcError(code, `${path}: cannot read the ${what} (${readProblem(cause)})`, { cause, location: path });
+}
+
+/** Read a text file the user named; see unreadableInput. */
+export async function readInputText(path: string, what = 'file', code: 'ERR_INPUT' | 'ERR_KEY' = 'ERR_INPUT'): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (cause) {
+    throw unreadableInput(path, what, cause, code);
   }
 }

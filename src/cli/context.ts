@@ -2,7 +2,7 @@
  * What every command handler needs: an Output for its flags, the resolved settings (flags > env > config file),
  * and a DpcClient wired to print HTTP and auth events under --debug.
  */
-import { readFile } from 'node:fs/promises';
+import { readInputText } from '../fs.js';
 import type { KeyObject } from 'node:crypto';
 import type { AuthEvent } from '../auth/token-manager.js';
 import type { DpcClient } from '../client.js';
@@ -30,21 +30,23 @@ export function outputFor(argv: GlobalArgs & { _?: ReadonlyArray<string | number
 }
 
 /** The effective settings and the config file they came from. */
-export async function settingsFor(argv: GlobalArgs, env: NodeJS.ProcessEnv = process.env): Promise<{ settings: Settings; configPath: string }> {
+export async function settingsFor(argv: GlobalArgs, env: NodeJS.ProcessEnv = process.env): Promise<{ settings: Settings; configPath: string; configMissing?: string }> {
   const { configPath, readConfig } = await import('./config/file.js');
   const { resolveSettings } = await import('./config/settings.js');
   const path = configPath(env, argv.config);
   const file = await readConfig(path);
   const passphrase = argv.passphraseFile === undefined ? undefined : await readPassphrase(argv.passphraseFile);
-  return { settings: resolveSettings({ ...argv, passphrase }, env, file, path), configPath: path };
+  const settings = resolveSettings({ ...argv, passphrase }, env, file, path);
+  return { settings, configPath: path, ...(file === undefined ? { configMissing: missingConfigNote(path, argv.config !== undefined ? '--config' : env.DPC_CONFIG ? 'DPC_CONFIG' : undefined) } : {}) };
+}
+
+/** Pure: what to say about a config file that does not exist, naming where its path came from. */
+export function missingConfigNote(path: string, from: '--config' | 'DPC_CONFIG' | undefined): string {
+  return from ? `the config file ${path} (${from}) does not exist` : `there is no config file at ${path}`;
 }
 
 async function readPassphrase(path: string): Promise<string> {
-  try {
-    return (await readFile(path, 'utf8')).replace(/\r?\n$/, '');
-  } catch (cause) {
-    throw new DpcError('ERR_INPUT', `cannot read the key passphrase file ${path}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, { cause, location: path });
-  }
+  return (await readInputText(path, 'key passphrase file')).replace(/\r?\n$/, '');
 }
 
 export interface ClientForOptions {
@@ -54,7 +56,7 @@ export interface ClientForOptions {
 
 /** A client for the resolved settings; ERR_CONFIG names what is missing and how to set it. */
 export async function clientFor(argv: GlobalArgs, output: Output, options: ClientForOptions = {}): Promise<DpcClient> {
-  const { settings } = await settingsFor(argv);
+  const { settings, configMissing } = await settingsFor(argv);
   const { keyIdFits, missingCredentials } = await import('./config/settings.js');
   const { createClient } = await import('../client.js');
   const redactor = cliRedactor();
@@ -64,7 +66,9 @@ export async function clientFor(argv: GlobalArgs, output: Output, options: Clien
 
   const missing = settings.accessToken ? [] : missingCredentials(settings);
   if ((options.credentials ?? true) && missing.length > 0) {
-    throw new DpcError('ERR_CONFIG', `profile "${settings.profile}" has no ${missing.join(', no ')}; run \`dpc init\` or set them`);
+    // a config file that is not there is the likelier cause: say so first
+    const lacks = `profile "${settings.profile}" has no ${missing.join(', no ')}`;
+    throw new DpcError('ERR_CONFIG', configMissing ? `${configMissing}, so ${lacks}; run \`dpc init\` or set them` : `${lacks}; run \`dpc init\` or set them`);
   }
   if (settings.keyId !== undefined && !keyIdFits(settings.keyId, settings.tokenUrl)) {
     throw new DpcError('ERR_CONFIG', `key id "${settings.keyId}" (from ${settings.sources.keyId ?? 'config'}) is not a UUID; use the id returned when the public key was registered`);
@@ -101,13 +105,7 @@ export async function privateKeyFor(settings: Pick<Settings, 'privateKeyPath' | 
   if (!path) throw new DpcError('ERR_CONFIG', 'no private key configured (--private-key, DPC_PRIVATE_KEY or dpc init)');
   const { keyFileWarning } = await import('./config/file.js');
   const { loadPrivateKey } = await import('../auth/keys.js');
-  let pem: string;
-  try {
-    pem = await readFile(path, 'utf8');
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    throw new DpcError('ERR_KEY', `${path}: cannot read the private key (${code === 'ENOENT' ? 'no such file' : (code ?? 'error')})`, { cause, location: path });
-  }
+  const pem = await readInputText(path, 'private key', 'ERR_KEY');
   const warning = await keyFileWarning(path);
   if (warning) output.warn(warning);
   return loadPrivateKey(pem, { passphrase: settings.passphrase, source: path });

@@ -2,11 +2,14 @@
  * The `dpc` command line: yargs parses, a command handler calls the library, Output prints.
  * Errors end as one line on stderr and a documented exit code; stack traces only with --debug.
  */
-import yargs, { type Argv } from 'yargs';
+import yargs, { type Argv, type CommandModule } from 'yargs';
 import { DpcError } from '../errors.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { commands } from './commands/index.js';
+import { completeWord, completionCommand } from './completion.js';
 import { unknownCommandMessage } from './unknown-command.js';
+import { unknownFlagMessage } from './unknown-flag.js';
+import { helpWidth, stackExamples } from './help.js';
 import { logsEvents, Output, wasPrintedWithResult } from './output.js';
 import { positionals } from './positionals.js';
 import { VERSION } from '../version.js';
@@ -42,22 +45,29 @@ export async function runCli(args: string[], io: CliIO = {}): Promise<number> {
   const stderr = io.stderr ?? process.stderr;
   let exitCode: number = ExitCode.ok;
   resetCliRedactor();
-  const cli = withGlobalOptions(yargs(args))
+  const cli = stackExamples(withGlobalOptions(yargs(args)))
     .scriptName('dpc')
     .usage('$0 <command> [options]\n\nCommand-line client for the CMS Data at the Point of Care (DPC) API.')
     .version(VERSION)
+    .alias('help', 'h')
     .command(commands)
+    .command(completionCommand as CommandModule<any, any>)
+    // answers the scripts' `--get-yargs-completions`; its own script command stays hidden (ours takes a shell name)
+    .completion('__yargs-completion-script', false, completeWord)
     .demandCommand(1, 'Name a command; `dpc --help` lists them.')
     .recommendCommands()
     .strict()
     .exitProcess(false)
-    .wrap(Math.min(110, process.stdout.columns ?? 110))
+    .wrap(helpWidth())
     .example('$0 init --sandbox-url http://127.0.0.1:3002 --default --verify', 'register with a running embedded sandbox')
     .example('$0 keys generate --out keys', 'an RSA-4096 key pair and the signature DPC asks for')
     .example('$0 auth token', 'an access token for curl')
     .epilogue('Exit codes: 0 ok, 1 failure, 2 bad input or usage, 3 authentication, 4 partial success.\nDocs: README.md')
     .fail((message, error) => {
-      throw error ?? new DpcError('ERR_USAGE', unknownCommandMessage(args, message, commands.map((c) => ({ command: c.command ?? '' }))) ?? message);
+      if (error) throw error;
+      // yargs resets the one instance for the command being run, so its options now are that command's and the globals
+      const known = Object.keys((cli as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key);
+      throw new DpcError('ERR_USAGE', unknownCommandMessage(args, message, commands.map((c) => ({ command: c.command ?? '' }))) ?? unknownFlagMessage(args, message, known) ?? message);
     });
   // Ctrl-C before a command installs its own SIGINT handling (export, sandbox, demo stop gracefully) would
   // otherwise end the process with 130 and no word; those handlers take over while registered.

@@ -12,15 +12,19 @@ import { formatTable, markPrintedWithResult, type Output } from '../output.js';
 import { parseDuration } from '../duration.js';
 import { plural } from '../../plural.js';
 
+// paragraphs without hard line breaks: yargs wraps them at the terminal width (80, 120...) without ragged lines
 const LAYOUT = [
-  'Files: <out>/<group id | NPI | patient | system>/<run>/<Type>-NNN.ndjson[.gz] (0600; folders 0700), one run',
-  'folder per job, named after its kick-off time (UTC, e.g. 2026-11-25T020000Z); nothing of a completed run is',
-  'ever deleted (prune old runs yourself). manifest.json in the run folder is written last: per file url, type, path,',
-  'bytes, sha256, count; transactionTime, request and the error summary. <out>/<group>/LATEST names the newest run',
-  'whose files all verified. Rerunning the same command resumes the unfinished job in its run folder and skips',
-  'verified files. Files failing verification twice are kept in <out>/.quarantine/<group>/<run>/.',
-  'State (resume, --since auto): <out>/.dpc-export-state.json and, while a run is going, .dpc-export-state.journal.',
-].join('\n');
+  [
+    'Files: <out>/<group id | NPI | patient | system>/<run>/<Type>-NNN.ndjson[.gz] (0600; folders 0700), one run folder per job,',
+    'named after its kick-off time (UTC, e.g. 2026-11-25T020000Z); nothing of a completed run is ever deleted (prune old runs',
+    'yourself). manifest.json in the run folder is written last: per file url, type, path, bytes, sha256, count;',
+    'transactionTime, request and the error summary. <out>/<group>/LATEST names the newest run whose files all verified.',
+  ].join(' '),
+  [
+    'Rerunning the same command resumes the unfinished job in its run folder and skips verified files. Files failing',
+    'verification twice are kept in <out>/.quarantine/<group>/<run>/. State (resume, --since auto): <out>/.dpc-export-state.json and, while a run is going, .dpc-export-state.journal.',
+  ].join(' '),
+].join('\n\n');
 
 function usage(message: string, location: string): DpcError {
   return new DpcError('ERR_USAGE', message, { location });

@@ -5,7 +5,6 @@
  * anyway); clients and everything doing I/O load inside handlers so `dpc --help` stays fast.
  */
 import type * as fhir3 from 'fhir/r3.js';
-import { readFile } from 'node:fs/promises';
 import type { Argv, CommandModule } from 'yargs';
 import type { DpcClient } from '../../client.js';
 import { DpcError } from '../../errors.js';
@@ -13,6 +12,7 @@ import { mbiOf, npiOf } from '../../fhir/resources.js';
 import { outputFor, clientFor, type GlobalArgs } from '../context.js';
 import { formatTable, type Output } from '../output.js';
 import { plural } from '../../plural.js';
+import { readInputText } from '../../fs.js';
 
 export async function withClient(argv: GlobalArgs, run: (client: DpcClient, output: Output) => Promise<void>): Promise<void> {
   const output = outputFor(argv);
@@ -25,12 +25,7 @@ export async function withClient(argv: GlobalArgs, run: (client: DpcClient, outp
 }
 
 export async function readText(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    throw new DpcError('ERR_INPUT', `${path}: cannot read the file (${code === 'ENOENT' ? 'no such file' : (code ?? 'error')})`, { cause, location: path });
-  }
+  return readInputText(path);
 }
 
 export async function readJson(path: string): Promise<unknown> {

@@ -67,6 +67,11 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
       if (!update.keyId && !stored.keyId) update.keyId = (await ask('public key id (UUID from the portal): ')) || undefined;
     }
     cliRedactor().add(update.clientToken);
+    // nothing given and nothing asked (no terminal, e.g. `dpc init </dev/null`): fail rather than save an empty profile
+    const given = Object.values(update).some((v) => v !== undefined && v !== '');
+    if (!given && !argv.default && !argv.verify) {
+      throw new DpcError('ERR_USAGE', `nothing to save in profile "${profile}": give --client-token-file, --private-key and --key-id (or --sandbox-url), or run \`dpc init\` in a terminal to be asked`);
+    }
 
     const merged = { ...stored, ...Object.fromEntries(Object.entries(update).filter(([, v]) => v !== undefined && v !== '')) } as ProfileConfig;
     if (merged.privateKey) await privateKeyFor({ privateKeyPath: merged.privateKey, passphrase: process.env.DPC_KEY_PASSPHRASE }, output);
@@ -142,12 +147,8 @@ function flagName(key: 'clientToken' | 'privateKey' | 'keyId'): string {
 }
 
 async function readTokenFile(path: string): Promise<string> {
-  try {
-    return (await readFile(path, 'utf8')).trim();
-  } catch (cause) {
-    const { DpcError } = await import('../../errors.js');
-    throw new DpcError('ERR_INPUT', `${path}: cannot read the client token (${(cause as NodeJS.ErrnoException).code ?? 'error'})`, { cause, location: path });
-  }
+  const { readInputText } = await import('../../fs.js');
+  return (await readInputText(path, 'client token')).trim();
 }
 
 /** Terminal prompts on stderr; `secret` answers are not echoed. */

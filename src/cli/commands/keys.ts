@@ -174,13 +174,8 @@ export const keysCommand: CommandModule<GlobalArgs, GlobalArgs> = {
 };
 
 async function readInput(path: string, what: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (cause) {
-    const { DpcError } = await import('../../errors.js');
-    const code = (cause as NodeJS.ErrnoException).code;
-    throw new DpcError('ERR_INPUT', `${path}: cannot read the ${what} (${code === 'ENOENT' ? 'no such file' : (code ?? 'error')})`, { cause, location: path });
-  }
+  const { readInputText } = await import('../../fs.js');
+  return readInputText(path, what);
 }
 
 /** A path or name as one shell word, for copy-paste hints. */

@@ -1,0 +1,48 @@
+/**
+ * Help layout. yargs sets examples in two columns and wraps a long command line inside its column; like kubectl,
+ * each example is instead a `# what it does` line above the whole command, so neither ever wraps into the other.
+ * Footers are given as paragraphs and left to yargs to wrap at the terminal width.
+ */
+import type { Argv } from 'yargs';
+
+/** Help width: the terminal's, else $COLUMNS (pipes, tests), else 100; at most 120 (longer lines are hard to read). */
+export function helpWidth(columns: number | undefined = process.stdout.columns, env: NodeJS.ProcessEnv = process.env): number {
+  const width = columns ?? (Number(env.COLUMNS) || 100);
+  return Math.max(40, Math.min(120, width));
+}
+
+/**
+ * Pure: the lines yargs is given for one example: `# what it does`, wrapped as comment lines, then the command, broken
+ * like a shell line (` \` at the end) when it is longer than the width.
+ */
+export function exampleLines(command: string, description: string, width = helpWidth()): string[] {
+  // yargs pads example lines by 2 on either side
+  const room = width - 4;
+  const comments = description === '' ? [] : fill(description.split(' '), room, '# ', '# ');
+  const words = command.split(' ');
+  // (yargs trims leading spaces, so continuation lines cannot be indented; the ` \\` keeps them one shell command)
+  const commandLines = fill(words, room - 2, '', '');
+  return [...comments, ...commandLines.map((line, i) => (i < commandLines.length - 1 ? `${line} \\` : line))];
+}
+
+/** Pure: words filled greedily into lines of at most `room` characters (a longer word gets a line of its own). */
+function fill(words: readonly string[], room: number, first: string, next: string): string[] {
+  const lines: string[] = [];
+  for (const word of words) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last]!.length + 1 + word.length <= room) lines[last] += ` ${word}`;
+    else lines.push(`${last < 0 ? first : next}${word}`);
+  }
+  return lines;
+}
+
+/** Make every `.example(command, description)` on this yargs instance (it is reused for every command) use that layout. */
+export function stackExamples<T>(cli: Argv<T>): Argv<T> {
+  const original = cli.example.bind(cli) as (command: string, description: string) => Argv<T>;
+  const stacked = (command: string, description = ''): Argv<T> => {
+    for (const line of exampleLines(command, description)) original(line, '');
+    return cli;
+  };
+  (cli as unknown as { example: typeof stacked }).example = stacked;
+  return cli;
+}
