@@ -8,7 +8,7 @@ import { cliRedactor } from './secrets.js';
 import { DpcError } from '../errors.js';
 import { exitCodeFor } from './exit-codes.js';
 import { cliMessage } from './fields.js';
-import { escapeControl, escapeControlKeepLines, jsonForTerminal } from './escape.js';
+import { escapeControl, escapeControlKeepLines, jsonForTerminal } from '../escape.js';
 
 export interface OutputOptions {
   json: boolean;

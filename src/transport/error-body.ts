@@ -2,6 +2,8 @@
  * Pulls the human message out of any of DPC's error bodies (server behaviour §0.2):
  * FHIR OperationOutcome, Dropwizard `{code,message}`, validation `{id,errors[]}`, or plain text.
  */
+import { escapeControl } from '../escape.js';
+
 export function parseErrorBody(text: string): string | undefined {
   const trimmed = text.trim();
   if (trimmed === '') return undefined;
@@ -41,10 +43,6 @@ function issueText(issue: unknown): string | undefined {
 
 const MAX_MESSAGE = 500;
 
-/** Control characters (C0, DEL, C1) and bidirectional overrides: a terminal would act on them. */
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
-
 /**
  * Server text made fit to print and store: one line, control characters escaped (`ESC[2J` arrives as `\u001b[2J`, so
  * a terminal shows it instead of obeying it), and at most `max` characters with a marker saying how long it was. Only
@@ -52,7 +50,7 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
  */
 export function serverText(text: string, max: number = MAX_MESSAGE): string {
   const head = text.length > max * 2 ? text.slice(0, max * 2) : text;
-  const flat = head.replace(/\s+/g, ' ').trim().replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const flat = escapeControl(head.replace(/\s+/g, ' ').trim());
   if (flat.length <= max && head.length === text.length) return flat;
   return `${flat.slice(0, max)}… [truncated, ${text.length} characters]`;
 }

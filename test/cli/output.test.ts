@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { escapeControl, escapeControlKeepLines, jsonForTerminal } from '../../src/cli/escape.js';
+import { escapeControl, escapeControlKeepLines, jsonForTerminal } from '../../src/escape.js';
 import { formatTable, headerOf, Output } from '../../src/cli/output.js';
 import { DpcError } from '../../src/errors.js';
 import { plural } from '../../src/plural.js';
@@ -18,8 +18,8 @@ const EVIL = 'bad\u001b[2J\u001b]0;pwned\u0007 request\nerror: forged line\r\u00
 
 describe('escaping (pure)', () => {
   it('makes every control character visible, keeping our own line breaks only where asked', () => {
-    expect(escapeControl(EVIL)).toBe('bad\\x1b[2J\\x1b]0;pwned\\x07 request\\nerror: forged line\\r\\x9b31m');
-    expect(escapeControlKeepLines('a\nb\u001b[1m')).toBe('a\nb\\x1b[1m');
+    expect(escapeControl(EVIL)).toBe('bad\\u001b[2J\\u001b]0;pwned\\u0007 request\\u000aerror: forged line\\u000d\\u009b31m');
+    expect(escapeControlKeepLines('a\nb\u001b[1m\u202e')).toBe('a\nb\\u001b[1m\\u202e');
     expect(jsonForTerminal({ m: '\u001b\u009b' })).toBe('{"m":"\\u001b\\u009b"}');
     expect(JSON.parse(jsonForTerminal({ m: '\u009b' }))).toEqual({ m: '\u009b' });
   });
@@ -33,7 +33,7 @@ describe('tables (pure)', () => {
   it('leaves out columns empty in every row, takes explicit headers, and keeps each cell on one line', () => {
     const rows = [{ label: 'g1', progress: undefined, createdAt: '2026-01-01', note: 'x\ny\u001b[2J' }, { label: 'g2', progress: '', createdAt: '', note: '' }];
     expect(formatTable(rows, ['label', 'progress', ['createdAt', 'Created'], 'note'])).toBe(
-      ['Label  Created     Note', 'g1     2026-01-01  x\\ny\\x1b[2J', 'g2'].join('\n'),
+      ['Label  Created     Note', 'g1     2026-01-01  x\\u000ay\\u001b[2J', 'g2'].join('\n'),
     );
   });
 
@@ -109,7 +109,7 @@ describe('over loopback: a hostile server cannot drive the terminal', () => {
     expect(stdout).toBe('');
     expect(stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
     expect(stderr.trimEnd().split('\n')).toHaveLength(1);
-    expect(stderr).toMatch(/^error: .*bad\\x1b\[2J\\x1b\]0;pwned\\x07 request error: forged line(\\r| )\\x9b31m/);
+    expect(stderr).toMatch(/^error: .*bad\\u001b\[2J\\u001b\]0;pwned\\u0007 request error: forged line (\\u000d)?\\u009b31m/);
   });
 
   it('with --json a failure is a JSON error object on stdout', async () => {

@@ -92,10 +92,10 @@ describe('dpc roster / group / practitioner / patient', () => {
     expect(due[0].members[0]).toMatchObject({ status: 'expiring', mbi: expect.stringMatching(/^1S/) });
     const renewed = await dpc('group', 'renew', '--within', '91d');
     expect(renewed.code).toBe(0);
-    expect(renewed.stdout).toMatch(/^practitioner \d{10} \(group [\w-]+\): \d+ member\(s\) renewed$/m);
+    expect(renewed.stdout).toMatch(/^practitioner \d{10} \(group [\w-]+\): \d+ members? renewed$/m);
     // printed once (no progress lines), with the status that made each member due and the new period end
     expect(renewed.stderr).toBe('');
-    expect(renewed.stdout).toMatch(/^MBI +PATIENTID +WAS +START +END$/m);
+    expect(renewed.stdout).toMatch(/^MBI +Patient ID +Was +Start +End$/m);
     const newEnd = new Date(fx.sandbox.clock.now() + 90 * 86_400_000).toISOString().slice(0, 10);
     const rows = renewed.stdout.split('\n').filter((l) => /^1S/.test(l));
     expect(rows).toHaveLength(100);
@@ -116,7 +116,7 @@ describe('dpc roster / group / practitioner / patient', () => {
     );
     expect(JSON.parse(practitionerRun.stdout).identifier[0].value).toBe('1234329724');
     expect(JSON.parse(patientsRun.stdout)).toHaveLength(100);
-    expect(show.stdout).toMatch(/^group [\w-]+ {2}NPI 1234329724 {2}\d+ active, 0 inactive\nPATIENT +MBI +START +END +STATUS/);
+    expect(show.stdout).toMatch(/^group [\w-]+ {2}NPI 1234329724 {2}\d+ active, 0 inactive\nPatient +MBI +Start +End +Status/);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toBe('error: no patient with MBI 9S99E99ZZ99 in your organization\n');
   });
