@@ -1,7 +1,8 @@
 /**
  * What the export engine reports while it runs. Names follow the SMART Bulk Data client log vocabulary
  * (kickoff, status_progress, status_complete, status_error, download_request, download_complete, download_error,
- * export_complete); `download_progress` is extra, for progress bars. Events carry no secrets and no file content.
+ * export_complete); `export_skipped` (a group with nothing to export) is extra, and `download_progress`, for progress
+ * bars. Events carry no secrets and no file content.
  */
 export type ExportEvent =
   | { type: 'kickoff'; label: string; url: string; jobUrl: string; resumed: boolean; requestId?: string }
@@ -30,6 +31,7 @@ export type ExportEvent =
       quarantinedAt?: string;
       requestId?: string;
     }
+  | { type: 'export_skipped'; label: string; groupId?: string; npi?: string; reason: string }
   | {
       type: 'export_complete';
       label: string;

@@ -14,6 +14,8 @@ import { DIR_MODE, ensurePrivateDir, io, writeOwnerOnly } from '../fs.js';
 export const MANIFEST_FILE = 'manifest.json';
 export const QUARANTINE_DIR = '.quarantine';
 export const LATEST_FILE = 'LATEST';
+/** In a group folder named by group id: the NPI of the practitioner the group is attributed to. */
+export const NPI_FILE = 'NPI';
 
 /** A label or run id names one folder: no separators, no dot-names (so never `.` or `..`). */
 export const FOLDER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;

@@ -27,10 +27,11 @@ import { downloadVerified, type DownloadOutcome, type VerifiedFile } from './dow
 import type { ExportEventHandler } from './events.js';
 import { ensurePrivateDir, writeOwnerOnly } from '../fs.js';
 import { findGroupByNpi, listGroups } from '../fhir/groups.js';
+import { attributedNpi } from '../fhir/resources.js';
 import { isValidNpi } from '../fhir/validate.js';
-import { DEFAULT_POLL_INTERVAL_MS, instantProblem, kickoff, MAX_CLOCK_SKEW_MS, pollUntilComplete, validateSince, validateTypes, type ExportScope } from './job.js';
+import { DEFAULT_POLL_INTERVAL_MS, instantProblem, kickoff, MAX_CLOCK_SKEW_MS, type ExportRequest, type Kickoff, pollUntilComplete, validateSince, validateTypes, type ExportScope } from './job.js';
 import { acquireLock } from './lock.js';
-import { abandonRun, createRunDir, FOLDER_NAME, MANIFEST_FILE, QUARANTINE_DIR, writeLatest } from './layout.js';
+import { abandonRun, createRunDir, FOLDER_NAME, MANIFEST_FILE, NPI_FILE, QUARANTINE_DIR, writeLatest } from './layout.js';
 import { planFiles, type JobCompletion, type PlannedFile } from './manifest.js';
 import { emptySummary, summariseErrorFiles, type ErrorSummary } from './outcomes.js';
 import { Limiter, runAll } from './limit.js';
@@ -80,6 +81,9 @@ export interface QuarantinedFile {
 
 export interface GroupManifest {
   label: string;
+  /** The exported group and the practitioner it is attributed to, when known (group-level exports). */
+  groupId?: string;
+  npi?: string;
   /** Run id: the folder under `<out>/<label>/` holding this manifest. */
   run: string;
   jobUrl: string;
@@ -95,6 +99,11 @@ export interface GroupManifest {
 
 export interface GroupResult {
   label: string;
+  groupId?: string;
+  /** The practitioner NPI the group is attributed to, when known. */
+  npi?: string;
+  /** Why this target was skipped without failing the run (an all-groups group without active members). */
+  skipped?: string;
   /** Set when this target failed as a whole (the others still ran). */
   error?: DpcError;
   manifest?: GroupManifest;
@@ -153,6 +162,7 @@ interface ResolvedTarget {
   label: string;
   scope: ExportScope;
   provenance?: string;
+  npi?: string;
 }
 
 async function resolveTargets(client: ExportClient, target: ExportTarget): Promise<ResolvedTarget[]> {
@@ -163,12 +173,12 @@ async function resolveTargets(client: ExportClient, target: ExportTarget): Promi
       if (!isValidNpi(target.npi)) throw new DpcError('ERR_INPUT', `npi ${JSON.stringify(target.npi)} is not a valid NPI (10 digits with a Luhn check digit)`, { field: 'npi' });
       const group = await findGroupByNpi(client, target.npi);
       if (!group?.id) throw new DpcError('ERR_NOT_FOUND', `no attribution group for practitioner NPI ${target.npi}`, { field: 'npi' });
-      return [{ label: target.npi, scope: { level: 'group', groupId: group.id } }];
+      return [{ label: target.npi, scope: { level: 'group', groupId: group.id }, npi: target.npi }];
     }
     case 'all-groups': {
-      const ids = (await listGroups(client)).flatMap((g) => (g.id ? [g.id] : []));
-      if (ids.length === 0) throw new DpcError('ERR_NOT_FOUND', 'the organization has no groups to export');
-      return ids.map((id) => ({ label: safeLabel(id, 'groupId'), scope: { level: 'group', groupId: id } }));
+      const groups = (await listGroups(client)).flatMap((g) => (g.id ? [{ id: g.id, npi: attributedNpi(g) }] : []));
+      if (groups.length === 0) throw new DpcError('ERR_NOT_FOUND', 'the organization has no groups to export');
+      return groups.map(({ id, npi }) => ({ label: safeLabel(id, 'groupId'), scope: { level: 'group', groupId: id }, npi }));
     }
     case 'one-patient': {
       const scope: ExportScope = { level: 'one-patient', patientId: target.patientId, operation: target.everything ? '$everything' : '$export' };
@@ -205,9 +215,38 @@ async function exportTarget(
   downloads: Limiter,
   target: ResolvedTarget,
 ): Promise<GroupResult> {
-  const { jobUrl, completion, requestId } = await resumeOrStart(client, options, state, target);
-  const run = await runFor(state, options.outDir, target.label, { jobUrl, request: fingerprint(target.scope, options), at: client.now() });
-  return downloadJob(client.transport, { ...options, label: target.label, run, jobUrl, completion, statusRequestId: requestId, state, downloads, now: client.now });
+  const { label, npi } = target;
+  const groupId = target.scope.level === 'group' ? target.scope.groupId : undefined;
+  let started: Awaited<ReturnType<typeof resumeOrStart>>;
+  try {
+    started = await resumeOrStart(client, options, state, target);
+  } catch (error) {
+    // a whole-organisation run exports the groups that have members; an empty one is no failure of the night
+    if (!(error instanceof NoActiveMembers) || options.target.kind !== 'all-groups') throw error;
+    options.onEvent?.({ type: 'export_skipped', label, groupId, npi, reason: error.message });
+    return { label, groupId, npi, skipped: error.message };
+  }
+  const { jobUrl, completion, requestId } = started;
+  const run = await runFor(state, options.outDir, label, { jobUrl, request: fingerprint(target.scope, options), at: client.now() });
+  const result = await downloadJob(client.transport, { ...options, label, groupId, npi, run, jobUrl, completion, statusRequestId: requestId, state, downloads, now: client.now });
+  return { ...result, groupId, npi };
+}
+
+/** A group kick-off answered 406. DPC: R/GroupResource.java export — a group without active members is 406. */
+class NoActiveMembers extends DpcError {}
+
+async function startJob(transport: Transport, request: ExportRequest, signal: AbortSignal | undefined): Promise<Kickoff> {
+  try {
+    return await kickoff(transport, request, signal);
+  } catch (error) {
+    if (request.scope.level !== 'group' || !isDpcError(error, 'ERR_NOT_ACCEPTABLE')) throw error;
+    throw new NoActiveMembers('ERR_NOT_ACCEPTABLE', `group ${request.scope.groupId} has no active members (406): nothing to export`, {
+      cause: error,
+      status: 406,
+      requestId: error.requestId,
+      field: 'groupId',
+    });
+  }
 }
 
 async function resumeOrStart(
@@ -239,7 +278,7 @@ async function resumeOrStart(
   }
 
   const since = options.since === 'auto' ? recordedSince(previous, label, client.now()) : options.since;
-  const started = await kickoff(
+  const started = await startJob(
     client.transport,
     { scope: target.scope, types: options.types, since, outputFormat: options.outputFormat, provenance: target.provenance },
     options.signal,
@@ -309,6 +348,9 @@ export interface DownloadJobOptions {
   statusRequestId?: string;
   state: StateStore;
   downloads: Limiter;
+  /** Recorded in the manifest; with an NPI, `<label>/NPI` names the practitioner next to a group-id folder. */
+  groupId?: string;
+  npi?: string;
   /** Epoch ms: the server's transactionTime may not be later than this (plus clock skew). */
   now: () => number;
   gzip?: boolean;
@@ -340,6 +382,7 @@ export async function downloadJob(transport: Transport, options: DownloadJobOpti
     requestId: options.statusRequestId,
   });
   await ensurePrivateDir(dir);
+  if (options.npi !== undefined && options.npi !== label) await writeOwnerOnly(join(groupDir, NPI_FILE), `${options.npi}\n`);
 
   const outcomes = await runAll(
     planned,
@@ -374,6 +417,8 @@ export async function downloadJob(transport: Transport, options: DownloadJobOpti
   const errors = errorFiles.length > 0 ? await summariseErrorFiles(errorFiles) : emptySummary();
   const manifest: GroupManifest = {
     label,
+    ...(options.groupId === undefined ? {} : { groupId: options.groupId }),
+    ...(options.npi === undefined ? {} : { npi: options.npi }),
     run,
     jobUrl: options.jobUrl,
     transactionTime: completion.transactionTime,

@@ -95,6 +95,9 @@ export async function createProgress(output: Output, quiet: boolean): Promise<Pr
         case 'export_complete':
           g.bar.update(payload(g, event.quarantined > 0 ? `${event.quarantined} quarantined` : event.errors > 0 ? `done, ${plural(event.errors, 'patient error')}` : 'done'));
           break;
+        case 'export_skipped':
+          g.bar.update(payload(g, `skipped: ${event.reason}`));
+          break;
         case 'download_request':
           break;
       }

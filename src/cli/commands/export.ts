@@ -251,21 +251,30 @@ export async function withProgress<T>(output: Output, quiet: boolean, work: (onE
 export function finish(output: Output, result: ExportRunResult, error: DpcError | undefined): void {
   const rows = result.groups.map((g) => ({
     label: g.label,
+    npi: g.npi,
     files: g.manifest?.files.length,
     resources: g.manifest?.files.filter((f) => f.kind === 'output').reduce((s, f) => s + f.count, 0),
     mib: g.manifest ? (g.manifest.files.reduce((s, f) => s + (f.gzipBytes ?? f.bytes), 0) / 2 ** 20).toFixed(1) : undefined,
     patientErrors: g.manifest?.errors.total,
     quarantined: g.manifest?.quarantined.length,
-    manifest: g.manifestPath ?? (g.error ? `failed: ${cliMessage(g.error)}` : ''),
+    manifest: g.manifestPath ?? (g.skipped ? `skipped: ${g.skipped}` : g.error ? `failed: ${cliMessage(g.error)}` : ''),
   }));
   const json = {
     outDir: result.outDir,
     ok: error === undefined,
     exitCode: error ? exitCodeFor(error) : 0,
     ...(error ? { error: { code: error.code, message: cliMessage(error), ...(error.details?.length ? { details: error.details } : {}) } } : {}),
-    groups: result.groups.map((g) => ({ label: g.label, manifestPath: g.manifestPath, manifest: g.manifest, error: g.error && { code: g.error.code, message: cliMessage(g.error) } })),
+    groups: result.groups.map((g) => ({
+      label: g.label,
+      groupId: g.groupId,
+      npi: g.npi,
+      skipped: g.skipped,
+      manifestPath: g.manifestPath,
+      manifest: g.manifest,
+      error: g.error && { code: g.error.code, message: cliMessage(g.error) },
+    })),
   };
-  output.result(json, () => formatTable(rows, ['label', 'files', 'resources', 'mib', 'patientErrors', 'quarantined', 'manifest']));
+  output.result(json, () => formatTable(rows, ['label', 'npi', 'files', 'resources', 'mib', 'patientErrors', 'quarantined', 'manifest']));
   if (error) {
     // the JSON result above already carries ok: false and each group's error
     if (output.json) markPrintedWithResult(error);
