@@ -30,16 +30,15 @@ interface Collection<T> {
   count?: number;
 }
 
-type Client = Pick<DpcClient, 'transport' | 'redactor'>;
 
 const MAX_KEY_LABEL = 25;
 
-export async function listClientTokens(client: Client): Promise<ClientTokenEntity[]> {
+export async function listClientTokens(client: DpcClient): Promise<ClientTokenEntity[]> {
   const { body } = await client.transport.json<Collection<ClientTokenEntity>>({ path: '/Token' });
   return body?.entities ?? [];
 }
 
-export async function getClientToken(client: Client, id: string): Promise<ClientTokenEntity> {
+export async function getClientToken(client: DpcClient, id: string): Promise<ClientTokenEntity> {
   const { body } = await client.transport.json<ClientTokenEntity>({ path: `/Token/${encodeURIComponent(id)}` });
   return body;
 }
@@ -51,7 +50,7 @@ export interface CreateClientTokenInput {
 }
 
 /** Create a client token; the answer is the only time the token value is shown. */
-export async function createClientToken(client: Client, input: CreateClientTokenInput = {}): Promise<ClientTokenEntity> {
+export async function createClientToken(client: DpcClient, input: CreateClientTokenInput = {}): Promise<ClientTokenEntity> {
   const request: Record<string, string> = {};
   if (input.label !== undefined) request.label = input.label;
   if (input.expiresAt !== undefined) request.expiresAt = offsetDateTime(input.expiresAt);
@@ -65,7 +64,7 @@ export async function createClientToken(client: Client, input: CreateClientToken
   return body;
 }
 
-export async function deleteClientToken(client: Client, id: string): Promise<void> {
+export async function deleteClientToken(client: DpcClient, id: string): Promise<void> {
   await client.transport.text({ method: 'DELETE', path: `/Token/${encodeURIComponent(id)}` });
 }
 
@@ -80,7 +79,7 @@ export interface UploadPublicKeyInput {
   source?: string;
 }
 
-export async function uploadPublicKey(client: Client, input: UploadPublicKeyInput): Promise<PublicKeyEntity> {
+export async function uploadPublicKey(client: DpcClient, input: UploadPublicKeyInput): Promise<PublicKeyEntity> {
   if (input.label !== undefined && input.label.length > MAX_KEY_LABEL) {
     throw new DpcError('ERR_INPUT', `key label "${input.label}" is ${input.label.length} characters; DPC allows at most ${MAX_KEY_LABEL}`, {
       field: 'label',
@@ -98,17 +97,17 @@ export async function uploadPublicKey(client: Client, input: UploadPublicKeyInpu
   return body;
 }
 
-export async function listPublicKeys(client: Client): Promise<PublicKeyEntity[]> {
+export async function listPublicKeys(client: DpcClient): Promise<PublicKeyEntity[]> {
   const { body } = await client.transport.json<Collection<PublicKeyEntity>>({ path: '/Key' });
   return body?.entities ?? [];
 }
 
-export async function getPublicKey(client: Client, id: string): Promise<PublicKeyEntity> {
+export async function getPublicKey(client: DpcClient, id: string): Promise<PublicKeyEntity> {
   const { body } = await client.transport.json<PublicKeyEntity>({ path: `/Key/${encodeURIComponent(id)}` });
   return body;
 }
 
-export async function deletePublicKey(client: Client, id: string): Promise<void> {
+export async function deletePublicKey(client: DpcClient, id: string): Promise<void> {
   await client.transport.text({ method: 'DELETE', path: `/Key/${encodeURIComponent(id)}` });
 }
 
@@ -126,7 +125,7 @@ export interface ValidationResult {
  * every failed claim. A 400 is a result, not an error; other failures throw.
  */
 export async function validateAssertion(
-  client: Pick<DpcClient, 'transport' | 'tokens' | 'now' | 'redactor'>,
+  client: DpcClient,
   jwt: string,
 ): Promise<ValidationResult> {
   client.redactor.addShortLived(jwt);

@@ -18,7 +18,6 @@ export interface IpAddressEntity {
 /** DPC: R/IpAddressResource.java MAX_IPS — the ninth address is refused with 400. */
 export const MAX_IP_ADDRESSES = 8;
 
-type Client = Pick<DpcClient, 'transport'>;
 
 /**
  * The problem with an address the user typed, or undefined when it is a plain IPv4 or IPv6 address. Ranges are
@@ -29,13 +28,13 @@ export function ipAddressProblem(value: string): string | undefined {
   return isIP(value) === 0 ? `${JSON.stringify(value)} is not an IPv4 or IPv6 address` : undefined;
 }
 
-export async function listIpAddresses(client: Client): Promise<IpAddressEntity[]> {
+export async function listIpAddresses(client: DpcClient): Promise<IpAddressEntity[]> {
   const { body } = await client.transport.json<{ entities?: IpAddressEntity[] }>({ path: '/IpAddress' });
   return body?.entities ?? [];
 }
 
 /** Adds one address; checked locally first (DPC's 400 says only `Invalid ip address`). */
-export async function addIpAddress(client: Client, address: string): Promise<IpAddressEntity> {
+export async function addIpAddress(client: DpcClient, address: string): Promise<IpAddressEntity> {
   const problem = ipAddressProblem(address);
   if (problem) throw new DpcError('ERR_INPUT', `ipAddress: ${problem}`, { field: 'ipAddress' });
   const { body } = await client.transport.json<IpAddressEntity>({
@@ -48,6 +47,6 @@ export async function addIpAddress(client: Client, address: string): Promise<IpA
 }
 
 /** DELETE answers 204; an id that is not one of the organization's addresses is 404 (ERR_NOT_FOUND). */
-export async function deleteIpAddress(client: Client, id: string): Promise<void> {
+export async function deleteIpAddress(client: DpcClient, id: string): Promise<void> {
   await client.transport.text({ method: 'DELETE', path: `/IpAddress/${encodeURIComponent(id)}` });
 }

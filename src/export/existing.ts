@@ -8,8 +8,9 @@ import type { ExportEventHandler } from './events.js';
 import { DEFAULT_POLL_INTERVAL_MS, pollOnce, pollUntilComplete, type PollResult } from './job.js';
 import { Limiter } from './limit.js';
 import { FOLDER_NAME } from './layout.js';
-import { downloadJob, interrupted, runFor, withLockedState, type ExportClient, type ExportRunResult, type GroupResult } from './run.js';
+import { downloadJob, interrupted, runFor, withLockedState, type ExportRunResult, type GroupResult } from './run.js';
 import { StateStore } from './state.js';
+import type { DpcClient } from '../client.js';
 
 export interface JobStatusReport {
   label?: string;
@@ -36,7 +37,7 @@ function isUrl(value: string): boolean {
   return /^https?:\/\//i.test(value);
 }
 
-async function statusOfJob(client: ExportClient, jobUrl: string, label?: string): Promise<JobStatusReport> {
+async function statusOfJob(client: DpcClient, jobUrl: string, label?: string): Promise<JobStatusReport> {
   let result: PollResult;
   try {
     result = await pollOnce(client.transport, jobUrl);
@@ -58,7 +59,7 @@ async function statusOfJob(client: ExportClient, jobUrl: string, label?: string)
 }
 
 /** Status of a job URL, or of every job recorded in an output folder's state. */
-export async function exportStatus(client: ExportClient, jobUrlOrDir: string): Promise<JobStatusReport[]> {
+export async function exportStatus(client: DpcClient, jobUrlOrDir: string): Promise<JobStatusReport[]> {
   if (isUrl(jobUrlOrDir)) return [await statusOfJob(client, jobUrlOrDir)];
   const state = await StateStore.open(jobUrlOrDir);
   const labels = state.labels();
@@ -95,7 +96,7 @@ export function labelForJob(jobUrl: string, request: string): string {
   return `job-${id.replace(/[^A-Za-z0-9._-]/g, '_')}`;
 }
 
-export async function downloadExisting(client: ExportClient, options: DownloadExistingOptions): Promise<ExportRunResult> {
+export async function downloadExisting(client: DpcClient, options: DownloadExistingOptions): Promise<ExportRunResult> {
   const fromUrl = isUrl(options.source);
   const outDir = fromUrl ? options.outDir : options.source;
   if (!outDir) throw new DpcError('ERR_USAGE', 'outDir is required to download a job URL', { field: 'outDir' });
@@ -106,7 +107,7 @@ export async function downloadExisting(client: ExportClient, options: DownloadEx
   }
 }
 
-async function downloadJobs(client: ExportClient, options: DownloadExistingOptions, outDir: string, state: StateStore): Promise<ExportRunResult> {
+async function downloadJobs(client: DpcClient, options: DownloadExistingOptions, outDir: string, state: StateStore): Promise<ExportRunResult> {
   const fromUrl = isUrl(options.source);
   const jobs = fromUrl
     ? [{ label: undefined, jobUrl: options.source }]

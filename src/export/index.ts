@@ -1,6 +1,6 @@
 export { runExport, runOutcomeError } from './run.js';
 export { MANIFEST_FILE, QUARANTINE_DIR, LATEST_FILE, runIdAt } from './layout.js';
-export type { ExportClient, ExportRunOptions, ExportRunResult, ExportTarget, GroupManifest, GroupResult, QuarantinedFile } from './run.js';
+export type { ExportRunOptions, ExportRunResult, ExportTarget, GroupManifest, GroupResult, QuarantinedFile } from './run.js';
 export { exportStatus, downloadExisting, labelForJob } from './existing.js';
 export type { JobStatusReport, DownloadExistingOptions } from './existing.js';
 export { verifyExportDir, measureFile, findManifests } from './verify.js';

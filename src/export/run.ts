@@ -37,13 +37,7 @@ import { emptySummary, summariseErrorFiles, type ErrorSummary } from './outcomes
 import { Limiter, runAll } from './limit.js';
 import { STATE_FILE, StateStore, type GroupState } from './state.js';
 import { plural } from '../plural.js';
-
-/** What the engine needs from a client (`createClient()` provides it). */
-export interface ExportClient {
-  readonly transport: Transport;
-  /** Epoch ms; tests pass the sandbox clock. */
-  readonly now: () => number;
-}
+import type { DpcClient } from '../client.js';
 
 export type ExportTarget =
   | { kind: 'group'; groupId: string }
@@ -118,7 +112,7 @@ export interface ExportRunResult {
 const DEFAULT_CONCURRENCY = 4;
 const DEFAULT_GROUP_CONCURRENCY = 2;
 
-export async function runExport(client: ExportClient, options: ExportRunOptions): Promise<ExportRunResult> {
+export async function runExport(client: DpcClient, options: ExportRunOptions): Promise<ExportRunResult> {
   const now = client.now;
   if (options.types) validateTypes(options.types);
   if (options.since !== undefined && options.since !== 'auto') validateSince(options.since, now());
@@ -145,7 +139,7 @@ export async function withLockedState<T>(outDir: string, work: (state: StateStor
   }
 }
 
-async function exportTargets(client: ExportClient, options: ExportRunOptions, state: StateStore): Promise<ExportRunResult> {
+async function exportTargets(client: DpcClient, options: ExportRunOptions, state: StateStore): Promise<ExportRunResult> {
   const targets = await resolveTargets(client, options.target);
   const downloads = new Limiter(options.concurrency ?? DEFAULT_CONCURRENCY);
   const groups = new Limiter(targets.length > 1 ? (options.groupConcurrency ?? DEFAULT_GROUP_CONCURRENCY) : 1);
@@ -165,7 +159,7 @@ interface ResolvedTarget {
   npi?: string;
 }
 
-async function resolveTargets(client: ExportClient, target: ExportTarget): Promise<ResolvedTarget[]> {
+async function resolveTargets(client: DpcClient, target: ExportTarget): Promise<ResolvedTarget[]> {
   switch (target.kind) {
     case 'group':
       return [{ label: safeLabel(target.groupId, 'groupId'), scope: { level: 'group', groupId: target.groupId } }];
@@ -209,7 +203,7 @@ function fingerprint(scope: ExportScope, options: ExportRunOptions): string {
 }
 
 async function exportTarget(
-  client: ExportClient,
+  client: DpcClient,
   options: ExportRunOptions,
   state: StateStore,
   downloads: Limiter,
@@ -250,7 +244,7 @@ async function startJob(transport: Transport, request: ExportRequest, signal: Ab
 }
 
 async function resumeOrStart(
-  client: ExportClient,
+  client: DpcClient,
   options: ExportRunOptions,
   state: StateStore,
   target: ResolvedTarget,

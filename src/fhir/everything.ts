@@ -8,7 +8,7 @@ import type * as fhir3 from 'fhir/r3.js';
 import { DpcError, isDpcError } from '../errors.js';
 import { validateSince } from '../export/job.js';
 import { readLines } from '../export/outcomes.js';
-import type { FhirClient } from './http.js';
+import type { DpcClient } from '../client.js';
 import { resolvePatient, resolvePractitioner, attestationFor } from './lookup.js';
 import { mbiOf } from './resources.js';
 import { isValidMbi, isValidNpi } from './validate.js';
@@ -21,7 +21,7 @@ export interface EverythingOptions {
 }
 
 /** DPC: R/PatientResource.java everything — synchronous, X-Provenance required, `_since` optional. */
-export async function patientEverything(client: FhirClient, patientId: string, options: EverythingOptions): Promise<fhir3.Bundle> {
+export async function patientEverything(client: DpcClient, patientId: string, options: EverythingOptions): Promise<fhir3.Bundle> {
   if (options.since !== undefined) validateSince(options.since, client.now());
   const path = `/Patient/${encodeURIComponent(patientId)}/$everything`;
   const { body } = await client.transport
@@ -57,7 +57,7 @@ const PATIENT_ID = /^(Patient\/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0
  * The patient (by MBI or DPC id) and practitioner (by NPI or DPC id) of a point-of-care request, and the attestation
  * DPC requires for it. Identifiers are checked before anything is sent.
  */
-export async function pointOfCare(client: FhirClient, patientRef: string, practitionerRef: string): Promise<PointOfCare> {
+export async function pointOfCare(client: DpcClient, patientRef: string, practitionerRef: string): Promise<PointOfCare> {
   if (!isValidMbi(patientRef) && !PATIENT_ID.test(patientRef)) {
     throw new DpcError('ERR_INPUT', `patient: ${JSON.stringify(patientRef)} is neither an MBI nor a DPC patient id (UUID)`, { field: 'patient' });
   }

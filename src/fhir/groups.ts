@@ -4,7 +4,8 @@
  */
 import type * as fhir3 from 'fhir/r3.js';
 import { buildGroup } from './resources.js';
-import { deleteResource, fhirGet, fhirWrite, readResource, searchAll, type FhirClient } from './http.js';
+import { deleteResource, fhirGet, fhirWrite, readResource, searchAll } from './http.js';
+import type { DpcClient } from '../client.js';
 
 export interface MembersChange {
   /** The practitioner NPI the Group is attributed to. */
@@ -18,26 +19,26 @@ export interface AttestedChange extends MembersChange {
   provenance: string;
 }
 
-export async function createGroup(client: FhirClient, change: AttestedChange): Promise<fhir3.Group> {
+export async function createGroup(client: DpcClient, change: AttestedChange): Promise<fhir3.Group> {
   const { body } = await fhirWrite<fhir3.Group>(client, 'POST', '/Group', buildGroup(change.npi, change.patientIds), { provenance: change.provenance });
   return body;
 }
 
-export function listGroups(client: FhirClient): Promise<fhir3.Group[]> {
+export function listGroups(client: DpcClient): Promise<fhir3.Group[]> {
   return searchAll<fhir3.Group>(client, '/Group');
 }
 
-export async function findGroupByNpi(client: FhirClient, npi: string): Promise<fhir3.Group | undefined> {
+export async function findGroupByNpi(client: DpcClient, npi: string): Promise<fhir3.Group | undefined> {
   const bundle = await fhirGet<fhir3.Bundle<fhir3.Group>>(client, '/Group', { 'characteristic-value': `attributed-to$${npi}` });
   return bundle?.entry?.[0]?.resource;
 }
 
-export function getGroup(client: FhirClient, id: string): Promise<fhir3.Group> {
+export function getGroup(client: DpcClient, id: string): Promise<fhir3.Group> {
   return readResource<fhir3.Group>(client, 'Group', id);
 }
 
 /** `$add`: new members start now, existing ones are renewed to now+90 days (and re-activated). */
-export async function addMembers(client: FhirClient, groupId: string, change: AttestedChange): Promise<fhir3.Group> {
+export async function addMembers(client: DpcClient, groupId: string, change: AttestedChange): Promise<fhir3.Group> {
   const { body } = await fhirWrite<fhir3.Group>(client, 'POST', `/Group/${encodeURIComponent(groupId)}/$add`, buildGroup(change.npi, change.patientIds), {
     provenance: change.provenance,
     idempotent: true,
@@ -46,7 +47,7 @@ export async function addMembers(client: FhirClient, groupId: string, change: At
 }
 
 /** `$remove`: members become inactive with end = now (they stay listed until the server purges them). */
-export async function removeMembers(client: FhirClient, groupId: string, change: MembersChange): Promise<fhir3.Group> {
+export async function removeMembers(client: DpcClient, groupId: string, change: MembersChange): Promise<fhir3.Group> {
   const { body } = await fhirWrite<fhir3.Group>(client, 'POST', `/Group/${encodeURIComponent(groupId)}/$remove`, buildGroup(change.npi, change.patientIds), {
     idempotent: true,
   });
@@ -54,13 +55,13 @@ export async function removeMembers(client: FhirClient, groupId: string, change:
 }
 
 /** PUT: the membership becomes exactly these patients, all starting now. */
-export async function replaceGroup(client: FhirClient, groupId: string, change: AttestedChange): Promise<fhir3.Group> {
+export async function replaceGroup(client: DpcClient, groupId: string, change: AttestedChange): Promise<fhir3.Group> {
   const { body } = await fhirWrite<fhir3.Group>(client, 'PUT', `/Group/${encodeURIComponent(groupId)}`, buildGroup(change.npi, change.patientIds), {
     provenance: change.provenance,
   });
   return body;
 }
 
-export function deleteGroup(client: FhirClient, id: string): Promise<void> {
+export function deleteGroup(client: DpcClient, id: string): Promise<void> {
   return deleteResource(client, 'Group', id);
 }

@@ -5,12 +5,13 @@
 import type * as fhir3 from 'fhir/r3.js';
 import { DpcError } from '../errors.js';
 import { findGroupByNpi, getGroup } from './groups.js';
-import { idOf, type FhirClient } from './http.js';
+import { idOf } from './http.js';
 import { getOrganization } from './organization.js';
 import { findPatientByMbi, getPatient } from './patients.js';
 import { findPractitionerByNpi, getPractitioner } from './practitioners.js';
 import { buildAttestation } from './provenance.js';
 import { isValidMbi } from './validate.js';
+import type { DpcClient } from '../client.js';
 
 const looksLikeNpi = (value: string) => /^\d{10}$/.test(value);
 const stripType = (value: string, type: string) => value.replace(new RegExp(`^${type}/`), '');
@@ -19,21 +20,21 @@ function notFound(what: string): DpcError {
   return new DpcError('ERR_NOT_FOUND', `no ${what} in your organization`, { status: 404 });
 }
 
-export async function resolvePractitioner(client: FhirClient, npiOrId: string): Promise<fhir3.Practitioner> {
+export async function resolvePractitioner(client: DpcClient, npiOrId: string): Promise<fhir3.Practitioner> {
   if (!looksLikeNpi(npiOrId)) return getPractitioner(client, stripType(npiOrId, 'Practitioner'));
   const found = await findPractitionerByNpi(client, npiOrId);
   if (!found) throw notFound(`practitioner with NPI ${npiOrId}`);
   return found;
 }
 
-export async function resolvePatient(client: FhirClient, mbiOrId: string): Promise<fhir3.Patient> {
+export async function resolvePatient(client: DpcClient, mbiOrId: string): Promise<fhir3.Patient> {
   if (!isValidMbi(mbiOrId)) return getPatient(client, stripType(mbiOrId, 'Patient'));
   const found = await findPatientByMbi(client, mbiOrId);
   if (!found) throw notFound(`patient with MBI ${mbiOrId.toUpperCase()}`);
   return found;
 }
 
-export async function resolveGroup(client: FhirClient, npiOrId: string): Promise<fhir3.Group> {
+export async function resolveGroup(client: DpcClient, npiOrId: string): Promise<fhir3.Group> {
   if (!looksLikeNpi(npiOrId)) return getGroup(client, stripType(npiOrId, 'Group'));
   const found = await findGroupByNpi(client, npiOrId);
   if (!found) throw notFound(`group for practitioner NPI ${npiOrId}`);
@@ -44,7 +45,7 @@ export async function resolveGroup(client: FhirClient, npiOrId: string): Promise
 const LOOKUP_CONCURRENCY = 8;
 
 /** Patient ids for a mix of MBIs and ids (`Patient/` prefix allowed). Every unknown MBI is named in one error. */
-export async function resolvePatientIds(client: FhirClient, refs: readonly string[]): Promise<string[]> {
+export async function resolvePatientIds(client: DpcClient, refs: readonly string[]): Promise<string[]> {
   const ids: Array<string | undefined> = refs.map((r) => (isValidMbi(r) ? undefined : stripType(r, 'Patient')));
   let next = 0;
   const worker = async () => {
@@ -66,7 +67,7 @@ export async function resolvePatientIds(client: FhirClient, refs: readonly strin
 }
 
 /** The X-Provenance for changes to this practitioner's roster, attested now by the caller's organization. */
-export async function attestationFor(client: FhirClient, practitioner: fhir3.Practitioner, orgId?: string): Promise<string> {
+export async function attestationFor(client: DpcClient, practitioner: fhir3.Practitioner, orgId?: string): Promise<string> {
   const org = orgId ?? idOf(await getOrganization(client));
   return buildAttestation({ orgId: org, practitionerId: idOf(practitioner), recorded: client.now() });
 }

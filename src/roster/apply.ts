@@ -4,13 +4,13 @@
  * attested for that practitioner) and a `$remove` only when members go.
  */
 import { DpcError } from '../errors.js';
-import type { FhirClient } from '../fhir/http.js';
 import { addMembers, createGroup, removeMembers } from '../fhir/groups.js';
 import { submitPatients } from '../fhir/patients.js';
 import { submitPractitioners } from '../fhir/practitioners.js';
 import { buildAttestation } from '../fhir/provenance.js';
 import { mbiOf, npiOf } from '../fhir/resources.js';
 import type { PlanMember, SyncPlan } from './plan.js';
+import type { DpcClient } from '../client.js';
 
 /** Patients per `$submit`: a few hundred keeps each body well under a megabyte even for Synthea-sized resources. */
 export const PATIENT_CHUNK = 500;
@@ -41,7 +41,7 @@ export interface SyncResult {
   groups: GroupChange[];
 }
 
-export async function applySyncPlan(client: FhirClient, plan: SyncPlan, options: ApplyOptions): Promise<SyncResult> {
+export async function applySyncPlan(client: DpcClient, plan: SyncPlan, options: ApplyOptions): Promise<SyncResult> {
   const practitionerIds = new Map<string, string>();
   for (const p of await submitPractitioners(client, plan.registerPractitioners)) {
     const npi = npiOf(p);

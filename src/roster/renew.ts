@@ -8,13 +8,14 @@
  */
 import type * as fhir3 from 'fhir/r3.js';
 import { DpcError } from '../errors.js';
-import { idOf, type FhirClient } from '../fhir/http.js';
+import { idOf } from '../fhir/http.js';
 import { addMembers, listGroups } from '../fhir/groups.js';
 import { getOrganization } from '../fhir/organization.js';
 import { listPractitioners } from '../fhir/practitioners.js';
 import { buildAttestation } from '../fhir/provenance.js';
 import { memberPatientId, npiOf } from '../fhir/resources.js';
 import { expiringMembers, type ExpiringGroup, type ExpiringMember } from './expiry.js';
+import type { DpcClient } from '../client.js';
 
 export interface RenewOptions {
   withinMs: number;
@@ -24,7 +25,7 @@ export interface RenewOptions {
 }
 
 /** The groups with members ending within the window or inactive. */
-export async function findExpiring(client: FhirClient, withinMs: number): Promise<ExpiringGroup[]> {
+export async function findExpiring(client: DpcClient, withinMs: number): Promise<ExpiringGroup[]> {
   return expiringMembers(await listGroups(client), { now: client.now(), withinMs });
 }
 
@@ -32,7 +33,7 @@ export async function findExpiring(client: FhirClient, withinMs: number): Promis
  * The groups and members renewed (or, on a dry run, that would be). After a renewal each member's `start`/`end`
  * are the new period the server returned, while `status` stays the one that made it due (expiring or inactive).
  */
-export async function renewExpiring(client: FhirClient, options: RenewOptions): Promise<ExpiringGroup[]> {
+export async function renewExpiring(client: DpcClient, options: RenewOptions): Promise<ExpiringGroup[]> {
   const due = (await findExpiring(client, options.withinMs))
     .map((g) => ({ ...g, members: g.members.filter((m) => options.includeInactive || m.status === 'expiring') }))
     .filter((g) => g.members.length > 0);

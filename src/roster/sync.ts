@@ -3,7 +3,7 @@
  * plan, then apply. Any problem found before the plan rejects the whole roster and nothing is written.
  */
 import type * as fhir3 from 'fhir/r3.js';
-import { idOf, type FhirClient } from '../fhir/http.js';
+import { idOf } from '../fhir/http.js';
 import { listGroups } from '../fhir/groups.js';
 import { getOrganization } from '../fhir/organization.js';
 import { listPatients } from '../fhir/patients.js';
@@ -13,6 +13,7 @@ import { entryProblems, inputRejected } from '../fhir/validate.js';
 import { applySyncPlan, type SyncEvent, type SyncResult } from './apply.js';
 import { desiredRoster, planSync, type CurrentState, type DesiredRoster, type SyncPlan } from './plan.js';
 import { parseRoster } from './roster-file.js';
+import type { DpcClient } from '../client.js';
 
 export interface JsonSource {
   /** File name, for messages. */
@@ -48,7 +49,7 @@ export interface SyncOutcome {
 
 export const DEFAULT_RENEW_WITHIN_DAYS = 14;
 
-export async function loadCurrentState(client: FhirClient): Promise<CurrentState> {
+export async function loadCurrentState(client: DpcClient): Promise<CurrentState> {
   const [practitioners, patients, groups] = await Promise.all([listPractitioners(client), listPatients(client), listGroups(client)]);
   return { practitioners, patients, groups };
 }
@@ -64,7 +65,7 @@ export function checkRosterInput(input: RosterInput, now: number): DesiredRoster
   return desiredRoster(input.file, rows, { patients, practitioners });
 }
 
-export async function syncRoster(client: FhirClient, input: RosterInput, options: SyncOptions = {}): Promise<SyncOutcome> {
+export async function syncRoster(client: DpcClient, input: RosterInput, options: SyncOptions = {}): Promise<SyncOutcome> {
   const desired = checkRosterInput(input, client.now());
   const [current, org] = await Promise.all([loadCurrentState(client), options.dryRun ? undefined : getOrganization(client)]);
   const plan = planSync(desired, current, {

@@ -1,6 +1,7 @@
 /**
- * The embedded DPC sandbox: a local HTTP server implementing DPC v1 (behaviour doc §0–§7) for offline
- * development and tests. Imports nothing from the client library.
+ * `dpc-client/sandbox`: the embedded DPC sandbox, a local HTTP server implementing DPC v1 (behaviour doc §0–§7) for
+ * offline development and tests, and its typed admin contract. Imports nothing from the client library (only
+ * src/shared). This export list is written by hand.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -19,10 +20,20 @@ import { seedSandbox } from './seed.js';
 import { API_PREFIX, createListener } from './server.js';
 import { Store, type SeedInfo } from './state.js';
 
+/** Faults a test can switch on: throttling, cut or truncated downloads, wrong checksums, slow first bytes. */
 export type { SandboxFaults } from './export/contract.js';
+/** The portal's role in-process (`sandbox.admin`): create an organization, register a key. */
 export type { AdminApi } from './admin.js';
+/** The organization, client token and key a seeded sandbox starts with. */
 export type { SeedInfo } from './state.js';
+/** The `/__admin` HTTP contract: route patterns, paths, request and response types. */
+export { ADMIN_PREFIX, ADMIN_ROUTES, adminPaths } from './admin-contract.js';
+/** The bodies of the `/__admin` requests and responses. */
+export type { CreateOrganizationRequest, CreateOrganizationResponse, RegisterKeyRequest, RegisterKeyResponse, ClockRequest, ClockResponse, FaultsRequest } from './admin-contract.js';
+/** Register a new organization and public key with a running sandbox over HTTP (what `dpc init --sandbox-url` does). */
+export { registerWithSandbox, type SandboxRegistration } from './admin-contract.js';
 
+/** What startSandbox takes: port, state folder, seeding, test mode, export timing and faults. */
 export interface SandboxOptions {
   /** 0 = ephemeral (default 0). */
   port?: number;
@@ -45,6 +56,7 @@ export interface SandboxOptions {
   dataSeed?: number;
 }
 
+/** A running sandbox: its URLs, clock, faults, in-process admin, and `close()`. */
 export interface SandboxHandle {
   /** http://127.0.0.1:PORT/api/v1 */
   baseUrl: string;
@@ -58,6 +70,7 @@ export interface SandboxHandle {
   close(): Promise<void>;
 }
 
+/** Start the sandbox on loopback (an ephemeral port unless told); `close()` stops it and removes a temp state folder. */
 export async function startSandbox(options: SandboxOptions = {}): Promise<SandboxHandle> {
   const host = options.host ?? '127.0.0.1';
   const ownsStateDir = options.stateDir === undefined;

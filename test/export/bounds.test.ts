@@ -11,6 +11,7 @@ import { runExport, runOutcomeError, type ExportEvent, type ExportRunOptions } f
 import { cliLines, STACK_LINE } from '../fuzz/check.js';
 import { completion, lines, sha256, startHostileServer, type HostileServer } from './hostile-server.js';
 import { removeTempDirs, tempDir } from './sandbox.js';
+import { clientOn } from '../client-on.js';
 
 let server: HostileServer;
 
@@ -39,7 +40,7 @@ async function exportFrom(over: Partial<ExportRunOptions> & { outDir?: string } 
   const events: ExportEvent[] = [];
   try {
     const result = await runExport(
-      { transport, now: Date.now },
+      clientOn(transport),
       { target: { kind: 'patient' }, pollIntervalMs: 5, ...over, outDir: out, onEvent: (e) => events.push(e) },
     );
     const manifest = result.groups[0]?.manifest;

@@ -6,7 +6,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Transport } from '../../src/transport/index.js';
-import type { ExportClient } from '../../src/export/index.js';
+import type { DpcClient } from '../../src/client.js';
+import { clientOn } from '../client-on.js';
 
 export interface BulkJob {
   transactionTime?: string;
@@ -32,7 +33,7 @@ export interface BulkServer {
   config: BulkServerConfig;
   /** Every kick-off request path with its query. */
   kickoffs: string[];
-  client(): ExportClient;
+  client(): DpcClient;
   close(): Promise<void>;
 }
 
@@ -92,7 +93,7 @@ export async function startBulkServer(config: BulkServerConfig): Promise<BulkSer
     base,
     config,
     kickoffs,
-    client: () => ({ transport: new Transport({ baseUrl: `${base}/fhir`, tokenProvider: { getAccessToken: async () => 'bulk-test-token-0001' } }), now: Date.now }),
+    client: () => clientOn(new Transport({ baseUrl: `${base}/fhir`, tokenProvider: { getAccessToken: async () => 'bulk-test-token-0001' } })),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

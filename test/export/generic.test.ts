@@ -12,6 +12,7 @@ import { Transport } from '../../src/transport/index.js';
 import { downloadExisting, exportStatus, runExport, runOutcomeError, type ExportEvent } from '../../src/export/index.js';
 import { logRecord } from '../../src/cli/commands/export-progress.js';
 import { removeTempDirs, tempDir } from './sandbox.js';
+import { clientOn } from '../client-on.js';
 
 const patients = Array.from({ length: 50 }, (_, i) => `{"resourceType":"Patient","id":"p${i}"}\n`).join('');
 const seen: Array<{ path: string; prefer?: string; accept?: string; auth: boolean }> = [];
@@ -67,7 +68,7 @@ afterAll(async () => {
 });
 
 function client() {
-  return { transport: new Transport({ baseUrl: `${apiBase}/fhir`, tokenProvider: { getAccessToken: async () => 'generic-access-token-1234' } }), now: Date.now };
+  return clientOn(new Transport({ baseUrl: `${apiBase}/fhir`, tokenProvider: { getAccessToken: async () => 'generic-access-token-1234' } }));
 }
 
 describe('generic Bulk Data server', () => {
