@@ -27,6 +27,11 @@ export interface DpcClientOptions {
   jwtType?: boolean;
   /** A fixed bearer token instead of the assertion flow (for curl-style users). */
   accessToken?: string;
+  /**
+   * `none`: an open Bulk Data server; no request carries an Authorization header and no token is ever exchanged.
+   * Default `smart`: the assertion flow (or `accessToken`).
+   */
+  authentication?: 'smart' | 'none';
   /** Shared undici pool; closed by `close()` only if the client created it. */
   dispatcher?: Dispatcher;
   retry?: Partial<RetryPolicy>;
@@ -70,7 +75,7 @@ export function createClient(options: DpcClientOptions): DpcClient {
     userAgent: `dpc-client/${VERSION}`,
     onEvent: options.onEvent,
     sleep: options.sleep,
-    tokenProvider: { getAccessToken: (o) => tokens!.getAccessToken(o) },
+    tokenProvider: options.authentication === 'none' ? undefined : { getAccessToken: (o) => tokens!.getAccessToken(o) },
   });
   tokens = new TokenManager({
     transport,

@@ -83,6 +83,8 @@ export type { IpAddressEntity } from './auth/ip-addresses.js';
 
 /** The client token's organization. */
 export { getOrganization } from './fhir/organization.js';
+/** The server's CapabilityStatement (`GET /metadata`, public; also how an open Bulk Data server is checked). */
+export { getCapabilityStatement } from './fhir/metadata.js';
 
 // ── identifiers ──────────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -196,6 +198,8 @@ export { MANIFEST_FILE } from './export/layout.js';
 export { DEFAULT_POLL_INTERVAL_MS } from './export/job.js';
 /** The scope of an export: a group, all patients, or the system. */
 export type { ExportScope } from './export/job.js';
+/** Kick-off parameters generic Bulk Data servers take (`_elements`, `_typeFilter`, `patient` by POST, `includeAssociatedData`). */
+export type { BulkDataParameters } from './export/job.js';
 /** Progress of an export, reported to `onEvent` (SMART Bulk Data vocabulary). */
 export type { ExportEvent, ExportEventHandler } from './export/events.js';
 /** The patients a job could not export, counted by reason. */

@@ -141,6 +141,13 @@ export async function validateAssertion(
     });
     return { valid: true, problems };
   } catch (error) {
+    // /Token/validate is DPC's own (server behaviour §1.3): a generic SMART server has no such endpoint
+    if (isDpcError(error, 'ERR_NOT_FOUND') || (isDpcError(error, 'ERR_HTTP') && error.status === 405)) {
+      throw new DpcError('ERR_NOT_FOUND', `${client.transport.baseUrl}/Token/validate does not exist (${error.status ?? 404}): /Token/validate is a DPC-only endpoint`, {
+        status: error.status,
+        requestId: error.requestId,
+      });
+    }
     if (!isDpcError(error, 'ERR_BAD_REQUEST')) throw error;
     return { valid: false, serverMessage: error.message.replace(/^.*? failed with 400: /, ''), problems };
   }

@@ -73,7 +73,7 @@ export async function clientFor(argv: GlobalArgs, output: Output, options: Clien
   if (settings.keyId !== undefined && !keyIdFits(settings.keyId, settings.tokenUrl)) {
     throw new DpcError('ERR_CONFIG', `key id "${settings.keyId}" (from ${settings.sources.keyId ?? 'config'}) is not a UUID; use the id returned when the public key was registered`);
   }
-  const privateKey = missing.length === 0 && !settings.accessToken ? await privateKeyFor(settings, output) : undefined;
+  const privateKey = missing.length === 0 && !settings.accessToken && !settings.noAuth ? await privateKeyFor(settings, output) : undefined;
   return createClient({
     baseUrl: settings.baseUrl,
     ...(privateKey ? { clientToken: settings.clientToken, privateKey, keyId: settings.keyId } : {}),
@@ -81,6 +81,7 @@ export async function clientFor(argv: GlobalArgs, output: Output, options: Clien
     tokenUrl: settings.tokenUrl,
     scope: settings.scope,
     jwtType: settings.jwtType,
+    authentication: settings.noAuth ? 'none' : 'smart',
     onEvent: (event) => reportClientEvent(output, event),
     redactor,
   });

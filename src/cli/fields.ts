@@ -16,6 +16,9 @@ const FLAG_FOR_FIELD: Readonly<Record<string, string>> = {
   dir: '--dir',
   within: '--within',
   pollInterval: '--poll-interval',
+  elements: '--elements',
+  typeFilter: '--type-filter',
+  patients: '--patient',
   passphrase: '--passphrase-file or DPC_KEY_PASSPHRASE',
   credentials: '`dpc init`, DPC_CLIENT_TOKEN/DPC_PRIVATE_KEY/DPC_KEY_ID or flags',
 };

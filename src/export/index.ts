@@ -6,7 +6,7 @@ export type { JobStatusReport, DownloadExistingOptions } from './existing.js';
 export { verifyExportDir, measureFile, findManifests } from './verify.js';
 export type { VerifyReport, VerifiedEntry, VerifyOptions } from './verify.js';
 export { kickoff, pollOnce, pollUntilComplete, DEFAULT_POLL_INTERVAL_MS } from './job.js';
-export type { ExportRequest, ExportScope, PollResult } from './job.js';
+export type { BulkDataParameters, ExportRequest, ExportScope, PollResult } from './job.js';
 export { parseCompletion, planFiles, verifyAgainst } from './manifest.js';
 export type { JobCompletion, JobFile, PlannedFile, Measured } from './manifest.js';
 export type { ExportEvent, ExportEventHandler } from './events.js';

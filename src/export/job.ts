@@ -20,7 +20,22 @@ export type ExportScope =
   | { level: 'patient' }
   | { level: 'system' };
 
-export interface ExportRequest {
+/**
+ * Kick-off parameters of the Bulk Data spec beyond DPC's. DPC ignores `_elements` and `_typeFilter` and has no POST
+ * kick-off (behaviour doc §11.5), so these are for generic servers.
+ */
+export interface BulkDataParameters {
+  /** `_elements`: element paths such as `id`, `Patient.birthDate`. */
+  elements?: readonly string[];
+  /** `_typeFilter`: FHIR search queries such as `Observation?category=laboratory`. */
+  typeFilter?: readonly string[];
+  /** `patient`: Patient references (`Patient/123`). The spec takes them only in a POST kick-off. */
+  patients?: readonly string[];
+  /** `includeAssociatedData`: codes such as `LatestProvenanceResources`. */
+  includeAssociatedData?: readonly string[];
+}
+
+export interface ExportRequest extends BulkDataParameters {
   scope: ExportScope;
   /** `_type`; absent = the server's default (all types). */
   types?: readonly string[];
@@ -50,10 +65,65 @@ export function kickoffQuery(request: ExportRequest): Record<string, string | un
   // DPC: R/PatientResource.java everything reads only _since (the job always holds Patient, EOB and Coverage)
   if (request.scope.level === 'one-patient' && request.scope.operation === '$everything') return { _since: request.since };
   return {
-    _type: request.types && request.types.length > 0 ? request.types.join(',') : undefined,
+    _type: listParameter(request.types),
     _since: request.since,
     _outputFormat: request.outputFormat ?? MediaType.fhirNdjson,
+    _elements: listParameter(request.elements),
+    _typeFilter: listParameter(request.typeFilter),
+    includeAssociatedData: listParameter(request.includeAssociatedData),
   };
+}
+
+function listParameter(values: readonly string[] | undefined): string | undefined {
+  return values && values.length > 0 ? values.join(',') : undefined;
+}
+
+/** Whether the kick-off must be a POST: the Bulk Data spec takes `patient` only in a Parameters body. Pure. */
+export function needsPostKickoff(request: ExportRequest): boolean {
+  return (request.patients?.length ?? 0) > 0;
+}
+
+/** The Parameters resource of a POST kick-off (Bulk Data spec, "POST kick-off request"): one entry per value. Pure. */
+export function kickoffParameters(request: ExportRequest): { resourceType: 'Parameters'; parameter: Array<Record<string, unknown>> } {
+  const many = (name: string, values: readonly string[] | undefined, as: (value: string) => Record<string, unknown>) =>
+    (values ?? []).map((value) => ({ name, ...as(value) }));
+  const valueString = (value: string) => ({ valueString: value });
+  return {
+    resourceType: 'Parameters',
+    parameter: [
+      { name: '_outputFormat', valueString: request.outputFormat ?? MediaType.fhirNdjson },
+      ...(request.since === undefined ? [] : [{ name: '_since', valueInstant: request.since }]),
+      ...many('_type', request.types, valueString),
+      ...many('_elements', request.elements, valueString),
+      ...many('_typeFilter', request.typeFilter, valueString),
+      ...many('patient', request.patients, (value) => ({ valueReference: { reference: patientReference(value) } })),
+      ...many('includeAssociatedData', request.includeAssociatedData, (value) => ({ valueCode: value })),
+    ],
+  };
+}
+
+/** `123` → `Patient/123`; a reference stays as given. */
+function patientReference(value: string): string {
+  return value.includes('/') ? value : `Patient/${value}`;
+}
+
+/** Checks the generic parameters before anything is sent. */
+export function validateBulkDataParameters(parameters: BulkDataParameters): void {
+  for (const filter of parameters.typeFilter ?? []) {
+    if (!/^[A-Z][A-Za-z]+\?\S+$/.test(filter)) {
+      throw new DpcError('ERR_INPUT', `typeFilter ${JSON.stringify(filter)} is not a FHIR search query (e.g. Observation?category=laboratory)`, { field: 'typeFilter' });
+    }
+  }
+  for (const element of parameters.elements ?? []) {
+    if (!/^([A-Z][A-Za-z]+\.)?[a-z][A-Za-z0-9]*$/.test(element)) {
+      throw new DpcError('ERR_INPUT', `elements ${JSON.stringify(element)} is not an element name (e.g. birthDate or Patient.birthDate)`, { field: 'elements' });
+    }
+  }
+  for (const patient of parameters.patients ?? []) {
+    if (!/^(Patient\/)?[A-Za-z0-9\-.]{1,64}$/.test(patient)) {
+      throw new DpcError('ERR_INPUT', `patients ${JSON.stringify(patient)} is not a Patient id or reference (e.g. Patient/123)`, { field: 'patients' });
+    }
+  }
 }
 
 const SINCE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
@@ -93,16 +163,26 @@ export interface Kickoff {
 
 export async function kickoff(transport: Transport, request: ExportRequest, signal?: AbortSignal): Promise<Kickoff> {
   const path = kickoffPath(request.scope);
+  const post = needsPostKickoff(request);
   const headers: Record<string, string> = { prefer: 'respond-async' };
   if (request.provenance !== undefined) headers['x-provenance'] = request.provenance;
   const response = await transport
-    .text({ path, query: kickoffQuery(request), headers, accept: MediaType.fhirJson, okStatuses: [202], signal })
+    .text({
+      path,
+      ...(post
+        ? { method: 'POST' as const, body: JSON.stringify(kickoffParameters(request)), contentType: MediaType.fhirJson }
+        : { query: kickoffQuery(request) }),
+      headers,
+      accept: MediaType.fhirJson,
+      okStatuses: [202],
+      signal,
+    })
     .catch((error: unknown) => {
       throw request.scope.level === 'patient' && isDpcError(error, 'ERR_NOT_FOUND') ? noTypeLevelExport(error) : error;
     });
   const location = headerValue(response.headers['content-location']);
   if (!location) {
-    throw new DpcError('ERR_HTTP', `GET ${path} answered 202 without a Content-Location header`, { requestId: response.requestId, location: redactUrl(response.url) });
+    throw new DpcError('ERR_HTTP', `${post ? 'POST' : 'GET'} ${path} answered 202 without a Content-Location header`, { requestId: response.requestId, location: redactUrl(response.url) });
   }
   return { jobUrl: transport.resolve(location).href, url: redactUrl(response.url), requestId: response.requestId };
 }

@@ -29,7 +29,20 @@ import { ensurePrivateDir, writeOwnerOnly } from '../fs.js';
 import { findGroupByNpi, listGroups } from '../fhir/groups.js';
 import { attributedNpi } from '../fhir/resources.js';
 import { isValidNpi } from '../fhir/validate.js';
-import { DEFAULT_POLL_INTERVAL_MS, instantProblem, kickoff, MAX_CLOCK_SKEW_MS, type ExportRequest, type Kickoff, pollUntilComplete, validateSince, validateTypes, type ExportScope } from './job.js';
+import {
+  DEFAULT_POLL_INTERVAL_MS,
+  instantProblem,
+  kickoff,
+  MAX_CLOCK_SKEW_MS,
+  pollUntilComplete,
+  validateBulkDataParameters,
+  validateSince,
+  validateTypes,
+  type BulkDataParameters,
+  type ExportRequest,
+  type ExportScope,
+  type Kickoff,
+} from './job.js';
 import { acquireLock } from './lock.js';
 import { abandonRun, createRunDir, FOLDER_NAME, MANIFEST_FILE, NPI_FILE, QUARANTINE_DIR, writeLatest } from './layout.js';
 import { planFiles, type JobCompletion, type PlannedFile } from './manifest.js';
@@ -48,7 +61,7 @@ export type ExportTarget =
   | { kind: 'patient' }
   | { kind: 'system' };
 
-export interface ExportRunOptions {
+export interface ExportRunOptions extends BulkDataParameters {
   outDir: string;
   target: ExportTarget;
   types?: readonly string[];
@@ -115,6 +128,7 @@ const DEFAULT_GROUP_CONCURRENCY = 2;
 export async function runExport(client: DpcClient, options: ExportRunOptions): Promise<ExportRunResult> {
   const now = client.now;
   if (options.types) validateTypes(options.types);
+  validateBulkDataParameters(options);
   if (options.since !== undefined && options.since !== 'auto') validateSince(options.since, now());
   return withLockedState(options.outDir, (state) => exportTargets(client, options, state));
 }
@@ -191,6 +205,14 @@ function safeLabel(value: string, field: string): string {
   return value;
 }
 
+/** The generic kick-off parameters a run was given, only those set (so older fingerprints stay equal). Pure. */
+function bulkDataParameters(options: BulkDataParameters): BulkDataParameters {
+  const { elements, typeFilter, patients, includeAssociatedData } = options;
+  return Object.fromEntries(
+    Object.entries({ elements, typeFilter, patients, includeAssociatedData }).filter(([, values]) => values !== undefined && values.length > 0),
+  );
+}
+
 /** What makes two runs "the same command" for resume purposes. */
 function fingerprint(scope: ExportScope, options: ExportRunOptions): string {
   return JSON.stringify({
@@ -199,6 +221,7 @@ function fingerprint(scope: ExportScope, options: ExportRunOptions): string {
     since: options.since ?? null,
     outputFormat: options.outputFormat ?? null,
     gzip: options.gzip ?? false,
+    ...bulkDataParameters(options),
   });
 }
 
@@ -274,7 +297,7 @@ async function resumeOrStart(
   const since = options.since === 'auto' ? recordedSince(previous, label, client.now()) : options.since;
   const started = await startJob(
     client.transport,
-    { scope: target.scope, types: options.types, since, outputFormat: options.outputFormat, provenance: target.provenance },
+    { ...bulkDataParameters(options), scope: target.scope, types: options.types, since, outputFormat: options.outputFormat, provenance: target.provenance },
     options.signal,
   );
   await beginRun(state, options.outDir, label, { jobUrl: started.jobUrl, request, at: client.now() });

@@ -3,7 +3,7 @@
  * a rejected assertion. The only commands that print a credential to stdout, and only on explicit request.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { clientFor, outputFor, type GlobalArgs } from '../context.js';
+import { clientFor, outputFor, settingsFor, type GlobalArgs } from '../context.js';
 
 const token: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'token',
@@ -65,6 +65,12 @@ const validate: CommandModule<GlobalArgs, ValidateArgs> = {
     const output = outputFor(argv);
     // yargs hands a lone `-` positional over as ''
     const given = argv.jwt === '-' || argv.jwt === '' ? (await readStdin()).trim() : argv.jwt;
+    const { settings } = await settingsFor(argv);
+    if (settings.tokenUrl !== undefined || settings.noAuth) {
+      const { DpcError } = await import('../../errors.js');
+      const server = settings.noAuth ? 'an open server (auth "none")' : `a generic SMART server (token URL ${settings.tokenUrl})`;
+      throw new DpcError('ERR_USAGE', `/Token/validate is a DPC-only endpoint; profile "${settings.profile}" talks to ${server}: inspect an assertion with \`dpc auth assertion\` instead`);
+    }
     const client = await clientFor(argv, output, { credentials: given === undefined });
     try {
       const { validateAssertion } = await import('../../auth/admin.js');

@@ -38,6 +38,10 @@ interface RunArgs extends GlobalArgs {
   system: boolean;
   type?: string[];
   since?: string;
+  elements?: string[];
+  typeFilter?: string[];
+  patient?: string[];
+  includeAssociatedData?: string[];
   out: string;
   concurrency: number;
   groupConcurrency: number;
@@ -74,6 +78,10 @@ const run: CommandModule<GlobalArgs, RunArgs> = {
       .option('system', { type: 'boolean', default: false, describe: 'System-level $export (generic Bulk Data servers)' })
       .option('type', { type: 'string', array: true, describe: 'Resource types, e.g. Patient,Coverage (default: all)', coerce: splitList })
       .option('since', { type: 'string', describe: 'Only resources changed after this ISO time (with offset), or "auto": the last verified run' })
+      .option('elements', { type: 'string', array: true, coerce: splitList, describe: '_elements, e.g. id,birthDate (generic servers; DPC ignores it)' })
+      .option('type-filter', { type: 'string', array: true, describe: '_typeFilter search query, repeatable, e.g. "Observation?category=laboratory" (generic servers; DPC ignores it)' })
+      .option('patient', { type: 'string', array: true, coerce: splitList, describe: 'Only these patients (ids or Patient/ references): a POST kick-off (generic servers; not DPC)' })
+      .option('include-associated-data', { type: 'string', array: true, coerce: splitList, describe: 'includeAssociatedData codes, e.g. LatestProvenanceResources (where the server supports it)' })
       .option('out', { type: 'string', default: 'dpc-export', describe: 'Output folder (created 0700; an existing one keeps its mode, the run writes 0700 subfolders)' })
       .option('concurrency', { type: 'number', default: 4, describe: 'Parallel file downloads' })
       .option('group-concurrency', { type: 'number', default: 2, describe: 'Groups exported at once with --all-groups' })
@@ -83,6 +91,8 @@ const run: CommandModule<GlobalArgs, RunArgs> = {
       .example('$0 export run --npi 1234329724 --type Patient,Coverage', "the group of a practitioner's NPI, two types")
       .example('$0 export run --all-groups --since auto --out /data/nightly', 'nightly incremental export of the whole organization')
       .example('$0 export run --group ID --gzip --concurrency 8 --json', 'keep gzip files, 8 downloads, JSON summary on stdout')
+      .example('$0 --profile ref export run --system --type Patient --elements id,birthDate', 'a generic Bulk Data server, two elements only')
+      .example('$0 --profile ref export run --group G1 --patient p1,p2 --type-filter "Observation?category=laboratory"', 'two patients of a group, lab results only (POST kick-off)')
       .epilogue(LAYOUT) as unknown as Argv<RunArgs>,
   handler: async (argv) => {
     const output = outputFor(argv);
@@ -92,6 +102,10 @@ const run: CommandModule<GlobalArgs, RunArgs> = {
       target,
       types: argv.type,
       since: argv.since,
+      elements: argv.elements,
+      typeFilter: argv.typeFilter,
+      patients: argv.patient,
+      includeAssociatedData: argv.includeAssociatedData,
       gzip: argv.gzip,
       concurrency: positiveInt(argv.concurrency, '--concurrency'),
       groupConcurrency: positiveInt(argv.groupConcurrency, '--group-concurrency'),

@@ -13,6 +13,10 @@ import { cliRedactor } from '../secrets.js';
 
 interface InitArgs extends GlobalArgs {
   clientTokenFile?: string;
+  tokenUrl?: string;
+  scope?: string;
+  /** false with `--no-auth`: an open server. */
+  auth?: boolean;
   sandboxUrl?: string;
   default: boolean;
   verify: boolean;
@@ -24,6 +28,9 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
   builder: (y) =>
     (y as Argv<GlobalArgs>)
       .option('client-token-file', { type: 'string', describe: 'Read the client token from this file (keeps it out of shell history)' })
+      .option('token-url', { type: 'string', describe: 'Token endpoint of a generic SMART server (DPC: <base-url>/Token/auth)' })
+      .option('scope', { type: 'string', describe: 'Scope asked for at the token endpoint of a generic SMART server (DPC: system/*.*)' })
+      .option('auth', { type: 'boolean', describe: 'Use --no-auth for an open Bulk Data server (no credentials, no bearer token)' })
       .option('default', { type: 'boolean', default: false, describe: 'Make this the default profile' })
       .option('verify', { type: 'boolean', default: false, describe: 'Exchange a token afterwards to prove the settings work' })
       .option('sandbox-url', {
@@ -33,6 +40,8 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
       .example('$0 init --sandbox-url http://127.0.0.1:3002 --profile local --default --verify', 'set up against a running embedded sandbox')
       .example('$0 init --profile sandbox --client-token-file token.txt --private-key keys/private.pem --key-id <uuid>', 'non-interactive set-up')
       .example('$0 init --profile local --base-url http://127.0.0.1:3002/api/v1 --default --verify', 'a custom server, checked')
+      .example('$0 init --profile ref --base-url https://bulk.example/fhir --token-url https://bulk.example/auth/token --scope system/*.read --client-token-file client-id.txt --private-key keys/ref.pem --key-id my-key', 'a generic SMART Backend Services server (any key id)')
+      .example('$0 init --profile open --base-url http://127.0.0.1:9443/fhir --no-auth', 'an open Bulk Data server')
       .example('$0 init', 'asks for what is missing when run in a terminal') as Argv<InitArgs>,
   handler: async (argv) => {
     const output = outputFor(argv);
@@ -44,6 +53,7 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
     const existing = await readConfig(path);
     const profile = argv.profile ?? (argv.sandboxUrl ? 'local' : (existing?.defaultProfile ?? DEFAULT_PROFILE));
     const stored = existing?.profiles[profile] ?? {};
+    const noAuth = argv.auth === false || (argv.auth === undefined && stored.auth === 'none');
     const interactive = Boolean(process.stdin.isTTY) && argv.sandboxUrl === undefined;
 
     const clientToken = argv.clientToken ?? (argv.clientTokenFile ? await readTokenFile(argv.clientTokenFile) : undefined);
@@ -55,8 +65,10 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
           clientToken,
           privateKey: argv.privateKey === undefined ? undefined : resolve(argv.privateKey),
           keyId: argv.keyId,
+          tokenUrl: argv.tokenUrl,
+          scope: argv.scope,
         };
-    if (interactive) {
+    if (interactive && !noAuth) {
       const { ask } = await promptFor();
       if (!update.baseUrl && !stored.baseUrl && knownBaseUrl(profile) === undefined) update.baseUrl = await ask('API base URL: ');
       if (!update.clientToken && !stored.clientToken) update.clientToken = (await ask('client token (hidden): ', true)) || undefined;
@@ -74,16 +86,22 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
     }
 
     const merged = { ...stored, ...Object.fromEntries(Object.entries(update).filter(([, v]) => v !== undefined && v !== '')) } as ProfileConfig;
+    // --auth on a profile saved with --no-auth turns the assertion flow back on
+    if (noAuth) merged.auth = 'none';
+    else delete merged.auth;
     if (merged.privateKey) await privateKeyFor({ privateKeyPath: merged.privateKey, passphrase: process.env.DPC_KEY_PASSPHRASE }, output);
-    const config = withProfile(existing, profile, merged, argv.default);
+    // merged already holds the stored fields; starting from an empty entry lets --auth drop a stored `auth: "none"`
+    const config = withProfile(existing && { ...existing, profiles: { ...existing.profiles, [profile]: {} } }, profile, merged, argv.default);
     await writeConfig(path, config);
 
-    const missing = (['clientToken', 'privateKey', 'keyId'] as const).filter((k) => !merged[k]);
+    const missing = noAuth ? [] : (['clientToken', 'privateKey', 'keyId'] as const).filter((k) => !merged[k]);
     const summary = {
       config: path,
       profile,
       default: config.defaultProfile === profile,
       baseUrl: merged.baseUrl ?? knownBaseUrl(profile),
+      ...(noAuth ? { auth: 'none' } : {}),
+      ...(merged.tokenUrl ? { tokenUrl: merged.tokenUrl, scope: merged.scope ?? 'system/*.*' } : {}),
       clientToken: merged.clientToken ? 'set' : 'missing',
       privateKey: merged.privateKey ?? 'missing',
       keyId: merged.keyId ?? 'missing',
@@ -95,8 +113,14 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
       const { clientFor } = await import('../context.js');
       const client = await clientFor({ ...argv, profile, config: path, baseUrl: undefined, clientToken: undefined, privateKey: undefined, keyId: undefined }, output);
       try {
-        const token = await client.tokens.exchange();
-        output.info(`verified: ${client.tokens.tokenUrl} issued an access token valid ${token.expiresIn}s`);
+        if (noAuth) {
+          const { getCapabilityStatement } = await import('../../fhir/metadata.js');
+          const capabilities = await getCapabilityStatement(client);
+          output.info(`verified: ${client.baseUrl}/metadata answered (FHIR ${capabilities.fhirVersion ?? 'version not stated'}); no credentials needed`);
+        } else {
+          const token = await client.tokens.exchange();
+          output.info(`verified: ${client.tokens.tokenUrl} issued an access token valid ${token.expiresIn}s`);
+        }
       } finally {
         await client.close();
       }

@@ -18,7 +18,7 @@ export function configPath(env: Env, explicit?: string): string {
   return join(base, 'dpc', 'config.json');
 }
 
-const PROFILE_KEYS = new Set(['baseUrl', 'clientToken', 'privateKey', 'keyId', 'tokenUrl', 'scope', 'jwtType']);
+const PROFILE_KEYS = new Set(['baseUrl', 'clientToken', 'privateKey', 'keyId', 'tokenUrl', 'scope', 'jwtType', 'auth']);
 
 /** Pure: parse and validate the file's text; every problem is reported, one per detail line. */
 export function parseConfig(text: string, path: string): ConfigFile {
@@ -61,6 +61,7 @@ export function validateConfig(raw: unknown): string[] {
       if (profile[key] !== undefined && (typeof profile[key] !== 'string' || profile[key] === '')) problems.push(`${at}.${key}: must be a non-empty string`);
     }
     if (profile.jwtType !== undefined && typeof profile.jwtType !== 'boolean') problems.push(`${at}.jwtType: must be true or false`);
+    if (profile.auth !== undefined && profile.auth !== 'none') problems.push(`${at}.auth: must be "none" (an open server) or absent`);
     if (typeof profile.keyId === 'string' && profile.keyId !== '' && !keyIdFits(profile.keyId, typeof profile.tokenUrl === 'string' ? profile.tokenUrl : undefined)) {
       problems.push(`${at}.keyId: not a UUID (DPC key ids are; set tokenUrl for a generic SMART server)`);
     }

@@ -28,6 +28,8 @@ export interface ProfileConfig {
   tokenUrl?: string;
   scope?: string;
   jwtType?: boolean;
+  /** `none`: an open Bulk Data server, no Authorization header at all. */
+  auth?: 'none';
 }
 
 export interface ConfigFile {
@@ -61,6 +63,8 @@ export interface Settings {
   tokenUrl?: string;
   scope?: string;
   jwtType?: boolean;
+  /** An open server: no credentials needed, no bearer token sent (profile `auth: "none"` or DPC_AUTH=none). */
+  noAuth: boolean;
   /** Where each value came from, for `dpc config show`-style diagnostics and error messages. */
   sources: Partial<Record<'profile' | 'baseUrl' | 'clientToken' | 'privateKeyPath' | 'keyId', Source>>;
 }
@@ -98,6 +102,7 @@ export function resolveSettings(flags: SettingFlags, env: Env, file: ConfigFile 
     tokenUrl: stored?.tokenUrl,
     scope: stored?.scope,
     jwtType: stored?.jwtType,
+    noAuth: (nonEmpty(env.DPC_AUTH) ?? stored?.auth) === 'none',
     sources,
   };
 }
@@ -110,9 +115,10 @@ export function keyIdFits(keyId: string, tokenUrl: string | undefined): boolean 
   return tokenUrl === undefined ? isUuid(keyId) : keyId !== '';
 }
 
-/** Which settings the assertion flow still lacks, named as the user would set them. */
+/** Which settings the assertion flow still lacks, named as the user would set them (none for an open server). */
 export function missingCredentials(settings: Settings): string[] {
   const missing: string[] = [];
+  if (settings.noAuth || settings.accessToken) return missing;
   if (!settings.clientToken) missing.push('client token (--client-token, DPC_CLIENT_TOKEN)');
   if (!settings.privateKeyPath) missing.push('private key (--private-key, DPC_PRIVATE_KEY)');
   if (!settings.keyId) missing.push('key id (--key-id, DPC_KEY_ID)');
