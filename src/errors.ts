@@ -34,7 +34,10 @@ export type ErrorCode =
   | 'ERR_LOCKED'
   | 'ERR_PARTIAL'
   | 'ERR_IO'
-  | 'ERR_ABORTED';
+  | 'ERR_ABORTED'
+  // claims tables (src/tables): the optional DuckDB engine is missing; a query or a file DuckDB could not read
+  | 'ERR_ENGINE'
+  | 'ERR_QUERY';
 
 export interface DpcErrorOptions {
   cause?: unknown;

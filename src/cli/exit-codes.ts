@@ -24,6 +24,7 @@ const exitCodes: Partial<Record<ErrorCode, ExitCodeValue>> = {
   ERR_UNPROCESSABLE: ExitCode.usage,
   ERR_BAD_REQUEST: ExitCode.usage,
   ERR_PARTIAL: ExitCode.partial,
+  ERR_QUERY: ExitCode.usage,
 };
 
 /** Pure: the exit code for an error code. */

@@ -74,7 +74,7 @@ export async function findManifests(dir: string, options: VerifyOptions = {}): P
 }
 
 /** Folders directly under `dir`, sorted (run ids sort chronologically), skipping dot-folders such as .quarantine. */
-async function subfolders(dir: string): Promise<string[]> {
+export async function subfolders(dir: string): Promise<string[]> {
   const entries = await io(dir, 'read folder', () => readdir(dir, { withFileTypes: true }));
   return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
 }
@@ -137,7 +137,7 @@ export async function verifyExportDir(dir: string, options: VerifyOptions = {}):
   return { dir, manifests: manifests.length, files, ok: files.every((f) => f.ok) };
 }
 
-async function exists(path: string): Promise<boolean> {
+export async function exists(path: string): Promise<boolean> {
   try {
     await stat(path);
     return true;

@@ -186,12 +186,19 @@ describe('export jobs', () => {
     expect(resources.map(mbiOf)).toEqual(patients.slice(0, 3));
     const ids = new Set(resources.map((p) => `Patient/${p.id}`));
     const eobs = gunzipSync(storedFile(h, job.body.output.find((e) => e.type === 'ExplanationOfBenefit')!)).toString().trim().split('\n');
+    const types = new Set<string>();
     for (const line of eobs) {
       const eob = JSON.parse(line) as fhir3.ExplanationOfBenefit;
       expect(ids.has(eob.patient!.reference!)).toBe(true);
       expect(eob.meta!.lastUpdated).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+00:00$/);
-      expect(eob.payment!.amount!.value).toBeGreaterThan(0);
+      const type = eob.type!.coding!.find((c) => c.system === 'https://bluebutton.cms.gov/resources/codesystem/eob-type')!.code!;
+      types.add(type);
+      // Part D events carry their amounts on the line (BFD v1: payment has only a date)
+      const paid = type === 'PDE' ? eob.item![0]!.adjudication![0]!.amount!.value : eob.payment!.amount!.value;
+      expect(paid).toBeGreaterThan(0);
+      expect(eob.billablePeriod!.start! <= eob.billablePeriod!.end!).toBe(true);
     }
+    expect([...types].every((t) => ['CARRIER', 'INPATIENT', 'OUTPATIENT', 'PDE'].includes(t))).toBe(true);
   });
 
   it('puts one OperationOutcome line per failed patient in the error file', () => {

@@ -44,7 +44,7 @@ export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
       const dir = await prepareDemoDir(argv.dir);
       output.info(`dpc demo: the DPC journey on an embedded sandbox (no account, no network); files in ${dir}`);
       const printSummary = (summary: DemoSummary) =>
-        output.result({ ...summary, next: nextCommands(summary, argv.keep) }, () => formatSummary(summary, argv.keep));
+        output.result({ ...summary, next: [...nextCommands(summary, argv.keep), queryHint(summary)] }, () => formatSummary(summary, argv.keep));
       const summary = await runDemo({
         dir,
         exportScale: argv.scale,
@@ -96,6 +96,12 @@ export function nextCommands(summary: DemoSummary, kept: boolean): string[] {
   return [verify, 'dpc sandbox start --seed', 'dpc demo --keep'];
 }
 
+/** The demo's last line: its export as SQL tables (built on first use). Pure. */
+export function queryHint(summary: Pick<DemoSummary, 'dir'>): string {
+  const dir = /^[\w./-]+$/.test(summary.dir) ? summary.dir : `'${summary.dir.replaceAll("'", "'\\''")}'`;
+  return `dpc query ${dir} "select claim_type, count(*) from claims group by 1"`;
+}
+
 const NEXT_NOTES: Record<string, string> = {
   'dpc export verify': 're-hash the exported files against manifest.json (offline)',
   'dpc sandbox start': 'a sandbox that stays up, with sample data and a ready-made profile',
@@ -144,6 +150,8 @@ export function formatSummary(summary: DemoSummary, kept: boolean): string {
       const note = Object.entries(NEXT_NOTES).find(([prefix]) => command.startsWith(prefix))?.[1];
       return `  ${command}${note ? `\n      ${note}` : ''}`;
     }),
+    '',
+    `Claims as tables (Parquet + SQL): ${queryHint(summary)}`,
   ];
   return lines.join('\n');
 }

@@ -11,6 +11,7 @@ import { clientFor, outputFor, type GlobalArgs } from '../context.js';
 import { formatTable, markPrintedWithResult, type Output } from '../output.js';
 import { parseDuration } from '../duration.js';
 import { plural } from '../../plural.js';
+import { tablesCommand } from './tables.js';
 
 // paragraphs without hard line breaks: yargs wraps them at the terminal width (80, 120...) without ragged lines
 const LAYOUT = [
@@ -223,14 +224,15 @@ const verify: CommandModule<GlobalArgs, VerifyArgs> = {
 
 export const exportCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'export <command>',
-  describe: 'Bulk export: run, status, download, verify',
+  describe: 'Bulk export: run, status, download, verify, tables',
   builder: (y) =>
     y
       .command(run)
       .command(status)
       .command(download)
       .command(verify)
-      .demandCommand(1, 'Name an export command: run, status, download or verify')
+      .command(tablesCommand)
+      .demandCommand(1, 'Name an export command: run, status, download, verify or tables')
       .example('$0 export run --group GROUP_ID --out exports', 'export a group and verify every file')
       .example('$0 export run --all-groups --since auto --out /data/nightly', 'nightly incremental export, resumable')
       .example('$0 export verify exports', 're-hash the files on disk against their manifests'),

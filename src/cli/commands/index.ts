@@ -12,6 +12,7 @@ import { groupCommand } from './group.js';
 import { rosterCommand } from './roster.js';
 import { sandboxCommand } from './sandbox.js';
 import { demoCommand } from './demo.js';
+import { queryCommand } from './tables.js';
 // One line per command module. Each module keeps its imports of library code lazy (inside handlers)
 // so that `dpc --version` and `dpc --help` stay fast.
 export const commands: CommandModule<any, any>[] = [
@@ -28,4 +29,5 @@ export const commands: CommandModule<any, any>[] = [
   rosterCommand,
   sandboxCommand,
   demoCommand,
+  queryCommand,
 ];
