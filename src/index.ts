@@ -204,3 +204,26 @@ export type { BulkDataParameters } from './export/job.js';
 export type { ExportEvent, ExportEventHandler } from './export/events.js';
 /** The patients a job could not export, counted by reason. */
 export type { ErrorSummary, ErrorReason } from './export/outcomes.js';
+
+// ── claims as tables (Parquet, SQL on the optional DuckDB engine) ───────────────────────────────────────────────
+
+/**
+ * Write the verified files of an export as Parquet tables (patients, coverage, claims, claim_lines, diagnoses,
+ * procedures, raw_<type>); a rerun adds newer runs, one row per resource id (latest meta.lastUpdated wins).
+ * Needs the optional dependency `@duckdb/node-api` (ERR_ENGINE without it).
+ */
+export { exportTables } from './tables/build.js';
+/** What exportTables takes and returns, and the progress it reports. */
+export type { ExportTablesOptions, ExportTablesResult, TableInfo, TablesEvent, TablesRun } from './tables/build.js';
+/** Run SQL over an export's tables (each table a view), building or refreshing them first for an export folder. */
+export { queryExport } from './tables/query.js';
+/** What queryExport takes and returns: typed columns, JSON-safe values (DECIMAL and BIGINT as exact strings). */
+export type { QueryColumn, QueryOptions, QueryResult, QueryValue } from './tables/query.js';
+/** DuckDB memory limit, threads and module, for exportTables and queryExport. */
+export type { EngineOptions } from './tables/engine.js';
+/** A file exportTables did not read: not listed as verified, or changed or missing since. */
+export type { ExcludedFile } from './tables/sources.js';
+/** The flat tables' columns, each with its type and the FHIR path it comes from (the README's schema). */
+export { FLAT_TABLES } from './tables/flat.js';
+/** One flat table and one of its columns. */
+export type { FlatColumn, FlatTable } from './tables/flat.js';

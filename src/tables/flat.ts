@@ -42,8 +42,8 @@ const DRG = `${BB}clm_drg_cd`;
 export const MACROS = [
   // the code of the first coding in `system`
   'CREATE OR REPLACE TEMP MACRO coding_in(codings, sys) AS list_filter(codings, lambda c: c.system = sys)[1].code',
-  // the first extension with this url
-  'CREATE OR REPLACE TEMP MACRO ext(exts, u) AS list_filter(exts, lambda e: e.url = u)[1]',
+  // the first extension (JSON) with this url
+  "CREATE OR REPLACE TEMP MACRO ext(exts, u) AS list_filter(exts, lambda e: e->>'url' = u)[1]",
   // the amount of the first adjudication whose category is one of `codes` (BFD variable URLs)
   'CREATE OR REPLACE TEMP MACRO adjudicated(adjs, codes) AS list_filter(adjs, lambda a: list_has_any(list_transform(a.category.coding, lambda c: c.code), codes))[1].amount."value"',
   // a FHIR date or dateTime as a DATE (its date part); NULL for a partial date such as `2021`
@@ -75,7 +75,7 @@ export const FLAT_TABLES: readonly FlatTable[] = [
         name: 'mbi',
         type: 'VARCHAR',
         path: `Patient.identifier.where(system='${MBI}').value (the one marked current, else the first)`,
-        sql: `coalesce(list_filter(r.identifier, lambda i: i.system = '${MBI}' AND list_has_any(list_transform(i.extension, lambda e: e.valueCoding.code), ['current']))[1]."value", list_filter(r.identifier, lambda i: i.system = '${MBI}')[1]."value")`,
+        sql: `coalesce(list_filter(r.identifier, lambda i: i.system = '${MBI}' AND list_has_any(list_transform(i.extension, lambda e: e->'valueCoding'->>'code'), ['current']))[1]."value", list_filter(r.identifier, lambda i: i.system = '${MBI}')[1]."value")`,
       },
       { name: 'family_name', type: 'VARCHAR', path: 'Patient.name[0].family', sql: 'r.name[1].family' },
       { name: 'given_name', type: 'VARCHAR', path: "Patient.name[0].given (joined with ' ')", sql: "array_to_string(r.name[1].given, ' ')" },
@@ -114,7 +114,7 @@ export const FLAT_TABLES: readonly FlatTable[] = [
         name: 'billing_npi',
         type: 'VARCHAR',
         path: `ExplanationOfBenefit.organization.identifier.value (institutional, PDE), else careTeam[0].extension('${NPI}').valueCoding.code (carrier: the billing organization)`,
-        sql: `coalesce(CASE WHEN r.organization.identifier.system = '${NPI}' THEN r.organization.identifier."value" END, ext(r.careTeam[1].extension, '${NPI}').valueCoding.code)`,
+        sql: `coalesce(CASE WHEN r.organization.identifier.system = '${NPI}' THEN r.organization.identifier."value" END, ext(r.careTeam[1].extension, '${NPI}')->'valueCoding'->>'code')`,
       },
       { name: 'rendering_npi', type: 'VARCHAR', path: "ExplanationOfBenefit.careTeam.where(role='primary').provider.identifier.value", sql: "care_team_npi(r.careTeam, 'primary')" },
       { name: 'service_start', type: 'DATE', path: 'ExplanationOfBenefit.billablePeriod.start', sql: 'fhir_date(r.billablePeriod."start")' },
@@ -123,13 +123,13 @@ export const FLAT_TABLES: readonly FlatTable[] = [
         name: 'charge_amount',
         type: 'DECIMAL(18,2)',
         path: `ExplanationOfBenefit.totalCost.value (institutional), else extension('${BB}nch_carr_clm_sbmtd_chrg_amt').valueMoney.value (carrier, DME), else the sum of the lines' charges (PDE)`,
-        sql: `coalesce(r.totalCost."value", ext(r.extension, '${BB}nch_carr_clm_sbmtd_chrg_amt').valueMoney."value", list_sum(list_transform(r.item, lambda i: adjudicated(i.adjudication, ${LINE_CHARGE}))))`,
+        sql: `coalesce(r.totalCost."value", CAST(ext(r.extension, '${BB}nch_carr_clm_sbmtd_chrg_amt')->'valueMoney'->>'value' AS DECIMAL(18,2)), list_sum(list_transform(r.item, lambda i: adjudicated(i.adjudication, ${LINE_CHARGE}))))`,
       },
       {
         name: 'allowed_amount',
         type: 'DECIMAL(18,2)',
         path: `ExplanationOfBenefit.extension('${BB}nch_carr_clm_alowd_amt').valueMoney.value (carrier, DME; Blue Button gives no claim-level allowed amount for other types)`,
-        sql: `ext(r.extension, '${BB}nch_carr_clm_alowd_amt').valueMoney."value"`,
+        sql: `ext(r.extension, '${BB}nch_carr_clm_alowd_amt')->'valueMoney'->>'value'`,
       },
       {
         name: 'paid_amount',
@@ -155,7 +155,7 @@ export const FLAT_TABLES: readonly FlatTable[] = [
         name: 'ndc_code',
         type: 'VARCHAR',
         path: `item.service.coding.where(system='${NDC}').code (PDE), else item.extension('${NDC}').valueCoding.code (carrier), else item.service.extension('${BB}rev_cntr_ide_ndc_upc_num').valueCoding.code (outpatient)`,
-        sql: `coalesce(coding_in(x.service.coding, '${NDC}'), ext(x.extension, '${NDC}').valueCoding.code, ext(x.service.extension, '${BB}rev_cntr_ide_ndc_upc_num').valueCoding.code)`,
+        sql: `coalesce(coding_in(x.service.coding, '${NDC}'), ext(x.extension, '${NDC}')->'valueCoding'->>'code', ext(x.service.extension, '${BB}rev_cntr_ide_ndc_upc_num')->'valueCoding'->>'code')`,
       },
       { name: 'revenue_code', type: 'VARCHAR', path: `item.revenue.coding.where(system='${BB}rev_cntr').code (institutional)`, sql: `coding_in(x.revenue.coding, '${BB}rev_cntr')` },
       { name: 'quantity', type: 'DOUBLE', path: 'item.quantity.value', sql: 'x.quantity."value"' },

@@ -1,6 +1,7 @@
 /**
  * The raw tables' column types: FHIR STU3 Patient, Coverage and ExplanationOfBenefit as DuckDB nested types, covering
- * every element Blue Button (BFD v1, which DPC serves) emits in its published sample responses of every claim type.
+ * every element Blue Button (BFD v1, which DPC serves) emits in its published sample responses of every claim type
+ * (extensions as JSON, see below).
  * A fixed schema (not inferred per export) keeps the flat tables' SQL valid and the Parquet schema stable across
  * incremental runs. Primitive dates and dateTimes stay text in the raw tables (FHIR allows partial dates such as
  * `2021`); money is DECIMAL(18,2); `contained` resources are kept whole as JSON. Pure data.
@@ -14,26 +15,11 @@ const simpleQuantity = 'STRUCT("value" DOUBLE, unit VARCHAR, "system" VARCHAR, c
 const simpleIdentifier = `STRUCT("use" VARCHAR, "type" ${concept()}, "system" VARCHAR, "value" VARCHAR, period ${period})`;
 const simpleReference = `STRUCT(reference VARCHAR, identifier ${simpleIdentifier}, display VARCHAR)`;
 
-/** An extension with the value[x] types BFD uses (no nesting: DuckDB types are not recursive). */
-const extension =
-  'STRUCT(url VARCHAR, ' +
-  [
-    `valueCoding ${coding}`,
-    `valueCodeableConcept ${concept()}`,
-    `valueMoney ${money}`,
-    `valueIdentifier ${simpleIdentifier}`,
-    `valueQuantity ${simpleQuantity}`,
-    `valueReference ${simpleReference}`,
-    `valuePeriod ${period}`,
-    'valueDate VARCHAR',
-    'valueDateTime VARCHAR',
-    'valueString VARCHAR',
-    'valueCode VARCHAR',
-    'valueBoolean BOOLEAN',
-    'valueInteger BIGINT',
-    'valueDecimal DOUBLE',
-  ].join(', ') +
-  ')';
+/**
+ * Extensions stay JSON (one text column per list, read with DuckDB's `->>`): typed, each of the dozens of places that
+ * may carry one would add ~50 Parquet leaf columns, and thousands of leaves make the Parquet writer slow and hungry.
+ */
+const extension = 'JSON';
 const ext = `"extension" ${extension}[]`;
 
 const codeable = concept(`${ext}, `);

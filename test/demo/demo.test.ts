@@ -177,6 +177,20 @@ describe('dpc demo --json', () => {
   it('prints no secret under --debug', async () => {
     await expectNoSecrets(jsonRun.stdout + jsonRun.stderr, jsonDir);
   });
+
+  it('ends with a query hint that answers from the demo export (tables built owner-only on first use)', async () => {
+    const summary = JSON.parse(jsonRun.stdout) as DemoSummary & { next: string[] };
+    const sql = 'select claim_type, count(*) from claims group by 1';
+    expect(summary.next.at(-1)).toBe(`dpc query ${jsonDir} "${sql}"`);
+    const query = await runCli(['query', jsonDir, sql, '--json']);
+    expect(query.code, query.stderr).toBe(0);
+    const rows = JSON.parse(query.stdout) as Array<{ claim_type: string; 'count_star()': string }>;
+    const claims = summary.exported.files.filter((f) => f.type === 'ExplanationOfBenefit').reduce((n, f) => n + f.resources, 0);
+    expect(rows.reduce((n, r) => n + Number(r['count_star()']), 0)).toBe(claims);
+    expect(new Set(rows.map((r) => r.claim_type))).toEqual(new Set(['CARRIER', 'INPATIENT', 'OUTPATIENT', 'PDE']));
+    const entries = await modes(join(jsonDir, 'tables'));
+    expect(entries.filter((e) => e.mode !== 0o600)).toEqual([]);
+  });
 });
 
 describe('dpc demo --keep', () => {

@@ -1,7 +1,7 @@
 /** The demo's pure helpers: roster selection, group choice, file totals, and the human summary. */
 import { describe, expect, it } from 'vitest';
 import { countRows, exportedFiles, formatBytes, largestGroup, type DemoSummary } from '../../src/demo/summary.js';
-import { formatMs, formatSummary, nextCommands } from '../../src/cli/commands/demo.js';
+import { formatMs, formatSummary, nextCommands, queryHint } from '../../src/cli/commands/demo.js';
 
 describe('countRows', () => {
   it('counts roster rows, not blank lines or line ends', () => {
@@ -78,6 +78,8 @@ describe('formatting', () => {
     expect(text).toContain('not a demo failure');
     expect(text).toContain('dpc export verify /tmp/d/export/g-1');
     expect(text).not.toContain('undefined');
+    expect(text.split('\n').at(-1)).toBe('Claims as tables (Parquet + SQL): dpc query /tmp/d "select claim_type, count(*) from claims group by 1"');
+    expect(queryHint({ dir: "/tmp/it's here" })).toBe(`dpc query '/tmp/it'\\''s here' "select claim_type, count(*) from claims group by 1"`);
   });
 
   it('suggests commands against the kept sandbox only with --keep', () => {
