@@ -1,20 +1,13 @@
 /**
  * Rendering query rows for a terminal or a pipe: a fixed-width table for people, CSV (RFC 4180), or JSON objects.
- * Values come from exported files (server text), so control characters are escaped before they reach a terminal.
+ * Values come from exported files (server text), so the table escapes control characters (./escape.ts) per cell.
  * Pure.
  */
 import type { QueryColumn, QueryValue } from '../tables/index.js';
+import { escapeControl } from './escape.js';
 
 /** Rows the human table shows; the rest are counted (use --csv or --json for everything). */
 export const HUMAN_ROW_LIMIT = 1000;
-
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
-
-/** Control characters as `\n`, `\u001b`…, so text from files cannot move the cursor or recolour the terminal. */
-export function escapeControl(text: string): string {
-  return text.replace(CONTROL, (c) => JSON.stringify(c).slice(1, -1));
-}
 
 export function cellText(value: QueryValue): string {
   if (value === null) return '';

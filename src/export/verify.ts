@@ -137,7 +137,7 @@ export async function verifyExportDir(dir: string, options: VerifyOptions = {}):
   return { dir, manifests: manifests.length, files, ok: files.every((f) => f.ok) };
 }
 
-export async function exists(path: string): Promise<boolean> {
+async function exists(path: string): Promise<boolean> {
   try {
     await stat(path);
     return true;

@@ -12,7 +12,7 @@
 import { chmod, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DpcError } from '../errors.js';
-import { ensurePrivateDir, FILE_MODE, io, writeFileAtomic } from '../export/files.js';
+import { commitFile, ensurePrivateDir, FILE_MODE, io, writeOwnerOnly } from '../fs.js';
 import { acquireLock } from '../export/lock.js';
 import { loadEngine, openEngine, type Connection, type EngineOptions } from './engine.js';
 import { FLAT_TABLES, flatTableSql, MACROS } from './flat.js';
@@ -93,7 +93,7 @@ export async function exportTables(dir: string, options: ExportTablesOptions = {
     const added = pending.map(summariseRun);
     const runs = [...(ledger?.runs ?? []).filter((old) => !pending.some((p) => sameRun(p, old))), ...added];
     const tables = await build(tablesDir, pending, ledger?.tables ?? [], options);
-    await writeFileAtomic(join(tablesDir, TABLES_LEDGER), `${JSON.stringify({ format: LEDGER_FORMAT, builtAt: new Date().toISOString(), runs, tables } satisfies Ledger, null, 2)}\n`);
+    await writeOwnerOnly(join(tablesDir, TABLES_LEDGER), `${JSON.stringify({ format: LEDGER_FORMAT, builtAt: new Date().toISOString(), runs, tables } satisfies Ledger, null, 2)}\n`);
     return { ...base, upToDate: false, added, runs, tables };
   } finally {
     await lock.release();
@@ -192,10 +192,8 @@ async function copyTo(db: Connection, select: string, target: string): Promise<n
 async function publish(staging: string, tablesDir: string, table: TableInfo): Promise<TableInfo> {
   const from = join(staging, table.file);
   const to = join(tablesDir, table.file);
-  await io(to, 'write table', async () => {
-    await chmod(from, FILE_MODE);
-    await rename(from, to);
-  });
+  await io(from, 'write table', () => chmod(from, FILE_MODE));
+  await commitFile(from, to);
   return table;
 }
 

@@ -4,8 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { io } from '../export/files.js';
-import { exists } from '../export/verify.js';
+import { fileExists, io } from '../fs.js';
 import { exportTables, parseLedger, TABLES_LEDGER, type ExportTablesOptions, type ExportTablesResult, type TableInfo } from './build.js';
 import { openEngine } from './engine.js';
 import { sqlIdentifier, sqlString } from './schema.js';
@@ -40,7 +39,7 @@ export interface QueryResult {
 export async function queryExport(dir: string, sql: string, options: QueryOptions = {}): Promise<QueryResult> {
   let tablesDir = resolve(dir);
   let refreshed: ExportTablesResult | undefined;
-  if (!(await exists(join(tablesDir, TABLES_LEDGER)))) {
+  if (!(await fileExists(join(tablesDir, TABLES_LEDGER)))) {
     refreshed = await exportTables(dir, options);
     tablesDir = refreshed.tablesDir;
   }

@@ -9,11 +9,11 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DpcError } from '../errors.js';
 import { isValidNpi } from '../fhir/validate.js';
-import { io } from '../export/files.js';
+import { fileExists as exists, io } from '../fs.js';
 import { LATEST_FILE, MANIFEST_FILE, readLatest } from '../export/layout.js';
 import { DATA_FILE_NAME } from '../export/manifest.js';
 import type { GroupManifest } from '../export/run.js';
-import { exists, parseManifest, subfolders } from '../export/verify.js';
+import { parseManifest, subfolders } from '../export/verify.js';
 
 export interface SourceFile {
   /** Absolute path. */

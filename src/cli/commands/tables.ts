@@ -7,6 +7,7 @@ import { DpcError } from '../../errors.js';
 import { redact } from '../../redact.js';
 import type { ExportTablesResult, QueryColumn, QueryValue } from '../../tables/index.js';
 import { outputFor, type GlobalArgs } from '../context.js';
+import { jsonForTerminal } from '../escape.js';
 import { formatTable, type Output } from '../output.js';
 
 interface EngineArgs extends GlobalArgs {
@@ -107,7 +108,7 @@ export const queryCommand: CommandModule<GlobalArgs, QueryArgs> = {
       const lines: string[] = [];
       for (const row of rows) {
         if (argv.csv) lines.push(`${written === 0 ? `${csvLine(columns.map((c) => c.name))}\n` : ''}${csvLine(row)}`);
-        else if (argv.json) lines.push(`${written === 0 ? '[' : ','}${JSON.stringify(rowObject(columns, row))}`);
+        else if (argv.json) lines.push(`${written === 0 ? '[' : ','}${jsonForTerminal(rowObject(columns, row))}`);
         else if (shown.length < HUMAN_ROW_LIMIT) shown.push(row);
         written++;
       }
