@@ -76,6 +76,16 @@ export async function fileExists(path: string): Promise<boolean> {
   }
 }
 
+/** A small text file's content, or undefined when it does not exist; other failures are ERR_IO. */
+export async function readTextIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new DpcError('ERR_IO', `read ${path}: ${(error as NodeJS.ErrnoException).code}`, { cause: error, location: path });
+  }
+}
+
 /** Run a filesystem step and turn its failure into a one-line ERR_IO naming the path. */
 export async function io<T>(path: string, what: string, step: () => Promise<T>): Promise<T> {
   try {

@@ -5,11 +5,11 @@
  * (`2026-11-25T020000Z`; `-2`, `-3`... when two jobs of one label start in the same second), recorded in the state
  * file so a resume continues the same folder.
  */
-import { chmod, mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DpcError } from '../errors.js';
 import { DATA_FILE_NAME } from './manifest.js';
-import { DIR_MODE, ensurePrivateDir, io, writeOwnerOnly } from '../fs.js';
+import { DIR_MODE, ensurePrivateDir, io, readTextIfExists, writeOwnerOnly } from '../fs.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const QUARANTINE_DIR = '.quarantine';
@@ -74,13 +74,8 @@ export async function writeLatest(groupDir: string, run: string): Promise<void> 
 /** The run id in `<groupDir>/LATEST`, undefined when there is none; a value that is not a folder name is refused. */
 export async function readLatest(groupDir: string): Promise<string | undefined> {
   const path = join(groupDir, LATEST_FILE);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new DpcError('ERR_IO', `read ${path}: ${(error as NodeJS.ErrnoException).code}`, { cause: error, location: path });
-  }
+  const text = await readTextIfExists(path);
+  if (text === undefined) return undefined;
   const run = text.trim();
   if (!FOLDER_NAME.test(run)) throw new DpcError('ERR_INPUT', `${path} does not name a run folder (got ${JSON.stringify(run.slice(0, 80))})`, { location: path });
   return run;

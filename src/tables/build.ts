@@ -9,10 +9,10 @@
  * is written last and records the runs read, so a rerun reads only new runs and a crash before it re-reads them
  * (harmless: merging is idempotent).
  */
-import { chmod, readFile, rename, rm, stat } from 'node:fs/promises';
+import { chmod, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DpcError } from '../errors.js';
-import { commitFile, ensurePrivateDir, FILE_MODE, io, writeOwnerOnly } from '../fs.js';
+import { commitFile, ensurePrivateDir, FILE_MODE, io, readTextIfExists, writeOwnerOnly } from '../fs.js';
 import { acquireLock } from '../export/lock.js';
 import { loadEngine, openEngine, type Connection, type EngineOptions } from './engine.js';
 import { FLAT_TABLES, flatTableSql, MACROS } from './flat.js';
@@ -197,16 +197,11 @@ async function publish(staging: string, tablesDir: string, table: TableInfo): Pr
   return table;
 }
 
-async function readLedger(tablesDir: string): Promise<Ledger | undefined> {
+/** The tables folder's tables.json, undefined when it has none yet. */
+export async function readLedger(tablesDir: string): Promise<Ledger | undefined> {
   const path = join(tablesDir, TABLES_LEDGER);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new DpcError('ERR_IO', `read ${path}: ${(error as NodeJS.ErrnoException).code}`, { cause: error, location: path });
-  }
-  return parseLedger(text, path);
+  const text = await readTextIfExists(path);
+  return text === undefined ? undefined : parseLedger(text, path);
 }
 
 /** tables.json is read back as untrusted input: every file name it gives must stay inside the tables folder. Pure. */

@@ -2,10 +2,8 @@
  * `queryExport`: SQL over the tables, each Parquet file a view of its table's name. `<dir>` is a tables folder (it has
  * tables.json) or an export folder, whose tables are built or refreshed first in their default place.
  */
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { fileExists, io } from '../fs.js';
-import { exportTables, parseLedger, TABLES_LEDGER, type ExportTablesOptions, type ExportTablesResult, type TableInfo } from './build.js';
+import { exportTables, readLedger, type ExportTablesOptions, type ExportTablesResult, type TableInfo } from './build.js';
 import { openEngine } from './engine.js';
 import { sqlIdentifier, sqlString } from './schema.js';
 
@@ -39,12 +37,12 @@ export interface QueryResult {
 export async function queryExport(dir: string, sql: string, options: QueryOptions = {}): Promise<QueryResult> {
   let tablesDir = resolve(dir);
   let refreshed: ExportTablesResult | undefined;
-  if (!(await fileExists(join(tablesDir, TABLES_LEDGER)))) {
+  let tables = (await readLedger(tablesDir))?.tables;
+  if (!tables) {
     refreshed = await exportTables(dir, options);
     tablesDir = refreshed.tablesDir;
+    tables = refreshed.tables;
   }
-  const ledgerPath = join(tablesDir, TABLES_LEDGER);
-  const { tables } = parseLedger(await io(ledgerPath, 'read', () => readFile(ledgerPath, 'utf8')), ledgerPath);
   const db = await openEngine(options);
   try {
     for (const table of tables) await db.run(viewSql(tablesDir, table));
