@@ -4,7 +4,7 @@
  * Pure.
  */
 import type { QueryColumn, QueryValue } from '../tables/index.js';
-import { escapeControl } from './escape.js';
+import { escapeControl } from '../escape.js';
 
 /** Rows the human table shows; the rest are counted (use --csv or --json for everything). */
 export const HUMAN_ROW_LIMIT = 1000;

@@ -215,7 +215,7 @@ describe('dpc query', () => {
   it('builds the tables of an export folder first, in <dir>/tables, and escapes control characters for the terminal', async () => {
     const result = await runCli(['query', out, "select 'a' || chr(27) || '[31mb' as text"]);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toContain('a\\x1b[31mb');
+    expect(result.stdout).toContain('a\\u001b[31mb');
     expect(result.stderr).toContain(`into ${join(out, 'tables')}`);
     const [[n]] = (await rowsOf(join(out, 'tables'), 'select count(*) from patients')) as [[string]];
     expect(Number(n)).toBe(manifest.files.filter((f) => f.type === 'Patient').reduce((s, f) => s + f.count, 0));

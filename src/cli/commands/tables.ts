@@ -7,7 +7,7 @@ import { DpcError } from '../../errors.js';
 import { redact } from '../../redact.js';
 import type { ExportTablesResult, QueryColumn, QueryValue } from '../../tables/index.js';
 import { outputFor, type GlobalArgs } from '../context.js';
-import { jsonForTerminal } from '../escape.js';
+import { jsonForTerminal } from '../../escape.js';
 import { formatTable, type Output } from '../output.js';
 
 interface EngineArgs extends GlobalArgs {
