@@ -82,7 +82,7 @@ export const FLAT_TABLES: readonly FlatTable[] = [
       { name: 'birth_date', type: 'DATE', path: 'Patient.birthDate', sql: 'fhir_date(r.birthDate)' },
       { name: 'sex', type: 'VARCHAR', path: 'Patient.gender', sql: 'r.gender' },
       { name: 'group_label', type: 'VARCHAR', path: 'export folder: group id or NPI the resource was exported under', sql: 'r.source_group' },
-      { name: 'practitioner_npi', type: 'VARCHAR', path: "export: the group's practitioner NPI, when known (--npi exports)", sql: 'r.source_npi' },
+      { name: 'practitioner_npi', type: 'VARCHAR', path: "export: the group's practitioner NPI (manifest.json `npi`, or a label that is an NPI)", sql: 'r.source_npi' },
       lastUpdated,
     ],
   },
