@@ -3,6 +3,7 @@
  * offline development and tests, and its typed admin contract. Imports nothing from the client library (only
  * src/shared). This export list is written by hand.
  */
+import type { KeyObject } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -43,6 +44,8 @@ export interface SandboxOptions {
   stateDir?: string;
   /** Register an org, a client token, a 4096-bit key pair (private key written 0600 in stateDir), load sample practitioners+patients. */
   seed?: boolean;
+  /** The seed's RSA private key (default: a new 4096-bit pair); tests share one to skip ~2 s of key generation. */
+  seedKey?: KeyObject;
   /** Enables the clock and fault admin endpoints. */
   testMode?: boolean;
   /** How long an export job stays "in progress" (default 3000). */
@@ -138,7 +141,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   let seed: SeedInfo | undefined;
   try {
-    if (options.seed) seed = await seedSandbox(app, admin, stateDir);
+    if (options.seed) seed = await seedSandbox(app, admin, stateDir, options.seedKey);
   } catch (error) {
     await shutdown();
     throw error;

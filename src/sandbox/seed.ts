@@ -4,7 +4,7 @@
  * A state dir that was seeded before keeps its seed, so a restarted sandbox prints the same profile.
  */
 import type * as fhir3 from 'fhir/r3.js';
-import { generateKeyPair } from 'node:crypto';
+import { createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -18,7 +18,7 @@ import type { SeedInfo } from './state.js';
 
 const generateRsa = promisify(generateKeyPair);
 
-export async function seedSandbox(app: App, admin: AdminApi, stateDir: string): Promise<SeedInfo> {
+export async function seedSandbox(app: App, admin: AdminApi, stateDir: string, key?: KeyObject): Promise<SeedInfo> {
   const previous = app.store.seed;
   if (previous && existsSync(previous.privateKeyPath) && app.store.orgs.has(previous.orgId)) return previous;
 
@@ -26,7 +26,7 @@ export async function seedSandbox(app: App, admin: AdminApi, stateDir: string): 
   const orgNpi = template?.identifier?.[0]?.value ?? '1111112110';
   const { orgId, clientToken } = admin.createOrganization({ npi: orgNpi, name: template?.name ?? 'Sandbox Organization' });
 
-  const { publicKey, privateKey } = await generateRsa('rsa', { modulusLength: 4096 });
+  const { publicKey, privateKey } = key ? { privateKey: key, publicKey: createPublicKey(key) } : await generateRsa('rsa', { modulusLength: 4096 });
   const privateKeyPath = join(stateDir, 'sandbox-private-key.pem');
   writeFileSync(privateKeyPath, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   const publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { assertionClaims, signAssertion } from '../../src/auth/assertion.js';
 import { checkAssertion } from '../../src/auth/assertion-check.js';
 import { tokenRequestForm, parseTokenResponse } from '../../src/auth/exchange.js';
-import { generateKeyPair } from '../../src/auth/keys.js';
+import { testKey } from '../keys.js';
 
 const AUD = 'https://sandbox.dpc.cms.gov/api/v1/Token/auth';
 const TOKEN = `W3${'x'.repeat(60)}`;
@@ -13,7 +13,7 @@ const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
 let key: KeyObject;
 
 beforeAll(async () => {
-  ({ privateKey: key } = await generateKeyPair());
+  key = testKey(1);
 });
 
 describe('assertionClaims', () => {

@@ -7,7 +7,8 @@ import {
 } from '../../src/auth/admin.js';
 import { signAssertion } from '../../src/auth/assertion.js';
 import { exchangeToken } from '../../src/auth/exchange.js';
-import { generateKeyPair, privateKeyPem, publicKeyPem, signSnippet } from '../../src/auth/keys.js';
+import { privateKeyPem, publicKeyPem, signSnippet } from '../../src/auth/keys.js';
+import { testKey } from '../keys.js';
 import type { AuthEvent } from '../../src/auth/token-manager.js';
 import { createClient, type DpcClient, type DpcClientOptions } from '../../src/client.js';
 import { DpcError } from '../../src/errors.js';
@@ -38,7 +39,7 @@ async function failure(promise: Promise<unknown>): Promise<DpcError> {
 
 beforeAll(async () => {
   sandbox = await startSandbox({ testMode: true });
-  [{ privateKey: key }, { privateKey: otherKey }] = await Promise.all([generateKeyPair(), generateKeyPair()]);
+  [key, otherKey] = [testKey(1), testKey(2)];
   const org = sandbox.admin.createOrganization();
   clientToken = org.clientToken;
   keyId = sandbox.admin.registerKey(org.orgId, publicKeyPem(key), 'first').keyId;

@@ -2,7 +2,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { generateKeyPair } from '../../src/auth/keys.js';
+import { testKey } from '../keys.js';
 import { createClient } from '../../src/client.js';
 import { startFaultServer, type FaultServer } from '../transport/fault-server.js';
 
@@ -11,7 +11,8 @@ let auth: FaultServer;
 let key: KeyObject;
 
 beforeAll(async () => {
-  [api, auth, { privateKey: key }] = await Promise.all([startFaultServer(), startFaultServer(), generateKeyPair()]);
+  key = testKey(1);
+  [api, auth] = await Promise.all([startFaultServer(), startFaultServer()]);
 });
 afterAll(async () => {
   await Promise.all([api.close(), auth.close()]);

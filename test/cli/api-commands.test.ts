@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mbiOf, resourcesOfType } from '../../src/fhir/resources.js';
 import { patientFailure } from '../../src/sandbox/export/outcomes.js';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
+import { testKey } from '../keys.js';
 import { assertBuilt, runCli, type CliResult } from './run-cli.js';
 
 let sandbox: SandboxHandle;
@@ -40,7 +41,7 @@ function json<T = Record<string, unknown>>(result: CliResult): T {
 
 beforeAll(async () => {
   assertBuilt();
-  sandbox = await startSandbox({ seed: true, testMode: true, jobDurationMs: 0 });
+  sandbox = await startSandbox({ seed: true, seedKey: testKey(0), testMode: true, jobDurationMs: 0 });
   dir = await mkdtemp(join(tmpdir(), 'dpc-api-cli-'));
   const seed = sandbox.seed!;
   env = {

@@ -4,7 +4,7 @@ import { isDpcError } from '../../src/errors.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateKeyPair, privateKeyPem } from '../../src/auth/keys.js';
+import { testKeyPem } from '../keys.js';
 import { clientFor, describeEvent, reportClientEvent, settingsFor, type GlobalArgs } from '../../src/cli/context.js';
 import { formatTable, Output } from '../../src/cli/output.js';
 import { Redactor } from '../../src/redact.js';
@@ -70,7 +70,7 @@ describe('clientFor', () => {
     const dir = await mkdtemp(join(tmpdir(), 'dpc-context-'));
     try {
       const keyPath = join(dir, 'private.pem');
-      await writeFile(keyPath, privateKeyPem((await generateKeyPair()).privateKey), { mode: 0o600 });
+      await writeFile(keyPath, testKeyPem(1), { mode: 0o600 });
       const base = { baseUrl: 'https://ehr.example.org/fhir', clientToken: 'client-id', privateKey: keyPath, keyId: 'ehr-key-1' };
       const config = join(dir, 'config.json');
       const dpc = { ...base, keyId: '33333333-3333-4333-8333-333333333333' };

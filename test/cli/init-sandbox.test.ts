@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { generateKeyPair, privateKeyPem } from '../../src/auth/keys.js';
+import { testKeyPem } from '../keys.js';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
 import { assertBuilt, runCli } from './run-cli.js';
 
@@ -22,7 +22,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dpc-init-sandbox-'));
   env = { HOME: dir, DPC_CONFIG: join(dir, 'config', 'config.json') };
   keyPath = join(dir, 'private.pem');
-  await writeFile(keyPath, privateKeyPem((await generateKeyPair()).privateKey), { mode: 0o600 });
+  await writeFile(keyPath, testKeyPem(1), { mode: 0o600 });
 });
 
 afterAll(async () => {

@@ -11,6 +11,7 @@ import { formatTable, headerOf, Output } from '../../src/cli/output.js';
 import { DpcError } from '../../src/errors.js';
 import { plural } from '../../src/plural.js';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
+import { testKey } from '../keys.js';
 import { assertBuilt, runCli } from './run-cli.js';
 
 /** What a hostile server puts in an error: clear the screen, retitle the window, and forge a line of our own. */
@@ -138,7 +139,7 @@ describe('over loopback: a hostile server cannot drive the terminal', () => {
 describe('over loopback: footers and plurals', () => {
   let sandbox: SandboxHandle;
   beforeAll(async () => {
-    sandbox = await startSandbox({ seed: true });
+    sandbox = await startSandbox({ seed: true, seedKey: testKey(0) });
   }, 60_000);
   afterAll(() => sandbox.close());
 

@@ -7,6 +7,7 @@ import { verify } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DPC_SNIPPET } from '../../src/auth/keys.js';
 import { assertBuilt, ROOT, runCli } from './run-cli.js';
@@ -64,7 +65,7 @@ describe('Ctrl-C', () => {
   it('during a command without its own handling: one line and exit 130', async () => {
     const child = spawn(process.execPath, [fileURLToPath(new URL('../../bin/dpc', import.meta.url)), 'org', 'show', '--base-url', url], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', DPC_ACCESS_TOKEN: 'fixed-token', ...env },
+      env: { PATH: process.env.PATH ?? '', TMPDIR: tmpdir(), DPC_ACCESS_TOKEN: 'fixed-token', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';

@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { tmpdir } from 'node:os';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = fileURLToPath(new URL('../../bin/dpc', import.meta.url));
@@ -24,7 +25,7 @@ export function runCli(args: string[], options: { env?: Record<string, string>; 
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: ROOT,
       // a clean environment: nothing from the developer's DPC_* settings leaks in
-      env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', ...options.env },
+      env: { PATH: process.env.PATH ?? '', TMPDIR: tmpdir(), NO_COLOR: '1', ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

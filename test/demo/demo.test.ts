@@ -32,7 +32,7 @@ interface Running {
 }
 
 function startDemo(args: string[]): Running {
-  const child = spawn(process.execPath, [BIN, 'demo', ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'demo', ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', TMPDIR: tmpdir(), NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   const waiters: Array<{ pattern: RegExp; resolve: (m: RegExpMatchArray) => void }> = [];

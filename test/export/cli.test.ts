@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -27,6 +27,7 @@ beforeAll(async () => {
   const home = await tempDir('dpc-home-');
   env = {
     PATH: process.env.PATH,
+    TMPDIR: tmpdir(),
     HOME: home,
     DPC_CONFIG: join(home, 'config.json'),
     DPC_BASE_URL: fx.sandbox.baseUrl,

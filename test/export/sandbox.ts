@@ -1,5 +1,5 @@
 /**
- * Shared setup for export tests: an in-process seeded sandbox (its seed makes one real 4096-bit key), a client
+ * Shared setup for export tests: an in-process seeded sandbox (seeded with the run's shared RSA-4096 key), a client
  * through the real token flow on the sandbox clock, and attribution groups built through the FHIR API.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -12,6 +12,7 @@ import { createGroup } from '../../src/fhir/groups.js';
 import { findPractitionerByNpi } from '../../src/fhir/practitioners.js';
 import { patientFailure } from '../../src/sandbox/export/outcomes.js';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
+import { testKey } from '../keys.js';
 
 export interface ExportFixture {
   sandbox: SandboxHandle;
@@ -27,7 +28,13 @@ export interface ExportFixture {
 }
 
 export async function exportFixture(options: { jobDurationMs?: number; exportScale?: number } = {}): Promise<ExportFixture> {
-  const sandbox = await startSandbox({ seed: true, testMode: true, jobDurationMs: options.jobDurationMs ?? 200, exportScale: options.exportScale });
+  const sandbox = await startSandbox({
+    seed: true,
+    seedKey: testKey(0),
+    testMode: true,
+    jobDurationMs: options.jobDurationMs ?? 200,
+    exportScale: options.exportScale,
+  });
   const seed = sandbox.seed!;
   const privateKeyPem = await readFile(seed.privateKeyPath, 'utf8');
   const transportEvents: TransportEvent[] = [];

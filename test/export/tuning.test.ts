@@ -5,6 +5,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { isStreamingCommand } from '../../src/cli/tuning.js';
 import { STREAMING_V8_FLAGS } from '../../src/cli/v8-flags.js';
@@ -21,7 +22,7 @@ interface Probe {
 
 async function probe(args: string[], env: Record<string, string> = {}): Promise<Probe> {
   assertBuilt();
-  const { stdout } = await run(process.execPath, ['--allow-natives-syntax', PROBE, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+  const { stdout } = await run(process.execPath, ['--allow-natives-syntax', PROBE, ...args], { env: { PATH: process.env.PATH ?? '', TMPDIR: tmpdir(), ...env } });
   return JSON.parse(stdout) as Probe;
 }
 

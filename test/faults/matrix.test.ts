@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import { tmpdir } from 'node:os';
 import { createClient, type DpcClient } from '../../src/client.js';
 import { DpcError, type ErrorCode } from '../../src/errors.js';
 import { pollOnce, runExport, runOutcomeError, type ExportEvent, type ExportRunOptions, type GroupManifest } from '../../src/export/index.js';
@@ -358,6 +359,7 @@ describe('fault matrix', () => {
     const seed = fx.sandbox.seed!;
     const env = {
       PATH: process.env.PATH ?? '',
+      TMPDIR: tmpdir(),
       HOME: home,
       DPC_CONFIG: join(home, 'config.json'),
       DPC_BASE_URL: fx.sandbox.baseUrl,

@@ -15,7 +15,7 @@ import { Output } from '../../src/cli/output.js';
 import { exportStatus, parseCompletion, verifyExportDir } from '../../src/export/index.js';
 import { isValidMbi, isValidNpi } from '../../src/fhir/validate.js';
 import { syncRoster } from '../../src/roster/sync.js';
-import { tempDir } from '../export/sandbox.js';
+import { removeTempDirs, tempDir } from '../export/sandbox.js';
 import { rosterFixture, type RosterFixture } from '../roster/fixture.js';
 import { failureOf, pemSources, summarise } from './check.js';
 import { bundleCase, completionCase, configCase, manifestCase, pemCase, prng, rosterCase, stateCase, validMbi, validNpi, type FuzzCase, type PemSources, type Random } from './gen/index.js';
@@ -37,6 +37,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await fx?.close();
+  await removeTempDirs();
 });
 
 /** Run `count` generated cases through `attempt`; every failure is listed by mutation kind. */

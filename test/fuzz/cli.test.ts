@@ -10,7 +10,7 @@ import { listGroups } from '../../src/fhir/groups.js';
 import { listPatients } from '../../src/fhir/patients.js';
 import { listPractitioners } from '../../src/fhir/practitioners.js';
 import { assertBuilt, runCli } from '../cli/run-cli.js';
-import { tempDir } from '../export/sandbox.js';
+import { removeTempDirs, tempDir } from '../export/sandbox.js';
 import { rosterFixture, type RosterFixture } from '../roster/fixture.js';
 import { pemSources, STACK_LINE } from './check.js';
 import { bundleCase, configCase, manifestCase, pemCase, prng, rosterCase, stateCase, type FuzzCase } from './gen/index.js';
@@ -36,6 +36,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await fx?.close();
+  await removeTempDirs();
 });
 
 interface CliCase {

@@ -26,6 +26,7 @@ beforeAll(async () => {
   const seed = fx.sandbox.seed!;
   env = {
     PATH: process.env.PATH,
+    TMPDIR: tmpdir(),
     DPC_CONFIG: join(dir, 'no-config.json'),
     DPC_BASE_URL: fx.sandbox.baseUrl,
     DPC_CLIENT_TOKEN: seed.clientToken,

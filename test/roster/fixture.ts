@@ -1,11 +1,11 @@
 /**
- * Roster tests' setup: a seeded in-process sandbox (its seed makes the one real 4096-bit key of the file), clients
+ * Roster tests' setup: a seeded in-process sandbox (seeded with the run's shared RSA-4096 key), clients
  * through the real token flow on the sandbox clock, and a counter of the write requests each client makes.
  */
 import { readFile } from 'node:fs/promises';
-import { generateKeyPair, privateKeyPem as pemOf, publicKeyPem } from '../../src/auth/keys.js';
 import { createClient, type DpcClient } from '../../src/client.js';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
+import { testKey, testKeyPem, testPublicKeyPem } from '../keys.js';
 
 export interface CountingClient extends DpcClient {
   /** Requests by method (first attempts only), reset with `reset()`. */
@@ -18,13 +18,13 @@ export interface RosterFixture {
   privateKeyPem: string;
   /** A client of the seeded org (4 sample practitioners, 100 sample patients). */
   client: CountingClient;
-  /** A client of a second organization, empty until a test fills it (made on first use, with a second 4096-bit key). */
+  /** A client of a second organization, empty until a test fills it (made on first use, with a second shared key). */
   otherOrgClient(): Promise<CountingClient>;
   close(): Promise<void>;
 }
 
 export async function rosterFixture(): Promise<RosterFixture> {
-  const sandbox = await startSandbox({ seed: true, testMode: true });
+  const sandbox = await startSandbox({ seed: true, testMode: true, seedKey: testKey(0) });
   const seed = sandbox.seed!;
   const privateKeyPem = await readFile(seed.privateKeyPath, 'utf8');
   const clients: DpcClient[] = [];
@@ -63,10 +63,10 @@ export async function rosterFixture(): Promise<RosterFixture> {
     privateKeyPem,
     client: make(seed.clientToken, seed.keyId),
     otherOrgClient() {
-      other ??= generateKeyPair().then((key) => {
+      other ??= Promise.resolve().then(() => {
         const org = sandbox.admin.createOrganization();
-        const { keyId } = sandbox.admin.registerKey(org.orgId, publicKeyPem(key.publicKey));
-        return make(org.clientToken, keyId, pemOf(key.privateKey));
+        const { keyId } = sandbox.admin.registerKey(org.orgId, testPublicKeyPem(1));
+        return make(org.clientToken, keyId, testKeyPem(1));
       });
       return other;
     },

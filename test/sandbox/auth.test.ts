@@ -26,7 +26,7 @@ const UNAUTHORIZED = {
 
 beforeAll(async () => {
   sb = await startSandbox({ testMode: true });
-  [keyA, keyB] = await Promise.all([rsaKey(), rsaKey()]);
+  [keyA, keyB] = [rsaKey(1), rsaKey(2)];
   a = await newOrg(sb, keyA);
   b = await newOrg(sb, keyB);
 });
@@ -65,7 +65,7 @@ describe('client tokens (macaroons)', () => {
     expect(org.status).toBe(201);
     const { orgId, clientToken } = (await org.json()) as { orgId: string; clientToken: string };
     expect(clientToken.startsWith('W3')).toBe(true);
-    const key = await rsaKey();
+    const key = rsaKey(0); // this sandbox has no seed, so key 0 is free here
     const reg = await fetch(`${sb.origin}${adminPaths.organizationKeys(orgId)}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ key: key.publicKeyPem, label: 'http' }) });
     expect(reg.status).toBe(201);
     const { id } = (await reg.json()) as { id: string };

@@ -10,6 +10,7 @@ import { gunzipSync } from 'node:zlib';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
+import { testKey } from '../keys.js';
 import { accessToken, api, newOrg, rsaKey, type TestKey } from './helpers.js';
 
 interface Entry {
@@ -81,7 +82,7 @@ async function data(url: string, headers: Record<string, string> = {}, method: '
 }
 
 beforeAll(async () => {
-  [sb, otherKey] = await Promise.all([startSandbox({ seed: true, testMode: true, jobDurationMs: JOB_MS }), rsaKey()]);
+  [sb, otherKey] = [await startSandbox({ seed: true, seedKey: testKey(0), testMode: true, jobDurationMs: JOB_MS }), rsaKey(1)];
   key = createPrivateKey(readFileSync(sb.seed!.privateKeyPath));
   await refreshToken();
   const practitioners = (await (await api(sb, token, '/Practitioner')).json()) as fhir3.Bundle;

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
 import { patientFailure } from '../../src/sandbox/export/outcomes.js';
 import { blueButtonId } from '../../src/sandbox/export/synth.js';
+import { testKey } from '../keys.js';
 import { api, groupBody, outcomeText, provenance, seedToken } from './helpers.js';
 
 interface Entry {
@@ -89,7 +90,7 @@ async function raw(url: string, headers: Record<string, string> = {}, method: 'G
 }
 
 beforeAll(async () => {
-  sb = await startSandbox({ seed: true, testMode: true, jobDurationMs: JOB_MS });
+  sb = await startSandbox({ seed: true, seedKey: testKey(0), testMode: true, jobDurationMs: JOB_MS });
   token = await seedToken(sb);
   const practitioners = (await (await api(sb, token, `/Practitioner?identifier=${NPI}`)).json()) as fhir3.Bundle;
   practitionerId = practitioners.entry![0]!.resource!.id!;

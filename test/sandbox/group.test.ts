@@ -2,6 +2,7 @@
 import type * as fhir3 from 'fhir/r3.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
+import { testKey } from '../keys.js';
 import { api, groupBody, newOrg, outcomeText, provenance, rsaKey, seedToken } from './helpers.js';
 
 const DAY = 24 * 3600 * 1000;
@@ -16,7 +17,7 @@ let patientIds: string[] = [];
 let foreignPractitionerId = '';
 
 beforeAll(async () => {
-  const [started, otherKey] = await Promise.all([startSandbox({ seed: true, testMode: true, patientLimit: LIMIT }), rsaKey()]);
+  const [started, otherKey] = [await startSandbox({ seed: true, seedKey: testKey(0), testMode: true, patientLimit: LIMIT }), rsaKey(1)];
   sb = started;
   token = await seedToken(sb);
   orgId = sb.seed!.orgId;

@@ -3,11 +3,11 @@
  * client library: these tests pin the server to the behaviour document.
  */
 import type * as fhir3 from 'fhir/r3.js';
-import { createPrivateKey, generateKeyPair, randomUUID, sign, type KeyObject } from 'node:crypto';
+import { createPrivateKey, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { SignJWT } from 'jose';
 import type { SandboxHandle } from '../../src/sandbox/index.js';
+import { testKey, testPublicKeyPem } from '../keys.js';
 
 export const SNIPPET = 'This is the snippet used to verify a key pair in DPC.';
 export const FHIR = 'application/fhir+json';
@@ -17,9 +17,9 @@ export interface TestKey {
   publicKeyPem: string;
 }
 
-export async function rsaKey(bits = 4096): Promise<TestKey> {
-  const { privateKey, publicKey } = await promisify(generateKeyPair)('rsa', { modulusLength: bits });
-  return { privateKey, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+/** Shared RSA-4096 key `index` of the run (test/keys.ts; 0 is the seed's, so other orgs and keys use 1 and 2). */
+export function rsaKey(index: number): TestKey {
+  return { privateKey: testKey(index), publicKeyPem: testPublicKeyPem(index) };
 }
 
 export function snippetSignature(key: KeyObject): string {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
+import { testKey } from '../keys.js';
 import { api, newOrg, rsaKey, seedToken } from './helpers.js';
 
 let sb: SandboxHandle;
@@ -21,7 +22,7 @@ const remove = (t: string, id: string) => api(sb, t, `/IpAddress/${id}`, { metho
 
 beforeAll(async () => {
   stateDir = await mkdtemp(join(tmpdir(), 'dpc-ip-'));
-  sb = await startSandbox({ seed: true, testMode: true, stateDir });
+  sb = await startSandbox({ seed: true, seedKey: testKey(0), testMode: true, stateDir });
   token = await seedToken(sb);
 });
 afterAll(async () => {
@@ -75,7 +76,7 @@ describe('/IpAddress', () => {
   });
 
   it("is per organization: another org neither sees nor deletes these (404), and has its own 8", async () => {
-    const other = await newOrg(sb, await rsaKey());
+    const other = await newOrg(sb, rsaKey(1));
     expect((await list(other.token)).count).toBe(0);
     const ours = (await list(token)).entities[0]!;
     expect((await remove(other.token, ours.id)).status).toBe(404);
@@ -91,7 +92,7 @@ describe('/IpAddress', () => {
     expect((await api(sb, undefined, '/IpAddress', { headers: { Accept: JSON_TYPE } })).status).toBe(401);
     const before = (await list(token)).entities.map((e) => e.id).sort();
     await sb.close();
-    sb = await startSandbox({ seed: true, testMode: true, stateDir });
+    sb = await startSandbox({ seed: true, seedKey: testKey(0), testMode: true, stateDir });
     token = await seedToken(sb);
     expect((await list(token)).entities.map((e) => e.id).sort()).toEqual(before);
   });

@@ -13,7 +13,9 @@ const JSON_HEADERS = { Accept: 'application/json', 'Content-Type': 'application/
 
 beforeAll(async () => {
   sb = await startSandbox({ testMode: true });
-  [orgKey, uploadKey, smallKey] = await Promise.all([rsaKey(), rsaKey(), rsaKey(2048)]);
+  [orgKey, uploadKey] = [rsaKey(1), rsaKey(2)];
+  const small = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  smallKey = { privateKey: small.privateKey, publicKeyPem: small.publicKey.export({ type: 'spki', format: 'pem' }).toString() };
   org = await newOrg(sb, orgKey);
 });
 afterAll(async () => sb?.close());

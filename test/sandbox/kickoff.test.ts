@@ -3,6 +3,7 @@ import type * as fhir3 from 'fhir/r3.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
+import { testKey } from '../keys.js';
 import { api, groupBody, newOrg, outcomeText, provenance, rsaKey, seedToken } from './helpers.js';
 import { adminPaths } from '../../src/sandbox/admin-contract.js';
 
@@ -14,7 +15,7 @@ let practitionerId = '';
 const FHIR_ACCEPT = { Accept: 'application/fhir+json', Prefer: 'respond-async' };
 
 beforeAll(async () => {
-  const [started, otherKey] = await Promise.all([startSandbox({ seed: true, testMode: true, jobDurationMs: 1000 }), rsaKey()]);
+  const [started, otherKey] = [await startSandbox({ seed: true, seedKey: testKey(0), testMode: true, jobDurationMs: 1000 }), rsaKey(1)];
   sb = started;
   token = await seedToken(sb);
   otherToken = (await newOrg(sb, otherKey)).token;

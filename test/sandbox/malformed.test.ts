@@ -5,6 +5,7 @@
 import type * as fhir3 from 'fhir/r3.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
+import { testKey } from '../keys.js';
 import { api, groupBody, provenance, seedToken } from './helpers.js';
 
 let sb: SandboxHandle;
@@ -15,7 +16,7 @@ let groupId = '';
 const NPI = '1232131239';
 
 beforeAll(async () => {
-  sb = await startSandbox({ seed: true });
+  sb = await startSandbox({ seed: true, seedKey: testKey(0) });
   token = await seedToken(sb);
   practitionerId = ((await (await api(sb, token, `/Practitioner?identifier=${NPI}`)).json()) as fhir3.Bundle).entry![0]!.resource!.id!;
   patientIds = ((await (await api(sb, token, '/Patient?_count=3')).json()) as fhir3.Bundle).entry!.map((e) => e.resource!.id!);

@@ -7,6 +7,7 @@ import type * as fhir3 from 'fhir/r3.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { patientFailure } from '../../src/sandbox/export/outcomes.js';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
+import { testKey } from '../keys.js';
 import { api, newOrg, outcomeText, provenance, rsaKey, seedToken } from './helpers.js';
 
 let sb: SandboxHandle;
@@ -25,7 +26,7 @@ const exportPatient = (patient: fhir3.Patient, query: string, headers: Record<st
   api(sb, token, `/Patient/${patient.id}/$export${query}`, { headers });
 
 beforeAll(async () => {
-  sb = await startSandbox({ seed: true, testMode: true, jobDurationMs: 0 });
+  sb = await startSandbox({ seed: true, seedKey: testKey(0), testMode: true, jobDurationMs: 0 });
   token = await seedToken(sb);
   orgId = sb.seed!.orgId;
   practitionerId = (await get<fhir3.Bundle<fhir3.Practitioner>>('/Practitioner?identifier=1232131239')).entry![0]!.resource!.id!;
@@ -85,7 +86,7 @@ describe('GET /Patient/{id}/$everything', () => {
   });
 
   it("another organization's patient → 404 (path authorization comes first)", async () => {
-    const other = await newOrg(sb, await rsaKey());
+    const other = await newOrg(sb, rsaKey(1));
     const res = await api(sb, other.token, `/Patient/${good.id}/$everything`, { headers: attested() });
     expect(res.status).toBe(404);
   });

@@ -18,6 +18,7 @@ let patientId = '';
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dpc-sandbox-test-'));
+  // the one seed that generates its own key, as `dpc sandbox start --seed` does
   const sb = await startSandbox({ stateDir: dir, seed: true });
   first = sb.seed;
   const res = await api(sb, await seedToken(sb), '/Patient', {

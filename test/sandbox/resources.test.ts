@@ -5,6 +5,7 @@ import { get as httpGet, type IncomingHttpHeaders } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
+import { testKey } from '../keys.js';
 import { api, outcomeText, seedToken } from './helpers.js';
 
 let sb: SandboxHandle;
@@ -14,7 +15,7 @@ const NPI = 'http://hl7.org/fhir/sid/us-npi';
 const MBI = 'http://hl7.org/fhir/sid/us-mbi';
 
 beforeAll(async () => {
-  sb = await startSandbox({ seed: true, testMode: true });
+  sb = await startSandbox({ seed: true, seedKey: testKey(0), testMode: true });
   token = await seedToken(sb);
 });
 afterAll(async () => sb?.close());

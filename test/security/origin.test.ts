@@ -14,7 +14,7 @@ import { createClient, type DpcClient } from '../../src/client.js';
 import { DpcError } from '../../src/errors.js';
 import { downloadExisting, runOutcomeError } from '../../src/export/index.js';
 import { assertBuilt, runCli } from '../cli/run-cli.js';
-import { tempDir } from '../export/sandbox.js';
+import { removeTempDirs, tempDir } from '../export/sandbox.js';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
 
 const TOKEN = 'qa-access-token-0123456789abcdef';
@@ -68,6 +68,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await client?.close();
   await Promise.all([dpc, other].map((s) => s && new Promise((resolve) => s.close(resolve))));
+  await removeTempDirs();
 });
 
 async function download(job: string): Promise<{ out: string; error?: DpcError }> {

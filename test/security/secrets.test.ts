@@ -18,6 +18,7 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tmpdir } from 'node:os';
 import { mbiOf, resourcesOfType } from '../../src/fhir/resources.js';
 import { assertBuilt, ROOT } from '../cli/run-cli.js';
 import { exportFixture, tempDir, type ExportFixture } from '../export/sandbox.js';
@@ -97,6 +98,7 @@ beforeAll(async () => {
   const seed = fx.sandbox.seed!;
   env = {
     PATH: process.env.PATH ?? '',
+    TMPDIR: tmpdir(),
     HOME: work,
     DPC_CONFIG: join(work, 'no-config.json'),
     DPC_BASE_URL: fx.sandbox.baseUrl,
@@ -163,39 +165,45 @@ function leaksIn(texts: ReadonlyArray<[string, string]>, secrets: ReadonlyArray<
   return leaks;
 }
 
+/** The flow every test below reads (run once, before any of them, so no test depends on another one's run). */
+async function runFlow(): Promise<void> {
+  const keys = join(work, 'keys');
+  await dpc(['keys', 'generate', '--out', keys]);
+  await dpc(['keys', 'add', '--public-key', join(keys, 'public.pem'), '--label', 'qa-rotation']);
+  await dpc(['keys', 'list']);
+  await dpc(['tokens', 'list']);
+  await dpc(['org', 'show']);
+
+  const known = new Set(resourcesOfType<fhir3.Patient>(JSON.parse(await readFile(join(ROOT, 'samples/patient_bundle-dpr.json'), 'utf8')), 'Patient', 'b').map(mbiOf));
+  const rows = (await readFile(join(ROOT, 'samples/test_associations-dpr.csv'), 'utf8')).split(/\r?\n/).filter((l) => known.has(l.split(',')[0]));
+  await writeFile(join(work, 'roster.csv'), `mbi,npi\n${rows.slice(0, 12).join('\n')}\n`);
+  await dpc(['roster', 'sync', join(work, 'roster.csv')]);
+  await dpc(['group', 'list']);
+
+  const out = join(work, 'export');
+  await dpc(['export', 'run', '--all-groups', '--out', out, '--poll-interval', '50ms']);
+  await dpc(['export', 'status', out]);
+  await dpc(['export', 'verify', out]);
+  await dpc(['org', 'show'], { DPC_KEY_ID: randomUUID() });
+}
+
 describe('a full --debug flow through the CLI', () => {
-  it('runs: keys, auth, credentials, roster, groups, export, verify, and a failed authentication', async () => {
-    const keys = join(work, 'keys');
-    expect((await dpc(['keys', 'generate', '--out', keys])).code).toBe(0);
-    expect((await dpc(['keys', 'add', '--public-key', join(keys, 'public.pem'), '--label', 'qa-rotation'])).code).toBe(0);
-    expect((await dpc(['keys', 'list'])).code).toBe(0);
-    expect((await dpc(['tokens', 'list'])).code).toBe(0);
-    expect((await dpc(['org', 'show'])).code).toBe(0);
+  beforeAll(runFlow, 120_000);
 
-    const known = new Set(resourcesOfType<fhir3.Patient>(JSON.parse(await readFile(join(ROOT, 'samples/patient_bundle-dpr.json'), 'utf8')), 'Patient', 'b').map(mbiOf));
-    const rows = (await readFile(join(ROOT, 'samples/test_associations-dpr.csv'), 'utf8')).split(/\r?\n/).filter((l) => known.has(l.split(',')[0]));
-    await writeFile(join(work, 'roster.csv'), `mbi,npi\n${rows.slice(0, 12).join('\n')}\n`);
-    expect((await dpc(['roster', 'sync', join(work, 'roster.csv')])).code).toBe(0);
-    expect((await dpc(['group', 'list'])).code).toBe(0);
-
-    const out = join(work, 'export');
-    const exported = await dpc(['export', 'run', '--all-groups', '--out', out, '--poll-interval', '50ms']);
-    expect([0, 4], exported.stderr.slice(-500)).toContain(exported.code); // 4: the sandbox fails some sample patients on purpose
-    expect((await dpc(['export', 'status', out])).code).toBe(0);
-    expect((await dpc(['export', 'verify', out])).code).toBe(0);
-
-    const refused = await dpc(['org', 'show'], { DPC_KEY_ID: randomUUID() });
-    expect(refused.code).toBe(3);
-    expect(refused.stderr).toMatch(/^\s+at /m); // --debug prints the stack: it must be clean too
+  it('runs: keys, auth, credentials, roster, groups, export, verify, and a failed authentication', () => {
+    // 4 for the export: the sandbox fails some sample patients on purpose; 3: the refused authentication
+    const expected = [[0], [0], [0], [0], [0], [0], [0], [0, 4], [0], [0], [3]];
+    expect(transcript.map((t) => `dpc ${t.args.join(' ')}`)).toHaveLength(expected.length);
+    transcript.forEach((t, i) => expect(expected[i], `dpc ${t.args.join(' ')} exited ${t.code}; stderr:\n${t.stderr.slice(-1500)}`).toContain(t.code));
+    expect(transcript.at(-1)!.stderr).toMatch(/^\s+at /m); // --debug prints the stack: it must be clean too
 
     // the run did use real secrets, so the search below has something to find
     expect(wire.assertions.size).toBeGreaterThanOrEqual(7);
     expect(wire.issued.size).toBeGreaterThanOrEqual(7);
     expect(wire.bearers.size).toBeGreaterThanOrEqual(7);
-  }, 120_000);
+  });
 
   it('printed no private key, client token, access token or client assertion, by value or by shape', async () => {
-    expect(transcript).toHaveLength(11);
     const out = join(work, 'export');
     const sideFiles = (await walk(out)).filter((p) => !p.endsWith('.ndjson') && !p.endsWith('.gz'));
     const texts = [
