@@ -1,21 +1,23 @@
 /**
  * One verified file download: stream the body into a temp file in the group folder while hashing and counting the raw
  * bytes, check against the manifest, fsync and rename into place. A broken body or a mismatch is retried once from
- * scratch (DPC's Range is non-standard, so no resume: dependency notes §3), then the bytes are quarantined.
+ * scratch (DPC's Range is non-standard, so no resume: dependency notes §3), then a bounded prefix of the bytes is
+ * quarantined. A body may not grow past what the manifest declares (gzip bytes on the wire against `file_length`) or
+ * past `maxFileBytes` uncompressed; one retry budget covers the transport's retries and the second attempt.
  */
 import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { rename, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable, Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { DpcError, isDpcError } from '../errors.js';
-import { headerValue, type Transport } from '../transport/index.js';
+import { headerValue, type RetryBudget, type Transport } from '../transport/index.js';
 import { redactUrl } from '../redact.js';
 import type { ExportEventHandler } from './events.js';
 import { commitFile, ensurePrivateDir, FILE_MODE, io, tempPathFor } from '../fs.js';
 import { verifyAgainst, type Measured, type PlannedFile } from './manifest.js';
-import { discard, Meter, STAGE_BUFFER_BYTES, Tee } from './meter.js';
+import { ByteLimit, discard, Meter, MiB, OverLimit, STAGE_BUFFER_BYTES, Tee } from './meter.js';
 
 export interface DownloadTarget {
   label: string;
@@ -27,6 +29,13 @@ export interface DownloadTarget {
   /** Keep the server's gzip bytes on disk (`<name>.gz`). */
   gzip: boolean;
   requiresAccessToken: boolean;
+  /** Epoch ms bounding this file's retries: a wait that would end later is refused. */
+  deadline?: number;
+  /**
+   * Largest file accepted, uncompressed (default 4 GiB): an endless body or a gzip bomb stops there. Gzip bytes on
+   * the wire are also held to the manifest's `file_length` when it declares one (DPC does: server behaviour §6.2).
+   */
+  maxFileBytes?: number;
   signal?: AbortSignal;
   onEvent?: ExportEventHandler;
   /**
@@ -57,24 +66,42 @@ export type DownloadOutcome =
   | { status: 'quarantined'; url: string; type: string; kind: PlannedFile['kind']; path: string; problems: string[] };
 
 const ATTEMPTS = 2;
+export const DEFAULT_MAX_FILE_BYTES = 4 * 1024 * MiB;
+/** Failed bytes are kept for a look, not for use: a bounded prefix of them. */
+export const QUARANTINE_KEEP_BYTES = 16 * MiB;
+
+/** `maxFileBytes` as given by a caller: a positive whole number of bytes. */
+export function checkMaxFileBytes(value: number | undefined): void {
+  if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) {
+    throw new DpcError('ERR_INPUT', `maxFileBytes must be a positive whole number of bytes, got ${value}`, { location: 'maxFileBytes' });
+  }
+}
 
 export async function downloadVerified(transport: Transport, target: DownloadTarget): Promise<DownloadOutcome> {
   const { file, label } = target;
+  // one budget for the file: the transport's retries and the second attempt together
+  const budget = transport.budget(target.deadline);
   for (let attempt = 1; ; attempt++) {
-    const final = attempt === ATTEMPTS;
+    let final = attempt === ATTEMPTS;
     let failed: { problems: string[]; temp?: string; requestId?: string };
     try {
-      const result = await attemptDownload(transport, target, attempt);
+      const result = await attemptDownload(transport, target, attempt, budget);
       if (result.problems.length === 0) return await commit(result, target);
       failed = result;
     } catch (error) {
-      // a body that broke mid-stream is retried and then kept aside; a request that never got a response (the
-      // transport already retried it) gets one more try and otherwise fails the run, which a rerun resumes
+      // a body that broke mid-stream is retried and then kept aside (one over its limit is not: the server would send
+      // the same again); a request that never got a response (the transport already retried it) gets one more try
+      // and otherwise fails the run, which a rerun resumes
       const broken = error instanceof BodyFailure;
       if (!broken && (final || !(isDpcError(error, 'ERR_NETWORK') || isDpcError(error, 'ERR_TIMEOUT')))) throw error;
+      final ||= broken && error.final;
       failed = { problems: [(error as Error).message], temp: broken ? error.temp : undefined, requestId: broken ? error.requestId : undefined };
+      // the second attempt is a retry like the transport's: it comes out of the same budget
+      if (!broken && budget.take(0) !== 'ok') throw error;
     }
-    const quarantinedAt = final && failed.temp !== undefined ? await quarantine(failed.temp, target) : undefined;
+    if (!final && failed.temp !== undefined && budget.take(0) !== 'ok') final = true;
+    const kept = final && failed.temp !== undefined ? await quarantine(failed.temp, target) : undefined;
+    if (kept?.truncatedFrom !== undefined) failed.problems.push(`quarantined the first ${QUARANTINE_KEEP_BYTES} of ${kept.truncatedFrom} bytes`);
     target.onEvent?.({
       type: 'download_error',
       label,
@@ -82,11 +109,11 @@ export async function downloadVerified(transport: Transport, target: DownloadTar
       file: file.name,
       message: failed.problems.join('; '),
       willRetry: !final,
-      quarantinedAt,
+      quarantinedAt: kept?.path,
       requestId: failed.requestId,
     });
     if (final) {
-      return { status: 'quarantined', url: file.url, type: file.type, kind: file.kind, path: quarantinedAt ?? '', problems: failed.problems };
+      return { status: 'quarantined', url: file.url, type: file.type, kind: file.kind, path: kept?.path ?? '', problems: failed.problems };
     }
   }
 }
@@ -127,19 +154,23 @@ interface Attempt {
   requestId?: string;
 }
 
-/** A body that broke mid-stream; carries the temp file so the partial bytes can be kept aside. */
+/**
+ * A body that broke mid-stream or grew past its limit; carries the temp file so the partial bytes can be kept aside.
+ * `final`: another attempt cannot help.
+ */
 class BodyFailure extends DpcError {
   constructor(
     message: string,
     readonly temp: string,
     cause: unknown,
     requestId: string | undefined,
+    readonly final = false,
   ) {
     super('ERR_NETWORK', message, { cause, requestId });
   }
 }
 
-async function attemptDownload(transport: Transport, target: DownloadTarget, attempt: number): Promise<Attempt> {
+async function attemptDownload(transport: Transport, target: DownloadTarget, attempt: number, budget: RetryBudget): Promise<Attempt> {
   const { file, label } = target;
   const url = transport.resolve(file.url);
   const sameOrigin = url.origin === transport.origin;
@@ -150,6 +181,7 @@ async function attemptDownload(transport: Transport, target: DownloadTarget, att
     accept: url.pathname.includes('/Data/') ? undefined : 'application/fhir+ndjson',
     headers: target.gzip ? { 'accept-encoding': 'gzip' } : undefined,
     signal: target.signal,
+    budget,
   });
   target.onEvent?.({ type: 'download_request', label, url: redactUrl(file.url), file: file.name, attempt, requestId: response.requestId });
   const gzipped = /\bgzip\b/i.test(headerValue(response.headers['content-encoding']) ?? '');
@@ -157,6 +189,8 @@ async function attemptDownload(transport: Transport, target: DownloadTarget, att
   const name = keepGzip ? `${file.name}.gz` : file.name;
   const temp = tempPathFor(join(target.dir, name));
   const progress = (n: number): void => target.onEvent?.({ type: 'download_progress', label, file: name, bytes: n });
+  // DPC's file_length is the size of the gzip file it streams as-is (§6.2): only gzip bytes on the wire compare to it
+  const limits: Limits = { wire: gzipped ? file.gzipLength : undefined, content: target.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES };
 
   await ensurePrivateDir(target.dir);
   await io(temp, 'prepare', () => rm(temp, { force: true }));
@@ -164,8 +198,8 @@ async function attemptDownload(transport: Transport, target: DownloadTarget, att
   let measured: Measured;
   try {
     measured = keepGzip
-      ? await streamKeepingGzip(response.body, sink, progress, target.signal)
-      : await streamPlain(response.body, sink, gzipped, progress, target.signal);
+      ? await streamKeepingGzip(response.body, sink, progress, limits, target.signal)
+      : await streamPlain(response.body, sink, gzipped, progress, limits, target.signal);
   } catch (cause) {
     response.body.destroy();
     if (target.signal?.aborted) {
@@ -173,27 +207,45 @@ async function attemptDownload(transport: Transport, target: DownloadTarget, att
       throw new DpcError('ERR_ABORTED', `download of ${file.name} was aborted`, { cause });
     }
     if (isFsError(cause)) throw new DpcError('ERR_IO', `write ${temp}: ${(cause as NodeJS.ErrnoException).code}`, { cause, location: temp });
-    const reason = (cause as { code?: string }).code ?? (cause as Error).message;
+    if (cause instanceof OverLimit) throw new BodyFailure(overLimitMessage(file, cause), temp, cause, response.requestId, true);
+    // a stalled body says so in its own message (ERR_TIMEOUT from the transport); others by their code
+    const reason = isDpcError(cause, 'ERR_TIMEOUT') ? cause.message : ((cause as { code?: string }).code ?? (cause as Error).message);
     throw new BodyFailure(`body of ${redactUrl(file.url)} broke after partial transfer (${reason})`, temp, cause, response.requestId);
   }
   return { temp, name, measured, problems: verifyAgainst(file, measured), requestId: response.requestId };
 }
 
+/** Byte limits of one body: gzip bytes as received (when declared) and the content after any gunzip. */
+interface Limits {
+  wire?: number;
+  content: number;
+}
+
+function overLimitMessage(file: PlannedFile, over: OverLimit): string {
+  const limit = over.of === 'wire' ? `the manifest's file_length of ${over.limit} gzip bytes` : `maxFileBytes (${over.limit} bytes uncompressed)`;
+  return `body of ${redactUrl(file.url)} is larger than ${limit}; stopped there`;
+}
+
+/** Body, held to the declared gzip length when it is one; the pipeline stages before gunzip. */
+function wireStages(body: Readable, limits: Limits): [Readable, ...ByteLimit[]] {
+  return limits.wire === undefined ? [body] : [body, new ByteLimit(limits.wire)];
+}
+
 /** Uncompressed on disk: body [→ gunzip if the server compressed anyway] → meter → file. */
-async function streamPlain(body: Readable, sink: Writable, gzipped: boolean, progress: (n: number) => void, signal?: AbortSignal): Promise<Measured> {
-  const meter = new Meter(progress);
-  if (gzipped) await pipeline(body, createGunzip({ chunkSize: STAGE_BUFFER_BYTES }), meter, sink, { signal });
+async function streamPlain(body: Readable, sink: Writable, gzipped: boolean, progress: (n: number) => void, limits: Limits, signal?: AbortSignal): Promise<Measured> {
+  const meter = new Meter(progress, limits.content);
+  if (gzipped) await pipeline([...wireStages(body, limits), createGunzip({ chunkSize: STAGE_BUFFER_BYTES }), meter, sink], { signal });
   else await pipeline(body, meter, sink, { signal });
   return { sha256: meter.sha256, bytes: meter.bytes, lines: meter.lines };
 }
 
 /** Gzip on disk: the compressed bytes go to the file while a tee gunzips a copy to hash and count the content. */
-async function streamKeepingGzip(body: Readable, sink: Writable, progress: (n: number) => void, signal?: AbortSignal): Promise<Measured> {
+async function streamKeepingGzip(body: Readable, sink: Writable, progress: (n: number) => void, limits: Limits, signal?: AbortSignal): Promise<Measured> {
   const gunzip = createGunzip({ chunkSize: STAGE_BUFFER_BYTES });
-  const meter = new Meter();
+  const meter = new Meter(undefined, limits.content);
   const tee = new Tee(gunzip, progress);
   const branch = pipeline(gunzip, meter, discard());
-  const main = pipeline(body, tee, sink, { signal }).catch((error: unknown) => {
+  const main = pipeline([...wireStages(body, limits), tee, sink], { signal }).catch((error: unknown) => {
     gunzip.destroy(error as Error);
     throw error;
   });
@@ -201,15 +253,21 @@ async function streamKeepingGzip(body: Readable, sink: Writable, progress: (n: n
   return { sha256: meter.sha256, bytes: meter.bytes, lines: meter.lines, gzipBytes: tee.bytes };
 }
 
-async function quarantine(temp: string, target: DownloadTarget): Promise<string | undefined> {
+/** Keep failed bytes aside, at most their first QUARANTINE_KEEP_BYTES; undefined when nothing was written. */
+async function quarantine(temp: string, target: DownloadTarget): Promise<{ path: string; truncatedFrom?: number } | undefined> {
   const dest = join(target.quarantineDir, target.file.name);
   await ensurePrivateDir(target.quarantineDir);
+  let size: number;
   try {
-    await rename(temp, dest);
-    return dest;
+    size = (await stat(temp)).size;
   } catch {
-    return undefined; // nothing was written (the body broke before the first byte)
+    return undefined; // the body broke before the temp file was created
   }
+  await io(temp, 'quarantine', async () => {
+    if (size > QUARANTINE_KEEP_BYTES) await truncate(temp, QUARANTINE_KEEP_BYTES);
+    await rename(temp, dest);
+  });
+  return { path: dest, ...(size > QUARANTINE_KEEP_BYTES ? { truncatedFrom: size } : {}) };
 }
 
 /** System calls of the temp file's write stream; a socket fails in `read` (or undici wraps it), zlib has none. */

@@ -7,6 +7,8 @@ import { redactUrl } from '../redact.js';
 import type { ExportEventHandler } from './events.js';
 import { DEFAULT_POLL_INTERVAL_MS, pollOnce, pollUntilComplete, type PollResult } from './job.js';
 import { Limiter } from './limit.js';
+import { startDeadline } from './deadline.js';
+import { checkMaxFileBytes } from './download.js';
 import { FOLDER_NAME } from './layout.js';
 import { downloadJob, interrupted, runFor, withLockedState, type ExportRunResult, type GroupResult } from './run.js';
 import { StateStore } from './state.js';
@@ -83,6 +85,10 @@ export interface DownloadExistingOptions {
   gzip?: boolean;
   concurrency?: number;
   pollIntervalMs?: number;
+  /** See `ExportRunOptions.maxWaitMs`. */
+  maxWaitMs?: number;
+  /** See `ExportRunOptions.maxFileBytes`. */
+  maxFileBytes?: number;
   signal?: AbortSignal;
   onEvent?: ExportEventHandler;
 }
@@ -100,14 +106,22 @@ export async function downloadExisting(client: DpcClient, options: DownloadExist
   const fromUrl = isUrl(options.source);
   const outDir = fromUrl ? options.outDir : options.source;
   if (!outDir) throw new DpcError('ERR_USAGE', 'outDir is required to download a job URL', { field: 'outDir' });
+  checkMaxFileBytes(options.maxFileBytes);
+  const deadline = startDeadline(options.maxWaitMs, options.signal);
+  const bounded = { ...options, signal: deadline.signal, deadline: deadline.at };
   try {
-    return await withLockedState(outDir, (state) => downloadJobs(client, options, outDir, state));
+    return await withLockedState(outDir, (state) => downloadJobs(client, bounded, outDir, state));
   } catch (error) {
-    throw options.signal?.aborted ? interrupted(outDir) : error;
+    throw options.signal?.aborted ? interrupted(outDir) : deadline.explain(error);
   }
 }
 
-async function downloadJobs(client: DpcClient, options: DownloadExistingOptions, outDir: string, state: StateStore): Promise<ExportRunResult> {
+async function downloadJobs(
+  client: DpcClient,
+  options: DownloadExistingOptions & { deadline: number },
+  outDir: string,
+  state: StateStore,
+): Promise<ExportRunResult> {
   const fromUrl = isUrl(options.source);
   const jobs = fromUrl
     ? [{ label: undefined, jobUrl: options.source }]
@@ -122,6 +136,7 @@ async function downloadJobs(client: DpcClient, options: DownloadExistingOptions,
     const done = await pollUntilComplete(client.transport, job.jobUrl, {
       label: job.label ?? redactUrl(job.jobUrl),
       intervalMs: options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
+      deadline: options.deadline,
       signal: options.signal,
       onEvent: options.onEvent,
     });
@@ -139,6 +154,8 @@ async function downloadJobs(client: DpcClient, options: DownloadExistingOptions,
         downloads,
         now: client.now,
         gzip: options.gzip,
+        deadline: options.deadline,
+        maxFileBytes: options.maxFileBytes,
         signal: options.signal,
         onEvent: options.onEvent,
       }),

@@ -1,11 +1,13 @@
 /**
  * Bulk Data job lifecycle over the transport: kick-off (server behaviour §6.1) and status polling (§6.2).
- * Polling is polite by default (20 s, inside DPC's ~300 requests / 5 min WAF budget), honours Retry-After when a server
- * sends one, and backs off with jitter on errors.
+ * Polling honours Retry-After when a server sends one (DPC never does: §6.2); otherwise it starts after 1 s and
+ * doubles up to the polite interval (20 s, inside DPC's ~300 requests / 5 min WAF budget), so a short job is picked up
+ * promptly. Failed polls back off with jitter and share one retry budget with the transport; a deadline bounds the
+ * whole wait (a job that stays 202 forever).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DpcError, isDpcError } from '../errors.js';
-import { headerValue, MediaType, parseRetryAfter, type Transport } from '../transport/index.js';
+import { headerValue, MediaType, parseRetryAfter, RetryBudget, type Transport } from '../transport/index.js';
 import { redactUrl } from '../redact.js';
 import type { ExportEventHandler } from './events.js';
 import { parseCompletion, type JobCompletion } from './manifest.js';
@@ -176,6 +178,7 @@ export async function kickoff(transport: Transport, request: ExportRequest, sign
       accept: MediaType.fhirJson,
       okStatuses: [202],
       signal,
+      maxBytes: MAX_STATUS_BYTES,
     })
     .catch((error: unknown) => {
       throw request.scope.level === 'patient' && isDpcError(error, 'ERR_NOT_FOUND') ? noTypeLevelExport(error) : error;
@@ -201,12 +204,17 @@ export type PollResult =
   | { state: 'complete'; completion: JobCompletion; expires?: string; requestId?: string };
 
 const MAX_RETRY_AFTER_MS = 5 * 60_000;
+/** A status body lists the job's files: a few hundred bytes each, so 16 MiB is tens of thousands of files. */
+const MAX_STATUS_BYTES = 16 * 1024 * 1024;
 
-/** One status request. 410 becomes ERR_JOB_EXPIRED; other errors propagate as the transport's typed errors. */
-export async function pollOnce(transport: Transport, jobUrl: string, signal?: AbortSignal): Promise<PollResult> {
+/**
+ * One status request. 410 becomes ERR_JOB_EXPIRED; other errors propagate as the transport's typed errors. `budget`
+ * is shared with a caller that retries failed polls itself.
+ */
+export async function pollOnce(transport: Transport, jobUrl: string, signal?: AbortSignal, budget?: RetryBudget): Promise<PollResult> {
   let response;
   try {
-    response = await transport.json<unknown>({ path: jobUrl, accept: MediaType.json, okStatuses: [200, 202], signal });
+    response = await transport.json<unknown>({ path: jobUrl, accept: MediaType.json, okStatuses: [200, 202], signal, budget, maxBytes: MAX_STATUS_BYTES });
   } catch (error) {
     if (isDpcError(error, 'ERR_GONE')) {
       throw new DpcError('ERR_JOB_EXPIRED', `export job ${redactUrl(jobUrl)} has expired (410): its files are gone; start a new export`, {
@@ -231,10 +239,12 @@ export async function pollOnce(transport: Transport, jobUrl: string, signal?: Ab
 
 export interface PollOptions {
   label: string;
-  /** Wait between polls when the server sends no Retry-After. */
+  /** Longest wait between polls when the server sends no Retry-After (the first waits are shorter). */
   intervalMs: number;
-  /** Consecutive failed polls tolerated before giving up. */
+  /** Retries of failed status requests in a row, the transport's included (default 5). */
   maxErrors?: number;
+  /** Epoch ms: a job still running then, or a wait that would end later, fails with ERR_TIMEOUT (default none). */
+  deadline?: number;
   signal?: AbortSignal;
   onEvent?: ExportEventHandler;
   /** Injected in tests of the schedule; defaults to real timers. */
@@ -244,11 +254,16 @@ export interface PollOptions {
 
 export const DEFAULT_POLL_INTERVAL_MS = 20_000;
 const DEFAULT_MAX_ERRORS = 5;
+const FIRST_POLL_MS = 1000;
 
-/** Wait after a 202: the server's Retry-After when present (never below a floor), else our interval. Pure. */
-export function nextPollDelay(intervalMs: number, retryAfterMs: number | undefined): number {
-  if (retryAfterMs === undefined) return intervalMs;
-  return Math.max(retryAfterMs, Math.min(intervalMs, 1000));
+/**
+ * Wait after the n-th 202 (0-based): the server's Retry-After when present (never below a floor); else 1 s, doubling
+ * up to the interval (1, 2, 4, 8, 16, 20, 20 … s: a 1.5 s job is fetched after 3 s, not 20). Pure.
+ */
+export function nextPollDelay(poll: number, intervalMs: number, retryAfterMs: number | undefined): number {
+  const first = Math.min(intervalMs, FIRST_POLL_MS);
+  if (retryAfterMs !== undefined) return Math.max(retryAfterMs, first);
+  return Math.min(intervalMs, first * 2 ** poll);
 }
 
 /** Backoff after the n-th consecutive failed poll (0-based): doubling from the interval, capped, half of it jittered. Pure. */
@@ -264,32 +279,44 @@ function isTransient(error: unknown): error is DpcError {
 
 export async function pollUntilComplete(transport: Transport, jobUrl: string, options: PollOptions): Promise<Extract<PollResult, { state: 'complete' }>> {
   const wait = options.sleep ?? ((ms: number, signal?: AbortSignal) => sleep(ms, undefined, { signal }));
-  const maxErrors = options.maxErrors ?? DEFAULT_MAX_ERRORS;
   const shownUrl = redactUrl(jobUrl);
-  let errors = 0;
-  for (;;) {
+  const budget = new RetryBudget(options.maxErrors ?? DEFAULT_MAX_ERRORS, options.deadline);
+  for (let poll = 0; ; poll++) {
     let result: PollResult;
     try {
-      result = await pollOnce(transport, jobUrl, options.signal);
-      errors = 0;
+      result = await pollOnce(transport, jobUrl, options.signal, budget);
+      budget.reset();
     } catch (error) {
       if (!isTransient(error)) throw error;
-      if (++errors > maxErrors) {
-        throw new DpcError('ERR_JOB_FAILED', `export job ${shownUrl} failed: ${maxErrors + 1} status requests in a row failed, last: ${error.message}`, {
+      const retryInMs = errorBackoff(budget.retries, options.intervalMs, options.random ?? Math.random);
+      const verdict = budget.take(retryInMs);
+      if (verdict === 'deadline') throw stillWaiting(shownUrl, options.deadline!, error);
+      if (verdict === 'exhausted') {
+        // every failed request came out of one budget, so this count is the number of status requests made
+        throw new DpcError('ERR_JOB_FAILED', `export job ${shownUrl} failed: ${budget.retries + 1} status requests in a row failed, last: ${error.message}`, {
           cause: error,
           status: error.status,
           requestId: error.requestId,
           location: shownUrl,
         });
       }
-      const retryInMs = errorBackoff(errors - 1, options.intervalMs, options.random ?? Math.random);
       options.onEvent?.({ type: 'status_error', label: options.label, jobUrl: shownUrl, message: error.message, retryInMs, requestId: error.requestId });
       await wait(retryInMs, options.signal);
       continue;
     }
     if (result.state === 'complete') return result;
-    const nextPollMs = nextPollDelay(options.intervalMs, result.retryAfterMs);
+    const nextPollMs = nextPollDelay(poll, options.intervalMs, result.retryAfterMs);
+    if (options.deadline !== undefined && Date.now() + nextPollMs > options.deadline) throw stillWaiting(shownUrl, options.deadline);
     options.onEvent?.({ type: 'status_progress', label: options.label, jobUrl: shownUrl, progress: result.progress, nextPollMs, requestId: result.requestId });
     await wait(nextPollMs, options.signal);
   }
+}
+
+/** The job outlived the caller's deadline: name it, and say the job may still finish (a rerun resumes it). */
+function stillWaiting(shownUrl: string, deadline: number, last?: DpcError): DpcError {
+  const why = last === undefined ? 'it is still in progress' : `its status requests are failing (${last.message})`;
+  return new DpcError('ERR_TIMEOUT', `export job ${shownUrl} did not complete by the deadline (maxWaitMs, ${new Date(deadline).toISOString()}): ${why}; rerun the same command to resume it`, {
+    cause: last,
+    location: shownUrl,
+  });
 }

@@ -19,7 +19,18 @@ export function countNewlines(chunk: Buffer): number {
   return n;
 }
 
-/** Pass-through stage hashing and counting what flows through it. */
+/** A stage passed its byte limit: the server sent more than it may, so the transfer stops here. */
+export class OverLimit extends Error {
+  constructor(
+    readonly limit: number,
+    /** Which bytes: as received (`wire`) or the content after any gunzip. */
+    readonly of: 'wire' | 'content',
+  ) {
+    super(`more than ${limit} ${of} bytes`);
+  }
+}
+
+/** Pass-through stage hashing and counting what flows through it; fails with OverLimit past `limit` bytes. */
 export class Meter extends Transform {
   private readonly hash: Hash = createHash('sha256');
   bytes = 0;
@@ -27,11 +38,18 @@ export class Meter extends Transform {
   private lastByte = NEWLINE;
   private digest?: string;
 
-  constructor(private readonly onBytes?: (n: number) => void) {
+  constructor(
+    private readonly onBytes?: (n: number) => void,
+    private readonly limit: number = Number.POSITIVE_INFINITY,
+  ) {
     super({ highWaterMark: STAGE_BUFFER_BYTES });
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.bytes + chunk.length > this.limit) {
+      callback(new OverLimit(this.limit, 'content'));
+      return;
+    }
     this.hash.update(chunk);
     this.bytes += chunk.length;
     this.newlines += countNewlines(chunk);
@@ -89,6 +107,21 @@ export class Tee extends Transform {
   override _flush(callback: TransformCallback): void {
     this.branch.end();
     callback();
+  }
+}
+
+/** Pass-through stage that only counts, failing with OverLimit past `limit` bytes (e.g. gzip bytes on the wire). */
+export class ByteLimit extends Transform {
+  private bytes = 0;
+
+  constructor(private readonly limit: number) {
+    super({ highWaterMark: STAGE_BUFFER_BYTES });
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.limit) callback(new OverLimit(this.limit, 'wire'));
+    else callback(null, chunk);
   }
 }
 

@@ -11,7 +11,14 @@ import { pipeline } from 'node:stream/promises';
 import { PassThrough } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { io } from '../fs.js';
+import { serverText } from '../transport/index.js';
 import { MiB } from './meter.js';
+
+/** An OperationOutcome line is a few hundred bytes; one past 32 MiB is counted, not parsed. */
+const MAX_LINE = 32 * MiB;
+const MAX_REASON = 500;
+/** MBIs are 11 characters, Blue Button ids a few dozen. */
+const MAX_PATIENT_ID = 100;
 
 export interface ErrorReason {
   reason: string;
@@ -41,6 +48,10 @@ export class OutcomeTally {
 
   add(line: string): void {
     if (line.trim() === '') return;
+    if (line.length > MAX_LINE) {
+      this.message(`OperationOutcome line longer than ${MAX_LINE} characters`);
+      return;
+    }
     let outcome: { issue?: unknown };
     try {
       outcome = JSON.parse(line) as { issue?: unknown };
@@ -60,7 +71,10 @@ export class OutcomeTally {
     }
   }
 
-  private count(reason: string, patient: string): void {
+  /** Reasons and ids come from the server: stored and printed escaped and capped (a 20 MiB reason stays short). */
+  private count(rawReason: string, rawPatient: string): void {
+    const reason = serverText(rawReason, MAX_REASON);
+    const patient = serverText(rawPatient, MAX_PATIENT_ID);
     const entry = this.byReason.get(reason) ?? { count: 0, patients: new Set<string>() };
     entry.count++;
     entry.patients.add(patient);
@@ -68,7 +82,8 @@ export class OutcomeTally {
     this.total++;
   }
 
-  private message(message: string): void {
+  private message(rawMessage: string): void {
+    const message = serverText(rawMessage, MAX_REASON);
     this.serverMessages.set(message, (this.serverMessages.get(message) ?? 0) + 1);
   }
 

@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { DpcError, isDpcError } from '../errors.js';
 import type { Transport } from '../transport/index.js';
 import { redactUrl } from '../redact.js';
-import { downloadVerified, type DownloadOutcome, type VerifiedFile } from './download.js';
+import { checkMaxFileBytes, downloadVerified, type DownloadOutcome, type VerifiedFile } from './download.js';
 import type { ExportEventHandler } from './events.js';
 import { ensurePrivateDir, writeOwnerOnly } from '../fs.js';
 import { findGroupByNpi, listGroups } from '../fhir/groups.js';
@@ -44,6 +44,7 @@ import {
   type Kickoff,
 } from './job.js';
 import { acquireLock } from './lock.js';
+import { startDeadline, type Deadline } from './deadline.js';
 import { abandonRun, createRunDir, FOLDER_NAME, MANIFEST_FILE, NPI_FILE, QUARANTINE_DIR, writeLatest } from './layout.js';
 import { planFiles, type JobCompletion, type PlannedFile } from './manifest.js';
 import { emptySummary, summariseErrorFiles, type ErrorSummary } from './outcomes.js';
@@ -75,9 +76,19 @@ export interface ExportRunOptions extends BulkDataParameters {
   /** Groups exported at once with the all-groups target (default 2). */
   groupConcurrency?: number;
   pollIntervalMs?: number;
+  /**
+   * Longest the whole run may take, waiting for the job included (default 24 h, DPC's job lifetime): a job still
+   * running then, or a server asking to wait past it (Retry-After), fails with ERR_TIMEOUT; a rerun resumes.
+   */
+  maxWaitMs?: number;
+  /** Largest data file accepted, uncompressed (default 4 GiB); see `DownloadTarget.maxFileBytes`. */
+  maxFileBytes?: number;
   signal?: AbortSignal;
   onEvent?: ExportEventHandler;
 }
+
+/** Run options with the run's deadline applied: `signal` also aborts when it passes. */
+type BoundedRunOptions = ExportRunOptions & { deadline: number; explain: Deadline['explain'] };
 
 export interface QuarantinedFile {
   url: string;
@@ -130,7 +141,16 @@ export async function runExport(client: DpcClient, options: ExportRunOptions): P
   if (options.types) validateTypes(options.types);
   validateBulkDataParameters(options);
   if (options.since !== undefined && options.since !== 'auto') validateSince(options.since, now());
-  return withLockedState(options.outDir, (state) => exportTargets(client, options, state));
+  checkMaxFileBytes(options.maxFileBytes);
+  const deadline = startDeadline(options.maxWaitMs, options.signal);
+  const bounded: BoundedRunOptions = { ...options, signal: deadline.signal, deadline: deadline.at, explain: deadline.explain };
+  try {
+    const result = await withLockedState(options.outDir, (state) => exportTargets(client, bounded, state));
+    if (options.signal?.aborted) throw interrupted(options.outDir);
+    return result;
+  } catch (error) {
+    throw options.signal?.aborted ? interrupted(options.outDir) : deadline.explain(error);
+  }
 }
 
 /**
@@ -153,16 +173,15 @@ export async function withLockedState<T>(outDir: string, work: (state: StateStor
   }
 }
 
-async function exportTargets(client: DpcClient, options: ExportRunOptions, state: StateStore): Promise<ExportRunResult> {
+async function exportTargets(client: DpcClient, options: BoundedRunOptions, state: StateStore): Promise<ExportRunResult> {
   const targets = await resolveTargets(client, options.target);
   const downloads = new Limiter(options.concurrency ?? DEFAULT_CONCURRENCY);
   const groups = new Limiter(targets.length > 1 ? (options.groupConcurrency ?? DEFAULT_GROUP_CONCURRENCY) : 1);
   // allSettled: the lock must outlive every group's work, even after one failed
   const settled = await Promise.allSettled(targets.map((target) => groups.run(() => exportTarget(client, options, state, downloads, target))));
-  if (options.signal?.aborted) throw interrupted(options.outDir);
   const [only] = settled;
   if (targets.length === 1 && only?.status === 'rejected') throw only.reason;
-  const results = settled.map((s, i): GroupResult => (s.status === 'fulfilled' ? s.value : { label: targets[i]!.label, error: asDpcError(s.reason) }));
+  const results = settled.map((s, i): GroupResult => (s.status === 'fulfilled' ? s.value : { label: targets[i]!.label, error: asDpcError(options.explain(s.reason)) }));
   return { outDir: options.outDir, groups: results };
 }
 
@@ -227,7 +246,7 @@ function fingerprint(scope: ExportScope, options: ExportRunOptions): string {
 
 async function exportTarget(
   client: DpcClient,
-  options: ExportRunOptions,
+  options: BoundedRunOptions,
   state: StateStore,
   downloads: Limiter,
   target: ResolvedTarget,
@@ -268,7 +287,7 @@ async function startJob(transport: Transport, request: ExportRequest, signal: Ab
 
 async function resumeOrStart(
   client: DpcClient,
-  options: ExportRunOptions,
+  options: BoundedRunOptions,
   state: StateStore,
   target: ResolvedTarget,
 ): Promise<{ jobUrl: string; completion: JobCompletion; requestId?: string }> {
@@ -279,6 +298,7 @@ async function resumeOrStart(
     pollUntilComplete(client.transport, jobUrl, {
       label,
       intervalMs: options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
+      deadline: options.deadline,
       signal: options.signal,
       onEvent: options.onEvent,
     });
@@ -371,6 +391,9 @@ export interface DownloadJobOptions {
   /** Epoch ms: the server's transactionTime may not be later than this (plus clock skew). */
   now: () => number;
   gzip?: boolean;
+  /** Epoch ms bounding each file's retries (see `ExportRunOptions.maxWaitMs`). */
+  deadline?: number;
+  maxFileBytes?: number;
   signal?: AbortSignal;
   onEvent?: ExportEventHandler;
 }
@@ -417,6 +440,8 @@ export async function downloadJob(transport: Transport, options: DownloadJobOpti
         quarantineDir: join(options.outDir, QUARANTINE_DIR, label, run),
         gzip: options.gzip ?? false,
         requiresAccessToken: completion.requiresAccessToken,
+        deadline: options.deadline,
+        maxFileBytes: options.maxFileBytes,
         signal,
         onEvent: options.onEvent,
         beforeCommit: (verified) => state.recordFile(label, file.name, verified),

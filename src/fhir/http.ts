@@ -57,20 +57,38 @@ export async function fhirDelete(client: FhirClient, path: string): Promise<void
   await client.transport.text({ method: 'DELETE', path });
 }
 
-/** Every resource of a search, following `next` links (absolute URLs; the Transport keeps the token on our origin). */
-export async function searchAll<T extends fhir3.Resource>(client: FhirClient, path: string, query?: Query): Promise<T[]> {
+/**
+ * Pages a search may take: a server whose `next` links never end must not make thousands of requests (DPC's firewall
+ * blocks a client after ~300 in 5 minutes), and no real roster search comes near this.
+ */
+export const MAX_SEARCH_PAGES = 200;
+
+/**
+ * Every resource of a search, following `next` links (absolute URLs; the Transport keeps the token on our origin). A
+ * `next` link that repeats an earlier page, or a chain longer than `maxPages`, is an error: the result would be wrong
+ * or never come.
+ */
+export async function searchAll<T extends fhir3.Resource>(client: FhirClient, path: string, query?: Query, maxPages: number = MAX_SEARCH_PAGES): Promise<T[]> {
   const resources: T[] = [];
   const seen = new Set<string>();
   let next: { path: string; query?: Query } | undefined = { path, query };
-  while (next) {
+  for (let page = 1; next; page++) {
     const bundle: fhir3.Bundle<T> = await fhirGet<fhir3.Bundle<T>>(client, next.path, next.query);
     for (const entry of bundle?.entry ?? []) if (entry.resource) resources.push(entry.resource);
     const link = bundle?.link?.find((l) => l.relation === 'next')?.url;
-    // a server repeating a link would loop forever; stop instead
-    next = link !== undefined && !seen.has(link) ? { path: link } : undefined;
-    if (link !== undefined) seen.add(link);
+    if (link === undefined) break;
+    if (typeof link !== 'string') throw pagingError(path, page, 'its "next" link is not a URL');
+    const key = client.transport.resolve(link).href;
+    if (seen.has(key)) throw pagingError(path, page, 'its "next" link repeats an earlier page (a loop)');
+    if (page >= maxPages) throw pagingError(path, page, `the search goes on past ${maxPages} pages`);
+    seen.add(key);
+    next = { path: link };
   }
   return resources;
+}
+
+function pagingError(path: string, page: number, why: string): DpcError {
+  return new DpcError('ERR_HTTP', `search ${path}: page ${page}: ${why}; stopped following it`, { location: path });
 }
 
 /** POST a resource; the server answers 201 when it created it and 200 with the existing one (same NPI/MBI). */

@@ -127,6 +127,11 @@ export class Transport {
     this.wait = options.sleep ?? ((ms, signal) => sleep(ms, undefined, { signal }));
   }
 
+  /** A retry budget of this transport's policy, for a caller that retries a logical request on top of the transport. */
+  budget(deadline?: number): RetryBudget {
+    return new RetryBudget(this.retry.maxRetries, deadline);
+  }
+
   /** Resolve a path against the base URL. Absolute URLs are kept as they are. */
   resolve(path: string, query?: RequestOptions['query']): URL {
     const url = /^https?:\/\//i.test(path) ? new URL(path) : new URL(this.baseUrl + (path.startsWith('/') ? path : `/${path}`));
@@ -171,7 +176,7 @@ export class Transport {
     }
     const idempotent = options.idempotent ?? method !== 'POST';
     const shownUrl = redactUrl(url.href);
-    const budget = options.budget ?? new RetryBudget(this.retry.maxRetries);
+    const budget = options.budget ?? this.budget();
     const progress = { windowMs: this.options.bodyTimeoutMs ?? DEFAULT_BODY_WINDOW_MS, minBytes: this.options.minBodyBytes ?? DEFAULT_MIN_BODY_BYTES };
     let reauthenticated = false;
 

@@ -4,12 +4,15 @@
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { DpcError } from '../../src/errors.js';
-import { runExport, runOutcomeError, type ExportEvent, type ExportRunOptions } from '../../src/export/index.js';
+import { QUARANTINE_DIR, runExport, runOutcomeError, type ExportEvent, type ExportRunOptions, type GroupManifest } from '../../src/export/index.js';
+import { QUARANTINE_KEEP_BYTES } from '../../src/export/download.js';
 import { cliLines, STACK_LINE } from '../fuzz/check.js';
-import { completion, lines, sha256, startHostileServer, type HostileServer } from './hostile-server.js';
+import { completion, lines, sha256, startHostileServer, type FileEntry, type HostileServer } from './hostile-server.js';
 import { removeTempDirs, tempDir } from './sandbox.js';
 import { clientOn } from '../client-on.js';
 
@@ -64,7 +67,7 @@ function expectNamedFailure(error: DpcError | undefined, cause: RegExp): void {
   expect(error, 'the run should have failed').toBeInstanceOf(DpcError);
   const printed = cliLines(error);
   expect(printed.exit).not.toBe(0);
-  expect(printed.lines[0]).toMatch(/^error: \S/);
+  expect(printed.lines[0]).toMatch(/^(error|partial): \S/);
   expect(printed.lines[0]).toMatch(cause);
   expect(printed.lines.join('\n')).not.toMatch(STACK_LINE);
   // eslint-disable-next-line no-control-regex
@@ -108,3 +111,179 @@ describe('resume is keyed by file identity, not URL', () => {
     expect(await finalNames(first.out)).toEqual(['Patient-001.ndjson']);
   });
 });
+
+const MiB = 1 << 20;
+
+/** A completed job listing one Patient file at `/files/p.ndjson`. */
+function oneFileJob(entry: Partial<FileEntry> = {}): void {
+  server.route('/fhir/status', (_req, res) =>
+    res.writeHead(200, { 'content-type': 'application/json' }).end(completion([{ url: `${server.origin}/files/p.ndjson`, ...entry }])),
+  );
+}
+
+/** Write `chunk` as fast as the client reads, until it goes away; returns a counter of the bytes written. */
+function endless(res: ServerResponse, chunk: Buffer, sent: { bytes: number }): void {
+  const pump = (): void => {
+    while (!res.destroyed) {
+      sent.bytes += chunk.length;
+      if (!res.write(chunk)) {
+        res.once('drain', pump);
+        return;
+      }
+    }
+  };
+  pump();
+}
+
+/** Size of every quarantined file under `out`. */
+async function quarantinedSizes(out: string): Promise<number[]> {
+  const root = join(out, QUARANTINE_DIR);
+  if (!existsSync(root)) return [];
+  const files = (await readdir(root, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
+  return Promise.all(files.map(async (e) => (await stat(join(e.parentPath, e.name))).size));
+}
+
+describe('time bounds', () => {
+  it('a job that stays 202 forever fails at maxWaitMs with a named timeout, after a bounded number of polls', async () => {
+    server.route('/fhir/status', (_req, res) => res.writeHead(202, { 'x-progress': 'RUNNING: 0.00%' }).end());
+    const o = await exportFrom({ maxWaitMs: 300, pollIntervalMs: 50 });
+    expectNamedFailure(o.error, /export job \S+\/fhir\/status did not complete by the deadline \(maxWaitMs, .*\): it is still in progress; rerun the same command to resume it/);
+    expect(o.error!.code).toBe('ERR_TIMEOUT');
+    expect(server.hits('/fhir/status')).toBeLessThanOrEqual(7);
+    expect(await finalNames(o.out)).toEqual([]);
+  });
+
+  it('polls adaptively: 1 s, then 2 s, not the 20 s interval, for a job done on the third poll', async () => {
+    server.route('/fhir/status', (_req, res, hit) => {
+      if (hit < 3) res.writeHead(202).end();
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(completion([]));
+    });
+    const o = await exportFrom({ pollIntervalMs: 20_000 });
+    expect(o.error).toBeUndefined();
+    expect(o.events.flatMap((e) => (e.type === 'status_progress' ? [e.nextPollMs] : []))).toEqual([1000, 2000]);
+  });
+
+  it('a data file trickling a byte at a time fails with a named stall, twice, and nothing reaches a final name', async () => {
+    oneFileJob({ count: 3 });
+    server.route('/files/', (_req, res) => {
+      res.writeHead(200).write('{');
+      const timer = setInterval(() => res.write(' '), 10);
+      res.on('close', () => clearInterval(timer));
+    });
+    const o = await exportFrom({}, server.transport({ bodyTimeoutMs: 100, minBodyBytes: 1000 }));
+    expectNamedFailure(o.error, /1 file failed verification twice and was quarantined/);
+    expect(cliLines(o.error).lines.join('\n')).toMatch(/body of \S+\/files\/p\.ndjson broke after partial transfer \(GET \S+: the body stalled \(\d+ bytes in 0\.1 s, fewer than 1000\)\)/);
+    expect(server.hits('/files/')).toBe(2);
+    expect(await finalNames(o.out)).toEqual([]);
+  });
+
+  it('an unanswered data request costs one retry budget (not one per layer) and names the timeout', async () => {
+    oneFileJob({ count: 3 });
+    server.route('/files/', () => undefined); // never answers
+    const o = await exportFrom({}, server.transport({ headersTimeoutMs: 50, retry: { maxRetries: 2, baseDelayMs: 1 } }));
+    expectNamedFailure(o.error, /GET \S+\/files\/p\.ndjson: Headers Timeout Error .*\(after 2 retries\)$/);
+    expect(o.error!.code).toBe('ERR_TIMEOUT');
+    expect(server.hits('/files/')).toBe(3);
+    expect(await finalNames(o.out)).toEqual([]);
+  });
+
+  it('a 429 asking to wait a day on data is logged and fails at once: the wait would pass the deadline', async () => {
+    oneFileJob({ count: 3 });
+    server.route('/files/', (_req, res) => res.writeHead(429, { 'retry-after': '86400' }).end('\u001b[31mcome back tomorrow\u001b[0m'));
+    const o = await exportFrom({ maxWaitMs: 3_600_000 });
+    expectNamedFailure(o.error, /failed with 429: \\u001b\[31mcome back tomorrow\\u001b\[0m; not retried: waiting 86400 s would pass the deadline \(maxWaitMs\)$/);
+    expect(server.hits('/files/')).toBe(1);
+  });
+
+  it('a 503-forever status makes exactly as many requests as the message says', async () => {
+    server.route('/fhir/status', (_req, res) => res.writeHead(503).end('busy'));
+    const o = await exportFrom({}, server.transport({ retry: { maxRetries: 3, baseDelayMs: 1, maxDelayMs: 2 } }));
+    const said = Number(/(\d+) status requests in a row failed/.exec(o.error?.message ?? '')?.[1]);
+    expectNamedFailure(o.error, /export job \S+ failed: \d+ status requests in a row failed, last: GET \/fhir\/status failed with 503: busy/);
+    expect(server.hits('/fhir/status')).toBe(said);
+    expect(said).toBe(6); // the poll loop's budget (5 retries) covers the transport's retries too
+  });
+});
+
+describe('size bounds', () => {
+  it('a data file larger than maxFileBytes is stopped there; only a bounded prefix is quarantined', async () => {
+    oneFileJob({ count: 3 });
+    const sent = { bytes: 0 };
+    server.route('/files/', (_req, res) => {
+      res.writeHead(200);
+      endless(res, Buffer.from(`${'{"resourceType":"Patient"}\n'.repeat(2000)}`), sent);
+    });
+    const o = await exportFrom({ maxFileBytes: MiB });
+    expectNamedFailure(o.error, /1 file failed verification twice and was quarantined/);
+    expect(cliLines(o.error).lines.join('\n')).toMatch(/body of \S+\/files\/p\.ndjson is larger than maxFileBytes \(1048576 bytes uncompressed\); stopped there/);
+    expect(server.hits('/files/')).toBe(1); // an oversize body is not asked for again
+    expect(await quarantinedSizes(o.out)).toEqual([expect.any(Number)]);
+    expect((await quarantinedSizes(o.out))[0]).toBeLessThanOrEqual(MiB);
+    expect(sent.bytes).toBeLessThan(64 * MiB);
+    expect(await finalNames(o.out)).toEqual([]);
+  });
+
+  it('a gzip bomb declared as 76 bytes (file_length) stops at the declared length, with or without --gzip', async () => {
+    const bomb = gzipSync(Buffer.alloc(64 * MiB, 0x20));
+    oneFileJob({ count: 3, fileLength: 76 });
+    server.route('/files/', (_req, res) => res.writeHead(200, { 'content-encoding': 'gzip' }).end(bomb));
+    for (const gzip of [true, false]) {
+      const o = await exportFrom({ gzip });
+      expectNamedFailure(o.error, /1 file failed verification twice and was quarantined/);
+      expect(cliLines(o.error).lines.join('\n')).toMatch(/is larger than the manifest's file_length of 76 gzip bytes; stopped there/);
+      expect((await quarantinedSizes(o.out))[0]).toBeLessThanOrEqual(76);
+      expect(await finalNames(o.out)).toEqual([]);
+    }
+  });
+
+  it('an undeclared gzip bomb stops at maxFileBytes of content', async () => {
+    const bomb = gzipSync(Buffer.alloc(64 * MiB, 0x20));
+    oneFileJob({ count: 3 });
+    server.route('/files/', (_req, res) => res.writeHead(200, { 'content-encoding': 'gzip' }).end(bomb));
+    const o = await exportFrom({ gzip: true, maxFileBytes: MiB });
+    expect(cliLines(o.error).lines.join('\n')).toMatch(/is larger than maxFileBytes \(1048576 bytes uncompressed\); stopped there/);
+    expect(await finalNames(o.out)).toEqual([]);
+  });
+
+  it('a file failing its checksum keeps only a bounded prefix in quarantine', async () => {
+    const big = Buffer.alloc(QUARANTINE_KEEP_BYTES + MiB, 0x0a);
+    oneFileJob({ sha256: sha256('other') });
+    server.route('/files/', (_req, res) => res.writeHead(200).end(big));
+    const o = await exportFrom();
+    expect(cliLines(o.error).lines.join('\n')).toMatch(new RegExp(`quarantined the first ${QUARANTINE_KEEP_BYTES} of ${big.length} bytes`));
+    expect(await quarantinedSizes(o.out)).toEqual([QUARANTINE_KEEP_BYTES]);
+  });
+
+  it('an endless job status body is refused while streaming, not read into memory', async () => {
+    const sent = { bytes: 0 };
+    server.route('/fhir/status', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).write('{"transactionTime":"');
+      endless(res, Buffer.alloc(64 * 1024, 0x61), sent);
+    });
+    const o = await exportFrom();
+    expectNamedFailure(o.error, /GET \S+\/fhir\/status: the response body is larger than 16777216 bytes; refusing to read it/);
+    expect(sent.bytes).toBeLessThan(300 * MiB);
+  });
+
+  it('a 20 MiB reason in an error file is truncated with a marker in manifest.json and the CLI output', async () => {
+    const reason = `\u001b]0;owned\u0007${'r'.repeat(20 * MiB)}`;
+    const line = `${JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'exception', details: { text: reason }, location: ['Patient', 'id', '1S00E00AA00'] }] })}\n`;
+    server.route('/fhir/status', (_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(completion([], [{ type: 'OperationOutcome', url: `${server.origin}/files/errors.ndjson`, count: 1 }])),
+    );
+    server.route('/files/', (_req, res) => res.writeHead(200).end(line));
+    const o = await exportFrom();
+    expectNamedFailure(o.error, /1 patient/);
+    const manifest = JSON.parse(await readFile(join(o.out, 'patient', await onlyRun(o.out), 'manifest.json'), 'utf8')) as GroupManifest;
+    const stored = manifest.errors.reasons[0]!.reason;
+    expect(stored).toMatch(new RegExp(`^\\\\u001b\\]0;owned\\\\u0007r+… \\[truncated, ${reason.length} characters\\]$`));
+    expect(stored.length).toBeLessThan(1000);
+    expect(cliLines(o.error).lines.join('\n').length).toBeLessThan(2000);
+  });
+});
+
+async function onlyRun(out: string): Promise<string> {
+  const runs = (await readdir(join(out, 'patient'), { withFileTypes: true })).filter((e) => e.isDirectory());
+  expect(runs).toHaveLength(1);
+  return runs[0]!.name;
+}

@@ -58,7 +58,8 @@ beforeAll(async () => {
   other = createServer(handler);
   base = await listen(server);
   otherOrigin = await listen(other);
-  transport = new Transport({ baseUrl: `${base}/api/v1`, tokenProvider: { getAccessToken: async () => 'test-token-value' }, retry: { maxRetries: 0 } });
+  // one retry per file: the second attempt after a broken or mismatched body (the budget is shared with the transport)
+  transport = new Transport({ baseUrl: `${base}/api/v1`, tokenProvider: { getAccessToken: async () => 'test-token-value' }, retry: { maxRetries: 1, baseDelayMs: 1 } });
   dir = await mkdtemp(join(tmpdir(), 'dpc-dl-'));
   behaviour.set('/api/v1/Data/ok.ndjson', whole);
   behaviour.set('/api/v1/Data/cut-once.ndjson', (n, req, res) => {

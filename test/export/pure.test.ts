@@ -117,11 +117,18 @@ describe('kick-off request', () => {
 });
 
 describe('poll schedule', () => {
-  it('uses Retry-After when present, never below a floor, else the interval', () => {
-    expect(nextPollDelay(20_000, undefined)).toBe(20_000);
-    expect(nextPollDelay(20_000, 5_000)).toBe(5_000);
-    expect(nextPollDelay(20_000, 0)).toBe(1_000);
-    expect(nextPollDelay(50, 0)).toBe(50);
+  it('uses Retry-After when present, never below a floor', () => {
+    expect(nextPollDelay(0, 20_000, 5_000)).toBe(5_000);
+    expect(nextPollDelay(7, 20_000, 0)).toBe(1_000);
+    expect(nextPollDelay(0, 50, 0)).toBe(50);
+  });
+
+  it('else starts at 1 s and doubles up to the interval: a 1.5 s job is fetched on the third poll, 3 s in', () => {
+    const waits = Array.from({ length: 8 }, (_, poll) => nextPollDelay(poll, 20_000, undefined));
+    expect(waits).toEqual([1000, 2000, 4000, 8000, 16_000, 20_000, 20_000, 20_000]);
+    // inside DPC's firewall budget (~300 requests / 5 min) with room to spare
+    expect(waits.slice(0, 5).reduce((a, b) => a + b, 0)).toBeGreaterThan(5 * 1000);
+    expect(nextPollDelay(3, 50, undefined)).toBe(50);
   });
 
   it('backs off exponentially with jitter, capped at 5 minutes', () => {
