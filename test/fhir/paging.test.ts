@@ -7,6 +7,7 @@ import { listGroups } from '../../src/fhir/groups.js';
 import { listPatients } from '../../src/fhir/patients.js';
 import { MAX_SEARCH_PAGES, searchAll } from '../../src/fhir/http.js';
 import { startHostileServer, type HostileServer } from '../export/hostile-server.js';
+import { clientOn } from '../client-on.js';
 
 let server: HostileServer;
 
@@ -33,7 +34,7 @@ describe('search paging', () => {
       const page = Number(new URL(req.url!, server.origin).searchParams.get('page') ?? 0);
       res.writeHead(200, { 'content-type': 'application/fhir+json' }).end(bundle('Group', `g${page}`, `${server.base}/Group?page=${page + 1}`));
     });
-    const client = { transport: server.transport(), now: Date.now };
+    const client = clientOn(server.transport());
     await expect(listGroups(client)).rejects.toMatchObject({
       code: 'ERR_HTTP',
       message: `search /Group: page ${MAX_SEARCH_PAGES}: the search goes on past ${MAX_SEARCH_PAGES} pages; stopped following it`,
@@ -49,7 +50,7 @@ describe('search paging', () => {
       const next = `${server.base}/Patient?_count=1000&_offset=${offset === 2 ? 1 : offset + 1}`;
       res.writeHead(200, { 'content-type': 'application/fhir+json' }).end(bundle('Patient', `p${offset}`, next));
     });
-    const client = { transport: server.transport(), now: Date.now };
+    const client = clientOn(server.transport());
     await expect(listPatients(client)).rejects.toMatchObject({
       code: 'ERR_HTTP',
       message: 'search /Patient: page 3: its "next" link repeats an earlier page (a loop); stopped following it',
@@ -63,7 +64,7 @@ describe('search paging', () => {
       const page = Number(new URL(req.url!, server.origin).searchParams.get('page') ?? 0);
       res.writeHead(200, { 'content-type': 'application/fhir+json' }).end(bundle('Group', `g${page}`, page < 4 ? `${server.base}/Group?page=${page + 1}` : undefined));
     });
-    const client = { transport: server.transport(), now: Date.now };
+    const client = clientOn(server.transport());
     expect((await searchAll(client, '/Group', undefined, 5)).map((g) => g.id)).toEqual(['g0', 'g1', 'g2', 'g3', 'g4']);
     await client.transport.close();
   });
