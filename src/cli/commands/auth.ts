@@ -94,8 +94,7 @@ const validate: CommandModule<GlobalArgs, ValidateArgs> = {
 };
 
 export const authCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: 'auth <command>',
-  describe: 'Access tokens and client assertions (SMART backend services)',
+  // command and describe: commands/index.ts (this module loads only when the command runs)
   builder: (y) =>
     y
       .command(token)

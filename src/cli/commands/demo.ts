@@ -19,8 +19,7 @@ interface DemoArgs extends GlobalArgs {
 const MAX_SCALE = 100;
 
 export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
-  command: 'demo',
-  describe: 'Run the whole DPC journey on an embedded sandbox: keys, token, roster, verified export (no account, no network)',
+  // command and describe: commands/index.ts (this module loads only when the command runs)
   builder: (y) =>
     (y as Argv<GlobalArgs>)
       .option('dir', { type: 'string', describe: 'New or empty folder for keys, client token and export (default: a new temp folder)' })

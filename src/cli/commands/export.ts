@@ -223,8 +223,7 @@ const verify: CommandModule<GlobalArgs, VerifyArgs> = {
 };
 
 export const exportCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: 'export <command>',
-  describe: 'Bulk export: run, status, download, verify, tables',
+  // command and describe: commands/index.ts (this module loads only when the command runs)
   builder: (y) =>
     y
       .command(run)

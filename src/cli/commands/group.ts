@@ -244,8 +244,7 @@ const renew: CommandModule<GlobalArgs, WithinArgs> = {
 };
 
 export const groupCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: 'group <command>',
-  describe: 'Attribution rosters (one Group per practitioner) and 90-day renewals',
+  // command and describe: commands/index.ts (this module loads only when the command runs)
   builder: (y) =>
     y
       .command(create)

@@ -1,33 +1,43 @@
-import type { CommandModule } from 'yargs';
-import { initCommand } from './init.js';
-import { authCommand } from './auth.js';
-import { keysCommand } from './keys.js';
-import { tokensCommand } from './tokens.js';
-import { ipCommand } from './ip.js';
-import { exportCommand } from './export.js';
-import { orgCommand } from './org.js';
-import { practitionerCommand } from './practitioner.js';
-import { patientCommand } from './patient.js';
-import { groupCommand } from './group.js';
-import { rosterCommand } from './roster.js';
-import { sandboxCommand } from './sandbox.js';
-import { demoCommand } from './demo.js';
-import { queryCommand } from './tables.js';
-// One line per command module. Each module keeps its imports of library code lazy (inside handlers)
-// so that `dpc --version` and `dpc --help` stay fast.
-export const commands: CommandModule<any, any>[] = [
-  initCommand,
-  authCommand,
-  keysCommand,
-  tokensCommand,
-  ipCommand,
-  exportCommand,
-  orgCommand,
-  practitionerCommand,
-  patientCommand,
-  groupCommand,
-  rosterCommand,
-  sandboxCommand,
-  demoCommand,
-  queryCommand,
+/**
+ * The top-level commands. Each command's module is imported once, lazily, when that command runs or shows its help:
+ * `dpc --help` needs only the names and descriptions here, so it loads none of them. A command module may therefore
+ * import what its handlers need at the top.
+ */
+import type { Argv, CommandModule } from 'yargs';
+
+type Module = CommandModule<any, any>;
+
+/** `command`/`describe` here; builder and handler from the module, loaded on first use. */
+function lazy(command: string, describe: string, load: () => Promise<Module>): Module {
+  return {
+    command,
+    describe,
+    builder: async (yargs: Argv) => {
+      const { builder } = await load();
+      if (typeof builder === 'function') return builder(yargs);
+      return builder ? yargs.options(builder) : yargs;
+    },
+    handler: async (argv) => (await load()).handler(argv),
+  };
+}
+
+export const commands: Module[] = [
+  lazy('init', 'Create or update a profile in the config file (client token, private key, key id)', async () => (await import('./init.js')).initCommand),
+  lazy('auth <command>', 'Access tokens and client assertions (SMART backend services)', async () => (await import('./auth.js')).authCommand),
+  lazy('keys <command>', 'Key pairs: generate locally, register public keys with DPC', async () => (await import('./keys.js')).keysCommand),
+  lazy('tokens <command>', 'Client tokens of your organization', async () => (await import('./tokens.js')).tokensCommand),
+  lazy('ip <command>', 'IP allow-list of your organization (production accepts calls only from these)', async () => (await import('./ip.js')).ipCommand),
+  lazy('export <command>', 'Bulk export: run, status, download, verify, tables', async () => (await import('./export.js')).exportCommand),
+  lazy('org <command>', 'Your organization', async () => (await import('./org.js')).orgCommand),
+  lazy('practitioner <command>', 'Practitioners of your organization', async () => (await import('./practitioner.js')).practitionerCommand),
+  lazy('patient <command>', 'Patients of your organization', async () => (await import('./patient.js')).patientCommand),
+  lazy('group <command>', 'Attribution rosters (one Group per practitioner) and 90-day renewals', async () => (await import('./group.js')).groupCommand),
+  lazy('roster <command>', 'Keep DPC attribution rosters in step with a CSV', async () => (await import('./roster.js')).rosterCommand),
+  lazy('sandbox <command>', 'Run the embedded offline DPC sandbox server', async () => (await import('./sandbox.js')).sandboxCommand),
+  lazy(
+    'demo',
+    'Run the whole DPC journey on an embedded sandbox: keys, token, roster, verified export (no account, no network)',
+    async () => (await import('./demo.js')).demoCommand,
+  ),
+  lazy('query <dir> <sql>', 'Run SQL over the claims tables of an export (built or refreshed first) or of a tables folder', async () => (await import('./tables.js')).queryCommand),
 ];

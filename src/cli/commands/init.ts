@@ -23,8 +23,7 @@ interface InitArgs extends GlobalArgs {
 }
 
 export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
-  command: 'init',
-  describe: 'Create or update a profile in the config file (client token, private key, key id)',
+  // command and describe: commands/index.ts (this module loads only when the command runs)
   builder: (y) =>
     (y as Argv<GlobalArgs>)
       .option('client-token-file', { type: 'string', describe: 'Read the client token from this file (keeps it out of shell history)' })

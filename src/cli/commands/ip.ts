@@ -59,8 +59,7 @@ const remove: CommandModule<GlobalArgs, IdArgs> = {
 };
 
 export const ipCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: 'ip <command>',
-  describe: 'IP allow-list of your organization (production accepts calls only from these)',
+  // command and describe: commands/index.ts (this module loads only when the command runs)
   builder: (y) =>
     y
       .command(list)

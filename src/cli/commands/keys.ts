@@ -158,8 +158,7 @@ const remove: CommandModule<GlobalArgs, IdArgs> = {
 };
 
 export const keysCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: 'keys <command>',
-  describe: 'Key pairs: generate locally, register public keys with DPC',
+  // command and describe: commands/index.ts (this module loads only when the command runs)
   builder: (y) =>
     y
       .command(generate)

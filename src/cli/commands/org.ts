@@ -20,8 +20,7 @@ const show: CommandModule<GlobalArgs, GlobalArgs> = {
 };
 
 export const orgCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: 'org <command>',
-  describe: 'Your organization',
+  // command and describe: commands/index.ts (this module loads only when the command runs)
   builder: (y) => y.command(show).demandCommand(1, 'Name an org command: show.').example('$0 org show', 'who am I?'),
   handler: () => {},
 };

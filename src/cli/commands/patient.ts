@@ -99,8 +99,7 @@ const [get, remove] = lookupCommands<fhir3.Patient>({
 });
 
 export const patientCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: 'patient <command>',
-  describe: 'Patients of your organization',
+  // command and describe: commands/index.ts (this module loads only when the command runs)
   builder: (y) =>
     y
       .command(add)

@@ -87,8 +87,7 @@ const [get, remove] = lookupCommands<fhir3.Practitioner>({
 });
 
 export const practitionerCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: 'practitioner <command>',
-  describe: 'Practitioners of your organization',
+  // command and describe: commands/index.ts (this module loads only when the command runs)
   builder: (y) =>
     y
       .command(add)

@@ -111,8 +111,7 @@ function progress(output: Output, event: import('../../roster/apply.js').SyncEve
 }
 
 export const rosterCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: 'roster <command>',
-  describe: 'Keep DPC attribution rosters in step with a CSV',
+  // command and describe: commands/index.ts (this module loads only when the command runs)
   builder: (y) =>
     y
       .command(sync)

@@ -137,8 +137,7 @@ const start: CommandModule<GlobalArgs, SandboxStartArgs> = {
 };
 
 export const sandboxCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: 'sandbox <command>',
-  describe: 'Run the embedded offline DPC sandbox server',
+  // command and describe: commands/index.ts (this module loads only when the command runs)
   builder: (y) => y.command(start).demandCommand(1, 'Name a sandbox command: start.').example('$0 sandbox start --seed', 'a local DPC to develop against'),
   handler: () => {},
 };

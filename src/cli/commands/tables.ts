@@ -83,8 +83,7 @@ function reportTables(output: Output, result: ExportTablesResult): void {
 }
 
 export const queryCommand: CommandModule<GlobalArgs, QueryArgs> = {
-  command: 'query <dir> <sql>',
-  describe: 'Run SQL over the claims tables of an export (built or refreshed first) or of a tables folder',
+  // command and describe: commands/index.ts (this module loads only when the command runs)
   builder: (y) =>
     engineFlags(
       (y as Argv<GlobalArgs>)

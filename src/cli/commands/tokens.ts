@@ -85,8 +85,7 @@ const remove: CommandModule<GlobalArgs, IdArgs> = {
 };
 
 export const tokensCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: 'tokens <command>',
-  describe: 'Client tokens of your organization',
+  // command and describe: commands/index.ts (this module loads only when the command runs)
   builder: (y) =>
     y
       .command(list)
