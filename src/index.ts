@@ -86,6 +86,24 @@ export { getOrganization } from './fhir/organization.js';
 /** The server's CapabilityStatement (`GET /metadata`, public; also how an open Bulk Data server is checked). */
 export { getCapabilityStatement } from './fhir/metadata.js';
 
+// ── doctor: does the set-up work? ────────────────────────────────────────────────────────────────────────────────
+
+/** Every check of a set-up (config and key files, reachability, clock, credentials, key id), each with a fix: data only. */
+export { runDoctor } from './doctor/probe.js';
+/** What runDoctor takes. */
+export type { DoctorInput } from './doctor/probe.js';
+/** runDoctor's report: one result per check. */
+export type { DoctorReport, CheckResult, CheckId, CheckStatus } from './doctor/checks.js';
+/** `SHA256:<base64>` of a key's public half (SubjectPublicKeyInfo), as the doctor compares with `GET /Key/{id}`. */
+export { keyFingerprint } from './doctor/probe.js';
+/**
+ * Prove credentials work: one token exchange, then `GET /Organization` with that token (DPC exchanges a JWT even for
+ * a deleted client token). `checkCredentials` returns the outcome; `verifyCredentials` throws ERR_AUTH/ERR_UNAUTHORIZED.
+ */
+export { checkCredentials, verifyCredentials } from './doctor/credentials.js';
+/** What checkCredentials returns. */
+export type { CredentialsOutcome, CredentialsRefused } from './doctor/credentials.js';
+
 // ── identifiers ──────────────────────────────────────────────────────────────────────────────────────────────────
 
 /** Identifier systems of NPIs and MBIs, and DPC's checks of their values (NPI Luhn digit, MBI pattern). */

@@ -8,9 +8,11 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClientToken, deleteClientToken } from '../../src/auth/admin.js';
 import { privateKeyPem, publicKeyPem } from '../../src/auth/keys.js';
 import { writeConfig } from '../../src/cli/config/file.js';
 import { testKey } from '../keys.js';
+import { createClient } from '../../src/client.js';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
 import { assertBuilt, runCli, type CliResult } from './run-cli.js';
 
@@ -77,13 +79,29 @@ describe('dpc init', () => {
     expectNoSecret(result);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('clientToken set');
-    expect(result.stderr).toContain('issued an access token valid 300s');
+    expect(result.stderr).toMatch(/issued an access token valid 300s, and GET \/Organization answered [0-9a-f-]{36}/);
     expect((await stat(config)).mode & 0o777).toBe(0o600);
     expect((await stat(join(dir, 'init'))).mode & 0o777).toBe(0o700);
     expect(JSON.parse(await readFile(config, 'utf8'))).toEqual({
       defaultProfile: 'test',
       profiles: { test: { baseUrl: sandbox.baseUrl, clientToken, privateKey: keyPath, keyId } },
     });
+  });
+
+  it('--verify makes an authenticated call: a deleted client token exchanges on DPC but fails verification (exit 3)', async () => {
+    const client = createClient({ baseUrl: sandbox.baseUrl, clientToken, privateKey: pem, keyId });
+    try {
+      const doomed = await createClientToken(client, { label: 'doomed' });
+      await deleteClientToken(client, doomed.id);
+      await writeFile(join(dir, 'doomed.txt'), doomed.token!, { mode: 0o600 });
+    } finally {
+      await client.close();
+    }
+    const result = await dpc('init', '--profile', 'doomed', '--base-url', sandbox.baseUrl, '--client-token-file', join(dir, 'doomed.txt'),
+      '--private-key', keyPath, '--key-id', keyId, '--verify');
+    expect(oneLineError(result, 3)).toBe(
+      'error: the token exchange worked but GET /Organization refused the access token (401): the client token was deleted or has expired; create a new one',
+    );
   });
 
   it('rejects a bad key id before writing anything', async () => {

@@ -23,6 +23,7 @@ function lazy(command: string, describe: string, load: () => Promise<Module>): M
 
 export const commands: Module[] = [
   lazy('init', 'Create or update a profile in the config file (client token, private key, key id)', async () => (await import('./init.js')).initCommand),
+  lazy('doctor', 'Check config, key, network, clock and credentials, with a fix for each problem', async () => (await import('./doctor.js')).doctorCommand),
   lazy('auth <command>', 'Access tokens and client assertions (SMART backend services)', async () => (await import('./auth.js')).authCommand),
   lazy('keys <command>', 'Key pairs: generate locally, register public keys with DPC', async () => (await import('./keys.js')).keysCommand),
   lazy('tokens <command>', 'Client tokens of your organization', async () => (await import('./tokens.js')).tokensCommand),

@@ -1,6 +1,6 @@
 /**
  * `dpc init`: write a profile to the config file (0600). Everything can be given as flags; only when stdin is a
- * terminal are missing values asked for. Optionally checks the result with a real token exchange.
+ * terminal are missing values asked for. Optionally checks the result with a real token exchange and one authenticated call.
  */
 import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -31,7 +31,7 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
       .option('scope', { type: 'string', describe: 'Scope asked for at the token endpoint of a generic SMART server (DPC: system/*.*)' })
       .option('auth', { type: 'boolean', describe: 'Use --no-auth for an open Bulk Data server (no credentials, no bearer token)' })
       .option('default', { type: 'boolean', default: false, describe: 'Make this the default profile' })
-      .option('verify', { type: 'boolean', default: false, describe: 'Exchange a token afterwards to prove the settings work' })
+      .option('verify', { type: 'boolean', default: false, describe: 'Exchange a token and make one authenticated call to prove the settings work' })
       .option('sandbox-url', {
         type: 'string',
         describe: 'Register with an embedded sandbox (dpc sandbox): new organization, client token and key, all saved in the profile',
@@ -116,9 +116,15 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
           const { getCapabilityStatement } = await import('../../fhir/metadata.js');
           const capabilities = await getCapabilityStatement(client);
           output.info(`verified: ${client.baseUrl}/metadata answered (FHIR ${capabilities.fhirVersion ?? 'version not stated'}); no credentials needed`);
-        } else {
+        } else if (merged.tokenUrl) {
+          // a generic SMART server has no DPC /Organization to call: the exchange is what can be checked
           const token = await client.tokens.exchange();
           output.info(`verified: ${client.tokens.tokenUrl} issued an access token valid ${token.expiresIn}s`);
+        } else {
+          // DPC exchanges a JWT even for a deleted client token, so an authenticated call has to follow the exchange
+          const { verifyCredentials } = await import('../../doctor/credentials.js');
+          const { expiresIn, organization } = await verifyCredentials(client);
+          output.info(`verified: ${client.tokens.tokenUrl} issued an access token valid ${expiresIn ?? '?'}s, and GET /Organization answered ${organization.id}${organization.name ? ` (${organization.name})` : ''}`);
         }
       } finally {
         await client.close();
