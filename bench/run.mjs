@@ -1,13 +1,16 @@
 #!/usr/bin/env node
-// `npm run bench`: runs every benchmark section side by side on this machine, prints a table and writes
-// bench/results.json. Ratios are measured within one run; absolute numbers depend on the machine (recorded too).
-import { writeFile } from 'node:fs/promises';
+// `npm run bench`: runs every benchmark section side by side on this machine, prints a table and writes the results
+// to a temp folder; `npm run bench -- --save` writes the tracked bench/results.json instead (the README's figures).
+// Ratios are measured within one run; absolute numbers depend on the machine (recorded too).
+import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const only = process.argv.slice(2);
+const args = process.argv.slice(2);
+const save = args.includes('--save');
+const only = args.filter((a) => !a.startsWith('--'));
 const sections = [
   ['cli-cold-start', './cli-cold-start.mjs'],
   ['roster-sync', './roster-sync.mjs'],
@@ -33,8 +36,10 @@ for (const [name, file] of sections) {
   printTable(rows);
 }
 
-await writeFile(path.join(here, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-console.log(`\nwrote ${path.relative(process.cwd(), path.join(here, 'results.json'))}`);
+const target = save ? path.join(here, 'results.json') : path.join(os.tmpdir(), 'dpc-client-bench', 'results.json');
+await mkdir(path.dirname(target), { recursive: true });
+await writeFile(target, `${JSON.stringify(results, null, 2)}\n`);
+console.log(`\nwrote ${target}${save ? '' : ' (npm run bench -- --save writes bench/results.json)'}`);
 
 function printTable(rows) {
   const width = Math.max(...rows.map((r) => r.metric.length));

@@ -163,6 +163,14 @@ export interface Kickoff {
   requestId?: string;
 }
 
+/**
+ * The kick-off URL for a request, as it is sent (redacted). Recorded in the manifest beside DPC's own `request` echo,
+ * which DPC renders oddly (`…/$export_outputFormat=…`, no `?`): the sent one shows what was really asked. Pure.
+ */
+export function kickoffUrl(transport: Pick<Transport, 'resolve'>, request: ExportRequest): string {
+  return redactUrl(transport.resolve(kickoffPath(request.scope), kickoffQuery(request)).href);
+}
+
 export async function kickoff(transport: Transport, request: ExportRequest, signal?: AbortSignal): Promise<Kickoff> {
   const path = kickoffPath(request.scope);
   const post = needsPostKickoff(request);

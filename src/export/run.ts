@@ -33,6 +33,7 @@ import {
   DEFAULT_POLL_INTERVAL_MS,
   instantProblem,
   kickoff,
+  kickoffUrl,
   MAX_CLOCK_SKEW_MS,
   pollUntilComplete,
   validateBulkDataParameters,
@@ -106,7 +107,10 @@ export interface GroupManifest {
   run: string;
   jobUrl: string;
   transactionTime: string;
+  /** DPC's echo of the kick-off request (its `request` field, verbatim). */
   request: string;
+  /** The kick-off URL this client sent (redacted); absent for a job adopted by URL (`export download`). */
+  requestSent?: string;
   requiresAccessToken: boolean;
   gzip: boolean;
   files: VerifiedFile[];
@@ -262,9 +266,9 @@ async function exportTarget(
     options.onEvent?.({ type: 'export_skipped', label, groupId, npi, reason: error.message });
     return { label, groupId, npi, skipped: error.message };
   }
-  const { jobUrl, completion, requestId } = started;
+  const { jobUrl, completion, requestId, requestSent } = started;
   const run = await runFor(state, options.outDir, label, { jobUrl, request: fingerprint(target.scope, options), at: client.now() });
-  const result = await downloadJob(client.transport, { ...options, label, groupId, npi, run, jobUrl, completion, statusRequestId: requestId, state, downloads, now: client.now });
+  const result = await downloadJob(client.transport, { ...options, label, groupId, npi, run, jobUrl, completion, requestSent, statusRequestId: requestId, state, downloads, now: client.now });
   return { ...result, groupId, npi };
 }
 
@@ -290,8 +294,9 @@ async function resumeOrStart(
   options: BoundedRunOptions,
   state: StateStore,
   target: ResolvedTarget,
-): Promise<{ jobUrl: string; completion: JobCompletion; requestId?: string }> {
+): Promise<{ jobUrl: string; completion: JobCompletion; requestId?: string; requestSent: string }> {
   const { label } = target;
+  const exportRequest = (since: string | undefined): ExportRequest => ({ ...bulkDataParameters(options), scope: target.scope, types: options.types, since, outputFormat: options.outputFormat, provenance: target.provenance });
   const request = fingerprint(target.scope, options);
   const previous = state.group(label);
   const poll = (jobUrl: string) =>
@@ -307,7 +312,9 @@ async function resumeOrStart(
     options.onEvent?.({ type: 'kickoff', label, url: redactUrl(previous.jobUrl), jobUrl: redactUrl(previous.jobUrl), resumed: true });
     try {
       const done = await poll(previous.jobUrl);
-      return { jobUrl: previous.jobUrl, completion: done.completion, requestId: done.requestId };
+      // the same request as recorded: with since auto, its _since was the last transactionTime, unchanged since then
+      const since = options.since === 'auto' ? previous.lastTransactionTime : options.since;
+      return { jobUrl: previous.jobUrl, completion: done.completion, requestId: done.requestId, requestSent: kickoffUrl(client.transport, exportRequest(since)) };
     } catch (error) {
       // expired (410) or unknown to the server (404): its files are gone, so start over with a new job below
       if (!isDpcError(error, 'ERR_JOB_EXPIRED') && !isDpcError(error, 'ERR_NOT_FOUND')) throw error;
@@ -315,15 +322,11 @@ async function resumeOrStart(
   }
 
   const since = options.since === 'auto' ? recordedSince(previous, label, client.now()) : options.since;
-  const started = await startJob(
-    client.transport,
-    { ...bulkDataParameters(options), scope: target.scope, types: options.types, since, outputFormat: options.outputFormat, provenance: target.provenance },
-    options.signal,
-  );
+  const started = await startJob(client.transport, exportRequest(since), options.signal);
   await beginRun(state, options.outDir, label, { jobUrl: started.jobUrl, request, at: client.now() });
   options.onEvent?.({ type: 'kickoff', label, url: started.url, jobUrl: redactUrl(started.jobUrl), resumed: false, requestId: started.requestId });
   const done = await poll(started.jobUrl);
-  return { jobUrl: started.jobUrl, completion: done.completion, requestId: done.requestId };
+  return { jobUrl: started.jobUrl, completion: done.completion, requestId: done.requestId, requestSent: started.url };
 }
 
 /**
@@ -381,6 +384,8 @@ export interface DownloadJobOptions {
   run: string;
   jobUrl: string;
   completion: JobCompletion;
+  /** The kick-off URL sent, for the manifest (absent for a job adopted by URL). */
+  requestSent?: string;
   /** X-Request-Id of the status response that reported completion. */
   statusRequestId?: string;
   state: StateStore;
@@ -465,6 +470,7 @@ export async function downloadJob(transport: Transport, options: DownloadJobOpti
     jobUrl: options.jobUrl,
     transactionTime: completion.transactionTime,
     request: completion.request,
+    ...(options.requestSent !== undefined ? { requestSent: options.requestSent } : {}),
     requiresAccessToken: completion.requiresAccessToken,
     gzip: options.gzip ?? false,
     files,

@@ -94,11 +94,15 @@ let jsonDir: string;
 let jsonRun: CliResult;
 let keepDir: string;
 let keep: Running;
+/** TMPDIR of a plain `dpc demo` (no --dir): its temp folder must be gone afterwards. */
+let ownTmp: string;
+let plainRun: Promise<CliResult>;
 
 beforeAll(async () => {
   assertBuilt();
-  [jsonDir, keepDir] = await Promise.all([tempDir(), tempDir()]);
+  [jsonDir, keepDir, ownTmp] = await Promise.all([tempDir(), tempDir(), tempDir()]);
   keep = startDemo(['--dir', keepDir, '--keep', '--debug']);
+  plainRun = runCli(['demo'], { env: { TMPDIR: ownTmp } });
   jsonRun = await runCli(['demo', '--json', '--debug', '--dir', jsonDir]);
 });
 
@@ -106,6 +110,20 @@ afterAll(async () => {
   keep?.signal('SIGTERM');
   await keep?.exited;
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+});
+
+describe('dpc demo without --dir', () => {
+  it('removes its temporary folder at the end and says so; the summary does not point into it', async () => {
+    const run = await plainRun;
+    expect(run.code, run.stderr).toBe(0);
+    const [made] = /files in (\S+)$/m.exec(run.stderr)?.slice(1) ?? [];
+    expect(made?.startsWith(join(ownTmp, 'dpc-demo-'))).toBe(true);
+    expect(run.stderr).toContain(`removed the temporary folder ${made} (keep the files with --dir DIR)`);
+    expect(await readdir(ownTmp)).toEqual([]);
+    expect(run.stdout).toContain(`${made} (temporary: removed now)`);
+    expect(run.stdout).not.toContain('dpc export verify');
+    expect(run.stdout).toContain('dpc demo --dir demo');
+  });
 });
 
 describe('dpc demo --json', () => {

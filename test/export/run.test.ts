@@ -70,6 +70,10 @@ describe('full export', () => {
     }
     expect(JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'))).toEqual(manifest);
     expect(manifest.transactionTime).toBe(server.completion.transactionTime);
+    // DPC's own echo of the request, verbatim, and beside it the kick-off URL really sent
+    expect(manifest.request).toBe(server.completion.request);
+    expect(manifest.requestSent).toBe(`${fx.sandbox.baseUrl}/Group/${groupA}/$export?_outputFormat=application%2Ffhir%2Bndjson`);
+    expect(events.find((e) => e.type === 'kickoff')).toMatchObject({ url: manifest.requestSent });
     expect(await mode(out)).toBe(0o700);
     expect(await mode(dir)).toBe(0o700);
     expect(await mode(join(out, groupA))).toBe(0o700);
@@ -186,6 +190,7 @@ describe('faults end verified or with a clear error', () => {
     expect(rerun.manifest.jobUrl).toBe(bad.manifest.jobUrl);
     expect(rerun.manifest.run).toBe(bad.manifest.run); // resume continues the same run folder
     expect(rerun.events.find((e) => e.type === 'kickoff')).toMatchObject({ resumed: true });
+    expect(rerun.manifest.requestSent).toBe(bad.manifest.requestSent); // the resumed job's request, recomputed the same
     const skipped = rerun.events.filter((e) => e.type === 'download_complete' && e.skipped).length;
     expect(skipped).toBe(bad.manifest.files.length);
     const t1 = rerun.manifest.transactionTime;

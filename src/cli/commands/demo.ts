@@ -22,10 +22,10 @@ export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
   // command and describe: commands/index.ts (this module loads only when the command runs)
   builder: (y) =>
     (y as Argv<GlobalArgs>)
-      .option('dir', { type: 'string', describe: 'New or empty folder for keys, client token and export (default: a new temp folder)' })
+      .option('dir', { type: 'string', describe: 'New or empty folder for keys, client token and export, kept afterwards (default: a temp folder, removed at the end unless --keep)' })
       .option('keep', { type: 'boolean', default: false, describe: 'Keep the sandbox running after the demo, until Ctrl-C, to try other commands against it' })
       .option('scale', { type: 'number', default: 1, describe: `Export size: claims per patient multiplier (1 to ${MAX_SCALE})` })
-      .example('$0 demo', 'the journey in a temp folder, printed at the start and in the summary')
+      .example('$0 demo', 'the journey in a temp folder, removed at the end')
       .example('$0 demo --dir demo --keep', 'keep the files in ./demo and the sandbox up afterwards')
       .example('$0 demo --json --scale 10', 'larger export files, JSON summary on stdout') as unknown as Argv<DemoArgs>,
   handler: async (argv) => {
@@ -33,17 +33,22 @@ export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
     if (!Number.isInteger(argv.scale) || argv.scale < 1 || argv.scale > MAX_SCALE) {
       throw new DpcError('ERR_USAGE', `--scale must be an integer from 1 to ${MAX_SCALE}, got ${argv.scale}`, { field: 'scale' });
     }
+    // a temp folder of our own choosing is removed at the end; the user's --dir, or files a kept sandbox uses, stay
+    const removeDir = argv.dir === undefined && !argv.keep;
     const stop = new AbortController();
     const onSignal = () => stop.abort(new DpcError('ERR_ABORTED', 'dpc demo interrupted; the sandbox was closed'));
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    let dir: string | undefined;
     try {
       const { prepareDemoDir, runDemo } = await import('../../demo/index.js');
       const { logRecord } = await import('./export-progress.js');
-      const dir = await prepareDemoDir(argv.dir);
+      dir = await prepareDemoDir(argv.dir);
       output.info(`dpc demo: the DPC journey on an embedded sandbox (no account, no network); files in ${dir}`);
       const printSummary = (summary: DemoSummary) =>
-        output.result({ ...summary, next: [...nextCommands(summary, argv.keep), queryHint(summary)] }, () => formatSummary(summary, argv.keep));
+        output.result({ ...summary, filesKept: !removeDir, next: [...nextCommands(summary, argv.keep, !removeDir), queryHint(summary, !removeDir)] }, () =>
+          formatSummary(summary, argv.keep, !removeDir),
+        );
       const summary = await runDemo({
         dir,
         exportScale: argv.scale,
@@ -74,6 +79,11 @@ export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      if (removeDir && dir !== undefined) {
+        const { rm } = await import('node:fs/promises');
+        await rm(dir, { recursive: true, force: true });
+        output.info(`removed the temporary folder ${dir} (keep the files with --dir DIR)`);
+      }
     }
   },
 };
@@ -89,21 +99,23 @@ export function formatMs(ms: number): string {
 }
 
 /** What to try after the demo. Pure. */
-export function nextCommands(summary: DemoSummary, kept: boolean): string[] {
+export function nextCommands(summary: DemoSummary, kept: boolean, filesKept = true): string[] {
   const verify = `dpc export verify ${summary.exported.dir}`;
   if (kept) return [verify, 'dpc org show', 'dpc group list', `dpc export run --group ${summary.exported.groupId} --out ${summary.dir}/export-again`];
-  return [verify, 'dpc sandbox start --seed', 'dpc demo --keep'];
+  return [filesKept ? verify : 'dpc demo --dir demo', 'dpc sandbox start --seed', 'dpc demo --keep'];
 }
 
 /** The demo's last line: its export as SQL tables (built on first use). Pure. */
-export function queryHint(summary: Pick<DemoSummary, 'dir'>): string {
-  const dir = /^[\w./-]+$/.test(summary.dir) ? summary.dir : `'${summary.dir.replaceAll("'", "'\\''")}'`;
+export function queryHint(summary: Pick<DemoSummary, 'dir'>, filesKept = true): string {
+  // a removed temp folder cannot be queried: point at the folder `dpc demo --dir demo` (the Next list) keeps
+  const dir = !filesKept ? 'demo' : /^[\w./-]+$/.test(summary.dir) ? summary.dir : `'${summary.dir.replaceAll("'", "'\\''")}'`;
   return `dpc query ${dir} "select claim_type, count(*) from claims group by 1"`;
 }
 
 const NEXT_NOTES: Record<string, string> = {
   'dpc export verify': 're-hash the exported files against manifest.json (offline)',
   'dpc sandbox start': 'a sandbox that stays up, with sample data and a ready-made profile',
+  'dpc demo --dir': 'the demo again, keeping its keys, token and export in ./demo',
   'dpc demo --keep': 'the demo again, leaving its sandbox up to try the other commands',
   'dpc org show': 'the organization, through the API',
   'dpc group list': 'the attribution groups the roster sync made',
@@ -111,7 +123,7 @@ const NEXT_NOTES: Record<string, string> = {
 };
 
 /** The human summary. Pure. */
-export function formatSummary(summary: DemoSummary, kept: boolean): string {
+export function formatSummary(summary: DemoSummary, kept: boolean, filesKept = true): string {
   const { exported, patientErrors } = summary;
   const [portal, api] = summary.keys;
   const pad = (label: string) => `  ${label.padEnd(15)}`;
@@ -141,7 +153,7 @@ export function formatSummary(summary: DemoSummary, kept: boolean): string {
           `${indent}are listed in the error file and manifest.json; everyone else's data is complete: not a demo failure.`,
         ]
       : []),
-    `${pad('folder')}${summary.dir}`,
+    `${pad('folder')}${summary.dir}${filesKept ? '' : ' (temporary: removed now)'}`,
     `${pad('time')}${formatMs(summary.totalMs)}${kept ? '' : ', sandbox closed'}`,
     '',
     'Next',
@@ -150,7 +162,7 @@ export function formatSummary(summary: DemoSummary, kept: boolean): string {
       return `  ${command}${note ? `\n      ${note}` : ''}`;
     }),
     '',
-    `Claims as tables (Parquet + SQL): ${queryHint(summary)}`,
+    `Claims as tables (Parquet + SQL): ${queryHint(summary, filesKept)}`,
   ];
   return lines.join('\n');
 }
