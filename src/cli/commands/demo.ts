@@ -157,7 +157,7 @@ export function formatSummary(summary: DemoSummary, kept: boolean, filesKept = t
     `${pad('time')}${formatMs(summary.totalMs)}${kept ? '' : ', sandbox closed'}`,
     '',
     'Next',
-    ...nextCommands(summary, kept).map((command) => {
+    ...nextCommands(summary, kept, filesKept).map((command) => {
       const note = Object.entries(NEXT_NOTES).find(([prefix]) => command.startsWith(prefix))?.[1];
       return `  ${command}${note ? `\n      ${note}` : ''}`;
     }),
