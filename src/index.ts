@@ -76,6 +76,8 @@ export type { ClientTokenEntity, CreateClientTokenInput } from './auth/admin.js'
 
 /** List, add and delete the organization's allowed IP addresses (`/IpAddress`). */
 export { listIpAddresses, addIpAddress, deleteIpAddress, MAX_IP_ADDRESSES } from './auth/ip-addresses.js';
+/** Pure: what is wrong with an address for the allow-list (not a single IPv4/IPv6 address), checked before sending. */
+export { ipAddressProblem } from './auth/ip-addresses.js';
 /** An allowed IP address as DPC stores it. */
 export type { IpAddressEntity } from './auth/ip-addresses.js';
 
@@ -83,6 +85,14 @@ export type { IpAddressEntity } from './auth/ip-addresses.js';
 
 /** The client token's organization. */
 export { getOrganization } from './fhir/organization.js';
+/** Read your organization by id, and replace it (`PUT /Organization/{id}`, profile-checked before sending; only your own). */
+export { readOrganization, updateOrganization } from './fhir/organization.js';
+/** Pure: an organization with a new name and/or address fields. */
+export { applyOrganizationChanges } from './fhir/organization.js';
+/** The name and address fields applyOrganizationChanges takes. */
+export type { OrganizationChanges } from './fhir/organization.js';
+/** What DPC's organization profile would reject (one NPI, one complete address), checked before sending. */
+export { organizationProblems } from './fhir/validate.js';
 /** The server's CapabilityStatement (`GET /metadata`, public; also how an open Bulk Data server is checked). */
 export { getCapabilityStatement } from './fhir/metadata.js';
 
@@ -138,6 +148,14 @@ export { buildPatient } from './fhir/resources.js';
 export type { PatientInput } from './fhir/resources.js';
 /** What DPC's patient profile would reject, checked before sending. */
 export { patientProblems } from './fhir/validate.js';
+/** Demographic fixes (`PUT /Patient/{id}`; DPC changes only names, birth date and gender), profile-checked first. */
+export { updatePatient } from './fhir/patients.js';
+/** Pure: a patient with new first/last name, birth date or gender. */
+export { applyPatientChanges } from './fhir/patients.js';
+/** The fields applyPatientChanges takes. */
+export type { PatientChanges } from './fhir/patients.js';
+/** DPC's own profile check of a Practitioner or Patient (`$validate`, stores nothing), and the errors of its answer. */
+export { validateOnServer, outcomeErrors } from './fhir/server-validate.js';
 /** The genders DPC accepts. */
 export { GENDERS } from './fhir/validate.js';
 /** One of {@link GENDERS}. */

@@ -90,6 +90,32 @@ export function patientProblems(resource: fhir3.Patient, now: number): string[] 
   return problems;
 }
 
+const ADDRESS_FIELDS = ['use', 'type', 'city', 'state', 'postalCode', 'country'] as const;
+
+/**
+ * dpc-profile-organization: exactly one us-npi identifier, exactly one address with use, type, line, city, state,
+ * postalCode and country, and no `text` (dpc-profile-address).
+ */
+export function organizationProblems(resource: fhir3.Organization): string[] {
+  if (resource.resourceType !== 'Organization') return [`expected an Organization, got ${String(resource.resourceType)}`];
+  const problems: string[] = [];
+  // a user's file: read defensively, a wrong shape is a problem, not a TypeError
+  const identifiers: unknown[] = Array.isArray(resource.identifier) ? resource.identifier : [];
+  const npis = identifiers.filter((i) => (i as fhir3.Identifier | null)?.system === NPI_SYSTEM);
+  if (npis.length !== 1) problems.push(`needs exactly one ${NPI_SYSTEM} identifier (found ${npis.length})`);
+  const addresses: unknown[] = Array.isArray(resource.address) ? resource.address : [];
+  if (addresses.length !== 1) return [...problems, `needs exactly one address (found ${addresses.length})`];
+  const address = addresses[0] as fhir3.Address;
+  if (typeof address !== 'object' || address === null || Array.isArray(address)) return [...problems, 'address must be an object'];
+  for (const field of ADDRESS_FIELDS) {
+    const value: unknown = address[field];
+    if (typeof value !== 'string' || value.trim() === '') problems.push(`address.${field} is required`);
+  }
+  if (!Array.isArray(address.line) || !address.line.some((l) => typeof l === 'string' && l.trim() !== '')) problems.push('address.line is required');
+  if (address.text !== undefined) problems.push('address.text is not allowed by dpc-profile-address');
+  return problems;
+}
+
 /** Profile problems of every Practitioner/Patient in a user's file, as `file: entry N (MBI x): problem`. */
 export function entryProblems(location: string, resources: readonly fhir3.Resource[], now: number): string[] {
   return resources.flatMap((resource, i) => {

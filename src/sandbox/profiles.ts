@@ -56,3 +56,28 @@ export function patientViolations(resource: unknown): string[] {
   if (!text(p.birthDate)) out.push('Patient.birthDate: minimum required = 1, but only found 0');
   return out;
 }
+
+const ADDRESS_REQUIRED = ['use', 'type', 'city', 'state', 'postalCode', 'country'] as const;
+
+/**
+ * dpc-profile-organization (validations/DPCOrganization.json): exactly one us-npi identifier and exactly one address
+ * conforming to dpc-profile-address (DPCAddress.json: use, type, line 1..*, city, state, postalCode, country; no text).
+ */
+export function organizationViolations(resource: unknown): string[] {
+  const org = record(resource);
+  if (org.resourceType !== 'Organization') return ['Resource must be an Organization'];
+  const out: string[] = [];
+  const npis = identifiers(org, NPI_SYSTEM);
+  if (npis.length !== 1) out.push(`Organization.identifier:organization-npi: expected exactly 1 identifier with system ${NPI_SYSTEM}, found ${npis.length}`);
+  const addresses = records(org.address);
+  if (addresses.length !== 1) return [...out, `Organization.address: expected exactly 1, found ${addresses.length}`];
+  const address = addresses[0]!;
+  for (const field of ADDRESS_REQUIRED) if (!text(address[field])) out.push(`Organization.address.${field}: minimum required = 1, but only found 0`);
+  if (!Array.isArray(address.line) || !address.line.some((l) => text(l) !== undefined)) out.push('Organization.address.line: minimum required = 1, but only found 0');
+  if (address.text !== undefined) out.push('Organization.address.text: maximum allowed = 0, but found 1');
+  return out;
+}
+
+export function organizationNpi(org: unknown): string | undefined {
+  return text(identifiers(org, NPI_SYSTEM)[0]?.value);
+}

@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export interface OrgRecord { id: string; npi: string; name: string; createdAt: number }
+/** `address` and `contact` are set by `PUT /Organization/{id}`; before that the sandbox shows a fixed address. */
+export interface OrgRecord { id: string; npi: string; name: string; createdAt: number; address?: fhir3.Address; contact?: fhir3.OrganizationContact[] }
 export interface TokenRecord { id: string; orgId: string; label: string; createdAt: number; expiresAt: number }
 export interface KeyRecord { id: string; orgId: string; label: string; publicKey: string; createdAt: number }
 export interface PractitionerRecord { id: string; orgId: string; npi: string; resource: fhir3.Practitioner; lastUpdated: number }

@@ -4,7 +4,7 @@
  * one-line error naming the field and a non-zero exit.
  */
 import type * as fhir3 from 'fhir/r3.js';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -176,5 +176,85 @@ describe('dpc patient export', () => {
     const last = JSON.parse(result.stderr.trimEnd().split('\n').pop()!) as { eventId: string; message: string };
     expect(last).toMatchObject({ eventId: 'error' });
     expect(last.message).toContain('the server has no type-level Patient/$export (DPC has none: export a group, or one patient with Patient/{id}/$export)');
+  });
+});
+
+describe('dpc org update', () => {
+  it('applies flags to the current organization and PUTs it; the result prints like org show, or as JSON', async () => {
+    const text = await dpc('org', 'update', '--name', 'Example Clinic', '--address-line', '7500 Security Blvd', '--address-city', 'Baltimore',
+      '--address-state', 'MD', '--address-postal-code', '21244');
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^updated\nid {7}[0-9a-f-]{36}\nname {5}Example Clinic\nnpi {6}1111112110\naddress  7500 Security Blvd, Baltimore, MD, 21244, US\n$/);
+    const shown = json<fhir3.Organization>(await dpc('org', 'show', '--json'));
+    expect(shown.address).toEqual([{ use: 'work', type: 'both', line: ['7500 Security Blvd'], city: 'Baltimore', state: 'MD', postalCode: '21244', country: 'US' }]);
+    const renamed = json<fhir3.Organization>(await dpc('org', 'update', '--name', 'Renamed', '--json'));
+    expect(renamed.name).toBe('Renamed');
+    expect(renamed.address).toEqual(shown.address);
+  });
+
+  it('a file without an address is refused before sending, naming the field; a file for another org names id', async () => {
+    const file = join(dir, 'org.json');
+    await writeFile(file, JSON.stringify({ resourceType: 'Organization', name: 'No Address', identifier: [{ system: 'http://hl7.org/fhir/sid/us-npi', value: '1111112110' }] }));
+    expect(oneLineError(await dpc('org', 'update', file), 2)).toBe('error: organization: needs exactly one address (found 0); nothing was sent');
+    await writeFile(file, JSON.stringify({ resourceType: 'Organization', id: '3fa85f64-5717-4562-b3fc-2c963f66afa6', name: 'x' }));
+    expect(oneLineError(await dpc('org', 'update', file), 2)).toMatch(/id "3fa85f64-5717-4562-b3fc-2c963f66afa6" is not your organization/);
+    expect(oneLineError(await dpc('org', 'update'), 2)).toMatch(/give an Organization file or at least one of --name/);
+    expect(json<fhir3.Organization>(await dpc('org', 'show', '--json')).name).toBe('Renamed');
+  });
+});
+
+describe('dpc patient update', () => {
+  it('fixes demographics from flags (aliases --first-name/--last-name), as text and as JSON', async () => {
+    const text = await dpc('patient', 'update', good, '--first-name', 'Ann', '--last-name', 'Lee', '--birth-date', '1950-01-02');
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(new RegExp(`^updated\\n.*\\n[0-9a-f-]{36}\\s+${good}\\s+Ann Lee\\s+1950-01-02`));
+    const updated = json<fhir3.Patient>(await dpc('patient', 'update', good, '--gender', 'F', '--json'));
+    expect(updated).toMatchObject({ gender: 'female', birthDate: '1950-01-02', name: [{ family: 'Lee', given: ['Ann'] }] });
+    expect(json<fhir3.Patient>(await dpc('patient', 'get', good, '--json')).gender).toBe('female');
+  });
+
+  it('bad input is refused before sending, naming the field', async () => {
+    expect(oneLineError(await dpc('patient', 'update', good, '--birth-date', '1950-02-30'), 2)).toBe(
+      'error: patient: invalid birth date "1950-02-30" (no such day); nothing was sent',
+    );
+    expect(oneLineError(await dpc('patient', 'update', good, '--gender', 'x'), 2)).toBe('error: patient: invalid gender "x"; nothing was sent');
+    expect(oneLineError(await dpc('patient', 'update', good), 2)).toMatch(/give a Patient file or at least one of --given/);
+  });
+});
+
+describe('dpc practitioner|patient validate', () => {
+  it('checks every resource offline, then with DPC\'s $validate, storing nothing', async () => {
+    const result = await dpc('practitioner', 'validate', 'samples/provider_bundle.json');
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^ok {4}entry 1 \(NPI \d{10}\)$/m);
+    expect(result.stdout).toContain('4 of 4 practitioners conform to the DPC profile');
+    const file = join(dir, 'patient.json');
+    await writeFile(file, JSON.stringify({
+      resourceType: 'Patient', identifier: [{ system: 'http://hl7.org/fhir/sid/us-mbi', value: '7SA9A99AA96' }],
+      name: [{ family: 'Roe', given: ['Rick'] }], gender: 'male', birthDate: '1950-01-01',
+    }));
+    const report = json<Array<{ entry: number; key: string; errors: string[]; outcome: fhir3.OperationOutcome }>>(await dpc('patient', 'validate', file, '--json'));
+    expect(report).toEqual([expect.objectContaining({ entry: 1, key: 'MBI 7SA9A99AA96', errors: [] })]);
+    expect(report[0]!.outcome.resourceType).toBe('OperationOutcome');
+    expect(oneLineError(await dpc('patient', 'get', '7SA9A99AA96'), 1)).toMatch(/no patient with MBI 7SA9A99AA96/);
+  });
+
+  it('an offline problem ends it before anything is sent (exit 2, the entry and field named)', async () => {
+    const file = join(dir, 'practitioner.json');
+    await writeFile(file, JSON.stringify({ resourceType: 'Practitioner', identifier: [{ system: 'http://hl7.org/fhir/sid/us-npi', value: '1234567890' }], name: [{ family: 'Doe', given: ['J'] }] }));
+    expect(oneLineError(await dpc('practitioner', 'validate', file), 2)).toBe(
+      `error: ${file}: entry 1 (NPI 1234567890): invalid NPI "1234567890" (10 digits with a Luhn check digit); nothing was sent`,
+    );
+  });
+});
+
+describe('dpc tokens show', () => {
+  it('one token by id, as a table or JSON; an unknown id is one line', async () => {
+    const [first] = json<Array<{ id: string; label: string }>>(await dpc('tokens', 'list', '--json'));
+    const shown = json<{ id: string; label: string; token?: string }>(await dpc('tokens', 'show', first!.id, '--json'));
+    expect(shown).toMatchObject({ id: first!.id, label: first!.label });
+    expect(shown.token).toBeUndefined();
+    expect((await dpc('tokens', 'show', first!.id)).stdout).toContain(first!.id);
+    expect(oneLineError(await dpc('tokens', 'show', '3fa85f64-5717-4562-b3fc-2c963f66afa6'), 1)).toMatch(/Cannot find token with matching ID/);
   });
 });

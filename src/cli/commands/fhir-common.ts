@@ -109,6 +109,55 @@ export function submitCommand<T extends fhir3.Practitioner | fhir3.Patient>(opti
   };
 }
 
+/**
+ * `dpc practitioner|patient validate <file>`: the offline profile checks first (nothing is sent if one fails), then
+ * DPC's `$validate` for each resource (200 OperationOutcome, nothing stored). Errors the server finds end the command
+ * with exit 2, one line per problem.
+ */
+export function validateCommand<T extends fhir3.Practitioner | fhir3.Patient>(options: {
+  resourceType: T['resourceType'];
+  plural: string;
+  example: [command: string, description: string];
+  registrar: () => Promise<Registrar<T>>;
+}): CommandModule<GlobalArgs, GlobalArgs & { file: string }> {
+  return {
+    command: 'validate <file>',
+    describe: `Check ${options.plural} against the DPC profile: offline, then with DPC's $validate (nothing is stored)`,
+    builder: (y) =>
+      (y as Argv<GlobalArgs>)
+        .positional('file', { type: 'string', demandOption: true, describe: `JSON file: a ${options.resourceType}, a Bundle of them or a $submit Parameters` })
+        .example(...options.example) as Argv<GlobalArgs & { file: string }>,
+    handler: (argv) =>
+      withClient(argv, async (client, output) => {
+        const { resourcesOfType } = await import('../../fhir/resources.js');
+        const { entryProblems, inputRejected } = await import('../../fhir/validate.js');
+        const { outcomeErrors, validateOnServer } = await import('../../fhir/server-validate.js');
+        const resources = resourcesOfType<T>(await readJson(argv.file), options.resourceType, argv.file);
+        const problems = entryProblems(argv.file, resources, client.now());
+        if (problems.length > 0) throw inputRejected(argv.file, problems);
+        const registrar = await options.registrar();
+        const results: Array<{ entry: number; key: string; errors: string[]; outcome: fhir3.OperationOutcome }> = [];
+        // one at a time: a file may hold a hundred resources, and DPC's firewall counts requests
+        for (const [i, resource] of resources.entries()) {
+          const outcome = await validateOnServer(client, resource);
+          results.push({ entry: i + 1, key: registrar.key(resource), errors: outcomeErrors(outcome), outcome });
+        }
+        const failed = results.filter((r) => r.errors.length > 0);
+        output.result(results, () =>
+          [
+            ...results.map((r) => `${r.errors.length === 0 ? 'ok  ' : 'FAIL'}  entry ${r.entry} (${r.key})${r.errors.length === 0 ? '' : `: ${r.errors.join('; ')}`}`),
+            `${results.length - failed.length} of ${plural(results.length, registrar.noun)} conform to the DPC profile`,
+          ].join('\n'),
+        );
+        if (failed.length > 0) {
+          throw new DpcError('ERR_UNPROCESSABLE', `${argv.file}: DPC's $validate found problems in ${failed.length} of ${plural(results.length, registrar.noun)}`, {
+            details: failed.flatMap((r) => r.errors.map((e) => `${argv.file}: entry ${r.entry} (${r.key}): ${e}`)),
+          });
+        }
+      }),
+  };
+}
+
 interface RefArgs extends GlobalArgs {
   ref: string;
 }

@@ -1,7 +1,17 @@
-/** `dpc org show`: the organization the client token belongs to. */
-import type { CommandModule } from 'yargs';
+/** `dpc org show|update`: the organization the client token belongs to. */
+import type * as fhir3 from 'fhir/r3.js';
+import type { Argv, CommandModule } from 'yargs';
+import { DpcError } from '../../errors.js';
 import type { GlobalArgs } from '../context.js';
-import { withClient } from './fhir-common.js';
+import { readJson, withClient } from './fhir-common.js';
+
+/** Pure: the organization as `org show` prints it. */
+function orgText(org: fhir3.Organization, npiSystem: string): string {
+  const npi = org.identifier?.find((i) => i.system === npiSystem)?.value;
+  const address = org.address?.[0];
+  const where = address ? [...(address.line ?? []), address.city, address.state, address.postalCode, address.country].filter(Boolean).join(', ') : '';
+  return [`id       ${org.id}`, `name     ${org.name ?? ''}`, `npi      ${npi ?? ''}`, `address  ${where}`].join('\n');
+}
 
 const show: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'show',
@@ -12,15 +22,76 @@ const show: CommandModule<GlobalArgs, GlobalArgs> = {
       const { getOrganization } = await import('../../fhir/organization.js');
       const { NPI_SYSTEM } = await import('../../shared/identifiers.js');
       const org = await getOrganization(client);
-      const npi = org.identifier?.find((i) => i.system === NPI_SYSTEM)?.value;
-      const address = org.address?.[0];
-      const where = address ? [...(address.line ?? []), address.city, address.state, address.postalCode].filter(Boolean).join(', ') : '';
-      output.result(org, () => [`id       ${org.id}`, `name     ${org.name ?? ''}`, `npi      ${npi ?? ''}`, `address  ${where}`].join('\n'));
+      output.result(org, () => orgText(org, NPI_SYSTEM));
     }),
 };
 
+interface UpdateArgs extends GlobalArgs {
+  file?: string;
+  name?: string;
+  addressLine?: string[];
+  addressCity?: string;
+  addressState?: string;
+  addressPostalCode?: string;
+  addressCountry?: string;
+}
+
+const update: CommandModule<GlobalArgs, UpdateArgs> = {
+  command: 'update [file]',
+  describe: 'Change your organization: read it, apply an Organization file and/or the flags, check the DPC profile, PUT it',
+  builder: (y) =>
+    (y as Argv<GlobalArgs>)
+      .positional('file', { type: 'string', describe: 'Organization JSON file replacing the current resource (flags apply on top)' })
+      .option('name', { type: 'string', describe: 'Organization name' })
+      .option('address-line', { type: 'string', array: true, describe: 'Street line(s); replace the current ones' })
+      .option('address-city', { type: 'string', describe: 'City' })
+      .option('address-state', { type: 'string', describe: 'State, e.g. MD' })
+      .option('address-postal-code', { type: 'string', describe: 'ZIP code' })
+      .option('address-country', { type: 'string', describe: 'Country, e.g. US' })
+      .example('$0 org update --address-line "7500 Security Blvd" --address-city Baltimore --address-state MD --address-postal-code 21244', 'move')
+      .example('$0 org update org.json --json', 'replace with the Organization in a file, print the result as JSON') as unknown as Argv<UpdateArgs>,
+  handler: (argv) =>
+    withClient(argv, async (client, output) => {
+      const { applyOrganizationChanges, getOrganization, updateOrganization } = await import('../../fhir/organization.js');
+      const { NPI_SYSTEM } = await import('../../shared/identifiers.js');
+      const changes = {
+        name: argv.name,
+        addressLines: argv.addressLine?.map(String),
+        city: argv.addressCity,
+        state: argv.addressState,
+        postalCode: argv.addressPostalCode,
+        country: argv.addressCountry,
+      };
+      const fromFile = argv.file === undefined ? undefined : organizationIn(await readJson(argv.file), argv.file);
+      if (fromFile === undefined && Object.values(changes).every((v) => v === undefined)) {
+        throw new DpcError('ERR_USAGE', 'give an Organization file or at least one of --name, --address-line, --address-city, --address-state, --address-postal-code, --address-country');
+      }
+      const current = await getOrganization(client);
+      if (fromFile?.id !== undefined && fromFile.id !== current.id) {
+        throw new DpcError('ERR_INPUT', `${argv.file}: id ${JSON.stringify(fromFile.id)} is not your organization (${current.id}); DPC lets you update only your own`, { field: 'id' });
+      }
+      const updated = await updateOrganization(client, applyOrganizationChanges({ ...(fromFile ?? current), id: current.id }, changes));
+      output.result(updated, () => `updated\n${orgText(updated, NPI_SYSTEM)}`);
+    }),
+};
+
+/** The Organization a user's file holds (the resource itself, not a Bundle). */
+function organizationIn(json: unknown, file: string): fhir3.Organization {
+  const resource = json as { resourceType?: unknown } | null;
+  if (typeof resource !== 'object' || resource === null || Array.isArray(resource) || resource.resourceType !== 'Organization') {
+    throw new DpcError('ERR_INPUT', `${file}: expected an Organization resource`, { field: 'file' });
+  }
+  return json as fhir3.Organization;
+}
+
 export const orgCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   // command and describe: commands/index.ts (this module loads only when the command runs)
-  builder: (y) => y.command(show).demandCommand(1, 'Name an org command: show.').example('$0 org show', 'who am I?'),
+  builder: (y) =>
+    y
+      .command(show)
+      .command(update)
+      .demandCommand(1, 'Name an org command: show or update.')
+      .example('$0 org show', 'who am I?')
+      .example('$0 org update --name "Example Clinic"', 'rename'),
   handler: () => {},
 };

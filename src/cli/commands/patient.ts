@@ -6,7 +6,7 @@ import type { GlobalArgs } from '../context.js';
 import { formatTable } from '../output.js';
 import { plural } from '../../plural.js';
 import { everythingCommand, patientExportCommand } from './patient-data.js';
-import { lookupCommands, patientRow, readJson, register, submitCommand, withClient, type Registrar } from './fhir-common.js';
+import { lookupCommands, patientRow, readJson, register, submitCommand, validateCommand, withClient, type Registrar } from './fhir-common.js';
 
 const COLUMNS = ['id', 'mbi', 'name', 'birthDate', 'gender'] as const;
 
@@ -85,6 +85,57 @@ const list: CommandModule<GlobalArgs, GlobalArgs> = {
     }),
 };
 
+const validate = validateCommand<fhir3.Patient>({
+  resourceType: 'Patient',
+  plural: 'patients',
+  example: ['$0 patient validate patient.json', 'check a Patient offline, then with DPC'],
+  registrar,
+});
+
+interface UpdateArgs extends GlobalArgs {
+  ref: string;
+  file?: string;
+  given?: string;
+  family?: string;
+  birthDate?: string;
+  gender?: string;
+}
+
+const update: CommandModule<GlobalArgs, UpdateArgs> = {
+  command: 'update <ref> [file]',
+  describe: 'Fix a patient\'s demographics (DPC changes only names, birth date and gender): from a Patient file and/or flags',
+  builder: (y) =>
+    (y as Argv<GlobalArgs>)
+      .positional('ref', { type: 'string', demandOption: true, describe: 'MBI or patient id' })
+      .positional('file', { type: 'string', describe: 'Patient JSON file replacing the current resource (flags apply on top)' })
+      .option('given', { alias: 'first-name', type: 'string', describe: 'Given (first) name' })
+      .option('family', { alias: 'last-name', type: 'string', describe: 'Family (last) name' })
+      .option('birth-date', { type: 'string', describe: 'Birth date YYYY-MM-DD' })
+      .option('gender', { type: 'string', describe: 'male, female, other or unknown' })
+      .example('$0 patient update 1S00E00AA01 --birth-date 1950-01-02', 'correct a birth date')
+      .example('$0 patient update 1S00E00AA01 --first-name Ann --last-name Lee --json', 'fix the name, print the resource') as unknown as Argv<UpdateArgs>,
+  handler: (argv) =>
+    withClient(argv, async (client, output) => {
+      const { applyPatientChanges, updatePatient } = await import('../../fhir/patients.js');
+      const { resolvePatient } = await import('../../fhir/lookup.js');
+      const { resourcesOfType } = await import('../../fhir/resources.js');
+      const { normalizeGender } = await import('../../fhir/validate.js');
+      const { given, family, birthDate, gender } = argv;
+      if (argv.file === undefined && [given, family, birthDate, gender].every((v) => v === undefined)) {
+        throw new DpcError('ERR_USAGE', 'give a Patient file or at least one of --given, --family, --birth-date, --gender');
+      }
+      const fromFile = argv.file === undefined ? undefined : resourcesOfType<fhir3.Patient>(await readJson(argv.file), 'Patient', argv.file);
+      if (fromFile !== undefined && fromFile.length !== 1) {
+        throw new DpcError('ERR_INPUT', `${argv.file}: holds ${fromFile.length} patients; update takes one`, { field: 'file' });
+      }
+      const current = await resolvePatient(client, argv.ref);
+      // an unknown gender is kept as typed so the profile check names it
+      const changes = { given, family, birthDate, gender: gender === undefined ? undefined : (normalizeGender(gender) ?? (gender as fhir3.Patient['gender'])) };
+      const updated = await updatePatient(client, applyPatientChanges({ ...(fromFile?.[0] ?? current), id: current.id }, changes));
+      output.result(updated, () => `updated\n${formatTable([patientRow(updated)], COLUMNS)}`);
+    }),
+};
+
 const [get, remove] = lookupCommands<fhir3.Patient>({
   registrar,
   identifier: 'mbi',
@@ -107,9 +158,11 @@ export const patientCommand: CommandModule<GlobalArgs, GlobalArgs> = {
       .command(list)
       .command(get)
       .command(remove)
+      .command(update)
+      .command(validate)
       .command(everythingCommand)
       .command(patientExportCommand)
-      .demandCommand(1, 'Name a patient command: add, submit, list, get, delete, everything or export.')
+      .demandCommand(1, 'Name a patient command: add, submit, list, get, delete, update, validate, everything or export.')
       .example('$0 patient submit samples/patient_bundle-dpr.json', 'register many')
       .example('$0 patient everything 1S00E00AA01 --practitioner 1232131239 --out visit.json', 'point of care: claims now')
       .example('$0 patient list', 'show all'),

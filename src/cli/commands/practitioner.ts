@@ -4,7 +4,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { DpcError } from '../../errors.js';
 import type { GlobalArgs } from '../context.js';
 import { formatTable } from '../output.js';
-import { lookupCommands, practitionerRow, readJson, register, submitCommand, withClient, type Registrar } from './fhir-common.js';
+import { lookupCommands, practitionerRow, readJson, register, submitCommand, validateCommand, withClient, type Registrar } from './fhir-common.js';
 
 const COLUMNS = ['id', 'npi', 'name'] as const;
 
@@ -72,6 +72,13 @@ const list: CommandModule<GlobalArgs, GlobalArgs> = {
     }),
 };
 
+const validate = validateCommand<fhir3.Practitioner>({
+  resourceType: 'Practitioner',
+  plural: 'practitioners',
+  example: ['$0 practitioner validate samples/provider_bundle.json', 'check the four sample practitioners, offline and with DPC'],
+  registrar,
+});
+
 const [get, remove] = lookupCommands<fhir3.Practitioner>({
   registrar,
   identifier: 'npi',
@@ -95,7 +102,8 @@ export const practitionerCommand: CommandModule<GlobalArgs, GlobalArgs> = {
       .command(list)
       .command(get)
       .command(remove)
-      .demandCommand(1, 'Name a practitioner command: add, submit, list, get or delete.')
+      .command(validate)
+      .demandCommand(1, 'Name a practitioner command: add, submit, list, get, delete or validate.')
       .example('$0 practitioner add --npi 1234329724 --given Leonard --family Klocko', 'register one')
       .example('$0 practitioner list', 'show all'),
   handler: () => {},

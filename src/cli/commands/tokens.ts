@@ -1,4 +1,4 @@
-/** `dpc tokens list|create|delete`: the organization's client tokens (DPC /Token). */
+/** `dpc tokens list|show|create|delete`: the organization's client tokens (DPC /Token). */
 import type { Argv, CommandModule } from 'yargs';
 import { clientFor, outputFor, type GlobalArgs } from '../context.js';
 import { formatTable } from '../output.js';
@@ -64,6 +64,27 @@ interface IdArgs extends GlobalArgs {
   id: string;
 }
 
+const show: CommandModule<GlobalArgs, IdArgs> = {
+  command: 'show <id>',
+  describe: 'Show one client token by id (label, created, expiry; never its value)',
+  builder: (y) =>
+    (y as Argv<GlobalArgs>)
+      .positional('id', { type: 'string', demandOption: true, describe: 'Token id from `dpc tokens list`' })
+      .example('$0 tokens show 3fa85f64-5717-4562-b3fc-2c963f66afa6', 'when does it expire?')
+      .example('$0 tokens show 3fa85f64-5717-4562-b3fc-2c963f66afa6 --json', 'the entity as JSON') as Argv<IdArgs>,
+  handler: async (argv) => {
+    const output = outputFor(argv);
+    const client = await clientFor(argv, output);
+    try {
+      const { getClientToken } = await import('../../auth/admin.js');
+      const token = await getClientToken(client, argv.id);
+      output.result(token, () => formatTable([token], COLUMNS));
+    } finally {
+      await client.close();
+    }
+  },
+};
+
 const remove: CommandModule<GlobalArgs, IdArgs> = {
   command: 'delete <id>',
   describe: 'Delete a client token (its access tokens stop working)',
@@ -89,9 +110,10 @@ export const tokensCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   builder: (y) =>
     y
       .command(list)
+      .command(show)
       .command(create)
       .command(remove)
-      .demandCommand(1, 'Name a tokens command: list, create or delete.')
+      .demandCommand(1, 'Name a tokens command: list, show, create or delete.')
       .example('$0 tokens list', 'show client tokens')
       .example('$0 tokens create --label ci', 'make a new one'),
   handler: () => {},

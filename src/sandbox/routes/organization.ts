@@ -3,12 +3,15 @@ import type * as fhir3 from 'fhir/r3.js';
 import type { App } from '../app.js';
 import { unauthorized } from '../http.js';
 import { NPI_SYSTEM } from '../../shared/identifiers.js';
-import type { Route } from '../router.js';
+import type { Ctx, Route } from '../router.js';
+import { organizationNpi, organizationViolations } from '../profiles.js';
 import { readSample } from '../samples.js';
 import type { OrgRecord } from '../state.js';
 import { VERSION } from '../version.js';
-import { fhirReply } from './fhir.js';
+import { fhirReply, readResource, validateOne } from './fhir.js';
 
+
+const DEFAULT_ADDRESS: fhir3.Address = { use: 'work', type: 'both', line: ['555 Test Address'], city: 'Washington', state: 'DC', postalCode: '20008', country: 'US' };
 
 function organizationResource(org: OrgRecord): fhir3.Organization {
   return {
@@ -16,8 +19,15 @@ function organizationResource(org: OrgRecord): fhir3.Organization {
     id: org.id,
     identifier: [{ system: NPI_SYSTEM, value: org.npi }],
     name: org.name,
-    address: [{ use: 'work', type: 'both', line: ['555 Test Address'], city: 'Washington', state: 'DC', postalCode: '20008', country: 'US' }],
+    address: [org.address ?? DEFAULT_ADDRESS],
+    ...(org.contact ? { contact: org.contact } : {}),
   };
+}
+
+/** DPC: MacaroonsAuthenticator.validateOrganization — a path naming any org but the token's is 401 (auth filter, first). */
+function ownOrganization(ctx: Ctx): OrgRecord {
+  if (ctx.params.id !== ctx.orgId) throw unauthorized();
+  return ctx.app.store.orgs.get(ctx.orgId)!;
 }
 
 function capabilities(app: App): fhir3.CapabilityStatement {
@@ -44,10 +54,24 @@ export const organizationRoutes: Route[] = [
   },
   {
     methods: ['GET'], path: '/Organization/:id', flavor: 'fhir',
-    handler: (ctx) => {
-      // MacaroonsAuthenticator rejects any org id other than the token's with 401.
-      if (ctx.params.id !== ctx.orgId) throw unauthorized();
-      return fhirReply(200, organizationResource(ctx.app.store.orgs.get(ctx.orgId)!));
+    handler: (ctx) => fhirReply(200, organizationResource(ownOrganization(ctx))),
+  },
+  {
+    methods: ['PUT'], path: '/Organization/:id', flavor: 'fhir',
+    handler: async (ctx) => {
+      const org = ownOrganization(ctx);
+      const resource = await readResource(ctx);
+      // DPC: R/OrganizationResource.java updateOrganization — @Profiled (422 per violation), then
+      // OrganizationEntity.update replaces the NPI, name, address and contacts
+      validateOne(resource, organizationViolations);
+      const update = resource as unknown as fhir3.Organization;
+      org.npi = organizationNpi(update) ?? org.npi;
+      org.name = update.name ?? '';
+      org.address = update.address![0]!;
+      if (update.contact) org.contact = update.contact;
+      else delete org.contact;
+      ctx.app.store.markDirty();
+      return fhirReply(200, organizationResource(org));
     },
   },
   {
