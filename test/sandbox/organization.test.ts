@@ -6,6 +6,7 @@
 import type * as fhir3 from 'fhir/r3.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
+import { testKey } from '../keys.js';
 import { api, newOrg, outcomeText, rsaKey, seedToken } from './helpers.js';
 
 let sb: SandboxHandle;
@@ -20,7 +21,7 @@ const organization = (extra: Partial<fhir3.Organization> = {}): fhir3.Organizati
 const put = (id: string, body: unknown, t = token) => api(sb, t, `/Organization/${id}`, { method: 'PUT', json: body });
 
 beforeAll(async () => {
-  sb = await startSandbox({ seed: true, testMode: true });
+  sb = await startSandbox({ seed: true, seedKey: testKey(0), testMode: true });
   token = await seedToken(sb);
   orgId = sb.seed!.orgId;
 });
@@ -38,7 +39,7 @@ describe('PUT /Organization/{id}', () => {
   });
 
   it("another organization's id → 401 with the auth filter's body, before the body is looked at", async () => {
-    const other = await newOrg(sb, await rsaKey());
+    const other = await newOrg(sb, rsaKey(1));
     const res = await put(orgId, { not: 'even a resource' }, other.token);
     expect(res.status).toBe(401);
     expect(outcomeText(await res.json())).toEqual(['HTTP 401 Unauthorized, Credentials are required to access this resource.']);
