@@ -21,6 +21,8 @@ export type { DpcClient, DpcClientOptions } from './client.js';
 export type { TransportEvent, Transport } from './transport/transport.js';
 /** How the client retries (`DpcClientOptions.retry`): attempts, backoff, which statuses. */
 export type { RetryPolicy } from './transport/retry.js';
+/** The retries of one logical request, shared by every layer that retries it, with a deadline (`client.transport.budget()`). */
+export type { RetryBudget } from './transport/retry.js';
 /** Token events reported to `DpcClientOptions.onEvent`, and the token manager behind `client.tokens`. */
 export type { AuthEvent, TokenManager } from './auth/token-manager.js';
 /** An access token as the token endpoint returned it (`client.tokens.exchange()`). */
@@ -232,6 +234,10 @@ export type { VerifyOptions, VerifyReport, VerifiedEntry } from './export/verify
 export { MANIFEST_FILE } from './export/layout.js';
 /** The job status poll interval runExport uses unless told otherwise. */
 export { DEFAULT_POLL_INTERVAL_MS } from './export/job.js';
+/** `ExportRunOptions.maxWaitMs` unless told otherwise: 24 h, DPC's job lifetime. */
+export { DEFAULT_MAX_WAIT_MS } from './export/deadline.js';
+/** `ExportRunOptions.maxFileBytes` unless told otherwise: 4 GiB uncompressed. */
+export { DEFAULT_MAX_FILE_BYTES } from './export/download.js';
 /** The scope of an export: a group, all patients, or the system. */
 export type { ExportScope } from './export/job.js';
 /** Kick-off parameters generic Bulk Data servers take (`_elements`, `_typeFilter`, `patient` by POST, `includeAssociatedData`). */

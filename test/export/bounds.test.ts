@@ -12,6 +12,8 @@ import { DpcError } from '../../src/errors.js';
 import { QUARANTINE_DIR, runExport, runOutcomeError, type ExportEvent, type ExportRunOptions, type GroupManifest } from '../../src/export/index.js';
 import { QUARANTINE_KEEP_BYTES } from '../../src/export/download.js';
 import { cliLines, STACK_LINE } from '../fuzz/check.js';
+import { assertBuilt, runCli } from '../cli/run-cli.js';
+import { parseSize } from '../../src/cli/size.js';
 import { completion, lines, sha256, startHostileServer, type FileEntry, type HostileServer } from './hostile-server.js';
 import { removeTempDirs, tempDir } from './sandbox.js';
 import { clientOn } from '../client-on.js';
@@ -287,3 +289,53 @@ async function onlyRun(out: string): Promise<string> {
   expect(runs).toHaveLength(1);
   return runs[0]!.name;
 }
+
+describe('the CLI, unattended', () => {
+  async function dpc(...args: string[]) {
+    assertBuilt();
+    const home = await tempDir('dpc-bounds-home-');
+    return runCli(args, { env: { HOME: home, DPC_CONFIG: join(home, 'config.json'), DPC_BASE_URL: server.base, DPC_AUTH: 'none' } });
+  }
+
+  it('--max-wait: a job that stays 202 forever exits 1 naming the deadline, the retries logged as NDJSON lines', async () => {
+    let polls = 0;
+    server.route('/fhir/status', (_req, res) => {
+      // one throttled poll (logged as a retry line), then in progress forever
+      if (++polls === 1) res.writeHead(429, { 'retry-after': '0' }).end();
+      else res.writeHead(202, { 'x-progress': 'RUNNING: 0.00%' }).end();
+    });
+    const out = await tempDir('dpc-bounds-');
+    const { code, stderr, stdout } = await dpc('export', 'run', '--patient-level', '--out', out, '--max-wait', '400ms', '--poll-interval', '50ms');
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    const records = stderr.trimEnd().split('\n').map((l) => JSON.parse(l) as { eventId: string; message?: string; status?: number });
+    expect(records.filter((r) => r.eventId === 'retry')).toEqual([expect.objectContaining({ status: 429 })]);
+    expect(records.at(-1)).toMatchObject({ eventId: 'error', message: expect.stringMatching(/did not complete by the deadline \(maxWaitMs/) });
+    // eslint-disable-next-line no-control-regex
+    expect(stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+  });
+
+  it('--max-file-size: an endless data file is stopped there and quarantined, exit 1', async () => {
+    oneFileJob({ count: 1 });
+    server.route('/files/', (_req, res) => {
+      res.writeHead(200);
+      endless(res, Buffer.alloc(64 * 1024, 0x0a), { bytes: 0 });
+    });
+    const out = await tempDir('dpc-bounds-');
+    const { code, stderr } = await dpc('export', 'run', '--patient-level', '--out', out, '--max-file-size', '1MiB', '--poll-interval', '50ms');
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/is larger than maxFileBytes \(1048576 bytes uncompressed\); stopped there/);
+    expect((await quarantinedSizes(out))[0]).toBeLessThanOrEqual(MiB);
+    expect(await finalNames(out)).toEqual([]);
+  });
+
+  it('bad bounds are usage errors naming the option', async () => {
+    expect(parseSize('4GiB', 'maxFileSize')).toBe(4 * 1024 * MiB);
+    expect(parseSize('1048576', 'maxFileSize')).toBe(MiB);
+    expect(parseSize('1.5 KiB', 'maxFileSize')).toBe(1536);
+    for (const bad of ['0', 'lots', '4GB', '-1MiB', '']) expect(() => parseSize(bad, 'maxFileSize')).toThrow(/^maxFileSize: invalid size/);
+    const { code, stderr } = await dpc('export', 'run', '--patient-level', '--max-wait', 'soon');
+    expect(code).toBe(2);
+    expect(JSON.parse(stderr)).toMatchObject({ eventId: 'error', code: 'ERR_USAGE', message: expect.stringMatching(/^maxWait: invalid duration "soon"/) });
+  });
+});

@@ -10,6 +10,7 @@ import type { ExportEvent, ExportRunResult, ExportTarget } from '../../export/in
 import { clientFor, outputFor, type GlobalArgs } from '../context.js';
 import { formatTable, markPrintedWithResult, type Output } from '../output.js';
 import { parseDuration } from '../duration.js';
+import { parseSize } from '../size.js';
 import { plural } from '../../plural.js';
 import { tablesCommand } from './tables.js';
 
@@ -48,6 +49,18 @@ interface RunArgs extends GlobalArgs {
   groupConcurrency: number;
   gzip: boolean;
   pollInterval: string;
+  maxWait: string;
+  maxFileSize: string;
+}
+
+/** Bounds of an unattended run (`run` and `download`): how long in all, how large a file. */
+const BOUND_OPTIONS = {
+  'max-wait': { type: 'string', default: '24h', describe: 'Give up (exit 1, resumable) when the run, waiting for the job included, takes longer (DPC keeps a job 24h)' },
+  'max-file-size': { type: 'string', default: '4GiB', describe: 'Largest data file accepted, uncompressed; a larger body is stopped and quarantined' },
+} as const;
+
+function boundsOf(argv: { maxWait: string; maxFileSize: string }): { maxWaitMs: number; maxFileBytes: number } {
+  return { maxWaitMs: parseDuration(argv.maxWait, 'maxWait'), maxFileBytes: parseSize(argv.maxFileSize, 'maxFileSize') };
 }
 
 function targetOf(argv: RunArgs): ExportTarget {
@@ -87,7 +100,8 @@ const run: CommandModule<GlobalArgs, RunArgs> = {
       .option('concurrency', { type: 'number', default: 4, describe: 'Parallel file downloads' })
       .option('group-concurrency', { type: 'number', default: 2, describe: 'Groups exported at once with --all-groups' })
       .option('gzip', { type: 'boolean', default: false, describe: 'Keep files gzip-compressed (<Type>-NNN.ndjson.gz)' })
-      .option('poll-interval', { type: 'string', default: '20s', describe: 'Job status poll interval when the server sends no Retry-After' })
+      .option('poll-interval', { type: 'string', default: '20s', describe: 'Longest wait between job status polls when the server sends no Retry-After (the first are 1s, 2s, 4s…)' })
+      .options(BOUND_OPTIONS)
       .example('$0 export run --group 64d0cd85-7767-425a-a3b8-dcc9bdfd5402 --out exports', 'export one group, every type')
       .example('$0 export run --npi 1234329724 --type Patient,Coverage', "the group of a practitioner's NPI, two types")
       .example('$0 export run --all-groups --since auto --out /data/nightly', 'nightly incremental export of the whole organization')
@@ -111,6 +125,7 @@ const run: CommandModule<GlobalArgs, RunArgs> = {
       concurrency: positiveInt(argv.concurrency, '--concurrency'),
       groupConcurrency: positiveInt(argv.groupConcurrency, '--group-concurrency'),
       pollIntervalMs: parseDuration(argv.pollInterval, 'pollInterval'),
+      ...boundsOf(argv),
     };
     const client = await clientFor(argv, output);
     const { runExport, runOutcomeError } = await import('../../export/index.js');
@@ -157,6 +172,8 @@ interface DownloadArgs extends SourceArgs {
   concurrency: number;
   gzip: boolean;
   pollInterval: string;
+  maxWait: string;
+  maxFileSize: string;
 }
 
 const download: CommandModule<GlobalArgs, DownloadArgs> = {
@@ -168,7 +185,8 @@ const download: CommandModule<GlobalArgs, DownloadArgs> = {
       .option('out', { type: 'string', describe: 'Output folder (required with a job URL)' })
       .option('concurrency', { type: 'number', default: 4, describe: 'Parallel file downloads' })
       .option('gzip', { type: 'boolean', default: false, describe: 'Keep files gzip-compressed' })
-      .option('poll-interval', { type: 'string', default: '20s', describe: 'Job status poll interval' })
+      .option('poll-interval', { type: 'string', default: '20s', describe: 'Longest wait between job status polls (the first are 1s, 2s, 4s…)' })
+      .options(BOUND_OPTIONS)
       .example('$0 export download https://sandbox.dpc.cms.gov/api/v1/Jobs/JOB_ID --out exports', 'fetch the files of a job started elsewhere')
       .example('$0 export download exports', 'finish the unfinished jobs recorded in exports/')
       .epilogue(LAYOUT) as unknown as Argv<DownloadArgs>,
@@ -180,6 +198,7 @@ const download: CommandModule<GlobalArgs, DownloadArgs> = {
       gzip: argv.gzip,
       concurrency: positiveInt(argv.concurrency, '--concurrency'),
       pollIntervalMs: parseDuration(argv.pollInterval, 'pollInterval'),
+      ...boundsOf(argv),
     };
     const client = await clientFor(argv, output);
     const { downloadExisting, runOutcomeError } = await import('../../export/index.js');
