@@ -259,7 +259,7 @@ describe('fault matrix', () => {
 
   it('a connection reset on both attempts quarantines the bytes, never at the final name, exit 1', async () => {
     const o = await exportWith({ cutAtByte: { bytes: Math.floor(eobBytes / 3), count: 2, fileIncludes: 'explanationofbenefit' } });
-    expectCliFailure(o.error, 'ERR_INTEGRITY', 1, /1 file\(s\) failed verification twice and were quarantined/);
+    expectCliFailure(o.error, 'ERR_INTEGRITY', 1, /^error: 1 file failed verification twice and was quarantined; rerun/);
     expect(o.manifest!.quarantined).toEqual([expect.objectContaining({ type: 'ExplanationOfBenefit', path: expect.stringContaining('.quarantine') })]);
     // the bytes kept aside are PHI too: owner-only like everything else
     const kept = o.manifest!.quarantined[0]!.path;
@@ -279,7 +279,7 @@ describe('fault matrix', () => {
 
   it('a manifest checksum mismatch quarantines that file, exit 1; the other files verify', async () => {
     const o = await exportWith({ wrongChecksum: { fileIncludes: 'patient' } });
-    expectCliFailure(o.error, 'ERR_INTEGRITY', 1, /failed verification twice and were quarantined; rerun/);
+    expectCliFailure(o.error, 'ERR_INTEGRITY', 1, /failed verification twice and was quarantined; rerun/);
     expect(o.manifest!.quarantined.map((q) => q.type)).toEqual(['Patient']);
     expect(o.manifest!.quarantined[0]!.problems.join()).toMatch(/sha256 [0-9a-f]{64} differs from the manifest's/);
     expect(existsSync(join(o.out, small, o.manifest!.run, 'Patient-001.ndjson'))).toBe(false);
