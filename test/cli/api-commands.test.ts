@@ -7,11 +7,12 @@ import type * as fhir3 from 'fhir/r3.js';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { mbiOf, resourcesOfType } from '../../src/fhir/resources.js';
 import { patientFailure } from '../../src/sandbox/export/outcomes.js';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
 import { testKey } from '../keys.js';
+import { api, seedToken } from '../sandbox/helpers.js';
 import { assertBuilt, runCli, type CliResult } from './run-cli.js';
 
 let sandbox: SandboxHandle;
@@ -64,6 +65,14 @@ afterAll(async () => {
 });
 
 describe('dpc ip', () => {
+  // each test starts from an organization without addresses (DPC allows 8), whatever ran before it
+  beforeEach(async () => {
+    const token = await seedToken(sandbox);
+    const JSON_TYPE = { Accept: 'application/json' };
+    const { entities } = (await (await api(sandbox, token, '/IpAddress', { headers: JSON_TYPE })).json()) as { entities: Array<{ id: string }> };
+    for (const { id } of entities) expect((await api(sandbox, token, `/IpAddress/${id}`, { method: 'DELETE', headers: JSON_TYPE })).status).toBe(204);
+  });
+
   it('add, list and delete, as text and as JSON', async () => {
     const added = json<{ id: string; ipAddress: { address: string } }>(await dpc('ip', 'add', '203.0.113.7', '--json'));
     expect(added.ipAddress.address).toBe('203.0.113.7');

@@ -2,7 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
 import { testKey } from '../keys.js';
 import { api, newOrg, rsaKey, seedToken } from './helpers.js';
@@ -31,6 +31,12 @@ afterAll(async () => {
 });
 
 describe('/IpAddress', () => {
+  // every test starts from an organization without addresses, whatever ran before it
+  beforeEach(async () => {
+    token = await seedToken(sb);
+    for (const e of (await list(token)).entities) expect((await remove(token, e.id)).status).toBe(204);
+  });
+
   it('POST → 200 with id, organizationId, the address as {address} and createdAt; GET lists it; DELETE → 204, again → 404', async () => {
     const res = await post(token, { ip_address: '203.0.113.7' });
     expect(res.status).toBe(200);
@@ -76,6 +82,7 @@ describe('/IpAddress', () => {
   });
 
   it("is per organization: another org neither sees nor deletes these (404), and has its own 8", async () => {
+    expect((await post(token, { ip_address: '192.0.2.1' })).status).toBe(200);
     const other = await newOrg(sb, rsaKey(1));
     expect((await list(other.token)).count).toBe(0);
     const ours = (await list(token)).entities[0]!;
@@ -90,6 +97,7 @@ describe('/IpAddress', () => {
 
   it('needs an access token (401) and survives a restart with the same state dir', async () => {
     expect((await api(sb, undefined, '/IpAddress', { headers: { Accept: JSON_TYPE } })).status).toBe(401);
+    expect((await post(token, { ip_address: '192.0.2.1' })).status).toBe(200);
     const before = (await list(token)).entities.map((e) => e.id).sort();
     await sb.close();
     sb = await startSandbox({ seed: true, seedKey: testKey(0), testMode: true, stateDir });

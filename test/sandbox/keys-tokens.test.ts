@@ -26,7 +26,14 @@ const postKey = (key: string, signature: string, label?: string) =>
   json(`/Key${label === undefined ? '' : `?label=${encodeURIComponent(label)}`}`, { method: 'POST', body: JSON.stringify({ key, signature }) });
 
 describe('/Key', () => {
+  // uploaded once before the tests of this block, so none of them depends on another having run first
+  let uploaded: { status: number; body: { id: string; publicKey: string; createdAt: string; label: string } };
   let uploadedId = '';
+  beforeAll(async () => {
+    const res = await postKey(uploadKey.publicKeyPem, snippetSignature(uploadKey.privateKey), 'laptop');
+    uploaded = { status: res.status, body: (await res.json()) as typeof uploaded.body };
+    uploadedId = uploaded.body.id;
+  });
 
   it('a signature by another key → 400 "Public key could not be verified"', async () => {
     const res = await postKey(uploadKey.publicKeyPem, snippetSignature(orgKey.privateKey));
@@ -34,13 +41,11 @@ describe('/Key', () => {
   });
 
   it('POST with a 4096-bit SPKI key and the snippet signature → 200 entity usable as kid', async () => {
-    const res = await postKey(uploadKey.publicKeyPem, snippetSignature(uploadKey.privateKey), 'laptop');
-    expect(res.status).toBe(200);
-    const body = (await res.json()) as { id: string; publicKey: string; createdAt: string; label: string };
+    expect(uploaded.status).toBe(200);
+    const body = uploaded.body;
     expect(body.label).toBe('laptop');
     expect(body.publicKey).toContain('-----BEGIN PUBLIC KEY-----');
     expect(body.createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+00:00$/);
-    uploadedId = body.id;
     expect(await accessToken(sb, uploadKey.privateKey, org.clientToken, uploadedId)).toMatch(/^W3/);
   });
 
@@ -86,10 +91,14 @@ describe('/Key', () => {
   });
 
   it('DELETE → 200, then the kid no longer authenticates', async () => {
-    expect((await json(`/Key/${uploadedId}`, { method: 'DELETE' })).status).toBe(200);
-    const again = await json(`/Key/${uploadedId}`, { method: 'DELETE' });
+    // its own key (shared key 0 is free in this unseeded sandbox), so the other tests keep theirs
+    const doomed = rsaKey(0);
+    const { id } = (await (await postKey(doomed.publicKeyPem, snippetSignature(doomed.privateKey), 'doomed')).json()) as { id: string };
+    expect(await accessToken(sb, doomed.privateKey, org.clientToken, id)).toMatch(/^W3/);
+    expect((await json(`/Key/${id}`, { method: 'DELETE' })).status).toBe(200);
+    const again = await json(`/Key/${id}`, { method: 'DELETE' });
     expect(await again.json()).toEqual({ code: 404, message: 'Cannot find certificate' });
-    const res = await postToken(sb, tokenForm(await assertion(sb, uploadKey.privateKey, org.clientToken, uploadedId)));
+    const res = await postToken(sb, tokenForm(await assertion(sb, doomed.privateKey, org.clientToken, id)));
     expect(res.status).toBe(401);
   });
 

@@ -1,15 +1,16 @@
 /** Bulk export routing over raw HTTP: kick-off validation, /Jobs status mapping, /Data auth, throttle faults (behaviour doc §6). */
 import type * as fhir3 from 'fhir/r3.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
 import { testKey } from '../keys.js';
-import { api, groupBody, newOrg, outcomeText, provenance, rsaKey, seedToken } from './helpers.js';
+import { accessToken, api, groupBody, newOrg, outcomeText, provenance, rsaKey, seedToken } from './helpers.js';
 import { adminPaths } from '../../src/sandbox/admin-contract.js';
 
 let sb: SandboxHandle;
 let token: string;
-let otherToken: string;
+/** Another organization; its access token is taken when needed (tests move the clock). */
+let other: Awaited<ReturnType<typeof newOrg>>;
 let groupId = '';
 let practitionerId = '';
 const FHIR_ACCEPT = { Accept: 'application/fhir+json', Prefer: 'respond-async' };
@@ -18,7 +19,7 @@ beforeAll(async () => {
   const [started, otherKey] = [await startSandbox({ seed: true, seedKey: testKey(0), testMode: true, jobDurationMs: 1000 }), rsaKey(1)];
   sb = started;
   token = await seedToken(sb);
-  otherToken = (await newOrg(sb, otherKey)).token;
+  other = await newOrg(sb, otherKey);
   const npi = '1232131239';
   const prs = (await (await api(sb, token, `/Practitioner?identifier=${npi}`)).json()) as fhir3.Bundle;
   const pts = (await (await api(sb, token, '/Patient?_count=3')).json()) as fhir3.Bundle;
@@ -30,6 +31,10 @@ beforeAll(async () => {
   groupId = ((await res.json()) as fhir3.Group).id!;
 });
 afterAll(async () => sb?.close());
+// tests move the sandbox clock (access tokens live 300 s of it): each starts with a fresh token
+beforeEach(async () => {
+  token = await seedToken(sb);
+});
 
 const kick = (query = '', headers: Record<string, string> = FHIR_ACCEPT) =>
   fetch(`${sb.baseUrl}/Group/${groupId}/$export${query}`, { headers: { Authorization: `Bearer ${token}`, ...headers } });
@@ -87,28 +92,15 @@ describe('GET /Group/{id}/$export kick-off', () => {
 });
 
 describe('/Jobs and /Data', () => {
-  let location = '';
-
-  it('kick-off → 202, empty body, absolute Content-Location under /Jobs', async () => {
+  /** A new Patient job's status URL (in progress for the sandbox's 1 s job duration). */
+  async function newJob(): Promise<string> {
     const res = await kick('?_type=Patient');
     expect(res.status).toBe(202);
-    expect(await res.text()).toBe('');
-    location = res.headers.get('content-location')!;
-    expect(location).toMatch(new RegExp(`^${sb.baseUrl.replace(/[.]/g, '\\.')}/Jobs/[0-9a-f-]{36}$`));
-  });
+    return res.headers.get('content-location')!;
+  }
 
-  it('a FHIR Accept on /Jobs → 406', async () => {
-    expect((await job(location, { Accept: 'application/fhir+json' })).status).toBe(406);
-  });
-
-  it('in progress → 202 with X-Progress', async () => {
-    const res = await job(location, { Accept: 'application/json' });
-    expect(res.status).toBe(202);
-    expect(res.headers.get('x-progress')).toMatch(/^(QUEUED|RUNNING): \d+\.\d{2}%$/);
-    expect(res.headers.get('retry-after')).toBeNull();
-  });
-
-  it('complete → 200 with Expires and the manifest; the request echo has DPC\'s missing "?"', async () => {
+  /** Advance the clock past the job duration and poll until the job answers 200. */
+  async function completed(location: string): Promise<Response> {
     sb.clock.advance(2000);
     token = await seedToken(sb);
     let res = await job(location);
@@ -117,6 +109,29 @@ describe('/Jobs and /Data', () => {
       res = await job(location);
     }
     expect(res.status).toBe(200);
+    return res;
+  }
+
+  it('kick-off → 202, empty body, absolute Content-Location under /Jobs', async () => {
+    const res = await kick('?_type=Patient');
+    expect(res.status).toBe(202);
+    expect(await res.text()).toBe('');
+    expect(res.headers.get('content-location')).toMatch(new RegExp(`^${sb.baseUrl.replace(/[.]/g, '\\.')}/Jobs/[0-9a-f-]{36}$`));
+  });
+
+  it('a FHIR Accept on /Jobs → 406', async () => {
+    expect((await job(await newJob(), { Accept: 'application/fhir+json' })).status).toBe(406);
+  });
+
+  it('in progress → 202 with X-Progress', async () => {
+    const res = await job(await newJob(), { Accept: 'application/json' });
+    expect(res.status).toBe(202);
+    expect(res.headers.get('x-progress')).toMatch(/^(QUEUED|RUNNING): \d+\.\d{2}%$/);
+    expect(res.headers.get('retry-after')).toBeNull();
+  });
+
+  it('complete → 200 with Expires and the manifest; the request echo has DPC\'s missing "?"', async () => {
+    const res = await completed(await newJob());
     expect(res.headers.get('expires')).toMatch(/GMT$/);
     const body = (await res.json()) as { request: string; output: Array<{ type: string; url: string }> };
     expect(body.request).toBe(`${sb.baseUrl}/Group/${groupId}/$export_type=Patient`);
@@ -136,12 +151,15 @@ describe('/Jobs and /Data', () => {
     const unknown = await job(`${sb.baseUrl}/Jobs/7d1e3d1c-0000-4000-8000-000000000000`);
     expect(unknown.status).toBe(404);
     expect(await unknown.text()).toBe('Could not find job');
-    const foreign = await job(location, {}, otherToken);
+    const otherToken = await accessToken(sb, rsaKey(1).privateKey, other.clientToken, other.keyId);
+    const foreign = await job(await newJob(), {}, otherToken);
     expect(foreign.status).toBe(401);
     expect(await foreign.text()).toBe('Invalid organization for job');
   });
 
   it('throttle faults answer any API route with the status and Retry-After, then stop', async () => {
+    const location = await newJob();
+    await completed(location);
     sb.faults.set({ throttle: { status: 429, count: 1, retryAfter: 'seconds', retryAfterSeconds: 7, pathIncludes: '/Jobs/' } });
     const limited = await job(location);
     expect(limited.status).toBe(429);
@@ -161,6 +179,8 @@ describe('/Jobs and /Data', () => {
   });
 
   it('24 h after completion the job is gone → 410', async () => {
+    const location = await newJob();
+    await completed(location);
     sb.clock.advance(25 * 3600 * 1000);
     token = await seedToken(sb);
     expect((await job(location)).status).toBe(410);
@@ -169,7 +189,6 @@ describe('/Jobs and /Data', () => {
 
 describe('concurrency', () => {
   it('concurrent $add calls on one group lose no member', async () => {
-    token = await seedToken(sb);
     const pts = (await (await api(sb, token, '/Patient?_count=12&_offset=20')).json()) as fhir3.Bundle;
     const ids = (pts.entry ?? []).map((e) => e.resource!.id!);
     const results = await Promise.all(ids.map((id) => api(sb, token, `/Group/${groupId}/$add`, {

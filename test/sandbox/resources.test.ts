@@ -34,10 +34,18 @@ const get = async <T>(path: string) => (await (await api(sb, token, path)).json(
 
 describe('seed', () => {
   it('registers an org with a 0600 private key and loads the sample practitioners and patients', async () => {
-    expect(statSync(sb.seed!.privateKeyPath).mode & 0o777).toBe(0o600);
-    expect(sb.seed!.orgNpi).toBe('1111112110');
-    expect((await get<fhir3.Bundle>('/Practitioner')).total).toBe(4);
-    expect((await get<fhir3.Bundle>('/Patient')).total).toBe(100);
+    // a sandbox of its own: the other tests add resources to the shared one
+    const fresh = await startSandbox({ seed: true, seedKey: testKey(0) });
+    try {
+      expect(statSync(fresh.seed!.privateKeyPath).mode & 0o777).toBe(0o600);
+      expect(fresh.seed!.orgNpi).toBe('1111112110');
+      const freshToken = await seedToken(fresh);
+      const total = async (path: string) => ((await (await api(fresh, freshToken, path)).json()) as fhir3.Bundle).total;
+      expect(await total('/Practitioner')).toBe(4);
+      expect(await total('/Patient')).toBe(100);
+    } finally {
+      await fresh.close();
+    }
   });
 });
 
@@ -121,7 +129,8 @@ describe('Practitioner', () => {
   });
 
   it('GET by id, PUT → 501, DELETE → 200 then 404', async () => {
-    const id = (await get<fhir3.Bundle>('/Practitioner?identifier=1003000126')).entry![0]!.resource!.id!;
+    // created here (or found: POST answers the existing one), so it does not depend on the $submit test
+    const id = ((await (await api(sb, token, '/Practitioner', { method: 'POST', json: practitioner('1003000126') })).json()) as fhir3.Practitioner).id!;
     expect((await api(sb, token, `/Practitioner/${id}`)).status).toBe(200);
     const put = await api(sb, token, `/Practitioner/${id}`, { method: 'PUT', json: practitioner('1003000126') });
     expect(put.status).toBe(501);
@@ -198,7 +207,8 @@ describe('Patient', () => {
   });
 
   it('GET by id, PUT updates names/birthDate/gender, DELETE → 200 then 404', async () => {
-    const id = (await get<fhir3.Bundle>('/Patient?identifier=9A00A00AA02')).entry![0]!.resource!.id!;
+    // created here (or found: POST answers the existing one), so it does not depend on the $submit test
+    const id = ((await (await api(sb, token, '/Patient', { method: 'POST', json: patient('9A00A00AA02') })).json()) as fhir3.Patient).id!;
     const put = await api(sb, token, `/Patient/${id}`, { method: 'PUT', json: patient('9A00A00AA02', { birthDate: '1960-02-02', name: [{ family: 'New', given: ['Name'] }] }) });
     expect(put.status).toBe(200);
     expect(((await put.json()) as fhir3.Patient).birthDate).toBe('1960-02-02');
