@@ -15,6 +15,7 @@ const sections = [
   ['cli-cold-start', './cli-cold-start.mjs'],
   ['roster-sync', './roster-sync.mjs'],
   ['export-download', './export-download.mjs'],
+  ['export-chunks', './export-chunks.mjs'],
   ['export-state', './export-state.mjs'],
 ];
 

@@ -17,7 +17,7 @@ import { redactUrl } from '../redact.js';
 import type { ExportEventHandler } from './events.js';
 import { commitFile, ensurePrivateDir, FILE_MODE, io, tempPathFor } from '../fs.js';
 import { verifyAgainst, type Measured, type PlannedFile } from './manifest.js';
-import { ByteLimit, discard, Meter, MiB, OverLimit, STAGE_BUFFER_BYTES, Tee } from './meter.js';
+import { ByteLimit, coalesced, discard, Meter, MiB, OverLimit, STAGE_BUFFER_BYTES, Tee } from './meter.js';
 
 export interface DownloadTarget {
   label: string;
@@ -226,16 +226,16 @@ function overLimitMessage(file: PlannedFile, over: OverLimit): string {
   return `body of ${redactUrl(file.url)} is larger than ${limit}; stopped there`;
 }
 
-/** Body, held to the declared gzip length when it is one; the pipeline stages before gunzip. */
+/** Body (coalesced), held to the declared gzip length when it is one; the pipeline stages before gunzip. */
 function wireStages(body: Readable, limits: Limits): [Readable, ...ByteLimit[]] {
-  return limits.wire === undefined ? [body] : [body, new ByteLimit(limits.wire)];
+  return limits.wire === undefined ? [coalesced(body)] : [coalesced(body), new ByteLimit(limits.wire)];
 }
 
 /** Uncompressed on disk: body [→ gunzip if the server compressed anyway] → meter → file. */
 async function streamPlain(body: Readable, sink: Writable, gzipped: boolean, progress: (n: number) => void, limits: Limits, signal?: AbortSignal): Promise<Measured> {
   const meter = new Meter(progress, limits.content);
   if (gzipped) await pipeline([...wireStages(body, limits), createGunzip({ chunkSize: STAGE_BUFFER_BYTES }), meter, sink], { signal });
-  else await pipeline(body, meter, sink, { signal });
+  else await pipeline(coalesced(body), meter, sink, { signal });
   return { sha256: meter.sha256, bytes: meter.bytes, lines: meter.lines };
 }
 
