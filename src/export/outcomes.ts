@@ -1,6 +1,7 @@
 /**
- * Summary of a job's error files: per-patient OperationOutcomes (server behaviour §6.3) counted by reason
- * (`details.text`, else `diagnostics`, else `code`) with the MBI or patient id DPC puts last in `location`; issues
+ * Summary of a job's error files: per-patient OperationOutcomes (server behaviour §6.3, §11.5) counted by reason
+ * (`details.text`, else `diagnostics`, else `code`) with the id DPC puts last in `location`, labelled for what it is
+ * (an MBI, or a Blue Button patient id mapped to its MBI where the run's Patient files allow); issues
  * that name no patient (generic servers report failures of a whole type or of the job this way) are kept apart,
  * with the server's message.
  * Error files are small, so they are parsed line by line; resource files never are.
@@ -10,7 +11,10 @@ import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import type * as fhir3 from 'fhir/r3.js';
 import { io } from '../fs.js';
+import { mbiOf } from '../fhir/resources.js';
+import { isValidMbi } from '../fhir/validate.js';
 import { serverText } from '../transport/index.js';
 import { MiB } from './meter.js';
 
@@ -19,12 +23,23 @@ const MAX_LINE = 32 * MiB;
 const MAX_REASON = 500;
 /** MBIs are 11 characters, Blue Button ids a few dozen. */
 const MAX_PATIENT_ID = 100;
+const MAX_CODE = 64;
 
 export interface ErrorReason {
   reason: string;
+  /** The issue's `code` as DPC gave it (`exception`, `suppressed`), when it gave one. */
+  code?: string;
   count: number;
-  /** MBIs (or patient ids) from `location`, in file order, without duplicates. */
+  /** The patient ids from `location` as the server gave them, in file order, without duplicates; `idKind` says what they are. */
   patients: string[];
+  /**
+   * `mbi`, or `patient-id`: a Patient.id, which on DPC is the Blue Button patient id, never an MBI. DPC locates opt-outs
+   * and internal errors by MBI (code `exception`) but look-back failures by Blue Button id (code `suppressed`):
+   * dpc-aggregation engine/JobBatchProcessor.java checkLookBack → AggregationUtils.toOperationOutcome(…, patient.getId(), SUPPRESSED).
+   */
+  idKind: 'mbi' | 'patient-id';
+  /** Patient id → MBI, for the ids this run's exported Patient resources map (Patient.id ↔ its MBI identifier). */
+  mbis?: Record<string, string>;
 }
 
 export interface ServerMessage {
@@ -42,7 +57,7 @@ export interface ErrorSummary {
 
 /** Accumulates OperationOutcome lines. Pure apart from its own state. */
 export class OutcomeTally {
-  private readonly byReason = new Map<string, { count: number; patients: Set<string> }>();
+  private readonly byReason = new Map<string, { code?: string; count: number; patients: Set<string> }>();
   private readonly serverMessages = new Map<string, number>();
   private total = 0;
 
@@ -66,16 +81,17 @@ export class OutcomeTally {
       const reason = [issue.details?.text, issue.diagnostics, issue.code].find((v): v is string => typeof v === 'string' && v !== '') ?? 'unspecified';
       const location = Array.isArray(issue.location) ? issue.location : [];
       const last = location[location.length - 1];
-      if (typeof last === 'string' && last !== 'Patient' && last !== 'id') this.count(reason, last);
+      const code = typeof issue.code === 'string' && issue.code !== '' ? issue.code : undefined;
+      if (typeof last === 'string' && last !== 'Patient' && last !== 'id') this.count(reason, last, code);
       else this.message(reason);
     }
   }
 
   /** Reasons and ids come from the server: stored and printed escaped and capped (a 20 MiB reason stays short). */
-  private count(rawReason: string, rawPatient: string): void {
+  private count(rawReason: string, rawPatient: string, rawCode: string | undefined): void {
     const reason = serverText(rawReason, MAX_REASON);
     const patient = serverText(rawPatient, MAX_PATIENT_ID);
-    const entry = this.byReason.get(reason) ?? { count: 0, patients: new Set<string>() };
+    const entry = this.byReason.get(reason) ?? { code: rawCode === undefined ? undefined : serverText(rawCode, MAX_CODE), count: 0, patients: new Set<string>() };
     entry.count++;
     entry.patients.add(patient);
     this.byReason.set(reason, entry);
@@ -89,11 +105,59 @@ export class OutcomeTally {
 
   summary(): ErrorSummary {
     const reasons = [...this.byReason.entries()]
-      .map(([reason, e]) => ({ reason, count: e.count, patients: [...e.patients] }))
+      .map(([reason, e]): ErrorReason => {
+        const patients = [...e.patients];
+        return { reason, ...(e.code === undefined ? {} : { code: e.code }), count: e.count, patients, idKind: idKindOf(e.code, patients) };
+      })
       .sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
     const serverMessages = [...this.serverMessages.entries()].map(([message, count]) => ({ message, count })).sort((a, b) => b.count - a.count || a.message.localeCompare(b.message));
     return { total: this.total, reasons, serverMessages };
   }
+}
+
+/** DPC's `suppressed` issues name the Blue Button id; anything that is not MBI-shaped is a patient id too. Pure. */
+export function idKindOf(code: string | undefined, ids: readonly string[]): ErrorReason['idKind'] {
+  return code !== 'suppressed' && ids.every((id) => isValidMbi(id)) ? 'mbi' : 'patient-id';
+}
+
+/** The patients of one reason as words: `MBI 1S00E00AA78`, `Blue Button patient id -10000010288391 (MBI 1S00E00AC05)`. Pure. */
+export function describePatients(reason: ErrorReason, limit = 3): string {
+  const shown = reason.patients.slice(0, limit).map((id) => {
+    if (reason.idKind === 'mbi') return `MBI ${id}`;
+    const mbi = reason.mbis?.[id];
+    return `patient id ${id} (${mbi === undefined ? 'MBI not in this export' : `MBI ${mbi}`})`;
+  });
+  const more = reason.patients.length - shown.length;
+  return `${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+}
+
+/**
+ * Add the MBIs of patient ids from the run's Patient files (`Patient.id` ↔ its MBI identifier). Only reasons that
+ * name patient ids need it; files are read only then, line by line.
+ */
+export async function mapPatientIds(summary: ErrorSummary, patientFiles: readonly string[]): Promise<ErrorSummary> {
+  const wanted = new Set(summary.reasons.filter((r) => r.idKind === 'patient-id').flatMap((r) => r.patients));
+  if (wanted.size === 0 || patientFiles.length === 0) return summary;
+  const found = new Map<string, string>();
+  for (const path of patientFiles) {
+    await readLines(path, 'read Patient file', (line) => {
+      if (found.size === wanted.size || line.trim() === '') return;
+      let patient: fhir3.Patient;
+      try {
+        patient = JSON.parse(line) as fhir3.Patient;
+      } catch {
+        return; // verified bytes, but not ours to judge here
+      }
+      const mbi = patient.id !== undefined && wanted.has(patient.id) ? mbiOf(patient) : undefined;
+      if (mbi !== undefined) found.set(patient.id!, mbi);
+    });
+  }
+  if (found.size === 0) return summary;
+  const reasons = summary.reasons.map((r) => {
+    const mbis = Object.fromEntries(r.patients.flatMap((id) => (found.has(id) ? [[id, found.get(id)!]] : [])));
+    return Object.keys(mbis).length > 0 ? { ...r, mbis } : r;
+  });
+  return { ...summary, reasons };
 }
 
 export function emptySummary(): ErrorSummary {

@@ -48,7 +48,7 @@ import { acquireLock } from './lock.js';
 import { startDeadline, type Deadline } from './deadline.js';
 import { abandonRun, createRunDir, FOLDER_NAME, MANIFEST_FILE, NPI_FILE, QUARANTINE_DIR, writeLatest } from './layout.js';
 import { planFiles, type JobCompletion, type PlannedFile } from './manifest.js';
-import { emptySummary, summariseErrorFiles, type ErrorSummary } from './outcomes.js';
+import { describePatients, emptySummary, mapPatientIds, summariseErrorFiles, type ErrorSummary } from './outcomes.js';
 import { Limiter, runAll } from './limit.js';
 import { STATE_FILE, StateStore, type GroupState } from './state.js';
 import { plural } from '../plural.js';
@@ -461,7 +461,8 @@ export async function downloadJob(transport: Transport, options: DownloadJobOpti
   const files = outcomes.flatMap((o) => (o.status === 'verified' ? [o.file] : []));
   const quarantined = outcomes.flatMap((o) => (o.status === 'quarantined' ? [{ url: o.url, type: o.type, path: o.path, problems: o.problems }] : []));
   const errorFiles = files.filter((f) => f.kind === 'error').map((f) => join(dir, f.path));
-  const errors = errorFiles.length > 0 ? await summariseErrorFiles(errorFiles) : emptySummary();
+  const patientFiles = files.filter((f) => f.kind === 'output' && f.type === 'Patient').map((f) => join(dir, f.path));
+  const errors = errorFiles.length > 0 ? await mapPatientIds(await summariseErrorFiles(errorFiles), patientFiles) : emptySummary();
   const manifest: GroupManifest = {
     label,
     ...(options.groupId === undefined ? {} : { groupId: options.groupId }),
@@ -567,7 +568,7 @@ export function runOutcomeError(result: ExportRunResult): DpcError | undefined {
   const patients = manifests.reduce((sum, m) => sum + m.errors.total, 0);
   const messages = manifests.flatMap((m) => (m.errors.serverMessages ?? []).map((s) => ({ label: m.label, ...s })));
   if (patients > 0 || messages.length > 0) {
-    const reasons = manifests.flatMap((m) => m.errors.reasons.map((r) => `${m.label}: ${r.count} × ${r.reason}`));
+    const reasons = manifests.flatMap((m) => m.errors.reasons.map((r) => `${m.label}: ${r.count} × ${r.reason}${r.patients.length > 0 ? ` (${describePatients(r)})` : ''}`));
     const serverErrors = messages.reduce((sum, s) => sum + s.count, 0);
     const what = [
       ...(patients > 0 ? [`${plural(patients, 'patient')} not exported`] : []),

@@ -61,7 +61,7 @@ describe('formatting', () => {
       bytes: 45_203,
       verified: true,
     },
-    patientErrors: { total: 1, reasons: [{ reason: 'Unable to retrieve patient data due to internal error', count: 1, patients: ['1S00E00AA78'] }] },
+    patientErrors: { total: 1, reasons: [{ reason: 'Unable to retrieve patient data due to internal error', code: 'exception', count: 1, patients: ['1S00E00AA78'], idKind: 'mbi' }] },
     steps: [],
     totalMs: 7_200,
   };
@@ -74,7 +74,7 @@ describe('formatting', () => {
     expect(text).toContain('1 groups from roster-sandbox.csv, 100 members');
     expect(text).toMatch(/OperationOutcome-001\.ndjson +1 error +203 B/);
     expect(text).toContain('verified ✓ 2 files, 43 resources, 44.1 KiB');
-    expect(text).toContain('1 × Unable to retrieve patient data due to internal error (1S00E00AA78)');
+    expect(text).toContain('1 × Unable to retrieve patient data due to internal error (MBI 1S00E00AA78)');
     expect(text).toContain('not a demo failure');
     expect(text).toContain('dpc export verify /tmp/d/export/g-1');
     expect(text).not.toContain('undefined');

@@ -10,7 +10,7 @@ import { errorBackoff, kickoffPath, kickoffQuery, nextPollDelay, validateSince, 
 import { isStale } from '../../src/export/lock.js';
 import { countNewlines, Meter } from '../../src/export/meter.js';
 import { parseCompletion, planFiles, verifyAgainst } from '../../src/export/manifest.js';
-import { OutcomeTally } from '../../src/export/outcomes.js';
+import { describePatients, idKindOf, mapPatientIds, OutcomeTally } from '../../src/export/outcomes.js';
 import { runOutcomeError, type GroupManifest } from '../../src/export/run.js';
 import { parseManifest } from '../../src/export/verify.js';
 import { readState } from '../../src/export/state.js';
@@ -172,14 +172,59 @@ describe('raw-byte measurements and outcome summary', () => {
     expect(tally.summary()).toEqual({
       total: 3,
       reasons: [
-        { reason: 'Data not available for opted out patient', count: 2, patients: ['1S00E00AA01', '1S00E00AA02'] },
-        { reason: 'Unable to retrieve patient data due to internal error', count: 1, patients: ['0S80C00AA00'] },
+        { reason: 'Data not available for opted out patient', code: 'exception', count: 2, patients: ['1S00E00AA01', '1S00E00AA02'], idKind: 'mbi' },
+        { reason: 'Unable to retrieve patient data due to internal error', code: 'exception', count: 1, patients: ['0S80C00AA00'], idKind: 'mbi' },
       ],
       serverMessages: [
         { message: 'Observation export failed', count: 1 },
         { message: 'unreadable OperationOutcome line', count: 1 },
       ],
     });
+  });
+});
+
+describe('error ids: an MBI, or the Blue Button patient id DPC gives for look-back failures (§11.5)', () => {
+  const LOOK_BACK = "DPC couldn't find a claim within the past 18 months for this MBI from an NPI in this organization";
+  const line = (code: string, text: string, id: string) =>
+    JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, details: { text }, location: ['Patient', 'id', id] }] });
+
+  it('labels a suppressed issue\'s id as a patient id, never an MBI, and an exception\'s MBI as an MBI', () => {
+    const tally = new OutcomeTally();
+    tally.add(line('suppressed', LOOK_BACK, '-10000010288391'));
+    tally.add(line('exception', 'Data not available for opted out patient', '1S00E00AC13'));
+    const [first, second] = tally.summary().reasons;
+    expect(first).toMatchObject({ code: 'exception', idKind: 'mbi', patients: ['1S00E00AC13'] });
+    expect(second).toMatchObject({ code: 'suppressed', idKind: 'patient-id', patients: ['-10000010288391'] });
+    expect(describePatients(first!)).toBe('MBI 1S00E00AC13');
+    expect(describePatients(second!)).toBe('patient id -10000010288391 (MBI not in this export)');
+    expect(describePatients({ ...second!, mbis: { '-10000010288391': '1S00E00AC05' } })).toBe('patient id -10000010288391 (MBI 1S00E00AC05)');
+  });
+
+  it('an id that is not MBI-shaped is a patient id whatever the code (generic servers)', () => {
+    expect(idKindOf('exception', ['1S00E00AC13'])).toBe('mbi');
+    expect(idKindOf('exception', ['Patient-123'])).toBe('patient-id');
+    expect(idKindOf('suppressed', ['1S00E00AC13'])).toBe('patient-id');
+    expect(describePatients({ reason: 'r', count: 5, patients: ['a', 'b', 'c', 'd', 'e'], idKind: 'patient-id' }, 2)).toBe(
+      'patient id a (MBI not in this export), patient id b (MBI not in this export) and 3 more',
+    );
+  });
+
+  it('maps patient ids to MBIs through the run\'s Patient files (Patient.id ↔ MBI identifier)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dpc-outcomes-'));
+    try {
+      const patient = (id: string, mbi: string) =>
+        JSON.stringify({ resourceType: 'Patient', id, identifier: [{ system: 'http://hl7.org/fhir/sid/us-mbi', value: mbi }] });
+      const file = join(dir, 'Patient-001.ndjson');
+      await writeFile(file, `${patient('-10000000000001', '1S00E00AA01')}\n${patient('-10000010288391', '1S00E00AC05')}\n`);
+      const tally = new OutcomeTally();
+      tally.add(line('suppressed', LOOK_BACK, '-10000010288391'));
+      tally.add(line('suppressed', LOOK_BACK, '-19999999999999'));
+      const mapped = await mapPatientIds(tally.summary(), [file]);
+      expect(mapped.reasons[0]!.mbis).toEqual({ '-10000010288391': '1S00E00AC05' });
+      expect(describePatients(mapped.reasons[0]!)).toBe('patient id -10000010288391 (MBI 1S00E00AC05), patient id -19999999999999 (MBI not in this export)');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -201,7 +246,7 @@ describe('run outcome → exit code', () => {
 
   it('is success, partial (4), integrity failure (1) or the group failure', () => {
     expect(runOutcomeError({ outDir: 'o', groups: [{ label: 'g', manifest: manifest({}) }] })).toBeUndefined();
-    const partial = runOutcomeError({ outDir: 'o', groups: [{ label: 'g', manifest: manifest({ errors: { total: 2, reasons: [{ reason: 'opted out', count: 2, patients: [] }] } }) }] });
+    const partial = runOutcomeError({ outDir: 'o', groups: [{ label: 'g', manifest: manifest({ errors: { total: 2, reasons: [{ reason: 'opted out', count: 2, patients: [], idKind: 'mbi' }] } }) }] });
     expect(partial).toMatchObject({ code: 'ERR_PARTIAL', details: ['g: 2 × opted out'] });
     expect(exitCodeFor(partial)).toBe(4);
     const bad = runOutcomeError({ outDir: 'o', groups: [{ label: 'g', manifest: manifest({ quarantined: [{ url: 'u', type: 'Patient', path: 'q', problems: ['sha256 x'] }] }) }] });

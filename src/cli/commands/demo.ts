@@ -6,6 +6,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { formatBytes, type DemoStep, type DemoSummary } from '../../demo/summary.js';
 import { DpcError } from '../../errors.js';
+import { describePatients } from '../../export/outcomes.js';
 import { describeEvent, outputFor, type GlobalArgs } from '../context.js';
 import { formatTable, type Output } from '../output.js';
 import { cliRedactor } from '../secrets.js';
@@ -146,7 +147,7 @@ export function formatSummary(summary: DemoSummary, kept: boolean, filesKept = t
     `${indent}${exported.verified ? 'verified ✓' : 'NOT verified ✗'} ${exported.files.length} files, ${exported.resources} resources, ` +
       `${formatBytes(exported.bytes)}: sha256 and counts match ${exported.manifest}`,
     `${pad('patient errors')}${patientErrors.total === 0 ? 'none' : `${patientErrors.total} (expected)`}`,
-    ...patientErrors.reasons.map((r) => `${indent}${r.count} × ${r.reason}${r.patients.length > 0 ? ` (${r.patients.join(', ')})` : ''}`),
+    ...patientErrors.reasons.map((r) => `${indent}${r.count} × ${r.reason}${r.patients.length > 0 ? ` (${describePatients(r)})` : ''}`),
     ...(patientErrors.total > 0
       ? [
           `${indent}The sandbox fails a few MBIs on purpose, the way DPC reports patients whose data it cannot retrieve. They`,
