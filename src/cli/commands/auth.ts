@@ -4,6 +4,8 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { clientFor, outputFor, settingsFor, type GlobalArgs } from '../context.js';
+import { DpcError } from '../../errors.js';
+import { validateAssertion } from '../../auth/admin.js';
 
 const token: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'token',
@@ -67,14 +69,11 @@ const validate: CommandModule<GlobalArgs, ValidateArgs> = {
     const given = argv.jwt === '-' || argv.jwt === '' ? (await readStdin()).trim() : argv.jwt;
     const { settings } = await settingsFor(argv);
     if (settings.tokenUrl !== undefined || settings.noAuth) {
-      const { DpcError } = await import('../../errors.js');
       const server = settings.noAuth ? 'an open server (auth "none")' : `a generic SMART server (token URL ${settings.tokenUrl})`;
       throw new DpcError('ERR_USAGE', `/Token/validate is a DPC-only endpoint; profile "${settings.profile}" talks to ${server}: inspect an assertion with \`dpc auth assertion\` instead`);
     }
     const client = await clientFor(argv, output, { credentials: given === undefined });
     try {
-      const { validateAssertion } = await import('../../auth/admin.js');
-      const { DpcError } = await import('../../errors.js');
       const jwt = given ?? (await client.tokens.createAssertion());
       const result = await validateAssertion(client, jwt);
       const lines = result.problems.map((p) => `${p.claim}: ${p.message}`);

@@ -10,6 +10,9 @@ import { describePatients } from '../../export/outcomes.js';
 import { describeEvent, outputFor, type GlobalArgs } from '../context.js';
 import { formatTable, type Output } from '../output.js';
 import { cliRedactor } from '../secrets.js';
+import { prepareDemoDir, runDemo } from '../../demo/index.js';
+import { logRecord } from './export-progress.js';
+import { rm } from 'node:fs/promises';
 
 interface DemoArgs extends GlobalArgs {
   dir?: string;
@@ -42,8 +45,6 @@ export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
     process.once('SIGTERM', onSignal);
     let dir: string | undefined;
     try {
-      const { prepareDemoDir, runDemo } = await import('../../demo/index.js');
-      const { logRecord } = await import('./export-progress.js');
       dir = await prepareDemoDir(argv.dir);
       output.info(`dpc demo: the DPC journey on an embedded sandbox (no account, no network); files in ${dir}`);
       const printSummary = (summary: DemoSummary) =>
@@ -81,7 +82,6 @@ export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       if (removeDir && dir !== undefined) {
-        const { rm } = await import('node:fs/promises');
         await rm(dir, { recursive: true, force: true });
         output.info(`removed the temporary folder ${dir} (keep the files with --dir DIR)`);
       }

@@ -5,24 +5,22 @@
  */
 import type { CommandModule } from 'yargs';
 import type { CheckResult, DoctorReport } from '../../doctor/checks.js';
-import { outputFor, settingsFor, type GlobalArgs } from '../context.js';
+import { outputFor, settingsFor, type GlobalArgs, describeEvent } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
+import { configPath } from '../config/file.js';
+import { DEFAULT_PROFILE, resolveSettings } from '../config/settings.js';
+import { isDpcError } from '../../errors.js';
+import { cliRedactor } from '../secrets.js';
+import { runDoctor } from '../../doctor/probe.js';
 
 export const doctorCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: 'doctor',
-  describe: 'Check config, key, network, clock and credentials, with a fix for each problem',
+  // command and describe: commands/index.ts (this module loads only when the command runs)
   builder: (y) =>
     y
       .example('$0 doctor', 'check the default profile')
       .example('$0 doctor --profile prod --json', 'the same as JSON; exit 1 when a check failed'),
   handler: async (argv) => {
     const output = outputFor(argv);
-    const { configPath } = await import('../config/file.js');
-    const { DEFAULT_PROFILE, resolveSettings } = await import('../config/settings.js');
-    const { isDpcError } = await import('../../errors.js');
-    const { cliRedactor } = await import('../secrets.js');
-    const { runDoctor } = await import('../../doctor/probe.js');
-    const { describeEvent } = await import('../context.js');
 
     const path = configPath(process.env, argv.config);
     let settings: Awaited<ReturnType<typeof settingsFor>>['settings'] | undefined;

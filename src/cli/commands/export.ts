@@ -13,6 +13,8 @@ import { parseDuration } from '../duration.js';
 import { parseSize } from '../size.js';
 import { plural } from '../../plural.js';
 import { tablesCommand } from './tables.js';
+import { runExport, runOutcomeError, exportStatus, downloadExisting, verifyExportDir } from '../../export/index.js';
+import { createProgress } from './export-progress.js';
 
 // paragraphs without hard line breaks: yargs wraps them at the terminal width (80, 120...) without ragged lines
 const LAYOUT = [
@@ -128,7 +130,6 @@ const run: CommandModule<GlobalArgs, RunArgs> = {
       ...boundsOf(argv),
     };
     const client = await clientFor(argv, output);
-    const { runExport, runOutcomeError } = await import('../../export/index.js');
     try {
       const result = await withProgress(output, argv.quiet, (onEvent, signal) => runExport(client, { ...options, onEvent, signal }));
       finish(output, result, runOutcomeError(result));
@@ -154,7 +155,6 @@ const status: CommandModule<GlobalArgs, SourceArgs> = {
     const output = outputFor(argv);
     const client = await clientFor(argv, output);
     try {
-      const { exportStatus } = await import('../../export/index.js');
       const reports = await exportStatus(client, argv.source);
       output.result(reports, () =>
         formatTable(reports as unknown as Array<Record<string, unknown>>, [
@@ -201,7 +201,6 @@ const download: CommandModule<GlobalArgs, DownloadArgs> = {
       ...boundsOf(argv),
     };
     const client = await clientFor(argv, output);
-    const { downloadExisting, runOutcomeError } = await import('../../export/index.js');
     try {
       const result = await withProgress(output, argv.quiet, (onEvent, signal) => downloadExisting(client, { ...options, onEvent, signal }));
       finish(output, result, runOutcomeError(result));
@@ -228,7 +227,6 @@ const verify: CommandModule<GlobalArgs, VerifyArgs> = {
       .example('$0 export verify exports/GROUP_ID/2026-11-25T020000Z', 'check one run') as unknown as Argv<VerifyArgs>,
   handler: async (argv) => {
     const output = outputFor(argv);
-    const { verifyExportDir } = await import('../../export/index.js');
     const report = await verifyExportDir(argv.dir, { latest: argv.latest });
     const bad = report.files.filter((f) => !f.ok);
     output.result(report, () =>
@@ -270,7 +268,6 @@ export async function withProgress<T>(output: Output, quiet: boolean, work: (onE
   const stop = (): void => controller.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  const { createProgress } = await import('./export-progress.js');
   const progress = await createProgress(output, quiet);
   try {
     return await work(progress.onEvent, controller.signal);

@@ -8,11 +8,13 @@ import type * as fhir3 from 'fhir/r3.js';
 import type { Argv, CommandModule } from 'yargs';
 import type { DpcClient } from '../../client.js';
 import { DpcError } from '../../errors.js';
-import { mbiOf, npiOf } from '../../fhir/resources.js';
+import { mbiOf, npiOf, resourcesOfType } from '../../fhir/resources.js';
 import { outputFor, clientFor, type GlobalArgs } from '../context.js';
 import { formatTable, type Output } from '../output.js';
 import { plural } from '../../plural.js';
 import { readInputText } from '../../fs.js';
+import { entryProblems, inputRejected } from '../../fhir/validate.js';
+import { outcomeErrors, validateOnServer } from '../../fhir/server-validate.js';
 
 export async function withClient(argv: GlobalArgs, run: (client: DpcClient, output: Output) => Promise<void>): Promise<void> {
   const output = outputFor(argv);
@@ -73,7 +75,6 @@ export async function register<T extends fhir3.Practitioner | fhir3.Patient>(
   resources: T[],
   bundle: boolean,
 ): Promise<void> {
-  const { entryProblems, inputRejected } = await import('../../fhir/validate.js');
   const problems = entryProblems(location, resources, client.now());
   if (problems.length > 0) throw inputRejected(location, problems);
   if (bundle || resources.length > 1) {
@@ -102,7 +103,6 @@ export function submitCommand<T extends fhir3.Practitioner | fhir3.Patient>(opti
         .example(...options.example) as Argv<GlobalArgs & { bundle: string }>,
     handler: (argv) =>
       withClient(argv, async (client, output) => {
-        const { resourcesOfType } = await import('../../fhir/resources.js');
         const resources = resourcesOfType<T>(await readJson(argv.bundle), options.resourceType, argv.bundle);
         await register(client, output, await options.registrar(), argv.bundle, resources, true);
       }),
@@ -129,9 +129,6 @@ export function validateCommand<T extends fhir3.Practitioner | fhir3.Patient>(op
         .example(...options.example) as Argv<GlobalArgs & { file: string }>,
     handler: (argv) =>
       withClient(argv, async (client, output) => {
-        const { resourcesOfType } = await import('../../fhir/resources.js');
-        const { entryProblems, inputRejected } = await import('../../fhir/validate.js');
-        const { outcomeErrors, validateOnServer } = await import('../../fhir/server-validate.js');
         const resources = resourcesOfType<T>(await readJson(argv.file), options.resourceType, argv.file);
         const problems = entryProblems(argv.file, resources, client.now());
         if (problems.length > 0) throw inputRejected(argv.file, problems);

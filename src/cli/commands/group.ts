@@ -9,6 +9,14 @@ import type { GlobalArgs } from '../context.js';
 import { formatTable } from '../output.js';
 import { plural } from '../../plural.js';
 import { readText, withClient } from './fhir-common.js';
+import { attestationFromJson } from '../../fhir/provenance.js';
+import { attestationFor, resolvePractitioner, resolvePatientIds, resolveGroup } from '../../fhir/lookup.js';
+import { listPatients } from '../../fhir/patients.js';
+import { mbiOf, memberPatientId, attributedNpi } from '../../fhir/resources.js';
+import { memberStatus } from '../../roster/expiry.js';
+import { createGroup, listGroups, addMembers, removeMembers, replaceGroup, deleteGroup } from '../../fhir/groups.js';
+import { parseDuration } from '../duration.js';
+import { findExpiring, renewExpiring } from '../../roster/renew.js';
 
 const DEFAULT_WITHIN = '14d';
 
@@ -32,24 +40,18 @@ const memberRefs = (values: readonly string[] | undefined) => (values ?? []).fla
 
 async function attestation(client: DpcClient, npi: string, file: string | undefined): Promise<string> {
   if (file !== undefined) {
-    const { attestationFromJson } = await import('../../fhir/provenance.js');
     return attestationFromJson(await readText(file), file);
   }
-  const { attestationFor, resolvePractitioner } = await import('../../fhir/lookup.js');
   return attestationFor(client, await resolvePractitioner(client, npi));
 }
 
 /** Patient id → MBI, from one paged listing rather than one lookup per member. */
 async function mbisById(client: DpcClient): Promise<Map<string | undefined, string | undefined>> {
-  const { listPatients } = await import('../../fhir/patients.js');
-  const { mbiOf } = await import('../../fhir/resources.js');
   return new Map((await listPatients(client)).map((p) => [p.id, mbiOf(p)]));
 }
 
 /** id, MBI, dates and status of every member, for people. */
 async function memberRows(client: DpcClient, group: fhir3.Group): Promise<Record<string, unknown>[]> {
-  const { memberPatientId } = await import('../../fhir/resources.js');
-  const { memberStatus } = await import('../../roster/expiry.js');
   const mbis = await mbisById(client);
   return (group.member ?? []).map((m) => {
     const id = memberPatientId(m);
@@ -58,8 +60,6 @@ async function memberRows(client: DpcClient, group: fhir3.Group): Promise<Record
 }
 
 async function groupSummary(group: fhir3.Group, now: number): Promise<Record<string, unknown>> {
-  const { attributedNpi } = await import('../../fhir/resources.js');
-  const { memberStatus } = await import('../../roster/expiry.js');
   const active = (group.member ?? []).filter((m) => memberStatus(m, { now, withinMs: 0 }) === 'active').length;
   return { id: group.id, npi: attributedNpi(group), active, inactive: (group.member?.length ?? 0) - active };
 }
@@ -83,8 +83,6 @@ const create: CommandModule<GlobalArgs, CreateArgs> = {
       .example('$0 group create --npi 1234329724', 'empty roster') as unknown as Argv<CreateArgs>,
   handler: (argv) =>
     withClient(argv, async (client, output) => {
-      const { resolvePatientIds } = await import('../../fhir/lookup.js');
-      const { createGroup } = await import('../../fhir/groups.js');
       const provenance = await attestation(client, argv.npi, argv.provenance);
       const patientIds = await resolvePatientIds(client, memberRefs(argv.patients));
       const group = await createGroup(client, { npi: argv.npi, patientIds, provenance });
@@ -98,7 +96,6 @@ const list: CommandModule<GlobalArgs, GlobalArgs> = {
   builder: (y) => y.example('$0 group list', 'one line per practitioner roster').example('$0 group list --json', 'the Group resources'),
   handler: (argv) =>
     withClient(argv, async (client, output) => {
-      const { listGroups } = await import('../../fhir/groups.js');
       const groups = await listGroups(client);
       const rows = await Promise.all(groups.map((g) => groupSummary(g, client.now())));
       output.result(groups, () => formatTable(rows, GROUP_COLUMNS));
@@ -114,7 +111,6 @@ const show: CommandModule<GlobalArgs, GroupArgs> = {
       .example('$0 group show 1234329724 --json', 'the Group resource') as unknown as Argv<GroupArgs>,
   handler: (argv) =>
     withClient(argv, async (client, output) => {
-      const { resolveGroup } = await import('../../fhir/lookup.js');
       const group = await resolveGroup(client, argv.ref);
       if (output.json) {
         output.result(group, () => '');
@@ -138,9 +134,6 @@ function changeCommand(change: Change, describe: string, example: [command: stri
     },
     handler: (argv) =>
       withClient(argv, async (client, output) => {
-        const { resolveGroup, resolvePatientIds } = await import('../../fhir/lookup.js');
-        const { addMembers, removeMembers, replaceGroup } = await import('../../fhir/groups.js');
-        const { attributedNpi } = await import('../../fhir/resources.js');
         const group = await resolveGroup(client, argv.ref);
         const npi = attributedNpi(group) ?? '';
         const patientIds = await resolvePatientIds(client, memberRefs(argv.patients));
@@ -161,8 +154,6 @@ const deleteGroupCommand: CommandModule<GlobalArgs, GroupArgs> = {
   builder: (y) => refPositional(y as Argv<GlobalArgs>).example('$0 group delete 1234329724', "delete the practitioner's roster") as unknown as Argv<GroupArgs>,
   handler: (argv) =>
     withClient(argv, async (client, output) => {
-      const { resolveGroup } = await import('../../fhir/lookup.js');
-      const { deleteGroup } = await import('../../fhir/groups.js');
       const group = await resolveGroup(client, argv.ref);
       await deleteGroup(client, group.id!);
       output.result({ deleted: group.id }, () => `deleted group ${group.id}`);
@@ -207,8 +198,6 @@ const expiring: CommandModule<GlobalArgs, WithinArgs> = {
       .example('$0 group expiring --within 30d --json', 'a wider window, as JSON') as unknown as Argv<WithinArgs>,
   handler: (argv) =>
     withClient(argv, async (client, output) => {
-      const { parseDuration } = await import('../duration.js');
-      const { findExpiring } = await import('../../roster/renew.js');
       const report = await expiringReport(client, await findExpiring(client, parseDuration(argv.within, 'within')));
       output.result(report, () => formatExpiring(report, 'due', DUE_COLUMNS));
     }),
@@ -229,8 +218,6 @@ const renew: CommandModule<GlobalArgs, WithinArgs> = {
       .example('$0 group renew --within 30d --dry-run', 'preview a wider window') as unknown as Argv<WithinArgs>,
   handler: (argv) =>
     withClient(argv, async (client, output) => {
-      const { parseDuration } = await import('../duration.js');
-      const { renewExpiring } = await import('../../roster/renew.js');
       const renewed = await renewExpiring(client, {
         withinMs: parseDuration(argv.within, 'within'),
         includeInactive: argv.includeInactive,

@@ -7,9 +7,19 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import type { ProfileConfig } from '../config/settings.js';
-import { outputFor, privateKeyFor, type GlobalArgs } from '../context.js';
+import { outputFor, privateKeyFor, type GlobalArgs, clientFor } from '../context.js';
 import type { Output } from '../output.js';
 import { cliRedactor } from '../secrets.js';
+import { configPath, readConfig, withProfile, writeConfig } from '../config/file.js';
+import { knownBaseUrl, DEFAULT_PROFILE } from '../config/settings.js';
+import { DpcError } from '../../errors.js';
+import { getCapabilityStatement } from '../../fhir/metadata.js';
+import { verifyCredentials } from '../../doctor/credentials.js';
+import { generateKeyPair, privateKeyPem, publicKeyPem } from '../../auth/keys.js';
+import { registerWithSandbox } from '../../sandbox/admin-contract.js';
+import { fileExists, writeOwnerOnly, readInputText } from '../../fs.js';
+import { createInterface } from 'node:readline/promises';
+import { Writable } from 'node:stream';
 
 interface InitArgs extends GlobalArgs {
   clientTokenFile?: string;
@@ -44,9 +54,6 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
       .example('$0 init', 'asks for what is missing when run in a terminal') as Argv<InitArgs>,
   handler: async (argv) => {
     const output = outputFor(argv);
-    const { configPath, readConfig, withProfile, writeConfig } = await import('../config/file.js');
-    const { knownBaseUrl, DEFAULT_PROFILE } = await import('../config/settings.js');
-    const { DpcError } = await import('../../errors.js');
 
     const path = configPath(process.env, argv.config);
     const existing = await readConfig(path);
@@ -109,11 +116,9 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
 
     if (argv.verify) {
       if (missing.length > 0) throw new DpcError('ERR_CONFIG', `cannot verify profile "${profile}": ${missing.join(', ')} missing`);
-      const { clientFor } = await import('../context.js');
       const client = await clientFor({ ...argv, profile, config: path, baseUrl: undefined, clientToken: undefined, privateKey: undefined, keyId: undefined }, output);
       try {
         if (noAuth) {
-          const { getCapabilityStatement } = await import('../../fhir/metadata.js');
           const capabilities = await getCapabilityStatement(client);
           output.info(`verified: ${client.baseUrl}/metadata answered (FHIR ${capabilities.fhirVersion ?? 'version not stated'}); no credentials needed`);
         } else if (merged.tokenUrl) {
@@ -122,7 +127,6 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
           output.info(`verified: ${client.tokens.tokenUrl} issued an access token valid ${token.expiresIn}s`);
         } else {
           // DPC exchanges a JWT even for a deleted client token, so an authenticated call has to follow the exchange
-          const { verifyCredentials } = await import('../../doctor/credentials.js');
           const { expiresIn, organization } = await verifyCredentials(client);
           output.info(`verified: ${client.tokens.tokenUrl} issued an access token valid ${expiresIn ?? '?'}s, and GET /Organization answered ${organization.id}${organization.name ? ` (${organization.name})` : ''}`);
         }
@@ -143,10 +147,6 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
  * (and kept, 0600) beside the config file so running init again reuses it.
  */
 async function registerSandbox(sandboxUrl: string, givenKey: string | undefined, keyPath: string, output: Output): Promise<ProfileConfig> {
-  const { generateKeyPair, privateKeyPem, publicKeyPem } = await import('../../auth/keys.js');
-  const { registerWithSandbox } = await import('../../sandbox/admin-contract.js');
-  const { fileExists, writeOwnerOnly } = await import('../../fs.js');
-  const { DpcError } = await import('../../errors.js');
   let url: URL;
   try {
     url = new URL(sandboxUrl);
@@ -176,14 +176,11 @@ function flagName(key: 'clientToken' | 'privateKey' | 'keyId'): string {
 }
 
 async function readTokenFile(path: string): Promise<string> {
-  const { readInputText } = await import('../../fs.js');
   return (await readInputText(path, 'client token')).trim();
 }
 
 /** Terminal prompts on stderr; `secret` answers are not echoed. */
 async function promptFor(): Promise<{ ask(question: string, secret?: boolean): Promise<string> }> {
-  const { createInterface } = await import('node:readline/promises');
-  const { Writable } = await import('node:stream');
   return {
     async ask(question, secret = false) {
       let muted = false;

@@ -3,6 +3,7 @@ import type { Argv, CommandModule } from 'yargs';
 import type { GlobalArgs } from '../context.js';
 import { formatTable } from '../output.js';
 import { withClient } from './fhir-common.js';
+import { listIpAddresses, MAX_IP_ADDRESSES, addIpAddress, deleteIpAddress } from '../../auth/ip-addresses.js';
 
 const COLUMNS = ['id', 'address', 'createdAt'] as const;
 
@@ -14,7 +15,6 @@ const list: CommandModule<GlobalArgs, GlobalArgs> = {
   builder: (y) => y.example('$0 ip list', 'table of ids and addresses').example('$0 ip list --json', 'the same as JSON'),
   handler: (argv) =>
     withClient(argv, async (client, output) => {
-      const { listIpAddresses, MAX_IP_ADDRESSES } = await import('../../auth/ip-addresses.js');
       const all = await listIpAddresses(client);
       output.result(all, () => `${formatTable(all.map(row), COLUMNS)}\n${all.length} of ${MAX_IP_ADDRESSES} address(es)`);
     }),
@@ -33,7 +33,6 @@ const add: CommandModule<GlobalArgs, AddArgs> = {
       .example('$0 ip add 203.0.113.7', "allow your server's public address") as Argv<AddArgs>,
   handler: (argv) =>
     withClient(argv, async (client, output) => {
-      const { addIpAddress } = await import('../../auth/ip-addresses.js');
       const added = await addIpAddress(client, String(argv.address));
       output.result(added, () => `added ${added.ipAddress?.address ?? argv.address} (id ${added.id})`);
     }),
@@ -52,7 +51,6 @@ const remove: CommandModule<GlobalArgs, IdArgs> = {
       .example('$0 ip delete 3fa85f64-5717-4562-b3fc-2c963f66afa6', 'stop allowing that address') as Argv<IdArgs>,
   handler: (argv) =>
     withClient(argv, async (client, output) => {
-      const { deleteIpAddress } = await import('../../auth/ip-addresses.js');
       await deleteIpAddress(client, argv.id);
       output.result({ deleted: argv.id }, () => `deleted IP address ${argv.id}`);
     }),

@@ -7,6 +7,10 @@ import { dirname, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { clientFor, outputFor, settingsFor, type GlobalArgs } from '../context.js';
 import { formatTable } from '../output.js';
+import { generateKeyPair, privateKeyPem, publicKeyPem, signSnippet } from '../../auth/keys.js';
+import { fileExists, writeOwnerOnly, readInputText } from '../../fs.js';
+import { DpcError } from '../../errors.js';
+import { uploadPublicKey, listPublicKeys, getPublicKey, deletePublicKey } from '../../auth/admin.js';
 
 const PRIVATE_FILE = 'private.pem';
 const PUBLIC_FILE = 'public.pem';
@@ -28,9 +32,6 @@ const generate: CommandModule<GlobalArgs, GenerateArgs> = {
       .example('$0 keys generate --out keys && $0 keys add --public-key keys/public.pem', 'rotate: make and upload a new key') as Argv<GenerateArgs>,
   handler: async (argv) => {
     const output = outputFor(argv);
-    const { generateKeyPair, privateKeyPem, publicKeyPem, signSnippet } = await import('../../auth/keys.js');
-    const { fileExists, writeOwnerOnly } = await import('../../fs.js');
-    const { DpcError } = await import('../../errors.js');
     const dir = resolve(argv.out);
     const paths = { privateKey: join(dir, PRIVATE_FILE), publicKey: join(dir, PUBLIC_FILE), signature: join(dir, SIGNATURE_FILE) };
     if (!argv.force) {
@@ -77,10 +78,8 @@ const add: CommandModule<GlobalArgs, AddArgs> = {
     const signature = await readInput(signaturePath, argv.signature === undefined ? 'signature (give --signature)' : 'signature');
     const client = await clientFor(argv, output);
     try {
-      const { uploadPublicKey } = await import('../../auth/admin.js');
       const key = await uploadPublicKey(client, { publicKeyPem, signature, label: argv.label, source: argv.publicKey });
       const { settings } = await settingsFor(argv);
-      const { fileExists } = await import('../../fs.js');
       // the key id only works with the private key of the uploaded public key (else 401), so the hint names both
       const privateKeyPath = resolve(dirname(argv.publicKey), PRIVATE_FILE);
       const privateKeyArg = (await fileExists(privateKeyPath)) ? shellWord(privateKeyPath) : `<private key of ${shellWord(argv.publicKey)}>`;
@@ -104,7 +103,6 @@ const list: CommandModule<GlobalArgs, GlobalArgs> = {
     const output = outputFor(argv);
     const client = await clientFor(argv, output);
     try {
-      const { listPublicKeys } = await import('../../auth/admin.js');
       const keys = await listPublicKeys(client);
       output.result(keys, () => formatTable(keys, ['id', 'label', ['createdAt', 'Created']]));
     } finally {
@@ -128,7 +126,6 @@ const show: CommandModule<GlobalArgs, IdArgs> = {
     const output = outputFor(argv);
     const client = await clientFor(argv, output);
     try {
-      const { getPublicKey } = await import('../../auth/admin.js');
       const key = await getPublicKey(client, argv.id);
       output.result(key, () => `id       ${key.id}\nlabel    ${key.label ?? ''}\ncreated  ${key.createdAt ?? ''}\n${key.publicKey}`);
     } finally {
@@ -148,7 +145,6 @@ const remove: CommandModule<GlobalArgs, IdArgs> = {
     const output = outputFor(argv);
     const client = await clientFor(argv, output);
     try {
-      const { deletePublicKey } = await import('../../auth/admin.js');
       await deletePublicKey(client, argv.id);
       output.result({ deleted: argv.id }, () => `deleted public key ${argv.id}`);
     } finally {
@@ -173,7 +169,6 @@ export const keysCommand: CommandModule<GlobalArgs, GlobalArgs> = {
 };
 
 async function readInput(path: string, what: string): Promise<string> {
-  const { readInputText } = await import('../../fs.js');
   return readInputText(path, what);
 }
 

@@ -4,6 +4,8 @@ import type { Argv, CommandModule } from 'yargs';
 import { DpcError } from '../../errors.js';
 import type { GlobalArgs } from '../context.js';
 import { readJson, withClient } from './fhir-common.js';
+import { getOrganization, applyOrganizationChanges, updateOrganization } from '../../fhir/organization.js';
+import { NPI_SYSTEM } from '../../shared/identifiers.js';
 
 /** Pure: the organization as `org show` prints it. */
 function orgText(org: fhir3.Organization, npiSystem: string): string {
@@ -19,8 +21,6 @@ const show: CommandModule<GlobalArgs, GlobalArgs> = {
   builder: (y) => y.example('$0 org show', 'the organization of the configured client token').example('$0 org show --json', 'the Organization resource as JSON'),
   handler: (argv) =>
     withClient(argv, async (client, output) => {
-      const { getOrganization } = await import('../../fhir/organization.js');
-      const { NPI_SYSTEM } = await import('../../shared/identifiers.js');
       const org = await getOrganization(client);
       output.result(org, () => orgText(org, NPI_SYSTEM));
     }),
@@ -52,8 +52,6 @@ const update: CommandModule<GlobalArgs, UpdateArgs> = {
       .example('$0 org update org.json --json', 'replace with the Organization in a file, print the result as JSON') as unknown as Argv<UpdateArgs>,
   handler: (argv) =>
     withClient(argv, async (client, output) => {
-      const { applyOrganizationChanges, getOrganization, updateOrganization } = await import('../../fhir/organization.js');
-      const { NPI_SYSTEM } = await import('../../shared/identifiers.js');
       const changes = {
         name: argv.name,
         addressLines: argv.addressLine?.map(String),

@@ -14,6 +14,11 @@ import type { Output } from '../output.js';
 import { finish, splitList, withProgress } from './export.js';
 import { withClient } from './fhir-common.js';
 import { parseDuration } from '../duration.js';
+import { runExport, runOutcomeError } from '../../export/index.js';
+import { mbiOf } from '../../fhir/resources.js';
+import { pointOfCare, patientEverything, summariseEverything, summariseEverythingFiles } from '../../fhir/everything.js';
+import { writeOwnerOnly } from '../../fs.js';
+import { validateSince } from '../../export/job.js';
 
 interface PatientDataArgs extends GlobalArgs {
   ref: string;
@@ -37,8 +42,6 @@ async function runPatientJob(
   care: PointOfCare,
   everything: boolean,
 ): Promise<ExportRunResult> {
-  const { runExport } = await import('../../export/index.js');
-  const { mbiOf } = await import('../../fhir/resources.js');
   const target = { kind: 'one-patient', patientId: care.patient.id!, provenance: care.provenance, label: mbiOf(care.patient) ?? care.patient.id!, everything } as const;
   const options = { outDir: argv.out, target, types: argv.type, since: argv.since, gzip: argv.gzip, pollIntervalMs: parseDuration(argv.pollInterval, 'pollInterval') };
   return withProgress(output, argv.quiet, (onEvent, signal) => runExport(client, { ...options, onEvent, signal }));
@@ -46,7 +49,7 @@ async function runPatientJob(
 
 /** Bad `--since` is reported before any request is made. */
 async function checkSince(since: string | undefined, now: number): Promise<void> {
-  if (since !== undefined) (await import('../../export/job.js')).validateSince(since, now);
+  if (since !== undefined) validateSince(since, now);
 }
 
 /** Pure: the short human summary of one patient's data. */
@@ -78,11 +81,9 @@ export const everythingCommand: CommandModule<GlobalArgs, EverythingArgs> = {
       .example('$0 patient everything 1S00E00AA01 --practitioner 1232131239 --async --out exports', 'as a job: verified NDJSON in exports/1S00E00AA01/<run>/') as unknown as Argv<EverythingArgs>,
   handler: (argv) =>
     withClient(argv, async (client, output) => {
-      const { pointOfCare, patientEverything, summariseEverything, summariseEverythingFiles } = await import('../../fhir/everything.js');
       await checkSince(argv.since, client.now());
       const care = await pointOfCare(client, argv.ref, argv.practitioner);
       if (argv.async) {
-        const { runOutcomeError } = await import('../../export/index.js');
         const result = await runPatientJob(client, output, { ...argv, out: argv.out ?? 'dpc-export' }, care, true);
         const [group] = result.groups;
         const run = group?.manifest;
@@ -97,7 +98,6 @@ export const everythingCommand: CommandModule<GlobalArgs, EverythingArgs> = {
       const bundle = await patientEverything(client, care.patient.id!, { provenance: care.provenance, since: argv.since });
       const summary = summariseEverything(bundle);
       if (argv.out !== undefined) {
-        const { writeOwnerOnly } = await import('../../fs.js');
         await writeOwnerOnly(argv.out, `${JSON.stringify(bundle, null, 2)}\n`);
       }
       const saved = argv.out ?? 'not saved (use --out FILE)';
@@ -123,8 +123,6 @@ export const patientExportCommand: CommandModule<GlobalArgs, ExportArgs> = {
       .example('$0 patient export 1S00E00AA01 --practitioner 1232131239 --out exports --type ExplanationOfBenefit --json', 'claims only, JSON summary') as unknown as Argv<ExportArgs>,
   handler: (argv) =>
     withClient(argv, async (client, output) => {
-      const { pointOfCare } = await import('../../fhir/everything.js');
-      const { runOutcomeError } = await import('../../export/index.js');
       await checkSince(argv.since, client.now());
       const care = await pointOfCare(client, argv.ref, argv.practitioner);
       const result = await runPatientJob(client, output, argv, care, false);

@@ -7,12 +7,14 @@ import { formatTable } from '../output.js';
 import { plural } from '../../plural.js';
 import { everythingCommand, patientExportCommand } from './patient-data.js';
 import { lookupCommands, patientRow, readJson, register, submitCommand, validateCommand, withClient, type Registrar } from './fhir-common.js';
+import { createPatient, deletePatient, submitPatients, listPatients, applyPatientChanges, updatePatient } from '../../fhir/patients.js';
+import { resolvePatient } from '../../fhir/lookup.js';
+import { buildPatient, resourcesOfType } from '../../fhir/resources.js';
+import { normalizeGender } from '../../fhir/validate.js';
 
 const COLUMNS = ['id', 'mbi', 'name', 'birthDate', 'gender'] as const;
 
 async function registrar(): Promise<Registrar<fhir3.Patient>> {
-  const { createPatient, deletePatient, submitPatients } = await import('../../fhir/patients.js');
-  const { resolvePatient } = await import('../../fhir/lookup.js');
   return {
     noun: 'patient',
     columns: COLUMNS,
@@ -49,8 +51,6 @@ const add: CommandModule<GlobalArgs, AddArgs> = {
       .example('$0 patient add patient.json', 'register the patient in a file') as Argv<AddArgs>,
   handler: (argv) =>
     withClient(argv, async (client, output) => {
-      const { buildPatient, resourcesOfType } = await import('../../fhir/resources.js');
-      const { normalizeGender } = await import('../../fhir/validate.js');
       if (argv.file !== undefined) {
         const resources = resourcesOfType<fhir3.Patient>(await readJson(argv.file), 'Patient', argv.file);
         return register(client, output, await registrar(), argv.file, resources, false);
@@ -78,7 +78,6 @@ const list: CommandModule<GlobalArgs, GlobalArgs> = {
   builder: (y) => y.example('$0 patient list', 'table of id, MBI, name, birth date, gender').example('$0 patient list --json', 'the resources as JSON'),
   handler: (argv) =>
     withClient(argv, async (client, output) => {
-      const { listPatients } = await import('../../fhir/patients.js');
       const all = await listPatients(client);
       output.result(all, () => formatTable(all.map(patientRow), COLUMNS));
       output.footer(plural(all.length, 'patient'));
@@ -116,10 +115,6 @@ const update: CommandModule<GlobalArgs, UpdateArgs> = {
       .example('$0 patient update 1S00E00AA01 --first-name Ann --last-name Lee --json', 'fix the name, print the resource') as unknown as Argv<UpdateArgs>,
   handler: (argv) =>
     withClient(argv, async (client, output) => {
-      const { applyPatientChanges, updatePatient } = await import('../../fhir/patients.js');
-      const { resolvePatient } = await import('../../fhir/lookup.js');
-      const { resourcesOfType } = await import('../../fhir/resources.js');
-      const { normalizeGender } = await import('../../fhir/validate.js');
       const { given, family, birthDate, gender } = argv;
       if (argv.file === undefined && [given, family, birthDate, gender].every((v) => v === undefined)) {
         throw new DpcError('ERR_USAGE', 'give a Patient file or at least one of --given, --family, --birth-date, --gender');

@@ -5,12 +5,13 @@ import { DpcError } from '../../errors.js';
 import type { GlobalArgs } from '../context.js';
 import { formatTable } from '../output.js';
 import { lookupCommands, practitionerRow, readJson, register, submitCommand, validateCommand, withClient, type Registrar } from './fhir-common.js';
+import { createPractitioner, deletePractitioner, submitPractitioners, listPractitioners } from '../../fhir/practitioners.js';
+import { resolvePractitioner } from '../../fhir/lookup.js';
+import { buildPractitioner, resourcesOfType } from '../../fhir/resources.js';
 
 const COLUMNS = ['id', 'npi', 'name'] as const;
 
 async function registrar(): Promise<Registrar<fhir3.Practitioner>> {
-  const { createPractitioner, deletePractitioner, submitPractitioners } = await import('../../fhir/practitioners.js');
-  const { resolvePractitioner } = await import('../../fhir/lookup.js');
   return {
     noun: 'practitioner',
     columns: COLUMNS,
@@ -43,7 +44,6 @@ const add: CommandModule<GlobalArgs, AddArgs> = {
       .example('$0 practitioner add practitioner.json', 'register the practitioner in a file') as Argv<AddArgs>,
   handler: (argv) =>
     withClient(argv, async (client, output) => {
-      const { buildPractitioner, resourcesOfType } = await import('../../fhir/resources.js');
       if (argv.file !== undefined) {
         const resources = resourcesOfType<fhir3.Practitioner>(await readJson(argv.file), 'Practitioner', argv.file);
         return register(client, output, await registrar(), argv.file, resources, false);
@@ -66,7 +66,6 @@ const list: CommandModule<GlobalArgs, GlobalArgs> = {
   builder: (y) => y.example('$0 practitioner list', 'table of id, NPI and name').example('$0 practitioner list --json', 'the resources as JSON'),
   handler: (argv) =>
     withClient(argv, async (client, output) => {
-      const { listPractitioners } = await import('../../fhir/practitioners.js');
       const all = await listPractitioners(client);
       output.result(all, () => formatTable(all.map(practitionerRow), COLUMNS));
     }),

@@ -9,6 +9,9 @@ import type { SyncPlan } from '../../roster/plan.js';
 import type { SyncResult } from '../../roster/apply.js';
 import { npiOf } from '../../fhir/resources.js';
 import { readJson, readText, withClient } from './fhir-common.js';
+import { syncRoster } from '../../roster/sync.js';
+import { parseDuration } from '../duration.js';
+import { planChanges } from '../../roster/plan.js';
 
 interface SyncArgs extends GlobalArgs {
   file: string;
@@ -79,9 +82,6 @@ const sync: CommandModule<GlobalArgs, SyncArgs> = {
       .example('$0 roster sync roster.csv --remove-missing --json', 'full mirror, machine-readable') as unknown as Argv<SyncArgs>,
   handler: (argv) =>
     withClient(argv, async (client, output) => {
-      const { syncRoster } = await import('../../roster/sync.js');
-      const { parseDuration } = await import('../duration.js');
-      const { planChanges } = await import('../../roster/plan.js');
       const input = {
         file: argv.file,
         text: await readText(argv.file),

@@ -6,6 +6,10 @@ import { once } from 'node:events';
 import type { Argv, CommandModule } from 'yargs';
 import { outputFor, type GlobalArgs } from '../context.js';
 import type { Output } from '../output.js';
+import { DpcError } from '../../errors.js';
+import { startSandbox } from '../../sandbox/index.js';
+import { writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 
 export interface SandboxStartArgs extends GlobalArgs {
   port: number;
@@ -25,13 +29,9 @@ function numberProblem(name: string, value: number, min: number, max = Number.MA
 
 /** Starts the sandbox, prints where it is, and keeps it up until `stop` aborts. */
 export async function runSandbox(argv: SandboxStartArgs, output: Output, stop: AbortSignal): Promise<void> {
-  const { DpcError } = await import('../../errors.js');
   const problem = numberProblem('port', argv.port, 0, 65535) ?? numberProblem('job-duration', argv.jobDuration, 0)
     ?? numberProblem('scale', argv.scale, 0) ?? numberProblem('patient-limit', argv.patientLimit, 1);
   if (problem) throw new DpcError('ERR_USAGE', problem);
-  const { startSandbox } = await import('../../sandbox/index.js');
-  const { writeFile } = await import('node:fs/promises');
-  const { join, resolve } = await import('node:path');
 
   let sandbox: Awaited<ReturnType<typeof startSandbox>>;
   try {

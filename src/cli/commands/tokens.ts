@@ -2,6 +2,8 @@
 import type { Argv, CommandModule } from 'yargs';
 import { clientFor, outputFor, type GlobalArgs } from '../context.js';
 import { formatTable } from '../output.js';
+import { listClientTokens, createClientToken, getClientToken, deleteClientToken } from '../../auth/admin.js';
+import { writeOwnerOnly } from '../../fs.js';
 
 const COLUMNS = ['id', 'label', ['createdAt', 'Created'], ['expiresAt', 'Expires']] as const;
 
@@ -13,7 +15,6 @@ const list: CommandModule<GlobalArgs, GlobalArgs> = {
     const output = outputFor(argv);
     const client = await clientFor(argv, output);
     try {
-      const { listClientTokens } = await import('../../auth/admin.js');
       const tokens = await listClientTokens(client);
       output.result(tokens, () => formatTable(tokens, COLUMNS));
     } finally {
@@ -42,11 +43,9 @@ const create: CommandModule<GlobalArgs, CreateArgs> = {
     const output = outputFor(argv);
     const client = await clientFor(argv, output);
     try {
-      const { createClientToken } = await import('../../auth/admin.js');
       const created = await createClientToken(client, { label: argv.label, expiresAt: argv.expires });
       const { token, ...entity } = created;
       if (argv.out !== undefined) {
-        const { writeOwnerOnly } = await import('../../fs.js');
         await writeOwnerOnly(argv.out, `${token ?? ''}\n`);
         output.result({ ...entity, file: argv.out }, () => `created client token ${entity.id} (expires ${entity.expiresAt ?? '?'}); value written to ${argv.out}`);
         return;
@@ -76,7 +75,6 @@ const show: CommandModule<GlobalArgs, IdArgs> = {
     const output = outputFor(argv);
     const client = await clientFor(argv, output);
     try {
-      const { getClientToken } = await import('../../auth/admin.js');
       const token = await getClientToken(client, argv.id);
       output.result(token, () => formatTable([token], COLUMNS));
     } finally {
@@ -96,7 +94,6 @@ const remove: CommandModule<GlobalArgs, IdArgs> = {
     const output = outputFor(argv);
     const client = await clientFor(argv, output);
     try {
-      const { deleteClientToken } = await import('../../auth/admin.js');
       await deleteClientToken(client, argv.id);
       output.result({ deleted: argv.id }, () => `deleted client token ${argv.id}`);
     } finally {
