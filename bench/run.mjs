@@ -2,7 +2,7 @@
 // `npm run bench`: runs every benchmark section side by side on this machine, prints a table and writes the results
 // to a temp folder; `npm run bench -- --save` writes the tracked bench/results.json instead (the README's figures).
 // Ratios are measured within one run; absolute numbers depend on the machine (recorded too).
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -17,6 +17,8 @@ const sections = [
   ['export-download', './export-download.mjs'],
   ['export-chunks', './export-chunks.mjs'],
   ['export-state', './export-state.mjs'],
+  // opt-in: exports and converts about 1 GB; run with `npm run bench -- export-tables`
+  ['export-tables', './export-tables.mjs', { optIn: true }],
 ];
 
 const machine = {
@@ -25,11 +27,14 @@ const machine = {
   node: process.version,
   platform: `${os.platform()} ${os.release()}`,
 };
-const results = { date: new Date().toISOString(), machine, sections: {} };
+const target = save ? path.join(here, 'results.json') : path.join(os.tmpdir(), 'dpc-client-bench', 'results.json');
+// a run of named sections keeps the other sections' last results
+const previous = only.length > 0 ? (JSON.parse(await readFile(target, 'utf8').catch(() => '{}')).sections ?? {}) : {};
+const results = { date: new Date().toISOString(), machine, sections: { ...previous } };
 console.log(`machine: ${machine.cpus}, ${machine.memoryGiB} GiB, node ${machine.node}`);
 
-for (const [name, file] of sections) {
-  if (only.length > 0 && !only.includes(name)) continue;
+for (const [name, file, { optIn = false } = {}] of sections) {
+  if (only.length > 0 ? !only.includes(name) : optIn) continue;
   console.log(`\n== ${name}`);
   const { run } = await import(new URL(file, import.meta.url).href);
   const rows = await run({ log: (line) => console.log(`   ${line}`) });
@@ -37,7 +42,6 @@ for (const [name, file] of sections) {
   printTable(rows);
 }
 
-const target = save ? path.join(here, 'results.json') : path.join(os.tmpdir(), 'dpc-client-bench', 'results.json');
 await mkdir(path.dirname(target), { recursive: true });
 await writeFile(target, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`\nwrote ${target}${save ? '' : ' (npm run bench -- --save writes bench/results.json)'}`);

@@ -108,7 +108,7 @@ async function cliDownloadPeakRss(
 }
 
 /** A group of the first seeded practitioner with `patients` seeded patients (reused when it exists). */
-async function benchGroup(client: ReturnType<typeof createClient>, patients: number | undefined): Promise<string> {
+export async function benchGroup(client: ReturnType<typeof createClient>, patients: number | undefined): Promise<string> {
   const existing = (await listGroups(client))[0];
   if (existing?.id) return existing.id;
   const practitioner = (await listPractitioners(client))[0];

@@ -139,22 +139,25 @@ async function build(tablesDir: string, pending: readonly SourceRun[], previous:
 async function stage(db: Connection, type: string, files: readonly { file: SourceFile; run: SourceRun }[], target: string): Promise<number> {
   const expected = files.reduce((sum, f) => sum + f.file.count, 0);
   const schema = RAW_SCHEMAS[type];
-  const provenance = 's.source_group, s.source_npi, s.source_run';
   let select: string;
   if (files.length === 0) {
     // a type the export did not include: an empty table with the full schema, so queries still bind
     select = `SELECT ${Object.entries(schema!).map(([column, t]) => `NULL::${t} AS "${column}"`).join(', ')}, NULL::VARCHAR AS source_group, NULL::VARCHAR AS source_npi, NULL::VARCHAR AS source_run, NULL::TIMESTAMPTZ AS last_updated LIMIT 0`;
   } else {
-    const list = `[${files.map((f) => sqlString(f.file.path)).join(', ')}]`;
-    const origin = `(VALUES ${files.map((f) => `(${[f.file.path, f.run.label, f.run.npi ?? null, f.run.run].map((v) => (v === null ? 'NULL' : sqlString(v))).join(', ')})`).join(', ')}) s(filename, source_group, source_npi, source_run)`;
-    select = schema
-      ? `SELECT j.* EXCLUDE (filename), ${provenance}, TRY_CAST(j.meta.lastUpdated AS TIMESTAMPTZ) AS last_updated
-         FROM read_json(${list}, format = 'newline_delimited', columns = ${columnsArgument(schema)}, filename = true, maximum_object_size = 67108864) j
-         JOIN ${origin} ON j.filename = s.filename`
-      : // other resource types (generic Bulk Data servers): id, lastUpdated and the whole resource as JSON
-        `SELECT j.json->>'id' AS id, j.json AS resource, ${provenance}, TRY_CAST(j.json->'meta'->>'lastUpdated' AS TIMESTAMPTZ) AS last_updated
-         FROM read_ndjson_objects(${list}, filename = true, maximum_object_size = 67108864) j
-         JOIN ${origin} ON j.filename = s.filename`;
+    // one scan per run with its provenance as constants: a join on the file name made DuckDB hash the whole input
+    const runs = [...new Set(files.map((f) => f.run))];
+    select = runs
+      .map((run) => {
+        const list = `[${files.filter((f) => f.run === run).map((f) => sqlString(f.file.path)).join(', ')}]`;
+        const provenance = `${sqlString(run.label)} AS source_group, ${run.npi ? sqlString(run.npi) : 'NULL::VARCHAR'} AS source_npi, ${sqlString(run.run)} AS source_run`;
+        return schema
+          ? `SELECT j.*, ${provenance}, TRY_CAST(j.meta.lastUpdated AS TIMESTAMPTZ) AS last_updated
+             FROM read_json(${list}, format = 'newline_delimited', columns = ${columnsArgument(schema)}, maximum_object_size = 67108864) j`
+          : // other resource types (generic Bulk Data servers): id, the whole resource as JSON, provenance, lastUpdated
+            `SELECT j.json->>'id' AS id, j.json AS resource, ${provenance}, TRY_CAST(j.json->'meta'->>'lastUpdated' AS TIMESTAMPTZ) AS last_updated
+             FROM read_ndjson_objects(${list}, maximum_object_size = 67108864) j`;
+      })
+      .join('\nUNION ALL\n');
   }
   const rows = await copyTo(db, select, target);
   if (rows !== expected) {

@@ -1,0 +1,76 @@
+/**
+ * Benchmark helper for `npm run bench -- export-tables` (opt-in: it generates and converts about 1 GB): one verified
+ * sandbox export written by the real export engine, then converted to Parquet twice, each in a child process for its
+ * own peak RSS: by `exportTables` and by DuckDB's own `read_json_auto → COPY TO parquet` of the same files, whose
+ * time is the reference (goal: exportTables ≤ 1.5 × it).
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { createClient } from '../client.js';
+import { runExport } from '../export/run.js';
+import { benchGroup } from './export.js';
+import type { TablesChildInput, TablesChildOutput } from './tables-child.js';
+
+export interface TablesBenchOptions {
+  /** Claims multiplier of the sandbox's synthetic data (about 11 MB per step for 100 patients). */
+  exportScale: number;
+  /** Scratch folder (default: a fresh temp folder, removed afterwards). */
+  workDir?: string;
+}
+
+export interface TablesBenchResult {
+  /** NDJSON bytes converted. */
+  bytes: number;
+  resources: number;
+  tables: TablesChildOutput;
+  duckdb: TablesChildOutput;
+  /** exportTables time / DuckDB's own conversion time. */
+  ratio: number;
+  /** Bytes of Parquet written by exportTables (every table). */
+  parquetBytes: number;
+}
+
+const execFileAsync = promisify(execFile);
+
+export async function benchmarkTables(options: TablesBenchOptions): Promise<TablesBenchResult> {
+  const { startSandbox } = await import('../sandbox/index.js');
+  const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), 'dpc-tables-bench-')));
+  const sandbox = await startSandbox({ seed: true, testMode: true, jobDurationMs: 0, exportScale: options.exportScale, stateDir: join(workDir, 'sandbox') });
+  const seed = sandbox.seed!;
+  const client = createClient({ baseUrl: sandbox.baseUrl, clientToken: seed.clientToken, privateKey: await readFile(seed.privateKeyPath, 'utf8'), keyId: seed.keyId });
+  try {
+    const groupId = await benchGroup(client, undefined);
+    const exported = await runExport(client, { outDir: join(workDir, 'export'), target: { kind: 'group', groupId }, pollIntervalMs: 500 });
+    const manifest = exported.groups[0]?.manifest;
+    if (!manifest) throw new Error(`bench export failed: ${exported.groups[0]?.error?.message}`);
+    const runDir = join(workDir, 'export', manifest.label, manifest.run);
+    const outputs = manifest.files.filter((f) => f.kind === 'output');
+    const child = async (mode: TablesChildInput['mode']) => {
+      const input: TablesChildInput = { mode, runDir, outDir: join(workDir, mode) };
+      if (mode === 'duckdb') await mkdir(input.outDir, { recursive: true }); // exportTables makes its own, 0700
+      const { stdout } = await execFileAsync(process.execPath, [fileURLToPath(new URL('tables-child.js', import.meta.url)), JSON.stringify(input)], { maxBuffer: 1 << 20 });
+      return JSON.parse(stdout) as TablesChildOutput;
+    };
+    const duckdb = await child('duckdb');
+    const tables = await child('tables');
+    const tablesDir = join(workDir, 'tables');
+    let parquetBytes = 0;
+    for (const name of await readdir(tablesDir)) if (name.endsWith('.parquet')) parquetBytes += (await stat(join(tablesDir, name))).size;
+    return {
+      bytes: outputs.reduce((sum, f) => sum + f.bytes, 0),
+      resources: outputs.reduce((sum, f) => sum + f.count, 0),
+      tables,
+      duckdb,
+      ratio: tables.seconds / duckdb.seconds,
+      parquetBytes,
+    };
+  } finally {
+    await client.close();
+    await sandbox.close();
+    if (options.workDir === undefined) await rm(workDir, { recursive: true, force: true });
+  }
+}
