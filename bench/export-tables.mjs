@@ -1,9 +1,9 @@
 // Opt-in (`npm run bench -- export-tables`): a verified export of about 1 GB converted to Parquet by `dpc export
 // tables` (exportTables) vs DuckDB's own read_json_auto → COPY TO parquet of the same files, each in a child process.
-// Size: DPC_BENCH_TABLES_SCALE (sandbox export scale; about 11 MB per step for 100 patients: 95 ≈ 1 GB).
+// Size: DPC_BENCH_TABLES_SCALE (sandbox export scale; about 10.5 MB per step for 100 patients: 100 ≈ 1.05 GB).
 import { benchmarkTables } from '../dist/bench/tables.js';
 
-const SCALES = (process.env.DPC_BENCH_TABLES_SCALE ?? '95').split(',').map(Number);
+const SCALES = (process.env.DPC_BENCH_TABLES_SCALE ?? '100').split(',').map(Number);
 const mib = (bytes) => (bytes / 2 ** 20).toFixed(0);
 
 export async function run({ log }) {
@@ -19,6 +19,7 @@ export async function run({ log }) {
       { metric: `[${label}] peak RSS (DuckDB reference)`, value: mib(r.duckdb.peakRssBytes), unit: 'MiB' },
       { metric: `[${label}] peak RSS (exportTables)`, value: mib(r.tables.peakRssBytes), unit: 'MiB' },
       { metric: `[${label}] CPU (exportTables / DuckDB)`, value: `${r.tables.cpuSeconds.toFixed(0)} / ${r.duckdb.cpuSeconds.toFixed(0)}`, unit: 's' },
+      { metric: `[${label}] CPU ratio exportTables / DuckDB`, value: (r.tables.cpuSeconds / r.duckdb.cpuSeconds).toFixed(2), unit: 'x' },
       { metric: `[${label}] Parquet written (every table)`, value: mib(r.parquetBytes), unit: 'MiB' },
     );
   }

@@ -16,7 +16,7 @@ import { benchGroup } from './export.js';
 import type { TablesChildInput, TablesChildOutput } from './tables-child.js';
 
 export interface TablesBenchOptions {
-  /** Claims multiplier of the sandbox's synthetic data (about 11 MB per step for 100 patients). */
+  /** Claims multiplier of the sandbox's synthetic data (about 10.5 MB per step for 100 patients). */
   exportScale: number;
   /** Scratch folder (default: a fresh temp folder, removed afterwards). */
   workDir?: string;

@@ -185,9 +185,12 @@ async function merge(db: Connection, existing: string | undefined, staged: strin
   );
 }
 
-/** COPY a query to a Parquet file; returns the rows written. */
+/**
+ * COPY a query to a Parquet file; returns the rows written. Row groups are cut at 64 MB of DuckDB memory: by rows
+ * alone (122,880) a row group of claims is gigabytes, buffered whole, and spills.
+ */
 async function copyTo(db: Connection, select: string, target: string): Promise<number> {
-  const { rows } = await db.all(`COPY (${select}) TO ${sqlString(target)} (FORMAT parquet)`);
+  const { rows } = await db.all(`COPY (${select}) TO ${sqlString(target)} (FORMAT parquet, ROW_GROUP_SIZE_BYTES '64MB')`);
   return Number(rows[0]?.[0] ?? 0);
 }
 

@@ -4,8 +4,9 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { DpcError } from '../../errors.js';
+import { plural } from '../../plural.js';
 import { redact } from '../../redact.js';
-import type { ExportTablesResult, QueryColumn, QueryValue } from '../../tables/index.js';
+import type { ExportTablesResult, QueryColumn, QueryValue, TablesEvent } from '../../tables/index.js';
 import { outputFor, type GlobalArgs } from '../context.js';
 import { jsonForTerminal } from '../../escape.js';
 import { formatTable, type Output } from '../output.js';
@@ -71,14 +72,21 @@ export const tablesCommand: CommandModule<GlobalArgs, TablesArgs> = {
     const output = outputFor(argv);
     const options = { ...engineOptions(argv), ...(argv.out !== undefined ? { outDir: argv.out } : {}) };
     const { exportTables } = await import('../../tables/index.js');
-    const result = await exportTables(argv.dir, options);
+    const result = await exportTables(argv.dir, { ...options, onEvent: (event) => output.info(describeTablesEvent(event)) });
     reportTables(output, result);
   },
 };
 
+/** One progress line per staged resource type and written table. Pure. */
+export function describeTablesEvent(event: TablesEvent): string {
+  return event.type === 'tables_staged'
+    ? `read ${plural(event.resources, `${event.resourceType} resource`)} from ${plural(event.files, 'verified file')}`
+    : `wrote ${event.table} (${plural(event.rows, 'row')})`;
+}
+
 function reportTables(output: Output, result: ExportTablesResult): void {
   for (const file of result.excluded) output.warn(`not read: ${file.path}: ${file.reason}`);
-  output.info(result.upToDate ? `tables in ${result.tablesDir} are up to date (${result.runs.length} run(s))` : `read ${result.added.length} run(s) into ${result.tablesDir}`);
+  output.info(result.upToDate ? `tables in ${result.tablesDir} are up to date (${plural(result.runs.length, 'run')})` : `read ${plural(result.added.length, 'run')} into ${result.tablesDir}`);
   output.result(result, () => formatTable(result.tables, ['name', 'rows', 'kind', 'file']));
 }
 
@@ -116,7 +124,7 @@ export const queryCommand: CommandModule<GlobalArgs, QueryArgs> = {
     const result = await queryExport(argv.dir, argv.sql, { ...engineOptions(argv), onRows });
     if (result.refreshed && !result.refreshed.upToDate) {
       for (const file of result.refreshed.excluded) output.warn(`not read: ${file.path}: ${file.reason}`);
-      output.info(`read ${result.refreshed.added.length} run(s) into ${result.tablesDir}`);
+      output.info(`read ${plural(result.refreshed.added.length, 'run')} into ${result.tablesDir}`);
     }
     if (argv.csv && written === 0) write(csvLine(result.columns.map((c) => c.name)));
     else if (argv.json) write(written === 0 ? '[]' : ']');
