@@ -35,6 +35,8 @@ export type ErrorCode =
   | 'ERR_PARTIAL'
   | 'ERR_IO'
   | 'ERR_ABORTED'
+  // a caller's step after a complete export (the on-complete command) failed
+  | 'ERR_HOOK'
   // claims tables (src/tables): the optional DuckDB engine is missing; a query or a file DuckDB could not read
   | 'ERR_ENGINE'
   | 'ERR_QUERY';

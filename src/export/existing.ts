@@ -91,6 +91,8 @@ export interface DownloadExistingOptions {
   maxFileBytes?: number;
   signal?: AbortSignal;
   onEvent?: ExportEventHandler;
+  /** See `ExportRunOptions.onGroupComplete`. */
+  onGroupComplete?: (group: GroupResult) => Promise<void>;
 }
 
 /** Label for a bare job URL: the group id from the job's `request` when it names one, else `job-<id>`. */
@@ -158,6 +160,7 @@ async function downloadJobs(
         maxFileBytes: options.maxFileBytes,
         signal: options.signal,
         onEvent: options.onEvent,
+        onGroupComplete: options.onGroupComplete,
       }),
     );
   }

@@ -86,6 +86,12 @@ export interface ExportRunOptions extends BulkDataParameters {
   maxFileBytes?: number;
   signal?: AbortSignal;
   onEvent?: ExportEventHandler;
+  /**
+   * Called when a target's run is complete (every file verified, manifest.json and the state written), before the
+   * next one starts; e.g. to start loading the run without polling. A rejection is recorded on that target's result
+   * (`onCompleteError`) and undoes nothing: the export is already consistent.
+   */
+  onGroupComplete?: (group: GroupResult) => Promise<void>;
 }
 
 /** Run options with the run's deadline applied: `signal` also aborts when it passes. */
@@ -126,6 +132,8 @@ export interface GroupResult {
   npi?: string;
   /** Why this target was skipped without failing the run (an all-groups group without active members). */
   skipped?: string;
+  /** How `onGroupComplete` failed for this target (its export is complete all the same). */
+  onCompleteError?: DpcError;
   /** Set when this target failed as a whole (the others still ran). */
   error?: DpcError;
   manifest?: GroupManifest;
@@ -268,8 +276,7 @@ async function exportTarget(
   }
   const { jobUrl, completion, requestId, requestSent } = started;
   const run = await runFor(state, options.outDir, label, { jobUrl, request: fingerprint(target.scope, options), at: client.now() });
-  const result = await downloadJob(client.transport, { ...options, label, groupId, npi, run, jobUrl, completion, requestSent, statusRequestId: requestId, state, downloads, now: client.now });
-  return { ...result, groupId, npi };
+  return downloadJob(client.transport, { ...options, label, groupId, npi, run, jobUrl, completion, requestSent, statusRequestId: requestId, state, downloads, now: client.now });
 }
 
 /** A group kick-off answered 406. DPC: R/GroupResource.java export — a group without active members is 406. */
@@ -401,6 +408,7 @@ export interface DownloadJobOptions {
   maxFileBytes?: number;
   signal?: AbortSignal;
   onEvent?: ExportEventHandler;
+  onGroupComplete?: ExportRunOptions['onGroupComplete'];
 }
 
 /** Download and verify every file of a completed job (skipping verified ones), then write the manifest. */
@@ -506,7 +514,11 @@ export async function downloadJob(transport: Transport, options: DownloadJobOpti
     quarantined: quarantined.length,
     transactionTime: completion.transactionTime,
   });
-  return { label, manifest, manifestPath };
+  const result: GroupResult = { label, groupId: options.groupId, npi: options.npi, manifest, manifestPath };
+  if (quarantined.length === 0 && options.onGroupComplete) {
+    await options.onGroupComplete(result).catch((error: unknown) => void (result.onCompleteError = asDpcError(error)));
+  }
+  return result;
 }
 
 /**
@@ -550,7 +562,10 @@ function asDpcError(error: unknown): DpcError {
   return error instanceof DpcError ? error : new DpcError('ERR_IO', error instanceof Error ? error.message : String(error), { cause: error });
 }
 
-/** The error a finished run ends with, if any: failure (1) beats quarantined files (1) beats failed patients (4). Pure. */
+/**
+ * The error a finished run ends with, if any: failure (1) beats quarantined files (1) beats a failed on-complete step
+ * (1) beats failed patients (4). Pure.
+ */
 export function runOutcomeError(result: ExportRunResult): DpcError | undefined {
   const failed = result.groups.filter((g) => g.error);
   if (failed.length > 0) {
@@ -564,6 +579,12 @@ export function runOutcomeError(result: ExportRunResult): DpcError | undefined {
   const quarantined = manifests.flatMap((m) => m.quarantined.map((q) => `${m.label}: ${q.url}: ${q.problems.join('; ')} (kept at ${q.path || 'nowhere: no bytes arrived'})`));
   if (quarantined.length > 0) {
     return new DpcError('ERR_INTEGRITY', `${plural(quarantined.length, 'file')} failed verification twice and ${quarantined.length === 1 ? 'was' : 'were'} quarantined; rerun to retry them`, { details: quarantined });
+  }
+  const hooks = result.groups.filter((g) => g.onCompleteError);
+  if (hooks.length > 0) {
+    return new DpcError('ERR_HOOK', `the export is complete, but the on-complete step failed for ${plural(hooks.length, 'group')}: ${hooks[0]!.onCompleteError!.message}`, {
+      details: hooks.map((g) => `${g.label}: ${g.onCompleteError!.message}`),
+    });
   }
   const patients = manifests.reduce((sum, m) => sum + m.errors.total, 0);
   const messages = manifests.flatMap((m) => (m.errors.serverMessages ?? []).map((s) => ({ label: m.label, ...s })));

@@ -40,6 +40,7 @@ interface RunArgs extends GlobalArgs {
   allGroups: boolean;
   patientLevel: boolean;
   system: boolean;
+  onComplete?: string;
   type?: string[];
   since?: string;
   elements?: string[];
@@ -103,6 +104,7 @@ const run: CommandModule<GlobalArgs, RunArgs> = {
       .option('group-concurrency', { type: 'number', default: 2, describe: 'Groups exported at once with --all-groups' })
       .option('gzip', { type: 'boolean', default: false, describe: 'Keep files gzip-compressed (<Type>-NNN.ndjson.gz)' })
       .option('poll-interval', { type: 'string', default: '20s', describe: 'Longest wait between job status polls when the server sends no Retry-After (the first are 1s, 2s, 4s…)' })
+      .option('on-complete', { type: 'string', describe: 'Command run (by /bin/sh) when a group\'s run is complete, with its manifest.json path as last argument and in DPC_MANIFEST' })
       .options(BOUND_OPTIONS)
       .example('$0 export run --group 64d0cd85-7767-425a-a3b8-dcc9bdfd5402 --out exports', 'export one group, every type')
       .example('$0 export run --npi 1234329724 --type Patient,Coverage', "the group of a practitioner's NPI, two types")
@@ -131,7 +133,8 @@ const run: CommandModule<GlobalArgs, RunArgs> = {
     };
     const client = await clientFor(argv, output);
     try {
-      const result = await withProgress(output, argv.quiet, (onEvent, signal) => runExport(client, { ...options, onEvent, signal }));
+      const onGroupComplete = argv.onComplete === undefined ? undefined : (await import('../on-complete.js')).onCompleteCommand(argv.onComplete);
+      const result = await withProgress(output, argv.quiet, (onEvent, signal) => runExport(client, { ...options, onEvent, signal, onGroupComplete }));
       finish(output, result, runOutcomeError(result));
     } finally {
       await client.close();
