@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateKeyPair, privateKeyPem } from '../../src/auth/keys.js';
+import { readConfig, withProfile, writeConfig } from '../../src/cli/config/file.js';
 import { kickoffParameters, kickoffQuery, needsPostKickoff, validateBulkDataParameters } from '../../src/export/job.js';
 import { isDpcError } from '../../src/errors.js';
 import { assertBuilt, runCli, type CliResult } from '../cli/run-cli.js';
@@ -164,8 +165,10 @@ describe('kick-off parameters (pure)', () => {
 });
 
 describe('an open Bulk Data server (--no-auth)', () => {
-  beforeAll(() => {
+  beforeAll(async () => {
     mode = 'open';
+    // the profile the init test writes, so the other tests do not need it to run first
+    await writeConfig(env.DPC_CONFIG!, withProfile(await readConfig(env.DPC_CONFIG!), 'open', { baseUrl: `${base}/fhir`, auth: 'none' }, false));
   });
 
   it('init --no-auth --verify needs no credentials and checks /metadata without a token', async () => {

@@ -16,7 +16,8 @@ import { clientOn } from '../client-on.js';
 
 const patients = Array.from({ length: 50 }, (_, i) => `{"resourceType":"Patient","id":"p${i}"}\n`).join('');
 const seen: Array<{ path: string; prefer?: string; accept?: string; auth: boolean }> = [];
-let polls = 0;
+/** Status polls per job kicked off (k1, k2, ...); any other job id is one that has finished. */
+const polls = new Map<string, number>();
 let api: Server;
 let files: Server;
 let apiBase: string;
@@ -35,11 +36,15 @@ beforeAll(async () => {
   api = createServer((req, res) => {
     const path = record(req);
     if (path.startsWith('/fhir/Patient/$export')) {
-      res.writeHead(202, { 'content-location': `${apiBase}/fhir/status/1` }).end();
-    } else if (path === '/fhir/status/1') {
-      polls++;
-      if (polls === 1) res.writeHead(202, { 'retry-after': '1', 'x-progress': 'step 1' }).end();
-      else if (polls === 2) res.writeHead(202, { 'retry-after': new Date(Date.now() + 1000).toUTCString(), 'x-progress': 'step 2' }).end();
+      const id = `k${polls.size + 1}`;
+      polls.set(id, 0);
+      res.writeHead(202, { 'content-location': `${apiBase}/fhir/status/${id}` }).end();
+    } else if (path.startsWith('/fhir/status/')) {
+      // a job kicked off answers 202 twice first (Retry-After in both forms); status/1 is a finished job
+      const id = path.slice('/fhir/status/'.length);
+      const poll = polls.has(id) ? polls.set(id, polls.get(id)! + 1).get(id)! : Infinity;
+      if (poll === 1) res.writeHead(202, { 'retry-after': '1', 'x-progress': 'step 1' }).end();
+      else if (poll === 2) res.writeHead(202, { 'retry-after': new Date(Date.now() + 1000).toUTCString(), 'x-progress': 'step 2' }).end();
       else {
         res.writeHead(200, { 'content-type': 'application/json' }).end(
           JSON.stringify({
@@ -83,7 +88,7 @@ describe('generic Bulk Data server', () => {
     const kickoff = seen.find((s) => s.path.startsWith('/fhir/Patient/$export'))!;
     expect(kickoff).toMatchObject({ prefer: 'respond-async', accept: 'application/fhir+json', auth: true });
     expect(kickoff.path).toBe('/fhir/Patient/$export?_outputFormat=application%2Ffhir%2Bndjson');
-    expect(seen.filter((s) => s.path === '/fhir/status/1').every((s) => s.accept === 'application/json')).toBe(true);
+    expect(seen.filter((s) => s.path.startsWith('/fhir/status/')).every((s) => s.accept === 'application/json')).toBe(true);
     expect(seen.find((s) => s.path === '/files/patient.ndjson')).toMatchObject({ auth: false, accept: 'application/fhir+ndjson' });
 
     const waits = events.flatMap((e) => (e.type === 'status_progress' ? [[e.progress, e.nextPollMs]] : []));

@@ -26,7 +26,6 @@ let fx: RosterFixture;
 let keys: PemSources;
 let dir: string;
 const quiet = new Output({ json: false, debug: false, stderr: new Writable({ write: (_c, _e, done) => done() }) });
-let total = 0;
 
 beforeAll(async () => {
   fx = await rosterFixture();
@@ -40,7 +39,7 @@ afterAll(async () => {
   await removeTempDirs();
 });
 
-/** Run `count` generated cases through `attempt`; every failure is listed by mutation kind. */
+/** Run `count` generated cases through `attempt`; every failure is listed by mutation kind, and none may send a write. */
 async function fuzz(seed: number, count: number, make: (r: Random, n: number) => FuzzCase, attempt: (c: FuzzCase, n: number) => Promise<unknown>): Promise<void> {
   const r = prng(seed);
   const failures: Array<{ c: FuzzCase; why: string }> = [];
@@ -55,8 +54,8 @@ async function fuzz(seed: number, count: number, make: (r: Random, n: number) =>
     const why = failureOf(c, error);
     if (why) failures.push({ c, why });
   }
-  total += count;
   expect(summarise(failures)).toEqual([]);
+  expect(fx.client.counts.writePaths).toEqual([]);
 }
 
 async function fileFor(c: FuzzCase, sub: string): Promise<string> {
@@ -114,11 +113,5 @@ describe('malformed input fails in one located line with exit 2 and sends nothin
 
   it('export state files (30)', async () => {
     await fuzz(SEED + 8, 30, stateCase, async (c, n) => exportStatus(fx.client, join(await fileFor(c, `state-${n}`), '..')));
-  });
-
-  it('covered over 1,000 inputs without a single request that writes', () => {
-    expect(total).toBeGreaterThanOrEqual(1000);
-    expect(fx.client.counts.writes).toBe(0);
-    expect(fx.client.counts.writePaths).toEqual([]);
   });
 });
