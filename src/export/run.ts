@@ -16,7 +16,8 @@
  *
  * Resume skips a file recorded as verified when it is still at its final name with the recorded size: files are
  * fsynced before the rename and the state is written after it, so size catches truncation or replacement cheaply;
- * `verifyExportDir` re-hashes everything on demand.
+ * and when the manifest carries checksums (DPC), once the server confirms with a 304 to `HEAD` + `If-None-Match`
+ * that it still serves those bytes (resume.ts). `verifyExportDir` re-hashes everything on demand.
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -48,6 +49,7 @@ import { acquireLock } from './lock.js';
 import { startDeadline, type Deadline } from './deadline.js';
 import { abandonRun, createRunDir, FOLDER_NAME, MANIFEST_FILE, NPI_FILE, QUARANTINE_DIR, writeLatest } from './layout.js';
 import { planFiles, type JobCompletion, type PlannedFile } from './manifest.js';
+import { serverConfirms } from './resume.js';
 import { describePatients, emptySummary, mapPatientIds, summariseErrorFiles, type ErrorSummary } from './outcomes.js';
 import { Limiter, runAll } from './limit.js';
 import { STATE_FILE, StateStore, type GroupState } from './state.js';
@@ -442,7 +444,7 @@ export async function downloadJob(transport: Transport, options: DownloadJobOpti
     options.downloads,
     async (file, signal): Promise<DownloadOutcome> => {
       const recorded = await alreadyVerified(dir, file, state.group(label).files.get(file.name));
-      if (recorded) {
+      if (recorded && (await serverConfirms(transport, file, recorded, { requiresAccessToken: completion.requiresAccessToken, signal }))) {
         options.onEvent?.({ type: 'download_complete', label, url: redactUrl(file.url), file: recorded.path, bytes: recorded.bytes, resources: recorded.count, skipped: true });
         return { status: 'verified', file: recorded };
       }
