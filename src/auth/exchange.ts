@@ -35,6 +35,9 @@ export function tokenRequestForm(assertion: string, scope: string = DPC_SCOPE): 
   }).toString();
 }
 
+/** A token answer is a few hundred bytes; a server sending more is refused while it streams. */
+const MAX_TOKEN_ANSWER_BYTES = 1024 * 1024;
+
 export async function exchangeToken(input: ExchangeInput): Promise<AccessToken> {
   let body: unknown;
   try {
@@ -46,6 +49,7 @@ export async function exchangeToken(input: ExchangeInput): Promise<AccessToken> 
       contentType: MediaType.form,
       accept: MediaType.json,
       signal: input.signal,
+      maxBytes: MAX_TOKEN_ANSWER_BYTES,
     }));
   } catch (error) {
     throw explainExchangeError(error);

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { DpcError } from '../../src/errors.js';
 import { RetryBudget, Transport, type TransportEvent, type TransportOptions } from '../../src/transport/index.js';
+import { exchangeToken } from '../../src/auth/exchange.js';
 
 let server: Server | undefined;
 let requests = 0;
@@ -140,6 +141,18 @@ describe('size bounds', () => {
     const error = await failure(t.json({ path: '/Group' }));
     expect(error.code).toBe('ERR_BAD_REQUEST');
     expect(error.message).toMatch(/^GET \/api\/v1\/Group failed with 400: \\u001b\[2J\\u001b\]0;pwned\\u0007bad request error: forged line A+… \[truncated, 65536 characters\]$/);
+    expect(written).toBeLessThan(64 * MiB);
+    await t.close();
+  });
+
+  it('an endless token answer is refused at 1 MiB while it streams', async () => {
+    const base = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).write('{"access_token":"');
+      endless(res, Buffer.alloc(64 * 1024, 0x61));
+    });
+    const t = transport(base);
+    const error = await failure(exchangeToken({ transport: t, tokenUrl: `${base}/Token/auth`, assertion: 'a.b.c' }));
+    expect(error.message).toMatch(/the response body is larger than 1048576 bytes; refusing to read it$/);
     expect(written).toBeLessThan(64 * MiB);
     await t.close();
   });
