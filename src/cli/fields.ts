@@ -15,6 +15,7 @@ const FLAG_FOR_FIELD: Readonly<Record<string, string>> = {
   expiresAt: '--expires',
   dir: '--dir',
   within: '--within',
+  members: '--patients',
   pollInterval: '--poll-interval',
   elements: '--elements',
   typeFilter: '--type-filter',

@@ -138,6 +138,7 @@ async function commit(result: Attempt, target: DownloadTarget): Promise<Download
     label,
     url: redactUrl(file.url),
     file: result.name,
+    kind: file.kind,
     bytes,
     resources: lines,
     skipped: false,

@@ -5,7 +5,8 @@
  * bars. Events carry no secrets and no file content.
  */
 export type ExportEvent =
-  | { type: 'kickoff'; label: string; url: string; jobUrl: string; resumed: boolean; requestId?: string }
+  /** `npi`: the group's practitioner, when known (progress shows it rather than a group id). */
+  | { type: 'kickoff'; label: string; npi?: string; url: string; jobUrl: string; resumed: boolean; requestId?: string }
   | { type: 'status_progress'; label: string; jobUrl: string; progress?: string; nextPollMs: number; requestId?: string }
   | { type: 'status_complete'; label: string; jobUrl: string; transactionTime: string; files: number; requestId?: string }
   | { type: 'status_error'; label: string; jobUrl: string; message: string; retryInMs: number; requestId?: string }
@@ -16,6 +17,8 @@ export type ExportEvent =
       label: string;
       url: string;
       file: string;
+      /** `error`: a file of OperationOutcomes (patients DPC could not export), not resources of the export. */
+      kind: 'output' | 'error';
       bytes: number;
       resources: number;
       skipped: boolean;

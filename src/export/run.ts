@@ -298,6 +298,9 @@ async function startJob(transport: Transport, request: ExportRequest, signal: Ab
   }
 }
 
+/** `{ npi }` for a target whose practitioner is known, for events. Pure. */
+const npiOf = (target: { npi?: string }): { npi?: string } => (target.npi === undefined ? {} : { npi: target.npi });
+
 async function resumeOrStart(
   client: DpcClient,
   options: BoundedRunOptions,
@@ -318,7 +321,7 @@ async function resumeOrStart(
     });
 
   if (previous.jobUrl !== undefined && previous.request === request) {
-    options.onEvent?.({ type: 'kickoff', label, url: redactUrl(previous.jobUrl), jobUrl: redactUrl(previous.jobUrl), resumed: true });
+    options.onEvent?.({ type: 'kickoff', label, ...npiOf(target), url: redactUrl(previous.jobUrl), jobUrl: redactUrl(previous.jobUrl), resumed: true });
     try {
       const done = await poll(previous.jobUrl);
       // the same request as recorded: with since auto, its _since was the last transactionTime, unchanged since then
@@ -333,7 +336,7 @@ async function resumeOrStart(
   const since = options.since === 'auto' ? recordedSince(previous, label, client.now()) : options.since;
   const started = await startJob(client.transport, exportRequest(since), options.signal);
   await beginRun(state, options.outDir, label, { jobUrl: started.jobUrl, request, at: client.now() });
-  options.onEvent?.({ type: 'kickoff', label, url: started.url, jobUrl: redactUrl(started.jobUrl), resumed: false, requestId: started.requestId });
+  options.onEvent?.({ type: 'kickoff', label, ...npiOf(target), url: started.url, jobUrl: redactUrl(started.jobUrl), resumed: false, requestId: started.requestId });
   const done = await poll(started.jobUrl);
   return { jobUrl: started.jobUrl, completion: done.completion, requestId: done.requestId, requestSent: started.url };
 }
@@ -445,7 +448,7 @@ export async function downloadJob(transport: Transport, options: DownloadJobOpti
     async (file, signal): Promise<DownloadOutcome> => {
       const recorded = await alreadyVerified(dir, file, state.group(label).files.get(file.name));
       if (recorded && (await serverConfirms(transport, file, recorded, { requiresAccessToken: completion.requiresAccessToken, signal }))) {
-        options.onEvent?.({ type: 'download_complete', label, url: redactUrl(file.url), file: recorded.path, bytes: recorded.bytes, resources: recorded.count, skipped: true });
+        options.onEvent?.({ type: 'download_complete', label, url: redactUrl(file.url), file: recorded.path, kind: file.kind, bytes: recorded.bytes, resources: recorded.count, skipped: true });
         return { status: 'verified', file: recorded };
       }
       const outcome = await downloadVerified(transport, {

@@ -10,7 +10,7 @@ import { getOrganization } from './organization.js';
 import { findPatientByMbi, getPatient } from './patients.js';
 import { findPractitionerByNpi, getPractitioner } from './practitioners.js';
 import { buildAttestation } from './provenance.js';
-import { isValidMbi } from './validate.js';
+import { isValidMbi, normalizeMbi } from './validate.js';
 import type { DpcClient } from '../client.js';
 
 const looksLikeNpi = (value: string) => /^\d{10}$/.test(value);
@@ -45,7 +45,26 @@ export async function resolveGroup(client: DpcClient, npiOrId: string): Promise<
 const LOOKUP_CONCURRENCY = 8;
 
 /** Patient ids for a mix of MBIs and ids (`Patient/` prefix allowed). Every unknown MBI is named in one error. */
-export async function resolvePatientIds(client: DpcClient, refs: readonly string[]): Promise<string[]> {
+/** A patient id as DPC issues them (a UUID), bare or as `Patient/<id>`. */
+const PATIENT_ID = /^(Patient\/)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Pure: group members as given (MBIs, card-printed MBIs, patient ids), checked before anything is sent, so a typo is
+ * named here rather than as DPC's "Cannot find 1 patient(s)", which names none.
+ */
+export function memberRefProblems(refs: readonly string[]): string[] {
+  return refs.filter((r) => !isValidMbi(r) && !PATIENT_ID.test(r)).map((r) => `${JSON.stringify(r)} is neither an MBI (e.g. 1S00E00AA01) nor a patient id`);
+}
+
+/** Throws ERR_INPUT naming every member reference that is neither an MBI nor a patient id. */
+export function checkMemberRefs(refs: readonly string[]): void {
+  const problems = memberRefProblems(refs);
+  if (problems.length > 0) throw new DpcError('ERR_INPUT', `members: ${problems.join('; ')}`, { field: 'members' });
+}
+
+export async function resolvePatientIds(client: DpcClient, given: readonly string[]): Promise<string[]> {
+  checkMemberRefs(given);
+  const refs = given.map((r) => (isValidMbi(r) ? normalizeMbi(r) : r));
   const ids: Array<string | undefined> = refs.map((r) => (isValidMbi(r) ? undefined : stripType(r, 'Patient')));
   let next = 0;
   const worker = async () => {
@@ -57,7 +76,8 @@ export async function resolvePatientIds(client: DpcClient, refs: readonly string
     }
   };
   await Promise.all(Array.from({ length: Math.min(LOOKUP_CONCURRENCY, refs.length) }, worker));
-  const missing = refs.filter((_, i) => ids[i] === undefined).map((r) => r.toUpperCase());
+  // the MBI as DPC knows it, and as the user wrote it when that differs
+  const missing = refs.flatMap((r, i) => (ids[i] === undefined ? [r === given[i] ? r : `${r} (given as ${JSON.stringify(given[i])})`] : []));
   if (missing.length > 0) {
     throw new DpcError('ERR_NOT_FOUND', `no patient with MBI ${missing.join(', ')} in your organization; register ${missing.length === 1 ? 'it' : 'them'} first`, {
       status: 404,

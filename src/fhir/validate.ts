@@ -13,13 +13,14 @@ export { inputRejected } from './input.js';
 
 export { isValidNpi } from '../shared/identifiers.js';
 
+/** An MBI as people write it, as DPC stores it: Medicare cards print `1EG4-TE5-MK73` (dashes), rosters mix cases. */
 export function normalizeMbi(value: string): string {
-  return value.trim().toUpperCase();
+  return value.trim().replace(/[- ]/g, '').toUpperCase(); // dashes and spaces only: a newline is no typo to forgive
 }
 
-/** DPC's MBI pattern, ignoring surrounding blanks (the client trims what people type). */
+/** DPC's MBI pattern, once normalised (`1s00-e00-aa01` is an MBI: the client normalises what people type). */
 export function isValidMbi(value: string): boolean {
-  return matchesMbiPattern(value.trim());
+  return matchesMbiPattern(normalizeMbi(value));
 }
 
 export const GENDERS = ['male', 'female', 'other', 'unknown'] as const;

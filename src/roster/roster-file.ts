@@ -22,7 +22,10 @@ export interface PatientDetails {
 export interface RosterRow {
   /** `file:line`, for messages. */
   location: string;
+  /** Normalised: upper case, no dashes or spaces. */
   mbi: string;
+  /** The MBI as the file wrote it, when that differs (`1s00-e00-aa01`), for messages. */
+  mbiAsGiven?: string;
   npi: string;
   /** Present when the row carries everything needed to register the patient. */
   patient?: PatientDetails;
@@ -59,13 +62,22 @@ const COLUMN_NAMES: Record<string, Column> = {
 
 const headerKey = (cell: string) => cell.toLowerCase().replace(/[^a-z]/g, '');
 
+/**
+ * A first row is a header when it names a known column (`patient_mbi`, `Provider NPI`, `DOB`, any one alias alone), or
+ * when no cell holds a digit: every data row does (MBIs and NPIs), so such a row is column names, and unknown ones are
+ * reported as such rather than read as a patient.
+ */
+function isHeader(fields: readonly string[]): boolean {
+  return fields.some((f) => Object.hasOwn(COLUMN_NAMES, headerKey(f))) || fields.every((f) => !/\d/.test(f));
+}
+
 /** Parse and check a roster file. `now` (epoch ms) bounds birth dates. */
 export function parseRoster(text: string, file: string, now: number): ParsedRoster {
   const records = parseCsv(text, file);
   const problems: string[] = [];
   let columns: readonly (Column | undefined)[] = POSITIONAL;
   const first = records[0];
-  if (first && first.fields.some((f) => headerKey(f) === 'mbi' || headerKey(f) === 'npi')) {
+  if (first && isHeader(first.fields)) {
     records.shift();
     columns = first.fields.map((f) => COLUMN_NAMES[headerKey(f)]);
     first.fields.forEach((f, i) => {
@@ -97,7 +109,9 @@ export function parseRoster(text: string, file: string, now: number): ParsedRost
 }
 
 function checkRow(cells: Partial<Record<Column, string>>, now: number, problems: string[]): Omit<RosterRow, 'location'> | undefined {
+  // as printed on Medicare cards (`1S00-E00-AA01`) or in lower case: normalised, the original kept for messages
   const mbi = normalizeMbi(cells.mbi ?? '');
+  const asGiven = (cells.mbi ?? '') !== mbi ? { mbiAsGiven: cells.mbi } : {};
   const npi = cells.npi ?? '';
   if (mbi === '') problems.push('missing MBI');
   else if (!isValidMbi(mbi)) problems.push(`invalid MBI ${JSON.stringify(cells.mbi)}`);
@@ -116,7 +130,7 @@ function checkRow(cells: Partial<Record<Column, string>>, now: number, problems:
     if (gender === undefined) problems.push(`invalid gender ${JSON.stringify(cells.gender)} (male, female, other, unknown)`);
     if (!birthProblem && gender) patient = { given: cells.given!, family: cells.family!, birthDate: cells.birthDate!, gender };
   }
-  return problems.length > 0 ? undefined : { mbi, npi, ...(patient ? { patient } : {}) };
+  return problems.length > 0 ? undefined : { mbi, ...asGiven, npi, ...(patient ? { patient } : {}) };
 }
 
 function columnLabel(column: Column): string {
@@ -134,7 +148,7 @@ function crossRowProblems(rows: readonly RosterRow[]): string[] {
       const known = details.get(row.mbi);
       const conflict = known?.patient && differingField(known.patient, row.patient);
       if (conflict) {
-        problems.push(`${row.location}: conflicting row: MBI ${row.mbi} has a different ${conflict} on line ${lineOf(known)}`);
+        problems.push(`${row.location}: conflicting row: MBI ${shownMbi(row)} has a different ${conflict} on line ${lineOf(known)}`);
         continue;
       }
       if (!known) details.set(row.mbi, row);
@@ -142,7 +156,7 @@ function crossRowProblems(rows: readonly RosterRow[]): string[] {
     const pair = `${row.mbi}|${row.npi}`;
     const earlier = pairs.get(pair);
     if (earlier) {
-      problems.push(`${row.location}: duplicate row: MBI ${row.mbi} and NPI ${row.npi} already on line ${lineOf(earlier)}`);
+      problems.push(`${row.location}: duplicate row: MBI ${shownMbi(row)} and NPI ${row.npi} already on line ${lineOf(earlier)}`);
       continue;
     }
     pairs.set(pair, row);
@@ -154,6 +168,11 @@ function crossRowProblems(rows: readonly RosterRow[]): string[] {
     }
   }
   return problems;
+}
+
+/** `1S00E00AA01`, or `1S00E00AA01 (given as "1s00-e00-aa01")` when the file wrote it differently. Pure. */
+export function shownMbi(row: Pick<RosterRow, 'mbi' | 'mbiAsGiven'>): string {
+  return row.mbiAsGiven === undefined ? row.mbi : `${row.mbi} (given as ${JSON.stringify(row.mbiAsGiven)})`;
 }
 
 function differingField(a: PatientDetails, b: PatientDetails): string | undefined {

@@ -71,14 +71,27 @@ describe('dpc roster / group / practitioner / patient', () => {
   it('prints the plan on a dry run, applies it, then finds nothing to change', async () => {
     const dry = await dpc('roster', 'sync', knownCsv, '--dry-run');
     expect(dry.code).toBe(0);
-    expect(dry.stderr).toMatch(/^plan:\n {2}practitioner 1232131239 \(create group\): add \d+, renew 0, remove 0, unchanged 0$/m);
-    expect(dry.stdout.trim()).toBe('dry run: nothing was sent');
+    // the plan is the dry run's result: on stdout, naming every MBI to add, per practitioner
+    expect(dry.stderr).toBe('');
+    expect(dry.stdout).toMatch(/^practitioner 1232131239 \(new group\):\n {2}add \d+: 1S00E00FZ00 (\w{11} )*\w{11}\n {2}unchanged 0$/m);
+    const planned = (await readFile(knownCsv, 'utf8')).split('\n').slice(1).filter(Boolean).map((l) => l.split(',')[0]!);
+    for (const mbi of planned) expect(dry.stdout).toContain(mbi);
+    expect(dry.stdout.trimEnd().split('\n').at(-1)).toBe('dry run: nothing was sent');
+
+    const applied = await dpc('roster', 'sync', knownCsv);
+    expect(applied.code, applied.stderr).toBe(0);
+    // what happened, once: four groups created with their members; no "registered 0 patients", no progress lines
+    expect(applied.stderr).toBe('');
+    const lines = applied.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines.every((l) => /^practitioner \d{10}: created group [\w-]+ with \d+ members$/.test(l))).toBe(true);
+    expect(lines.map((l) => Number(/with (\d+) members/.exec(l)![1])).reduce((a, b) => a + b, 0)).toBe(100);
+    expect(applied.stdout).not.toContain('registered');
 
     const run = await dpc('roster', 'sync', knownCsv, '--json');
     expect(run.code).toBe(0);
     const report = JSON.parse(run.stdout);
-    expect(report.changes).toBe(100);
-    expect(report.result.groups).toHaveLength(4);
+    expect(report.changes).toBe(0);
 
     const again = await dpc('roster', 'sync', knownCsv);
     expect(again.code).toBe(0);
@@ -133,6 +146,27 @@ describe('dpc roster / group / practitioner / patient', () => {
     expect(JSON.parse(practitioner.stdout)).toEqual({ deleted: expect.any(String), npi: '1200000002' });
     const gone = await dpc('patient', 'get', '9S99E99ZZ98');
     expect(gone.stderr).toBe('error: no patient with MBI 9S99E99ZZ98 in your organization\n');
+  });
+
+  it('group show/list --json carry members with MBI and period, and active/inactive counts', async () => {
+    const [show, list] = await Promise.all([dpc('group', 'show', '1234329724', '--json'), dpc('group', 'list', '--json')]);
+    const group = JSON.parse(show.stdout) as { id: string; npi: string; active: number; inactive: number; members: Array<Record<string, string>>; resource: { resourceType: string } };
+    expect(group).toMatchObject({ npi: '1234329724', inactive: 0, resource: { resourceType: 'Group' } });
+    expect(group.members).toHaveLength(group.active);
+    expect(group.members[0]).toEqual({ patient: expect.any(String), mbi: expect.stringMatching(/^1S00E00\w{4}$/), start: expect.stringMatching(/^\d{4}-/), end: expect.stringMatching(/^\d{4}-/), status: 'active' });
+    const groups = JSON.parse(list.stdout) as Array<{ id: string; npi: string; active: number; inactive: number }>;
+    expect(groups).toHaveLength(4);
+    expect(groups.find((g) => g.id === group.id)).toMatchObject({ npi: '1234329724', active: group.active, inactive: 0 });
+  });
+
+  it('checks --patients locally, naming the bad MBI; card-printed and lower-case MBIs work', async () => {
+    const bad = await dpc('group', 'add', '1234329724', '--patients', 'BADMBI', '1S00E00AA01');
+    expect(bad).toMatchObject({ code: 2, stdout: '', stderr: 'error: --patients: "BADMBI" is neither an MBI (e.g. 1S00E00AA01) nor a patient id\n' });
+    const unknown = await dpc('group', 'add', '1234329724', '--patients', '9s99-e99-zz97');
+    expect(unknown.stderr).toBe('error: no patient with MBI 9S99E99ZZ97 (given as "9s99-e99-zz97") in your organization; register it first\n');
+    const card = await dpc('group', 'add', '1234329724', '--patients', '1s00-e00-aa01');
+    expect(card.code, card.stderr).toBe(0);
+    expect(card.stdout).toMatch(/: added or renewed 1 member$/m);
   });
 
   it('shows examples in the help of every roster command', async () => {

@@ -31,7 +31,34 @@ describe('parseRoster', () => {
     const { rows, problems } = parseRoster(text, 'r.csv', NOW);
     expect(problems).toEqual([]);
     expect(rows).toEqual([
-      { location: 'r.csv:2', mbi: '1S00E00AA01', npi: '1234329724', patient: { given: 'Ann', family: 'Lee', birthDate: '1950-01-02', gender: 'female' } },
+      { location: 'r.csv:2', mbi: '1S00E00AA01', mbiAsGiven: '1s00e00aa01', npi: '1234329724', patient: { given: 'Ann', family: 'Lee', birthDate: '1950-01-02', gender: 'female' } },
+    ]);
+  });
+  it('recognises every documented header alias alone, in any case and punctuation', () => {
+    for (const header of ['patient_mbi,provider_npi', 'Patient MBI,Practitioner NPI', 'MBI,NPI']) {
+      const { rows, problems } = parseRoster(`${header}\n1S00E00AA01,1234329724\n`, 'r.csv', NOW);
+      expect({ header, problems, rows: rows.length }).toEqual({ header, problems: [], rows: 1 });
+    }
+    const full = 'Patient MBI,Provider NPI,First Name,Last Name,DOB,Sex\n1S00E00AA01,1234329724,Ann,Lee,1950-01-02,F\n';
+    expect(parseRoster(full, 'r.csv', NOW)).toEqual({
+      problems: [],
+      rows: [{ location: 'r.csv:2', mbi: '1S00E00AA01', npi: '1234329724', patient: { given: 'Ann', family: 'Lee', birthDate: '1950-01-02', gender: 'female' } }],
+    });
+  });
+  it('reports unknown headers as such instead of reading them as a patient', () => {
+    expect(parseRoster('member_id,doctor\n1S00E00AA01,1234329724\n', 'r.csv', NOW).problems).toEqual([
+      'r.csv:1: unknown column "member_id"',
+      'r.csv:1: unknown column "doctor"',
+      'r.csv:1: the header has no MBI column',
+      'r.csv:1: the header has no NPI column',
+    ]);
+  });
+  it('normalises MBIs as printed on cards (dashes, lower case) and shows the original in messages', () => {
+    const { rows, problems } = parseRoster('1S00-E00-AA01,1234329724\n1s00e00aa01,1234329724\n1s00-e00-aa0,1234329724\n', 'r.csv', NOW);
+    expect(rows[0]).toEqual({ location: 'r.csv:1', mbi: '1S00E00AA01', mbiAsGiven: '1S00-E00-AA01', npi: '1234329724' });
+    expect(problems).toEqual([
+      'r.csv:3: invalid MBI "1s00-e00-aa0"',
+      'r.csv:2: duplicate row: MBI 1S00E00AA01 (given as "1s00e00aa01") and NPI 1234329724 already on line 1',
     ]);
   });
   it('lists every problem as file:line: message', () => {

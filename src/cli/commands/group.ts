@@ -10,7 +10,7 @@ import { formatTable } from '../output.js';
 import { plural } from '../../plural.js';
 import { readText, withClient } from './fhir-common.js';
 import { attestationFromJson } from '../../fhir/provenance.js';
-import { attestationFor, resolvePractitioner, resolvePatientIds, resolveGroup } from '../../fhir/lookup.js';
+import { attestationFor, checkMemberRefs, resolvePractitioner, resolvePatientIds, resolveGroup } from '../../fhir/lookup.js';
 import { listPatients } from '../../fhir/patients.js';
 import { mbiOf, memberPatientId, attributedNpi } from '../../fhir/resources.js';
 import { memberStatus } from '../../roster/expiry.js';
@@ -35,8 +35,12 @@ const patientsOption = (y: Argv<GlobalArgs>, required: boolean) =>
 const provenanceOption = (y: Argv<GlobalArgs>) =>
   y.option('provenance', { type: 'string', describe: 'Use this Provenance JSON file as the X-Provenance attestation instead of building one' });
 
-/** `--patients A B,C` → [A, B, C] */
-const memberRefs = (values: readonly string[] | undefined) => (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+/** `--patients A B,C` → [A, B, C], each checked to be an MBI or a patient id before anything is sent. */
+function memberRefs(values: readonly string[] | undefined): string[] {
+  const refs = (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  checkMemberRefs(refs);
+  return refs;
+}
 
 async function attestation(client: DpcClient, npi: string, file: string | undefined): Promise<string> {
   if (file !== undefined) {
@@ -50,12 +54,12 @@ async function mbisById(client: DpcClient): Promise<Map<string | undefined, stri
   return new Map((await listPatients(client)).map((p) => [p.id, mbiOf(p)]));
 }
 
-/** id, MBI, dates and status of every member, for people. */
+/** id, MBI, attribution period (full instants) and status of every member. */
 async function memberRows(client: DpcClient, group: fhir3.Group): Promise<Record<string, unknown>[]> {
   const mbis = await mbisById(client);
   return (group.member ?? []).map((m) => {
     const id = memberPatientId(m);
-    return { patient: id, mbi: mbis.get(id), start: day(m.period?.start), end: day(m.period?.end), status: memberStatus(m, { now: client.now(), withinMs: 0 }) };
+    return { patient: id, mbi: mbis.get(id), start: m.period?.start, end: m.period?.end, status: memberStatus(m, { now: client.now(), withinMs: 0 }) };
   });
 }
 
@@ -83,8 +87,9 @@ const create: CommandModule<GlobalArgs, CreateArgs> = {
       .example('$0 group create --npi 1234329724', 'empty roster') as unknown as Argv<CreateArgs>,
   handler: (argv) =>
     withClient(argv, async (client, output) => {
+      const refs = memberRefs(argv.patients);
       const provenance = await attestation(client, argv.npi, argv.provenance);
-      const patientIds = await resolvePatientIds(client, memberRefs(argv.patients));
+      const patientIds = await resolvePatientIds(client, refs);
       const group = await createGroup(client, { npi: argv.npi, patientIds, provenance });
       output.result(group, () => `created group ${group.id} for NPI ${argv.npi} with ${plural(group.member?.length ?? 0, 'member')}`);
     }),
@@ -93,12 +98,13 @@ const create: CommandModule<GlobalArgs, CreateArgs> = {
 const list: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'list',
   describe: 'List the rosters of your organization with active/inactive member counts',
-  builder: (y) => y.example('$0 group list', 'one line per practitioner roster').example('$0 group list --json', 'the Group resources'),
+  builder: (y) => y.example('$0 group list', 'one line per practitioner roster').example('$0 group list --json', 'id, NPI, active and inactive counts, and the Group resource of each'),
   handler: (argv) =>
     withClient(argv, async (client, output) => {
       const groups = await listGroups(client);
       const rows = await Promise.all(groups.map((g) => groupSummary(g, client.now())));
-      output.result(groups, () => formatTable(rows, GROUP_COLUMNS));
+      // the counts people see, and the Group resource itself for scripts
+      output.result(rows.map((row, i) => ({ ...row, resource: groups[i] })), () => formatTable(rows, GROUP_COLUMNS));
     }),
 };
 
@@ -108,17 +114,16 @@ const show: CommandModule<GlobalArgs, GroupArgs> = {
   builder: (y) =>
     refPositional(y as Argv<GlobalArgs>)
       .example('$0 group show 1234329724', "the roster of practitioner NPI 1234329724")
-      .example('$0 group show 1234329724 --json', 'the Group resource') as unknown as Argv<GroupArgs>,
+      .example('$0 group show 1234329724 --json', 'each member with MBI, period and status, and the Group resource') as unknown as Argv<GroupArgs>,
   handler: (argv) =>
     withClient(argv, async (client, output) => {
       const group = await resolveGroup(client, argv.ref);
-      if (output.json) {
-        output.result(group, () => '');
-        return;
-      }
       const summary = await groupSummary(group, client.now());
       const members = await memberRows(client, group);
-      output.result(group, () => `group ${group.id}  NPI ${String(summary.npi)}  ${String(summary.active)} active, ${String(summary.inactive)} inactive\n${formatTable(members, MEMBER_COLUMNS)}`);
+      const shown: Record<string, unknown>[] = members.map((m) => ({ ...m, start: day(m.start as string | undefined), end: day(m.end as string | undefined) }));
+      output.result({ ...summary, members, resource: group }, () =>
+        `group ${group.id}  NPI ${String(summary.npi)}  ${String(summary.active)} active, ${String(summary.inactive)} inactive\n${formatTable(shown, MEMBER_COLUMNS)}`,
+      );
     }),
 };
 
@@ -134,9 +139,10 @@ function changeCommand(change: Change, describe: string, example: [command: stri
     },
     handler: (argv) =>
       withClient(argv, async (client, output) => {
+        const refs = memberRefs(argv.patients);
         const group = await resolveGroup(client, argv.ref);
         const npi = attributedNpi(group) ?? '';
-        const patientIds = await resolvePatientIds(client, memberRefs(argv.patients));
+        const patientIds = await resolvePatientIds(client, refs);
         const body = { npi, patientIds };
         const updated =
           change === 'remove'

@@ -4,10 +4,10 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import type { GlobalArgs } from '../context.js';
-import type { Output } from '../output.js';
 import type { SyncPlan } from '../../roster/plan.js';
 import type { SyncResult } from '../../roster/apply.js';
 import { npiOf } from '../../fhir/resources.js';
+import { plural } from '../../plural.js';
 import { readJson, readText, withClient } from './fhir-common.js';
 import { syncRoster } from '../../roster/sync.js';
 import { parseDuration } from '../duration.js';
@@ -42,23 +42,39 @@ export function planSummary(plan: SyncPlan) {
   };
 }
 
-function formatPlan(plan: SyncPlan): string {
-  const lines = ['plan:'];
-  if (plan.registerPractitioners.length > 0) lines.push(`  register ${plan.registerPractitioners.length} practitioner(s)`);
-  if (plan.registerPatients.length > 0) lines.push(`  register ${plan.registerPatients.length} patient(s)`);
+/** The plan for people: per practitioner, who is added, renewed and removed, by MBI. Pure. */
+export function formatPlan(plan: SyncPlan): string {
+  const lines: string[] = [];
+  const npis = plan.registerPractitioners.map(npiOf);
+  if (npis.length > 0) lines.push(`register ${plural(npis.length, 'practitioner')}: ${npis.join(', ')}`);
+  if (plan.registerPatients.length > 0) lines.push(`register ${plural(plan.registerPatients.length, 'patient')}`);
   for (const p of plan.practitioners) {
-    const group = p.groupId === undefined ? 'create group' : `group ${p.groupId}`;
-    lines.push(`  practitioner ${p.npi} (${group}): add ${p.add.length}, renew ${p.renew.length}, remove ${p.remove.length}, unchanged ${p.unchanged}`);
+    lines.push(`practitioner ${p.npi} (${p.groupId === undefined ? 'new group' : `group ${p.groupId}`}):`);
+    for (const [verb, members] of [['add', p.add], ['renew', p.renew], ['remove', p.remove]] as const) {
+      if (members.length > 0) lines.push(`  ${verb} ${members.length}: ${members.map((m) => m.mbi || m.patientId).join(' ')}`);
+    }
+    lines.push(`  unchanged ${p.unchanged}`);
   }
   return lines.join('\n');
 }
 
-function formatResult(result: SyncResult | undefined, changes: number): string {
-  if (result === undefined) return changes === 0 ? 'dry run: DPC already matches the roster' : 'dry run: nothing was sent';
-  if (changes === 0) return 'DPC already matches the roster; nothing changed';
-  const lines = [`changed: registered ${result.registeredPractitioners} practitioner(s) and ${result.registeredPatients} patient(s)`];
+/** What happened, said once: registrations that happened, then one line per practitioner whose group changed. Pure. */
+export function formatResult(result: SyncResult | undefined, plan: SyncPlan, changes: number): string {
+  if (changes === 0) return result === undefined ? 'dry run: DPC already matches the roster' : 'DPC already matches the roster; nothing changed';
+  if (result === undefined) return `${formatPlan(plan)}\ndry run: nothing was sent`;
+  const registered = [
+    result.registeredPractitioners > 0 ? plural(result.registeredPractitioners, 'practitioner') : '',
+    result.registeredPatients > 0 ? plural(result.registeredPatients, 'patient') : '',
+  ].filter(Boolean);
+  const lines = registered.length > 0 ? [`registered ${registered.join(' and ')}`] : [];
   for (const g of result.groups) {
-    lines.push(`  practitioner ${g.npi}: group ${g.groupId}${g.created ? ' created' : ''}, ${g.added} added, ${g.renewed} renewed, ${g.removed} removed`);
+    const parts = [
+      g.added > 0 ? `added ${g.added}` : '',
+      g.renewed > 0 ? `renewed ${g.renewed}` : '',
+      g.removed > 0 ? `removed ${g.removed}` : '',
+    ].filter(Boolean);
+    if (g.created) lines.push(`practitioner ${g.npi}: created group ${g.groupId} with ${plural(g.added, 'member')}`);
+    else if (parts.length > 0) lines.push(`practitioner ${g.npi}: group ${g.groupId}: ${parts.join(', ')}`);
   }
   return lines.join('\n');
 }
@@ -92,23 +108,12 @@ const sync: CommandModule<GlobalArgs, SyncArgs> = {
         dryRun: argv.dryRun,
         removeMissing: argv.removeMissing,
         withinDays: parseDuration(argv.within, 'within') / DAY_MS,
-        onPlan: (p) => {
-          if (!output.json) output.info(formatPlan(p));
-        },
-        onEvent: (e) => progress(output, e),
       });
+      // the plan (dry run) or what was done, once, on stdout: no progress lines repeating it
       const changes = planChanges(plan);
-      output.result({ dryRun: argv.dryRun, changes, plan: planSummary(plan), result }, () => formatResult(result, changes));
+      output.result({ dryRun: argv.dryRun, changes, plan: planSummary(plan), result }, () => formatResult(result, plan, changes));
     }),
 };
-
-function progress(output: Output, event: import('../../roster/apply.js').SyncEvent): void {
-  if (event.type === 'registered') output.info(`registered ${event.count} ${event.resourceType.toLowerCase()}(s)`);
-  else {
-    const what = { create: 'created the group with', add: 'added or renewed', remove: 'removed' }[event.action];
-    output.info(`practitioner ${event.npi}: ${what} ${event.members} member(s)`);
-  }
-}
 
 export const rosterCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   // command and describe: commands/index.ts (this module loads only when the command runs)
