@@ -68,7 +68,8 @@ export function rosterCase(r: Random, n: number): FuzzCase {
     case 'garbage': {
       const junk = Array.from({ length: r.int(1, 30) }, () => r.pick([...'abcdefXYZ0123456789 ;:|/\\#$%&*()[]{}<>?!~`^=+_-'])).join('');
       row.cells = [junk.trim() === '' ? 'x' : junk];
-      problem = /invalid MBI|missing NPI/;
+      // a first row without digits is a header (column names), so there it is an unknown column
+      problem = /invalid MBI|missing NPI|unknown column/;
       break;
     }
     case 'unterminated-quote':
