@@ -244,8 +244,8 @@ export type { ExportScope } from './export/job.js';
 export type { BulkDataParameters } from './export/job.js';
 /** Progress of an export, reported to `onEvent` (SMART Bulk Data vocabulary). */
 export type { ExportEvent, ExportEventHandler } from './export/events.js';
-/** The patients a job could not export, counted by reason. */
-export type { ErrorSummary, ErrorReason } from './export/outcomes.js';
+/** The patients a job could not export, counted by reason; and errors that name no patient, by the server's message. */
+export type { ErrorSummary, ErrorReason, ServerMessage } from './export/outcomes.js';
 
 // ── claims as tables (Parquet, SQL on the optional DuckDB engine) ───────────────────────────────────────────────
 
