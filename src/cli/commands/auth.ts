@@ -4,6 +4,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { clientFor, outputFor, settingsFor, type GlobalArgs } from '../context.js';
+import { withClient } from './fhir-common.js';
 import { DpcError } from '../../errors.js';
 import { validateAssertion } from '../../auth/admin.js';
 
@@ -15,10 +16,8 @@ const token: CommandModule<GlobalArgs, GlobalArgs> = {
       .example('$0 auth token', 'print a bearer token for the default profile')
       .example('curl -H "Authorization: Bearer $(dpc auth token)" -H "Accept: application/fhir+json" https://sandbox.dpc.cms.gov/api/v1/Organization', 'use it with curl')
       .example('$0 auth token --json', 'print {access_token, token_type, expires_in, scope}'),
-  handler: async (argv) => {
-    const output = outputFor(argv);
-    const client = await clientFor(argv, output);
-    try {
+  handler: (argv) =>
+    withClient(argv, async (client, output) => {
       const result = await client.tokens.exchange();
       // raw: the user asked for the secret itself; Output.result would redact it
       output.raw(
@@ -27,10 +26,7 @@ const token: CommandModule<GlobalArgs, GlobalArgs> = {
           : result.accessToken,
       );
       output.info(`access token valid for ${result.expiresIn}s`);
-    } finally {
-      await client.close();
-    }
-  },
+    }),
 };
 
 const assertion: CommandModule<GlobalArgs, GlobalArgs> = {
@@ -40,15 +36,10 @@ const assertion: CommandModule<GlobalArgs, GlobalArgs> = {
     y
       .example('$0 auth assertion', 'print a JWT to POST to /Token/auth yourself')
       .example('$0 auth assertion | $0 auth validate -', 'check it against /Token/validate'),
-  handler: async (argv) => {
-    const output = outputFor(argv);
-    const client = await clientFor(argv, output);
-    try {
+  handler: (argv) =>
+    withClient(argv, async (client, output) => {
       output.raw(await client.tokens.createAssertion());
-    } finally {
-      await client.close();
-    }
-  },
+    }),
 };
 
 interface ValidateArgs extends GlobalArgs {

@@ -6,6 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { clientFor, outputFor, settingsFor, type GlobalArgs } from '../context.js';
+import { withClient } from './fhir-common.js';
 import { formatTable } from '../output.js';
 import { generateKeyPair, privateKeyPem, publicKeyPem, signSnippet } from '../../auth/keys.js';
 import { fileExists, writeOwnerOnly, readInputText } from '../../fs.js';
@@ -99,16 +100,11 @@ const list: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'list',
   describe: 'List the public keys registered for your organization',
   builder: (y) => y.example('$0 keys list', 'ids, labels, creation dates').example('$0 keys list --json', 'with the PEMs, as JSON'),
-  handler: async (argv) => {
-    const output = outputFor(argv);
-    const client = await clientFor(argv, output);
-    try {
+  handler: (argv) =>
+    withClient(argv, async (client, output) => {
       const keys = await listPublicKeys(client);
       output.result(keys, () => formatTable(keys, ['id', 'label', ['createdAt', 'Created']]));
-    } finally {
-      await client.close();
-    }
-  },
+    }),
 };
 
 interface IdArgs extends GlobalArgs {
@@ -122,16 +118,11 @@ const show: CommandModule<GlobalArgs, IdArgs> = {
     (y as Argv<GlobalArgs>)
       .positional('id', { type: 'string', demandOption: true, describe: 'Key id from `dpc keys list`' })
       .example('$0 keys show 3fa85f64-5717-4562-b3fc-2c963f66afa6', 'print the key') as Argv<IdArgs>,
-  handler: async (argv) => {
-    const output = outputFor(argv);
-    const client = await clientFor(argv, output);
-    try {
+  handler: (argv) =>
+    withClient(argv, async (client, output) => {
       const key = await getPublicKey(client, argv.id);
       output.result(key, () => `id       ${key.id}\nlabel    ${key.label ?? ''}\ncreated  ${key.createdAt ?? ''}\n${key.publicKey}`);
-    } finally {
-      await client.close();
-    }
-  },
+    }),
 };
 
 const remove: CommandModule<GlobalArgs, IdArgs> = {
@@ -141,16 +132,11 @@ const remove: CommandModule<GlobalArgs, IdArgs> = {
     (y as Argv<GlobalArgs>)
       .positional('id', { type: 'string', demandOption: true, describe: 'Key id from `dpc keys list`' })
       .example('$0 keys delete 3fa85f64-5717-4562-b3fc-2c963f66afa6', 'remove an old key after rotating') as Argv<IdArgs>,
-  handler: async (argv) => {
-    const output = outputFor(argv);
-    const client = await clientFor(argv, output);
-    try {
+  handler: (argv) =>
+    withClient(argv, async (client, output) => {
       await deletePublicKey(client, argv.id);
       output.result({ deleted: argv.id }, () => `deleted public key ${argv.id}`);
-    } finally {
-      await client.close();
-    }
-  },
+    }),
 };
 
 export const keysCommand: CommandModule<GlobalArgs, GlobalArgs> = {

@@ -1,6 +1,7 @@
 /** `dpc tokens list|show|create|delete`: the organization's client tokens (DPC /Token). */
 import type { Argv, CommandModule } from 'yargs';
-import { clientFor, outputFor, type GlobalArgs } from '../context.js';
+import type { GlobalArgs } from '../context.js';
+import { withClient } from './fhir-common.js';
 import { formatTable } from '../output.js';
 import { listClientTokens, createClientToken, getClientToken, deleteClientToken } from '../../auth/admin.js';
 import { writeOwnerOnly } from '../../fs.js';
@@ -11,16 +12,11 @@ const list: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'list',
   describe: 'List client tokens (their values are never shown again after creation)',
   builder: (y) => y.example('$0 tokens list', 'table of ids, labels and expiry').example('$0 tokens list --json', 'the same as JSON'),
-  handler: async (argv) => {
-    const output = outputFor(argv);
-    const client = await clientFor(argv, output);
-    try {
+  handler: (argv) =>
+    withClient(argv, async (client, output) => {
       const tokens = await listClientTokens(client);
       output.result(tokens, () => formatTable(tokens, COLUMNS));
-    } finally {
-      await client.close();
-    }
-  },
+    }),
 };
 
 interface CreateArgs extends GlobalArgs {
@@ -39,10 +35,8 @@ const create: CommandModule<GlobalArgs, CreateArgs> = {
       .option('out', { type: 'string', describe: 'Write the token value to this file (mode 0600) instead of stdout' })
       .example('$0 tokens create --label ci --expires 2026-12-31', 'print a new token')
       .example('$0 tokens create --label ci --out ~/.config/dpc/ci.token', 'keep it in an owner-only file') as Argv<CreateArgs>,
-  handler: async (argv) => {
-    const output = outputFor(argv);
-    const client = await clientFor(argv, output);
-    try {
+  handler: (argv) =>
+    withClient(argv, async (client, output) => {
       const created = await createClientToken(client, { label: argv.label, expiresAt: argv.expires });
       const { token, ...entity } = created;
       if (argv.out !== undefined) {
@@ -53,10 +47,7 @@ const create: CommandModule<GlobalArgs, CreateArgs> = {
       // raw: printing the new token is the point of this command; everything else goes through redaction
       output.raw(argv.json ? JSON.stringify(created, null, 2) : (token ?? ''));
       output.info(`created client token ${entity.id} (expires ${entity.expiresAt ?? '?'}); store it now, DPC never shows it again`);
-    } finally {
-      await client.close();
-    }
-  },
+    }),
 };
 
 interface IdArgs extends GlobalArgs {
@@ -71,16 +62,11 @@ const show: CommandModule<GlobalArgs, IdArgs> = {
       .positional('id', { type: 'string', demandOption: true, describe: 'Token id from `dpc tokens list`' })
       .example('$0 tokens show 3fa85f64-5717-4562-b3fc-2c963f66afa6', 'when does it expire?')
       .example('$0 tokens show 3fa85f64-5717-4562-b3fc-2c963f66afa6 --json', 'the entity as JSON') as Argv<IdArgs>,
-  handler: async (argv) => {
-    const output = outputFor(argv);
-    const client = await clientFor(argv, output);
-    try {
+  handler: (argv) =>
+    withClient(argv, async (client, output) => {
       const token = await getClientToken(client, argv.id);
       output.result(token, () => formatTable([token], COLUMNS));
-    } finally {
-      await client.close();
-    }
-  },
+    }),
 };
 
 const remove: CommandModule<GlobalArgs, IdArgs> = {
@@ -90,16 +76,11 @@ const remove: CommandModule<GlobalArgs, IdArgs> = {
     (y as Argv<GlobalArgs>)
       .positional('id', { type: 'string', demandOption: true, describe: 'Token id from `dpc tokens list`' })
       .example('$0 tokens delete 3fa85f64-5717-4562-b3fc-2c963f66afa6', 'revoke a token') as Argv<IdArgs>,
-  handler: async (argv) => {
-    const output = outputFor(argv);
-    const client = await clientFor(argv, output);
-    try {
+  handler: (argv) =>
+    withClient(argv, async (client, output) => {
       await deleteClientToken(client, argv.id);
       output.result({ deleted: argv.id }, () => `deleted client token ${argv.id}`);
-    } finally {
-      await client.close();
-    }
-  },
+    }),
 };
 
 export const tokensCommand: CommandModule<GlobalArgs, GlobalArgs> = {
