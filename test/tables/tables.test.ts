@@ -172,6 +172,30 @@ describe('incremental runs', () => {
   });
 });
 
+describe('other resource types', () => {
+  it('keeps a type without a fixed schema whole, as JSON, in raw_<type>', async () => {
+    const dir = join(await tempDir('dpc-tables-other-'), 'run');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const lines = [
+      { resourceType: 'Observation', id: 'obs-1', meta: { lastUpdated: '2025-01-02T03:04:05.000+00:00' }, status: 'final' },
+      { resourceType: 'Observation', id: 'obs-2', status: 'amended' },
+    ];
+    const text = `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`;
+    await writeFile(join(dir, 'Observation-001.ndjson'), text, { mode: 0o600 });
+    const file = { url: 'http://x/o', type: 'Observation', kind: 'output', path: 'Observation-001.ndjson', bytes: Buffer.byteLength(text), sha256: createHash('sha256').update(text).digest('hex'), count: 2 };
+    await writeFile(join(dir, 'manifest.json'), JSON.stringify({ ...manifest, label: 'system', run: 'r1', files: [file] }), { mode: 0o600 });
+    const result = await exportTables(dir);
+    expect(result.tables.find((t) => t.name === 'raw_observation')?.rows).toBe(2);
+    // the DPC types are there too, empty, so every query binds
+    expect(result.tables.find((t) => t.name === 'claims')?.rows).toBe(0);
+    const rows = await rowsOf(result.tablesDir, "select id, resource->>'status', source_group, epoch_ms(last_updated) from raw_observation order by id");
+    expect(rows).toEqual([
+      ['obs-1', 'final', 'system', String(Date.parse('2025-01-02T03:04:05.000Z'))],
+      ['obs-2', 'amended', 'system', null],
+    ]);
+  });
+});
+
 describe('missing engine', () => {
   it('fails with one line naming the package, and writes nothing', async () => {
     const outDir = join(await tempDir('dpc-tables-noengine-'), 't');
