@@ -8,6 +8,7 @@ import { ADMIN_ROUTES, type ClockResponse, type CreateOrganizationResponse, type
 import type { SandboxFaults } from './export/contract.js';
 import { ApiError, parseJson } from './http.js';
 import { isRecord } from './shape.js';
+import { faultProblems } from './faults.js';
 import { isValidNpi } from '../shared/identifiers.js';
 import type { Route } from './router.js';
 import { storeKey } from './routes/key.js';
@@ -96,7 +97,10 @@ export function adminRoutes(admin: AdminApi, setFaults: (f: SandboxFaults) => vo
       methods: ['POST', 'DELETE'], path: ADMIN_ROUTES.faults, flavor: 'json', public: true,
       handler: async (ctx) => {
         testModeOnly(ctx.app);
-        setFaults(ctx.req.method === 'POST' ? (await jsonBody(ctx.body())) as SandboxFaults : {});
+        const body = ctx.req.method === 'POST' ? await jsonBody(ctx.body()) : {};
+        const problems = faultProblems(body);
+        if (problems.length > 0) throw new ApiError(400, `Invalid fault request: ${problems.join('; ')}`);
+        setFaults(body as SandboxFaults);
         return { status: 200, body: ctx.app.faults() };
       },
     },
