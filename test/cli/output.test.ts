@@ -3,7 +3,10 @@
  * plurals, footers on stderr, and failures reported once in the shape the command's output asks for (a JSON error
  * object on stdout with --json, one JSON event per line on an event log's non-terminal stderr).
  */
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { escapeControl, escapeControlKeepLines, jsonForTerminal } from '../../src/escape.js';
@@ -123,7 +126,7 @@ describe('over loopback: a hostile server cannot drive the terminal', () => {
   });
 
   it("export run's non-terminal stderr is pure NDJSON, its failure included", async () => {
-    const dir = await import('node:fs/promises').then((fs) => fs.mkdtemp('/tmp/polish/out-'));
+    const dir = await mkdtemp(join(tmpdir(), 'dpc-output-'));
     try {
       const { code, stderr } = await runCli(['export', 'run', '--group', 'g1', '--out', dir], { env: env() });
       expect(code).toBe(2);
@@ -131,7 +134,7 @@ describe('over loopback: a hostile server cannot drive the terminal', () => {
       expect(events.at(-1)).toMatchObject({ eventId: 'error', message: expect.stringContaining('forged line') });
       expect(stderr).not.toMatch(/[\u001b\u009b]/);
     } finally {
-      await import('node:fs/promises').then((fs) => fs.rm(dir, { recursive: true, force: true }));
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
