@@ -37,6 +37,11 @@ export interface DpcClientOptions {
   retry?: Partial<RetryPolicy>;
   /** Injected clock in ms (tests move the sandbox clock and pass `sandbox.clock.now`). */
   now?: () => number;
+  /**
+   * Injected clock of the token exchange (assertion iat/exp, refresh timing); default `now`. The sandbox checks JWTs
+   * against its real-time auth clock, not the movable sandbox clock, so tests pass `sandbox.authClock.now` here.
+   */
+  authNow?: () => number;
   onEvent?: (event: TransportEvent | AuthEvent) => void;
   /** Injected retry sleep for tests; defaults to real timers. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -84,7 +89,7 @@ export function createClient(options: DpcClientOptions): DpcClient {
     accessToken: options.accessToken,
     scope: options.scope,
     jwtType: options.jwtType,
-    now,
+    now: options.authNow ?? now,
     onEvent: options.onEvent,
     redactor,
   });

@@ -129,7 +129,7 @@ export async function validateAssertion(
   jwt: string,
 ): Promise<ValidationResult> {
   client.redactor.addShortLived(jwt);
-  const problems = checkAssertion(jwt, { audience: client.tokens.tokenUrl, now: client.now() });
+  const problems = checkAssertion(jwt, { audience: client.tokens.tokenUrl, now: client.tokens.now() });
   try {
     await client.transport.text({
       method: 'POST',

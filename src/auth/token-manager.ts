@@ -47,7 +47,8 @@ interface Cached {
 export class TokenManager implements AccessTokenProvider {
   readonly tokenUrl: string;
   private readonly options: TokenManagerOptions;
-  private readonly now: () => number;
+  /** The clock assertions are signed and tokens refreshed by (the client's `authNow`). */
+  readonly now: () => number;
   private cached?: Cached;
   private inflight?: Promise<string>;
   private exchangeCount = 0;

@@ -43,14 +43,17 @@ export interface RegisterKeyResponse {
   id: string;
 }
 
-/** `POST /__admin/clock` (test mode): move the sandbox clock; `GET` reads it. */
-export type ClockRequest = { advanceMs: number } | { set: number };
+/**
+ * `POST /__admin/clock` (test mode): move the sandbox clock (attribution periods, job expiry; JWT checks keep real
+ * time); `reset` puts it back to real time. `GET` reads it.
+ */
+export type ClockRequest = { advanceMs: number } | { set: number } | { reset: true };
 export interface ClockResponse {
   now: number;
   iso: string;
 }
 
-/** `POST /__admin/faults` (test mode) sets the faults, `DELETE` clears them; both answer the faults now in force. */
+/** `POST /__admin/faults` (test mode) sets the faults, `DELETE` clears them, `GET` reads them; all answer the faults now in force. */
 export type FaultsRequest = SandboxFaults;
 
 export interface SandboxRegistration {
@@ -69,20 +72,57 @@ export async function registerWithSandbox(origin: string, publicKeyPem: string, 
   return { orgId: org.orgId, clientToken: org.clientToken, keyId: key.id };
 }
 
+/** Read (no request) or move the clock of a running test-mode sandbox. */
+export async function sandboxClock(origin: string, request?: ClockRequest): Promise<ClockResponse> {
+  return request === undefined ? adminJson<ClockResponse>(origin, 'GET', adminPaths.clock()) : adminJson<ClockResponse>(origin, 'POST', adminPaths.clock(), request);
+}
+
+/** Set (`faults`), clear (`{}`) or read (no argument) the faults of a running test-mode sandbox; answers the faults in force. */
+export async function sandboxFaults(origin: string, faults?: FaultsRequest): Promise<FaultsRequest> {
+  if (faults === undefined) return adminJson<FaultsRequest>(origin, 'GET', adminPaths.faults());
+  return Object.keys(faults).length === 0 ? adminJson<FaultsRequest>(origin, 'DELETE', adminPaths.faults()) : adminJson<FaultsRequest>(origin, 'POST', adminPaths.faults(), faults);
+}
+
+/** An admin request the sandbox refused: `status` 404 on a test-mode route means the sandbox is not in test mode. */
+export class SandboxAdminError extends Error {
+  override readonly name = 'SandboxAdminError';
+  constructor(message: string, readonly status: number, readonly serverMessage: string) {
+    super(message);
+  }
+}
+
 async function postJson<T>(origin: string, path: string, body: unknown): Promise<T> {
+  return adminJson<T>(origin, 'POST', path, body);
+}
+
+async function adminJson<T>(origin: string, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
   const url = new URL(path, origin);
   let response: Response;
   try {
-    response = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify(body) });
+    response = await fetch(url, {
+      method,
+      headers: { Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause;
     throw new Error(`cannot reach the sandbox at ${url.origin} (${cause?.code ?? (error as Error).message})`, { cause: error });
   }
   const text = await response.text();
-  if (!response.ok) throw new Error(`sandbox POST ${path} answered ${response.status}: ${JSON.stringify(text.slice(0, 200))}`);
+  if (!response.ok) {
+    const message = (() => {
+      try {
+        const parsed = JSON.parse(text) as { message?: unknown };
+        return typeof parsed.message === 'string' ? parsed.message : text;
+      } catch {
+        return text;
+      }
+    })().slice(0, 300);
+    throw new SandboxAdminError(`sandbox ${method} ${path} answered ${response.status}: ${JSON.stringify(message)}`, response.status, message);
+  }
   try {
     return JSON.parse(text) as T;
   } catch (cause) {
-    throw new Error(`sandbox POST ${path} answered ${response.status} with no JSON: ${JSON.stringify(text.slice(0, 200))}`, { cause });
+    throw new Error(`sandbox ${method} ${path} answered ${response.status} with no JSON: ${JSON.stringify(text.slice(0, 200))}`, { cause });
   }
 }

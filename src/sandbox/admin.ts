@@ -52,6 +52,17 @@ function testModeOnly(app: App): void {
   if (!app.testMode) throw new ApiError(404, 'Test-mode admin endpoints are disabled (start the sandbox with testMode)');
 }
 
+/** Pure: why a clock request is not exactly one of `{advanceMs}`, `{set}` (finite epoch ms) or `{reset: true}`. */
+export function clockProblem(body: Record<string, unknown>): string | undefined {
+  const usage = 'Request body must be {"advanceMs": ms}, {"set": epochMs} or {"reset": true}';
+  const keys = Object.keys(body);
+  if (keys.length !== 1) return usage;
+  const value = body[keys[0]!];
+  if (keys[0] === 'reset') return value === true ? undefined : usage;
+  if (keys[0] !== 'advanceMs' && keys[0] !== 'set') return usage;
+  return typeof value === 'number' && Number.isFinite(value) ? undefined : `${keys[0]}: expected a finite number of ms`;
+}
+
 async function jsonBody(body: Promise<Buffer>): Promise<Record<string, unknown>> {
   const buffer = await body;
   const value = buffer.length > 0 ? parseJson(buffer, 'json') : {};
@@ -85,18 +96,21 @@ export function adminRoutes(admin: AdminApi, setFaults: (f: SandboxFaults) => vo
         testModeOnly(ctx.app);
         if (ctx.req.method === 'POST') {
           const body = await jsonBody(ctx.body());
+          const problem = clockProblem(body);
+          if (problem) throw new ApiError(400, problem);
           if (typeof body.advanceMs === 'number') ctx.app.clock.advance(body.advanceMs);
           else if (typeof body.set === 'number') ctx.app.clock.set(body.set);
-          else throw new ApiError(400, 'Request body must be {"advanceMs": number} or {"set": epochMs}');
+          else ctx.app.clock.set(Date.now());
         }
         const now = ctx.app.clock.now();
         return { status: 200, body: { now, iso: new Date(now).toISOString() } satisfies ClockResponse };
       },
     },
     {
-      methods: ['POST', 'DELETE'], path: ADMIN_ROUTES.faults, flavor: 'json', public: true,
+      methods: ['GET', 'POST', 'DELETE'], path: ADMIN_ROUTES.faults, flavor: 'json', public: true,
       handler: async (ctx) => {
         testModeOnly(ctx.app);
+        if (ctx.req.method === 'GET') return { status: 200, body: ctx.app.faults() };
         const body = ctx.req.method === 'POST' ? await jsonBody(ctx.body()) : {};
         const problems = faultProblems(body);
         if (problems.length > 0) throw new ApiError(400, `Invalid fault request: ${problems.join('; ')}`);

@@ -6,7 +6,14 @@ import type { Store } from './state.js';
 
 export interface App {
   store: Store;
+  /** Attribution periods, job expiry, timestamps: what `/__admin/clock` moves. */
   clock: SandboxClock;
+  /**
+   * JWT and token checks (assertion exp, jti window, client- and access-token expiry). Real time, apart from the
+   * sandbox clock, because clients sign assertions with their own real clock: moving the sandbox clock must not log
+   * them out. Tests move it to expire tokens.
+   */
+  authClock: SandboxClock;
   /** `http://host:port/api/v1` */
   baseUrl: string;
   /** The exact `aud` /Token/auth requires. */

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAdminApi, adminRoutes, type AdminApi } from './admin.js';
 import type { App } from './app.js';
-import { createClock } from './clock.js';
+import { createClock, type SandboxClock } from './clock.js';
 import { createExportService } from './export/index.js';
 import type { SandboxFaults } from './export/contract.js';
 import { JtiCache } from './jti.js';
@@ -33,6 +33,10 @@ export { ADMIN_PREFIX, ADMIN_ROUTES, adminPaths } from './admin-contract.js';
 export type { CreateOrganizationRequest, CreateOrganizationResponse, RegisterKeyRequest, RegisterKeyResponse, ClockRequest, ClockResponse, FaultsRequest } from './admin-contract.js';
 /** Register a new organization and public key with a running sandbox over HTTP (what `dpc init --sandbox-url` does). */
 export { registerWithSandbox, type SandboxRegistration } from './admin-contract.js';
+/** Read or move a running test-mode sandbox's clock, and set, clear or read its faults, over HTTP (`dpc sandbox clock|fault`). */
+export { sandboxClock, sandboxFaults, SandboxAdminError } from './admin-contract.js';
+/** The sandbox's clocks (`handle.clock`, `handle.authClock`): now, advance, set. */
+export type { SandboxClock } from './clock.js';
 
 /** What startSandbox takes: port, state folder, seeding, test mode, export timing and faults. */
 export interface SandboxOptions {
@@ -67,7 +71,10 @@ export interface SandboxHandle {
   port: number;
   stateDir: string;
   seed?: SeedInfo;
-  clock: { now(): number; advance(ms: number): void; set(ms: number): void };
+  /** The sandbox clock: attribution periods, job expiry, timestamps (what `/__admin/clock` moves). */
+  clock: SandboxClock;
+  /** The clock of JWT and token checks: real time unless a test moves it to expire tokens. */
+  authClock: SandboxClock;
   faults: { set(f: SandboxFaults): void; clear(): void };
   admin: AdminApi;
   close(): Promise<void>;
@@ -81,6 +88,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const store = Store.open(stateDir);
   const clock = createClock();
+  const authClock = createClock();
   // One live object: the export engine decrements its counters in place, so `set` replaces contents, not the reference.
   const faults: SandboxFaults = structuredClone(options.faults ?? {});
   const setFaults = (f: SandboxFaults) => {
@@ -120,7 +128,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     clock,
     baseUrl,
     authUrl: `${baseUrl}/Token/auth`,
-    jtis: new JtiCache(() => clock.now()),
+    authClock,
+    jtis: new JtiCache(() => authClock.now()),
     faults: () => faults,
     exportService,
     patientLimit: options.patientLimit ?? 1350,
@@ -155,6 +164,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     stateDir,
     ...(seed ? { seed } : {}),
     clock,
+    authClock,
     faults: { set: setFaults, clear: () => setFaults({}) },
     admin,
     close: () => (closed ??= shutdown()),

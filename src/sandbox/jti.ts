@@ -1,6 +1,6 @@
 /**
  * Used JWT ids, remembered 5 minutes (DPC's Caffeine cache: expire-after-write 5 min, at most 10 000).
- * Time comes from the sandbox clock so tests can step past the window.
+ * Time comes from the auth clock so tests can step past the window.
  */
 const WINDOW_MS = 5 * 60 * 1000;
 const MAX_ENTRIES = 10_000;

@@ -1,6 +1,7 @@
 /**
  * The JWT checks of /Token/auth and /Token/validate, in DPC's order (behaviour doc §1.2, §1.3).
- * Signatures are verified with jose against the uploaded public key; all time checks use the sandbox clock.
+ * Signatures are verified with jose against the uploaded public key; all time checks use the auth clock
+ * (real time), not the movable sandbox clock.
  */
 import { createPublicKey } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
@@ -41,7 +42,7 @@ export async function authenticateAssertion(app: App, assertion: string): Promis
     ({ payload } = await jwtVerify(assertion, createPublicKey(key.publicKey), {
       algorithms: RSA_ALGORITHMS,
       audience: app.authUrl,
-      currentDate: new Date(app.clock.now()),
+      currentDate: new Date(app.authClock.now()),
       clockTolerance: 0,
     }));
   } catch {
@@ -52,13 +53,13 @@ export async function authenticateAssertion(app: App, assertion: string): Promis
   if (payload.iss !== payload.sub) throw badRequest('Issuer and Subject must be identical');
   if (typeof payload.jti !== 'string' || payload.jti === '') throw badRequest('Claim id must be present');
   if (app.jtis.has(payload.jti)) throw denied('Invalid JWT');
-  const nowS = app.clock.now() / 1000;
+  const nowS = app.authClock.now() / 1000;
   if (typeof payload.exp !== 'number' || payload.exp > nowS + MAX_LIFETIME_S) throw denied('Not authorized');
 
   // DPC: R/TokenResource.java handleJWT never reads the client-token table, so a deleted client token still
   // exchanges (its access tokens then fail in the auth filter, server.ts authenticate). DPC's bakery only adds a
   // caveat and discharges; the sandbox still refuses a forged macaroon chain, which DPC would reject on use too.
-  const claims = verifyClientToken(app.store.rootKey, sub, app.clock.now());
+  const claims = verifyClientToken(app.store.rootKey, sub, app.authClock.now());
   if (!claims || claims.orgId !== orgId) throw denied('Invalid JWT');
 
   app.jtis.add(payload.jti);
@@ -77,7 +78,7 @@ export function validateAssertion(app: App, jwt: string): void {
   }
   if (typeof header.kid !== 'string' || header.kid === '') throw badRequest('JWT header must have `kid` value');
   if (!isUuid(header.kid)) throw badRequest('`kid` value must be a UUID');
-  const nowS = app.clock.now() / 1000;
+  const nowS = app.authClock.now() / 1000;
   if (typeof claims.exp !== 'number') throw badRequest('Claim expiration must be present');
   if (claims.exp <= nowS) throw badRequest('JWT is expired');
   if (claims.exp > nowS + MAX_LIFETIME_S) throw badRequest('Token expiration cannot be more than 5 minutes in the future');

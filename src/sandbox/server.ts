@@ -61,7 +61,7 @@ async function handle(app: App, api: Router, admin: Router, req: IncomingMessage
 function authenticate(app: App, req: IncomingMessage, url: URL): string {
   const header = req.headers.authorization;
   const token = header !== undefined ? /^bearer\s+(.+)$/i.exec(header.trim())?.[1] : url.searchParams.get('token') ?? undefined;
-  const claims = token ? verifyAccessToken(app.store.rootKey, token, app.clock.now()) : undefined;
+  const claims = token ? verifyAccessToken(app.store.rootKey, token, app.authClock.now()) : undefined;
   const record = claims && app.store.tokens.get(claims.tokenId);
   if (!claims || !record || record.orgId !== claims.orgId || !app.store.orgs.has(claims.orgId)) {
     throw unauthorized();

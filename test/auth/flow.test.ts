@@ -25,7 +25,7 @@ let keyId: string;
 const clients: DpcClient[] = [];
 
 function client(extra: Partial<DpcClientOptions> = {}): DpcClient {
-  const c = createClient({ baseUrl: sandbox.baseUrl, clientToken, privateKey: key, keyId, now: () => sandbox.clock.now(), ...extra });
+  const c = createClient({ baseUrl: sandbox.baseUrl, clientToken, privateKey: key, keyId, now: () => sandbox.clock.now(), authNow: () => sandbox.authClock.now(), ...extra });
   clients.push(c);
   return c;
 }
@@ -73,13 +73,13 @@ describe('token manager', () => {
 
   it('refreshes 30 s before the 300 s expiry, so one exchange covers 4.5 minutes', async () => {
     let offset = 0;
-    const c = client({ now: () => sandbox.clock.now() + offset });
+    const c = client({ authNow: () => sandbox.authClock.now() + offset });
     await c.tokens.getAccessToken();
     offset = 269_000;
     await c.tokens.getAccessToken();
     expect(c.tokens.exchanges).toBe(1);
     offset = 0;
-    sandbox.clock.advance(271_000);
+    sandbox.authClock.advance(271_000);
     await listClientTokens(c);
     expect(c.tokens.exchanges).toBe(2);
   });
@@ -88,14 +88,14 @@ describe('token manager', () => {
     let offset = 0;
     const events: Array<TransportEvent | AuthEvent> = [];
     const c = client({
-      now: () => sandbox.clock.now() + offset,
+      authNow: () => sandbox.authClock.now() + offset,
       onEvent: (e) => {
         events.push(e);
         if (e.type === 'reauth') offset = 0; // the client's clock catches up with the server's
       },
     });
     await c.tokens.getAccessToken();
-    sandbox.clock.advance(301_000);
+    sandbox.authClock.advance(301_000);
     offset = -301_000; // the client still believes its token is fresh
     expect((await listClientTokens(c)).length).toBeGreaterThan(0);
     expect(c.tokens.exchanges).toBe(2);
@@ -111,7 +111,7 @@ describe('token manager', () => {
 describe('client tokens and public keys', () => {
   it('creates, lists and deletes client tokens', async () => {
     const c = client();
-    const expiresAt = new Date(sandbox.clock.now() + 30 * 86_400_000);
+    const expiresAt = new Date(sandbox.authClock.now() + 30 * 86_400_000);
     const created = await createClientToken(c, { label: 'ci', expiresAt });
     expect(created.token).toMatch(/^W3/);
     expect(created.label).toBe('ci');
@@ -169,18 +169,18 @@ describe('refusals', () => {
 
   it('an expired client token cannot be exchanged', async () => {
     const year = 366 * 86_400_000;
-    sandbox.clock.advance(year);
+    sandbox.authClock.advance(year);
     try {
       const error = await failure(client().tokens.getAccessToken());
       expect(error).toMatchObject({ code: 'ERR_AUTH', status: 401 });
     } finally {
-      sandbox.clock.advance(-year);
+      sandbox.authClock.advance(-year);
     }
   });
 
   it('a wrong aud is refused by /Token/auth and explained by /Token/validate', async () => {
     const c = client();
-    const assertion = await signAssertion({ clientToken, privateKey: key, keyId, audience: `${sandbox.origin}/wrong/Token/auth`, now: sandbox.clock.now() });
+    const assertion = await signAssertion({ clientToken, privateKey: key, keyId, audience: `${sandbox.origin}/wrong/Token/auth`, now: sandbox.authClock.now() });
     const error = await failure(exchangeToken({ transport: c.transport, tokenUrl: c.tokens.tokenUrl, assertion }));
     expect(error).toMatchObject({ code: 'ERR_AUTH', status: 401 });
     const result = await validateAssertion(c, assertion);

@@ -229,18 +229,18 @@ describe('one-line errors and exit codes', () => {
     expect(unknown).not.toContain(created.clientToken);
 
     const year = 366 * 86_400_000;
-    sandbox.clock.advance(year);
+    sandbox.authClock.advance(year);
     try {
       expect(oneLineError(await dpc('tokens', 'list'), 3)).toMatch(/^error: token exchange refused: .* 401: Invalid JWT/);
     } finally {
-      sandbox.clock.advance(-year);
+      sandbox.authClock.advance(-year);
     }
   });
 
   it('wrong aud → 3 with every failed claim explained', async () => {
     const { signAssertion } = await import('../../src/auth/assertion.js');
     const { loadPrivateKey } = await import('../../src/auth/keys.js');
-    const jwt = await signAssertion({ clientToken, keyId, privateKey: loadPrivateKey(pem), audience: 'https://sandbox.dpc.cms.gov/api/v1/Token/auth', now: sandbox.clock.now() });
+    const jwt = await signAssertion({ clientToken, keyId, privateKey: loadPrivateKey(pem), audience: 'https://sandbox.dpc.cms.gov/api/v1/Token/auth', now: sandbox.authClock.now() });
     const result = await runCli(['auth', 'validate', '-'], { env, input: jwt });
     expectNoSecret(result);
     expect(result.code).toBe(3);

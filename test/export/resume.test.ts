@@ -33,6 +33,7 @@ describe('resume with If-None-Match', () => {
       privateKey: fx.privateKeyPem,
       keyId: fx.sandbox.seed!.keyId,
       now: () => fx.sandbox.clock.now(),
+      authNow: () => fx.sandbox.authClock.now(),
       onEvent: (e) => {
         if (e.type === 'response') events.push(e as TransportEvent);
       },

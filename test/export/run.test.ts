@@ -216,6 +216,7 @@ describe('faults end verified or with a clear error', () => {
         if ((e.type === 'status_progress' && advanced === 0) || (e.type === 'download_complete' && advanced === 1)) {
           advanced++;
           fx.sandbox.clock.advance(6 * 60_000);
+          fx.sandbox.authClock.advance(6 * 60_000); // the tokens expire too
         }
       },
     });

@@ -44,6 +44,7 @@ export async function exportFixture(options: { jobDurationMs?: number; exportSca
     privateKey: privateKeyPem,
     keyId: seed.keyId,
     now: () => sandbox.clock.now(),
+    authNow: () => sandbox.authClock.now(),
     // keep transport retries quick where a fault has no Retry-After
     retry: { baseDelayMs: 20, maxDelayMs: 200 },
     onEvent: (event) => {

@@ -66,6 +66,7 @@ beforeAll(async () => {
     privateKey: fx.privateKeyPem,
     keyId: seed.keyId,
     now: () => fx.sandbox.clock.now(),
+    authNow: () => fx.sandbox.authClock.now(),
     sleep: async (ms) => void waits.push(ms),
     onEvent: (e) => {
       if (e.type === 'retry' || e.type === 'reauth') transportEvents.push(e);
@@ -327,6 +328,7 @@ describe('fault matrix', () => {
           if (!advanced && e.type === 'download_progress' && e.bytes > 0) {
             advanced = true;
             fx.sandbox.clock.advance(6 * 60_000);
+            fx.sandbox.authClock.advance(6 * 60_000); // the tokens expire too
           }
         },
       },
@@ -373,8 +375,9 @@ describe('fault matrix', () => {
       DPC_KEY_ID: seed.keyId,
     };
     const args = [DPC, 'export', 'run', '--group', large, '--out', out, '--concurrency', '1', '--poll-interval', '50ms'];
-    // the sandbox clock was moved by earlier tests; the child's clock is the wall clock, so start from a fresh one
+    // earlier tests moved the sandbox and auth clocks; the child's clock is the wall clock, so start from fresh ones
     fx.sandbox.clock.set(Date.now());
+    fx.sandbox.authClock.set(Date.now());
 
     const first = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
     const exited = new Promise<number | null>((resolve) => first.on('close', (code) => resolve(code)));

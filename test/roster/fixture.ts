@@ -36,6 +36,7 @@ export async function rosterFixture(): Promise<RosterFixture> {
       privateKey,
       keyId,
       now: () => sandbox.clock.now(),
+      authNow: () => sandbox.authClock.now(),
       retry: { baseDelayMs: 10, maxDelayMs: 50 },
       onEvent: (e) => {
         if (e.type !== 'request' || e.attempt > 0 || e.url.endsWith('/Token/auth')) return;

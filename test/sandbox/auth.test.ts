@@ -5,7 +5,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
 import { accessToken, api, assertion, FHIR, newOrg, postToken, rsaKey, tokenForm, type TestKey } from './helpers.js';
-import { adminPaths } from '../../src/sandbox/admin-contract.js';
+import { adminPaths, sandboxClock, sandboxFaults, SandboxAdminError } from '../../src/sandbox/admin-contract.js';
 
 let sb: SandboxHandle;
 let keyA: TestKey;
@@ -175,17 +175,17 @@ describe('POST /Token/auth', () => {
     expect(await exchange(await jwtA({ jti: null }))).toEqual({ status: 400, body: { code: 400, message: 'Claim id must be present' } });
   });
 
-  it('a replayed jti → 401 within 5 minutes, accepted again after the window (sandbox clock)', async () => {
+  it('a replayed jti → 401 within 5 minutes, accepted again after the window (auth clock)', async () => {
     const jti = randomUUID();
     expect((await exchange(await jwtA({ jti }))).status).toBe(200);
     expect(await exchange(await jwtA({ jti }))).toEqual({ status: 401, body: { code: 401, message: 'Invalid JWT' } });
-    sb.clock.advance(5 * 60 * 1000 + 1000);
+    sb.authClock.advance(5 * 60 * 1000 + 1000);
     expect((await exchange(await jwtA({ jti }))).status).toBe(200);
   });
 
   it('iat is not checked (Postman sends it in milliseconds)', async () => {
-    const nowS = Math.floor(sb.clock.now() / 1000);
-    const jwt = await new SignJWT({ iss: a.clientToken, sub: a.clientToken, aud: `${sb.baseUrl}/Token/auth`, exp: nowS + 200, iat: sb.clock.now(), jti: randomUUID() })
+    const nowS = Math.floor(sb.authClock.now() / 1000);
+    const jwt = await new SignJWT({ iss: a.clientToken, sub: a.clientToken, aud: `${sb.baseUrl}/Token/auth`, exp: nowS + 200, iat: sb.authClock.now(), jti: randomUUID() })
       .setProtectedHeader({ alg: 'RS384', kid: a.keyId }).sign(keyA.privateKey);
     expect((await exchange(jwt)).status).toBe(200);
   });
@@ -262,10 +262,10 @@ describe('auth filter', () => {
     expect((await api(sb, tampered, '/Organization')).status).toBe(401);
   });
 
-  it('access tokens expire after 300 s of sandbox time', async () => {
+  it('access tokens expire after 300 s of auth-clock time', async () => {
     const token = await tokenA();
     expect((await api(sb, token, '/Organization')).status).toBe(200);
-    sb.clock.advance(301 * 1000);
+    sb.authClock.advance(301 * 1000);
     const res = await api(sb, token, '/Organization');
     expect(res.status).toBe(401);
     expect(await res.json()).toEqual(UNAUTHORIZED);
@@ -331,6 +331,34 @@ describe('test-mode admin', () => {
     const res = await fetch(`${sb.origin}${adminPaths.clock()}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ advanceMs: 3_600_000 }) });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { now: number }).now).toBeGreaterThanOrEqual(before + 3_600_000);
+  });
+
+  it('moving the sandbox clock 91 days leaves JWT checks on real time; reset puts it back', async () => {
+    const token = await tokenA();
+    const moved = await sandboxClock(sb.origin, { advanceMs: 91 * 86_400_000 });
+    expect(moved.now).toBeGreaterThanOrEqual(Date.now() + 91 * 86_400_000 - 60_000);
+    expect((await api(sb, token, '/Organization')).status).toBe(200);
+    expect((await api(sb, await tokenA(), '/Organization')).status).toBe(200);
+    const reset = await sandboxClock(sb.origin, { reset: true });
+    expect(Math.abs(reset.now - Date.now())).toBeLessThan(60_000);
+    expect(Date.parse(reset.iso)).toBe(reset.now);
+  });
+
+  it('refuses a malformed clock request with 400 and changes nothing', async () => {
+    const before = sb.clock.now();
+    for (const body of [{ advanceMs: 'banana' }, { reset: false }, { set: 1, advanceMs: 1 }, {}]) {
+      const error = await sandboxClock(sb.origin, body as never).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SandboxAdminError);
+      expect((error as SandboxAdminError).status).toBe(400);
+    }
+    expect(Math.abs(sb.clock.now() - before)).toBeLessThan(60_000);
+  });
+
+  it('sets, reads and clears faults over HTTP', async () => {
+    expect(await sandboxFaults(sb.origin, { slowFirstByteMs: 5 })).toEqual({ slowFirstByteMs: 5 });
+    expect(await sandboxFaults(sb.origin)).toEqual({ slowFirstByteMs: 5 });
+    expect(await sandboxFaults(sb.origin, {})).toEqual({});
+    expect(await sandboxFaults(sb.origin)).toEqual({});
   });
 
   it('is off without testMode', async () => {

@@ -40,7 +40,7 @@ export interface AssertionOptions {
 
 /** A client assertion as DPC expects it; options override or (with null) drop individual parts. */
 export async function assertion(sb: SandboxHandle, key: KeyObject, clientToken: string, kid: string, o: AssertionOptions = {}): Promise<string> {
-  const nowS = Math.floor((o.now ?? sb.clock.now()) / 1000);
+  const nowS = Math.floor((o.now ?? sb.authClock.now()) / 1000);
   const payload: Record<string, unknown> = {
     iss: o.iss === undefined ? clientToken : o.iss,
     sub: o.sub === undefined ? clientToken : o.sub,

@@ -127,7 +127,7 @@ describe('/Token', () => {
   });
 
   it('expiresAt beyond one year or in the past → 400', async () => {
-    const late = await json('/Token', { method: 'POST', body: JSON.stringify({ expiresAt: new Date(sb.clock.now() + 400 * 86400_000).toISOString() }) });
+    const late = await json('/Token', { method: 'POST', body: JSON.stringify({ expiresAt: new Date(sb.authClock.now() + 400 * 86400_000).toISOString() }) });
     expect(await late.json()).toEqual({ code: 400, message: 'Cannot set expiration after policy default' });
     const early = await json(`/Token?expiration=${encodeURIComponent('2001-01-01T00:00:00.000+00:00')}`, { method: 'POST' });
     expect(await early.json()).toEqual({ code: 400, message: 'Cannot set expiration before current time' });

@@ -14,7 +14,8 @@ const YEAR_MS = 365 * 24 * 3600 * 1000;
 
 /** Creates a client token record and its macaroon (used by POST /Token and by the admin API). */
 export function issueClientToken(app: App, orgId: string, label?: string, expiresAt?: number): { record: TokenRecord; token: string } {
-  const now = app.clock.now();
+  // credentials live on the auth clock: a client token made after `clock advance` must not already be expired
+  const now = app.authClock.now();
   const record: TokenRecord = {
     id: randomUUID(),
     orgId,
@@ -57,7 +58,7 @@ async function tokenAuth(app: App, body: Buffer): Promise<Reply> {
   if (assertionType !== ASSERTION_TYPE) throw new ApiError(400, `Client Assertion Type must be '${ASSERTION_TYPE}'`);
   if (scope !== 'system/*.*') throw new ApiError(400, "Access Scope must be 'system/*.*'");
   const { clientToken } = await authenticateAssertion(app, assertion);
-  const accessToken = mintAccessToken(app.store.rootKey, clientToken, app.clock.now());
+  const accessToken = mintAccessToken(app.store.rootKey, clientToken, app.authClock.now());
   return { status: 200, body: { access_token: accessToken, token_type: 'bearer', expires_in: ACCESS_TOKEN_SECONDS, scope: 'system/*.*' } };
 }
 
@@ -74,7 +75,7 @@ async function createToken(app: App, orgId: string, url: URL, body: Buffer): Pro
   if (!isRecord(json)) throw new ApiError(400, 'Value could not be parsed as JSON', { text: true });
   const label = typeof json.label === 'string' ? json.label : url.searchParams.get('label') ?? undefined;
   const rawExpiry = json.expiresAt ?? url.searchParams.get('expiration') ?? undefined;
-  const now = app.clock.now();
+  const now = app.authClock.now();
   let expiresAt: number | undefined;
   if (rawExpiry !== undefined && rawExpiry !== null) {
     expiresAt = parseExpiration(rawExpiry);
