@@ -8,6 +8,7 @@ import { outputFor, type GlobalArgs } from '../context.js';
 import type { Output } from '../output.js';
 import { DpcError } from '../../errors.js';
 import { startSandbox } from '../../sandbox/index.js';
+import { clockCommand, faultCommand } from './sandbox-admin.js';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
@@ -138,6 +139,10 @@ const start: CommandModule<GlobalArgs, SandboxStartArgs> = {
 
 export const sandboxCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   // command and describe: commands/index.ts (this module loads only when the command runs)
-  builder: (y) => y.command(start).demandCommand(1, 'Name a sandbox command: start.').example('$0 sandbox start --seed', 'a local DPC to develop against'),
+  builder: (y) =>
+    y.command(start).command(clockCommand).command(faultCommand)
+      .demandCommand(1, 'Name a sandbox command: start, clock, fault.')
+      .example('$0 sandbox start --seed', 'a local DPC to develop against')
+      .example('$0 sandbox clock advance 91d', 'on a --test-mode sandbox: rehearse the 90-day attribution lapse'),
   handler: () => {},
 };
