@@ -7,7 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DpcError, isDpcError } from '../errors.js';
-import { headerValue, MediaType, parseRetryAfter, RetryBudget, type Transport } from '../transport/index.js';
+import { headerValue, MediaType, parseRetryAfter, RetryBudget, serverText, type Transport } from '../transport/index.js';
 import { redactUrl } from '../redact.js';
 import type { ExportEventHandler } from './events.js';
 import { parseCompletion, type JobCompletion } from './manifest.js';
@@ -194,6 +194,12 @@ export async function kickoff(transport: Transport, request: ExportRequest, sign
   const location = headerValue(response.headers['content-location']);
   if (!location) {
     throw new DpcError('ERR_HTTP', `${post ? 'POST' : 'GET'} ${path} answered 202 without a Content-Location header`, { requestId: response.requestId, location: redactUrl(response.url) });
+  }
+  if (!URL.canParse(location, `${transport.baseUrl}/`)) {
+    throw new DpcError('ERR_HTTP', `${post ? 'POST' : 'GET'} ${path} answered 202 with a Content-Location header that is not a URL: ${serverText(location)}`, {
+      requestId: response.requestId,
+      location: redactUrl(response.url),
+    });
   }
   return { jobUrl: transport.resolve(location).href, url: redactUrl(response.url), requestId: response.requestId };
 }

@@ -4,6 +4,7 @@
  */
 import { DpcError } from '../errors.js';
 import { isObject, kindOf } from '../json.js';
+import { serverText } from '../transport/index.js';
 
 export const CHECKSUM_EXTENSION = 'https://dpc.cms.gov/checksum';
 export const FILE_LENGTH_EXTENSION = 'https://dpc.cms.gov/file_length';
@@ -51,6 +52,8 @@ export function parseCompletion(body: unknown, where: string): JobCompletion {
 function parseEntry(entry: unknown, kind: JobFile['kind'], where: string): JobFile {
   if (!isObject(entry)) throw malformed(where, 'not an object');
   if (typeof entry.url !== 'string' || entry.url === '') throw malformed(where, '"url" is missing');
+  // a relative url is resolved against the server later; here only one no base can make a URL of is refused
+  if (!URL.canParse(entry.url, 'http://relative.invalid/')) throw malformed(where, `"url" "${serverText(entry.url)}" is not a URL`);
   const type = typeof entry.type === 'string' && /^[A-Za-z]+$/.test(entry.type) ? entry.type : kind === 'error' ? 'OperationOutcome' : undefined;
   if (type === undefined) throw malformed(where, '"type" is missing or not a resource type');
   const file: JobFile = { kind, type, url: entry.url };

@@ -72,6 +72,10 @@ describe('completion body', () => {
     const nullExtension = { transactionTime: 't', output: [{ type: 'Patient', url: 'u', extension: [null] }] };
     expect(() => parseCompletion(nullExtension, 'j')).toThrow(/^job status j output\[0\]: unexpected completion body: "extension\[0\]" is not an object \(got null\)$/);
     expect(() => parseCompletion({ transactionTime: 't', output: [{ type: 'Patient', url: 'u', extension: 'x' }] }, 'j')).toThrow(/"extension" must be an array/);
+    // a server's url that no base can make a URL of is named with its entry, escaped, not a bare "Invalid URL"
+    expect(() => parseCompletion({ transactionTime: 't', output: [{ type: 'Patient', url: 'http://[::1\u001b[2J' }] }, 'j')).toThrow(
+      /^job status j output\[0\]: unexpected completion body: "url" "http:\/\/\[::1\\u001b\[2J" is not a URL$/,
+    );
   });
 
   it('plans <Type>-NNN.ndjson names per type in manifest order', () => {
