@@ -18,10 +18,28 @@ export const FILE_MODE = 0o600;
  */
 export async function ensurePrivateDir(path: string): Promise<void> {
   await io(path, 'create folder', async () => {
-    const created = await mkdir(path, { recursive: true, mode: DIR_MODE });
+    const created = await mkdirRevealingCause(path);
     // mkdir's mode passes through the umask; what we created we tighten to exactly 0700
     if (created !== undefined) await chmod(path, DIR_MODE);
   });
+}
+
+/**
+ * `mkdir -p` that reports why a missing parent could not be made: Node's recursive mkdir says ENOENT when the first
+ * missing folder cannot be created (a read-only disk, say), so that folder is asked once more, alone, for its cause.
+ */
+async function mkdirRevealingCause(path: string): Promise<string | undefined> {
+  try {
+    return await mkdir(path, { recursive: true, mode: DIR_MODE });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    let missing = path;
+    while (dirname(missing) !== missing && !(await fileExists(dirname(missing)))) missing = dirname(missing);
+    // throws the real cause (EROFS, EACCES, ENOTDIR); if another process made it meanwhile, try the whole path again
+    await mkdir(missing, { mode: DIR_MODE });
+    await chmod(missing, DIR_MODE);
+    return (await mkdir(path, { recursive: true, mode: DIR_MODE })) ?? missing;
+  }
 }
 
 /** Temp name next to `finalPath`: same folder, so the rename is atomic; dot-prefixed so it is never mistaken for data. */

@@ -1,6 +1,7 @@
 /** The shared file operations: owner-only modes, whole-file replacement, no temp files left, one-line ERR_IO. */
 import { afterAll, describe, expect, it } from 'vitest';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDpcError } from '../src/errors.js';
@@ -72,5 +73,27 @@ describe('ensurePrivateDir and fileExists', () => {
     await ensurePrivateDir(dir);
     expect(await mode(dir)).toBe(0o700);
     expect(await fileExists(dir)).toBe(true);
+  });
+
+  it('reports why a missing parent cannot be made (ENOTDIR), not the ENOENT of a recursive mkdir', async () => {
+    const file = join(root, 'a-file');
+    await writeFile(file, 'x');
+    const failure = await ensurePrivateDir(join(file, 'sub', 'run')).catch((error: unknown) => error);
+    expect(isDpcError(failure, 'ERR_IO') && failure.message).toMatch(/ENOTDIR$/);
+  });
+
+  // a read-only disk needs a mount: root on Linux only (CI runs as root); elsewhere the ENOTDIR case covers the path
+  const canMount = process.platform === 'linux' && process.getuid?.() === 0 && spawnSync('mount', ['--version']).status === 0;
+  it.runIf(canMount)('reports EROFS for a missing --out parent on a read-only disk', async (context) => {
+    const mountPoint = join(root, 'read-only');
+    await mkdir(mountPoint);
+    // a container may deny mounts even to root
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', mountPoint]).status !== 0) context.skip();
+    try {
+      const failure = await ensurePrivateDir(join(mountPoint, 'missing', 'out')).catch((error: unknown) => error);
+      expect(isDpcError(failure, 'ERR_IO') && failure.message).toBe(`create folder ${join(mountPoint, 'missing', 'out')}: EROFS`);
+    } finally {
+      spawnSync('umount', [mountPoint]);
+    }
   });
 });
