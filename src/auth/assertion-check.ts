@@ -16,6 +16,14 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function isUuid(value: string): boolean {
   return UUID.test(value);
 }
+
+/**
+ * Whether a key id fits the server: DPC (no tokenUrl) issues UUID key ids, so anything else is a typo caught before
+ * a 401; a generic SMART server (tokenUrl set) may use any non-empty kid.
+ */
+export function keyIdFits(keyId: string, tokenUrl: string | undefined): boolean {
+  return tokenUrl === undefined ? isUuid(keyId) : keyId !== '';
+}
 const MAX_FUTURE_SEC = 300;
 
 /** Every problem DPC would find with this assertion (empty when it would pass). `now` in milliseconds. */

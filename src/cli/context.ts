@@ -57,14 +57,15 @@ export interface ClientForOptions {
 /** A client for the resolved settings; ERR_CONFIG names what is missing and how to set it. */
 export async function clientFor(argv: GlobalArgs, output: Output, options: ClientForOptions = {}): Promise<DpcClient> {
   const { settings, configMissing } = await settingsFor(argv);
-  const { keyIdFits, missingCredentials } = await import('./config/settings.js');
+  const { missingCredentials } = await import('./config/settings.js');
+  const { keyIdFits } = await import('../auth/assertion-check.js');
   const { createClient } = await import('../client.js');
   const redactor = cliRedactor();
   redactor.add(settings.clientToken);
   redactor.add(settings.accessToken);
   redactor.add(settings.passphrase);
 
-  const missing = settings.accessToken ? [] : missingCredentials(settings);
+  const missing = missingCredentials(settings);
   if ((options.credentials ?? true) && missing.length > 0) {
     // a config file that is not there is the likelier cause: say so first
     const lacks = `profile "${settings.profile}" has no ${missing.join(', no ')}`;

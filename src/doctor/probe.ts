@@ -7,7 +7,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type * as fhir3 from 'fhir/r3.js';
 import type { Dispatcher } from 'undici';
-import { isUuid } from '../auth/assertion-check.js';
+import { keyIdFits } from '../auth/assertion-check.js';
 import { validateAssertion, type PublicKeyEntity } from '../auth/admin.js';
 import { loadPrivateKey } from '../auth/keys.js';
 import { createClient, type DpcClient, type DpcClientOptions } from '../client.js';
@@ -54,7 +54,7 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
   if (input.baseUrl === undefined) return report(checks, context);
 
   const missing = (['clientToken', 'privateKey', 'keyId'] as const).filter((k) => (k === 'privateKey' ? input.privateKeyPath : input[k]) === undefined);
-  const keyIdNotUuid = input.keyId !== undefined && input.tokenUrl === undefined && !isUuid(input.keyId) ? input.keyId : undefined;
+  const keyIdNotUuid = input.keyId !== undefined && !keyIdFits(input.keyId, input.tokenUrl) ? input.keyId : undefined;
   checks.push(settingsCheck({ profile: input.profile, baseUrl: input.baseUrl, missing, keyIdNotUuid, fixedAccessToken: input.accessToken !== undefined, noAuth: input.noAuth }));
   const { facts: key, privateKey } = input.privateKeyPath === undefined ? { facts: {} } : await keyFacts(input.privateKeyPath, input.passphrase);
   checks.push(keyFileCheck(key));

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { DpcError } from '../../errors.js';
 import { writeOwnerOnly } from '../../fs.js';
 import { isObject } from '../../json.js';
-import { keyIdFits, knownBaseUrl, type ConfigFile, type Env, type ProfileConfig } from './settings.js';
+import { keyIdFits } from '../../auth/assertion-check.js';
+import { knownBaseUrl, type ConfigFile, type Env, type ProfileConfig } from './settings.js';
 
 /** Where the config file lives: explicit path > DPC_CONFIG > XDG_CONFIG_HOME > ~/.config. */
 export function configPath(env: Env, explicit?: string): string {

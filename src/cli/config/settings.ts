@@ -2,7 +2,6 @@
  * Pure configuration resolution: command-line flags > environment > config file profile > known defaults.
  * No I/O here; the file is read and validated by `file.ts`.
  */
-import { isUuid } from '../../auth/assertion-check.js';
 import { DpcError } from '../../errors.js';
 
 export const KNOWN_PROFILES: Readonly<Record<string, string>> = {
@@ -105,14 +104,6 @@ export function resolveSettings(flags: SettingFlags, env: Env, file: ConfigFile 
     noAuth: (nonEmpty(env.DPC_AUTH) ?? stored?.auth) === 'none',
     sources,
   };
-}
-
-/**
- * Whether a key id fits the server: DPC (no tokenUrl) issues UUID key ids, so anything else is a typo caught before
- * a 401; a generic SMART server (tokenUrl set) may use any non-empty kid.
- */
-export function keyIdFits(keyId: string, tokenUrl: string | undefined): boolean {
-  return tokenUrl === undefined ? isUuid(keyId) : keyId !== '';
 }
 
 /** Which settings the assertion flow still lacks, named as the user would set them (none for an open server). */
