@@ -5,6 +5,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { outputFor, type GlobalArgs } from './context.js';
+import { cliProcess } from './cli-process.js';
 
 export const SHELLS = ['bash', 'zsh'] as const;
 export type Shell = (typeof SHELLS)[number];
@@ -45,7 +46,7 @@ export function shellFrom(env: Readonly<Record<string, string | undefined>>): Sh
 }
 
 /** Built-in profile names and those in the config file, for `--profile <TAB>`; a broken config file gives the built-ins. */
-export async function profileNames(explicitConfig: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
+export async function profileNames(explicitConfig: string | undefined, env: NodeJS.ProcessEnv = cliProcess().env): Promise<string[]> {
   const { KNOWN_PROFILES } = await import('./config/settings.js');
   const { configPath, readConfig } = await import('./config/file.js');
   const file = await readConfig(configPath(env, explicitConfig)).catch(() => undefined);
@@ -82,6 +83,6 @@ export const completionCommand: CommandModule<GlobalArgs, CompletionArgs> = {
       .example('$0 completion zsh > "${fpath[1]}/_dpc"', 'zsh: then restart the shell (compinit)')
       .example('source <($0 completion)', 'this shell only') as unknown as Argv<CompletionArgs>,
   handler: (argv) => {
-    outputFor(argv).raw(completionScript((argv.shell as Shell | undefined) ?? shellFrom(process.env)));
+    outputFor(argv).raw(completionScript((argv.shell as Shell | undefined) ?? shellFrom(cliProcess().env)));
   },
 };

@@ -10,7 +10,7 @@ import type { Settings } from './config/settings.js';
 import { DpcError } from '../errors.js';
 import type { TransportEvent } from '../transport/index.js';
 import { logsEvents, Output } from './output.js';
-import { cliRedactor } from './secrets.js';
+import { cliProcess } from './cli-process.js';
 
 export interface GlobalArgs {
   profile?: string;
@@ -30,7 +30,7 @@ export function outputFor(argv: GlobalArgs & { _?: ReadonlyArray<string | number
 }
 
 /** The effective settings and the config file they came from. */
-export async function settingsFor(argv: GlobalArgs, env: NodeJS.ProcessEnv = process.env): Promise<{ settings: Settings; configPath: string; configMissing?: string }> {
+export async function settingsFor(argv: GlobalArgs, env: NodeJS.ProcessEnv = cliProcess().env): Promise<{ settings: Settings; configPath: string; configMissing?: string }> {
   const { configPath, readConfig } = await import('./config/file.js');
   const { resolveSettings } = await import('./config/settings.js');
   const path = configPath(env, argv.config);
@@ -60,7 +60,7 @@ export async function clientFor(argv: GlobalArgs, output: Output, options: Clien
   const { missingCredentials } = await import('./config/settings.js');
   const { keyIdFits } = await import('../auth/assertion-check.js');
   const { createClient } = await import('../client.js');
-  const redactor = cliRedactor();
+  const redactor = cliProcess().redactor;
   redactor.add(settings.clientToken);
   redactor.add(settings.accessToken);
   redactor.add(settings.passphrase);

@@ -5,7 +5,7 @@
  * through yargs. Cold start: bench cli-cold-start.
  */
 import { readFileSync } from 'node:fs';
-import { helpWidth } from './help.js';
+import { helpWidth, yargsLocale } from './help.js';
 
 /** Pipes and tests without $COLUMNS (100), terminals 120 columns or wider (120). */
 export const CACHED_HELP_WIDTHS = [100, 120] as const;
@@ -15,10 +15,9 @@ export function cachedHelpFile(width: number): URL {
   return new URL(`./help-${width}.txt`, import.meta.url);
 }
 
-/** The locale yargs would pick (its own order of variables); the cache holds the English text. */
+/** The cache holds the English text. */
 function isEnglish(env: NodeJS.ProcessEnv): boolean {
-  const locale = env.LC_ALL || env.LC_MESSAGES || env.LANG || env.LANGUAGE || 'en_US';
-  return /^(en([_.-]|$)|C(\.|$)|POSIX$)/.test(locale);
+  return /^(en([_-]|$)|C$|POSIX$)/.test(yargsLocale(env));
 }
 
 /** The cached help for exactly `dpc --help` at this width and language, else undefined (then yargs renders it). */

@@ -4,11 +4,17 @@
  * Footers are given as paragraphs and left to yargs to wrap at the terminal width.
  */
 import type { Argv } from 'yargs';
+import { cliProcess } from './cli-process.js';
 
 /** Help width: the terminal's, else $COLUMNS (pipes, tests), else 100; at most 120 (longer lines are hard to read). */
-export function helpWidth(columns: number | undefined = process.stdout.columns, env: NodeJS.ProcessEnv = process.env): number {
+export function helpWidth(columns: number | undefined = (cliProcess().stdout as NodeJS.WriteStream).columns, env: NodeJS.ProcessEnv = cliProcess().env): number {
   const width = columns ?? (Number(env.COLUMNS) || 100);
   return Math.max(40, Math.min(120, width));
+}
+
+/** The locale yargs would pick (its own order of variables), from a run's environment rather than the process's. */
+export function yargsLocale(env: NodeJS.ProcessEnv): string {
+  return (env.LC_ALL || env.LC_MESSAGES || env.LANG || env.LANGUAGE || 'en_US').replace(/[.:].*/, '');
 }
 
 /**

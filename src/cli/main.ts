@@ -9,16 +9,13 @@ import { commands } from './commands/index.js';
 import { completeWord, completionCommand } from './completion.js';
 import { unknownCommandMessage } from './unknown-command.js';
 import { unknownFlagMessage } from './unknown-flag.js';
-import { helpWidth, stackExamples } from './help.js';
+import { helpWidth, stackExamples, yargsLocale } from './help.js';
 import { logsEvents, Output, wasPrintedWithResult } from './output.js';
 import { positionals } from './positionals.js';
 import { VERSION } from '../version.js';
-import { resetCliRedactor } from './secrets.js';
+import { withCliProcess, type CliIO, type CliProcess } from './cli-process.js';
 
-export interface CliIO {
-  stdout?: NodeJS.WritableStream;
-  stderr?: NodeJS.WritableStream;
-}
+export type { CliIO } from './cli-process.js';
 
 /** Options every command accepts (see README "Configuration": flags > env > config file). */
 export function withGlobalOptions(cli: Argv): Argv {
@@ -41,10 +38,13 @@ export function withGlobalOptions(cli: Argv): Argv {
 
 const GLOBAL_OPTIONS = ['profile', 'base-url', 'client-token', 'private-key', 'key-id', 'passphrase-file', 'config', 'json', 'debug', 'quiet', 'version'];
 
-export async function runCli(args: string[], io: CliIO = {}): Promise<number> {
-  const stderr = io.stderr ?? process.stderr;
+/** One `dpc` run: its own streams, environment, secrets and exit code (see cli-process.ts); resolves to the exit code. */
+export function runCli(args: string[], io: CliIO = {}): Promise<number> {
+  return withCliProcess(io, (run) => parseAndRun(args, run));
+}
+
+async function parseAndRun(args: string[], run: CliProcess): Promise<number> {
   let exitCode: number = ExitCode.ok;
-  resetCliRedactor();
   const cli = stackExamples(withGlobalOptions(yargs(args)))
     .scriptName('dpc')
     .usage('$0 <command> [options]\n\nCommand-line client for the CMS Data at the Point of Care (DPC) API.')
@@ -59,6 +59,7 @@ export async function runCli(args: string[], io: CliIO = {}): Promise<number> {
     .strict()
     .exitProcess(false)
     .wrap(helpWidth())
+    .locale(yargsLocale(run.env))
     .example('$0 init --sandbox-url http://127.0.0.1:3002 --default --verify', 'register with a running embedded sandbox')
     .example('$0 keys generate --out keys', 'an RSA-4096 key pair and the signature DPC asks for')
     .example('$0 auth token', 'an access token for curl')
@@ -73,15 +74,18 @@ export async function runCli(args: string[], io: CliIO = {}): Promise<number> {
   // otherwise end the process with 130 and no word; those handlers take over while registered.
   const onInterrupt = () => {
     if (process.listenerCount('SIGINT') > 1) return;
-    stderr.write('error: interrupted\n');
+    run.stderr.write('error: interrupted\n');
     process.exit(128 + 2); // 128 + SIGINT, as a shell reports a process killed by Ctrl-C
   };
   process.on('SIGINT', onInterrupt);
   try {
-    await cli.parseAsync();
-    exitCode = Number(process.exitCode ?? ExitCode.ok) || ExitCode.ok;
+    // with a callback yargs hands over help, version and completions instead of printing them with console.log
+    await cli.parseAsync(args, {}, (_error, _argv, output) => {
+      if (output) run.stdout.write(`${output}\n`);
+    });
+    exitCode = run.exitCode ?? ExitCode.ok;
   } catch (error) {
-    exitCode = reportError(error, args, io);
+    exitCode = reportError(error, args);
   } finally {
     process.off('SIGINT', onInterrupt);
   }

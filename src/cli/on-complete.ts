@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { basename, dirname } from 'node:path';
 import { DpcError } from '../errors.js';
+import { cliProcess } from './cli-process.js';
 import type { GroupResult } from '../export/index.js';
 
 /** The last bytes of the command's stderr kept for the failure message. */
@@ -26,7 +27,7 @@ export function onCompleteEnv(group: GroupResult, base: NodeJS.ProcessEnv): Node
 }
 
 /** A hook for `onGroupComplete` that runs `command`; resolves when it exits 0, rejects naming its exit otherwise. */
-export function onCompleteCommand(command: string, env: NodeJS.ProcessEnv = process.env): (group: GroupResult) => Promise<void> {
+export function onCompleteCommand(command: string, env: NodeJS.ProcessEnv = cliProcess().env): (group: GroupResult) => Promise<void> {
   return (group) =>
     new Promise((resolve, reject) => {
       const manifestPath = group.manifestPath!;

@@ -4,7 +4,7 @@
  * escaping of ./escape.ts so server text cannot drive the terminal.
  */
 import type { Redactor } from '../redact.js';
-import { cliRedactor } from './secrets.js';
+import { cliProcess } from './cli-process.js';
 import { DpcError } from '../errors.js';
 import { exitCodeFor } from './exit-codes.js';
 import { cliMessage } from './fields.js';
@@ -18,7 +18,7 @@ export interface OutputOptions {
   eventLog?: boolean;
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream;
-  /** Knows the secrets to mask; default: the invocation's (./secrets.ts). */
+  /** Knows the secrets to mask; default: the run's (./cli-process.ts). */
   redactor?: Redactor;
 }
 
@@ -43,12 +43,13 @@ export class Output {
   private readonly redactor: Redactor;
 
   constructor(options: OutputOptions) {
-    this.redactor = options.redactor ?? cliRedactor();
     this.json = options.json;
     this.debug = options.debug;
     this.quiet = options.quiet ?? false;
-    this.out = options.stdout ?? process.stdout;
-    this.err = options.stderr ?? process.stderr;
+    const run = cliProcess();
+    this.redactor = options.redactor ?? run.redactor;
+    this.out = options.stdout ?? run.stdout;
+    this.err = options.stderr ?? run.stderr;
     this.eventLog = (options.eventLog ?? false) && !this.isTTY;
   }
 
@@ -115,6 +116,11 @@ export class Output {
 
   private redact(text: string): string {
     return this.redactor.redact(text);
+  }
+
+  /** Where progress goes (a progress bar draws on it). */
+  get stderr(): NodeJS.WritableStream {
+    return this.err;
   }
 
   get isTTY(): boolean {

@@ -2,26 +2,20 @@
  * `dpc --help` and `dpc --version` are answered without yargs (cold start); the answers must be exactly what yargs
  * prints, and anything else must still go through yargs.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { cachedHelp, CACHED_HELP_WIDTHS } from '../../src/cli/help-cache.js';
-import { assertBuilt, runCli } from './run-cli.js';
+import { assertBuilt, runCli, spawnCli } from './run-cli.js';
 
-const run = promisify(execFile);
-const MAIN = new URL('../../dist/cli/main.js', import.meta.url).href;
 
-/** What yargs itself prints for these args at this width (stdout a pipe, so $COLUMNS sets the width). */
+/** What yargs itself prints for these args at this width (in-process runs never use the cache). */
 async function throughYargs(args: string[], columns: number): Promise<string> {
-  const script = `const { runCli } = await import(${JSON.stringify(MAIN)}); process.exitCode = await runCli(${JSON.stringify(args)});`;
-  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env.PATH ?? '', COLUMNS: String(columns) } });
-  return stdout;
+  return (await runCli(args, { env: { COLUMNS: String(columns) } })).stdout;
 }
 
 describe('cold-start answers', () => {
   it.each(CACHED_HELP_WIDTHS)('the built help at %i columns is what yargs prints', async (width) => {
     assertBuilt();
-    const cached = await runCli(['--help'], { env: { COLUMNS: String(width) } });
+    const cached = await spawnCli(['--help'], { env: { COLUMNS: String(width) } });
     expect(cached.code).toBe(0);
     expect(cached.stdout).toBe(await throughYargs(['--help'], width));
     expect(cached.stdout).toMatch(/^dpc <command> \[options\]/);
@@ -37,7 +31,7 @@ describe('cold-start answers', () => {
   });
 
   it('`dpc --version` prints the version yargs would', async () => {
-    const fast = await runCli(['--version']);
+    const fast = await spawnCli(['--version']);
     expect(fast).toEqual({ code: 0, stdout: `${(await throughYargs(['--version'], 100)).trim()}\n`, stderr: '' });
     expect(fast.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
   });

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assertBuilt, ROOT, runCli, type CliResult } from '../cli/run-cli.js';
+import { assertBuilt, ROOT, runCli, spawnCli, type CliResult } from '../cli/run-cli.js';
 import type { DemoSummary } from '../../src/demo/summary.js';
 
 const BIN = join(ROOT, 'bin', 'dpc');
@@ -102,7 +102,8 @@ beforeAll(async () => {
   assertBuilt();
   [jsonDir, keepDir, ownTmp] = await Promise.all([tempDir(), tempDir(), tempDir()]);
   keep = startDemo(['--dir', keepDir, '--keep', '--debug']);
-  plainRun = runCli(['demo'], { env: { TMPDIR: ownTmp } });
+  // a child: the demo's temporary folder comes from the process's TMPDIR
+  plainRun = spawnCli(['demo'], { env: { TMPDIR: ownTmp } });
   jsonRun = await runCli(['demo', '--json', '--debug', '--dir', jsonDir]);
 });
 

@@ -1,20 +1,20 @@
 /**
- * `dpc` child processes (the built dist/, as `npm test` builds first) against an in-process sandbox: roster sync,
+ * `dpc` runs against an in-process sandbox: roster sync,
  * expiry and renewal, lookups, and a rejected roster's exit code and one-line error.
  */
 import type * as fhir3 from 'fhir/r3.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mbiOf, resourcesOfType } from '../../src/fhir/resources.js';
 import { rosterFixture, type RosterFixture } from './fixture.js';
+import { runCli, type CliResult } from '../cli/run-cli.js';
 
 let fx: RosterFixture;
 let dir: string;
 let knownCsv: string;
-let env: NodeJS.ProcessEnv;
+let env: Record<string, string>;
 
 beforeAll(async () => {
   fx = await rosterFixture();
@@ -25,8 +25,6 @@ beforeAll(async () => {
   await writeFile(knownCsv, `mbi,npi\n${rows.join('\n')}\n`);
   const seed = fx.sandbox.seed!;
   env = {
-    PATH: process.env.PATH,
-    TMPDIR: tmpdir(),
     DPC_CONFIG: join(dir, 'no-config.json'),
     DPC_BASE_URL: fx.sandbox.baseUrl,
     DPC_CLIENT_TOKEN: seed.clientToken,
@@ -39,12 +37,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function dpc(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['bin/dpc', ...args], { env }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
-    });
-  });
+function dpc(...args: string[]): Promise<CliResult> {
+  return runCli(args, { env });
 }
 
 describe('dpc roster / group / practitioner / patient', () => {

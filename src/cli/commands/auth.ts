@@ -5,6 +5,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { clientFor, outputFor, settingsFor, type GlobalArgs } from '../context.js';
 import { withClient } from './fhir-common.js';
+import { cliProcess } from '../cli-process.js';
 import { DpcError } from '../../errors.js';
 import { validateAssertion } from '../../auth/admin.js';
 
@@ -98,6 +99,6 @@ export const authCommand: CommandModule<GlobalArgs, GlobalArgs> = {
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  for await (const chunk of cliProcess().stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
 }

@@ -9,7 +9,7 @@ import { DpcError } from '../../errors.js';
 import { describePatients } from '../../export/outcomes.js';
 import { describeEvent, outputFor, type GlobalArgs } from '../context.js';
 import { formatTable, type Output } from '../output.js';
-import { cliRedactor } from '../secrets.js';
+import { cliProcess } from '../cli-process.js';
 import { prepareDemoDir, runDemo } from '../../demo/index.js';
 import { logRecord } from './export-progress.js';
 import { rm } from 'node:fs/promises';
@@ -55,7 +55,7 @@ export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
         dir,
         exportScale: argv.scale,
         signal: stop.signal,
-        redactor: cliRedactor(),
+        redactor: cliProcess().redactor,
         ...(argv.quiet ? {} : { onStep: (step: DemoStep) => printStep(output, step) }),
         ...(argv.debug
           ? {

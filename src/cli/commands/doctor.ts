@@ -10,7 +10,7 @@ import { ExitCode } from '../exit-codes.js';
 import { configPath } from '../config/file.js';
 import { DEFAULT_PROFILE, resolveSettings } from '../config/settings.js';
 import { isDpcError } from '../../errors.js';
-import { cliRedactor } from '../secrets.js';
+import { cliProcess } from '../cli-process.js';
 import { runDoctor } from '../../doctor/probe.js';
 
 export const doctorCommand: CommandModule<GlobalArgs, GlobalArgs> = {
@@ -22,7 +22,8 @@ export const doctorCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   handler: async (argv) => {
     const output = outputFor(argv);
 
-    const path = configPath(process.env, argv.config);
+    const run = cliProcess();
+    const path = configPath(run.env, argv.config);
     let settings: Awaited<ReturnType<typeof settingsFor>>['settings'] | undefined;
     let configError: string | undefined;
     try {
@@ -32,17 +33,17 @@ export const doctorCommand: CommandModule<GlobalArgs, GlobalArgs> = {
       configError = error.message;
       // the file is unusable: diagnose what flags and environment alone give, if they name a server
       try {
-        settings = resolveSettings(argv, process.env, undefined, path);
+        settings = resolveSettings(argv, run.env, undefined, path);
       } catch {
         settings = undefined;
       }
     }
-    const redactor = cliRedactor();
+    const redactor = run.redactor;
     redactor.add(settings?.clientToken);
     redactor.add(settings?.accessToken);
     redactor.add(settings?.passphrase);
     const report = await runDoctor({
-      profile: settings?.profile ?? argv.profile ?? process.env.DPC_PROFILE ?? DEFAULT_PROFILE,
+      profile: settings?.profile ?? argv.profile ?? run.env.DPC_PROFILE ?? DEFAULT_PROFILE,
       baseUrl: settings?.baseUrl,
       configPath: path,
       configError,
@@ -59,7 +60,7 @@ export const doctorCommand: CommandModule<GlobalArgs, GlobalArgs> = {
       onEvent: argv.debug ? (event) => output.debugLine(describeEvent(event)) : undefined,
     });
     output.result(report, () => formatReport(report));
-    if (!report.ok) process.exitCode = ExitCode.failure;
+    if (!report.ok) run.exitCode = ExitCode.failure;
   },
 };
 

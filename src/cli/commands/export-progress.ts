@@ -37,7 +37,7 @@ export async function createProgress(output: Output, quiet: boolean): Promise<Pr
   }
   const { MultiBar } = await import('cli-progress');
   const bars = new MultiBar({
-    stream: process.stderr,
+    stream: output.stderr,
     // the whole line is ours (progressLine): a waiting job shows its wait, not an empty 0/0 bar
     format: (_options, _params, payload: { line?: string }) => payload.line ?? '',
     hideCursor: true,

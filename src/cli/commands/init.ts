@@ -9,7 +9,7 @@ import type { Argv, CommandModule } from 'yargs';
 import type { ProfileConfig } from '../config/settings.js';
 import { outputFor, privateKeyFor, type GlobalArgs, clientFor } from '../context.js';
 import type { Output } from '../output.js';
-import { cliRedactor } from '../secrets.js';
+import { cliProcess } from '../cli-process.js';
 import { configPath, readConfig, withProfile, writeConfig } from '../config/file.js';
 import { knownBaseUrl, DEFAULT_PROFILE } from '../config/settings.js';
 import { DpcError } from '../../errors.js';
@@ -55,15 +55,16 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
   handler: async (argv) => {
     const output = outputFor(argv);
 
-    const path = configPath(process.env, argv.config);
+    const run = cliProcess();
+    const path = configPath(run.env, argv.config);
     const existing = await readConfig(path);
     const profile = argv.profile ?? (argv.sandboxUrl ? 'local' : (existing?.defaultProfile ?? DEFAULT_PROFILE));
     const stored = existing?.profiles[profile] ?? {};
     const noAuth = argv.auth === false || (argv.auth === undefined && stored.auth === 'none');
-    const interactive = Boolean(process.stdin.isTTY) && argv.sandboxUrl === undefined;
+    const interactive = Boolean((run.stdin as NodeJS.ReadStream).isTTY) && argv.sandboxUrl === undefined;
 
     const clientToken = argv.clientToken ?? (argv.clientTokenFile ? await readTokenFile(argv.clientTokenFile) : undefined);
-    cliRedactor().add(clientToken);
+    run.redactor.add(clientToken);
     const update: ProfileConfig = argv.sandboxUrl
       ? await registerSandbox(argv.sandboxUrl, argv.privateKey, join(dirname(path), 'keys', `${profile}-private.pem`), output)
       : {
@@ -84,7 +85,7 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
       }
       if (!update.keyId && !stored.keyId) update.keyId = (await ask('public key id (UUID from the portal): ')) || undefined;
     }
-    cliRedactor().add(update.clientToken);
+    run.redactor.add(update.clientToken);
     // nothing given and nothing asked (no terminal, e.g. `dpc init </dev/null`): fail rather than save an empty profile
     const given = Object.values(update).some((v) => v !== undefined && v !== '');
     if (!given && !argv.default && !argv.verify) {
@@ -95,7 +96,7 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
     // --auth on a profile saved with --no-auth turns the assertion flow back on
     if (noAuth) merged.auth = 'none';
     else delete merged.auth;
-    if (merged.privateKey) await privateKeyFor({ privateKeyPath: merged.privateKey, passphrase: process.env.DPC_KEY_PASSPHRASE }, output);
+    if (merged.privateKey) await privateKeyFor({ privateKeyPath: merged.privateKey, passphrase: run.env.DPC_KEY_PASSPHRASE }, output);
     // merged already holds the stored fields; starting from an empty entry lets --auth drop a stored `auth: "none"`
     const config = withProfile(existing && { ...existing, profiles: { ...existing.profiles, [profile]: {} } }, profile, merged, argv.default);
     await writeConfig(path, config);
@@ -157,7 +158,7 @@ async function registerSandbox(sandboxUrl: string, givenKey: string | undefined,
   const privateKeyPath = resolve(givenKey ?? keyPath);
   let key: KeyObject;
   if (givenKey !== undefined || (await fileExists(privateKeyPath))) {
-    key = await privateKeyFor({ privateKeyPath, passphrase: process.env.DPC_KEY_PASSPHRASE }, output);
+    key = await privateKeyFor({ privateKeyPath, passphrase: cliProcess().env.DPC_KEY_PASSPHRASE }, output);
   } else {
     output.info('generating an RSA-4096 key pair…');
     key = (await generateKeyPair()).privateKey;
@@ -166,7 +167,7 @@ async function registerSandbox(sandboxUrl: string, givenKey: string | undefined,
   const registered = await registerWithSandbox(url.origin, publicKeyPem(key), { label: 'dpc init' }).catch((cause: Error) => {
     throw new DpcError('ERR_NETWORK', cause.message, { cause });
   });
-  cliRedactor().add(registered.clientToken);
+  cliProcess().redactor.add(registered.clientToken);
   output.info(`registered sandbox organization ${registered.orgId} with key ${registered.keyId}`);
   return { baseUrl, clientToken: registered.clientToken, privateKey: privateKeyPath, keyId: registered.keyId };
 }
@@ -181,23 +182,24 @@ async function readTokenFile(path: string): Promise<string> {
 
 /** Terminal prompts on stderr; `secret` answers are not echoed. */
 async function promptFor(): Promise<{ ask(question: string, secret?: boolean): Promise<string> }> {
+  const { stdin, stderr } = cliProcess();
   return {
     async ask(question, secret = false) {
       let muted = false;
       const echo = new Writable({
         write(chunk, _encoding, done) {
-          if (!muted) process.stderr.write(chunk as Buffer);
+          if (!muted) stderr.write(chunk as Buffer);
           done();
         },
       });
-      const rl = createInterface({ input: process.stdin, output: echo, terminal: true });
+      const rl = createInterface({ input: stdin, output: echo, terminal: true });
       try {
         const answer = rl.question(question);
         muted = secret;
         return (await answer).trim();
       } finally {
         rl.close();
-        if (secret) process.stderr.write('\n');
+        if (secret) stderr.write('\n');
       }
     },
   };

@@ -8,6 +8,7 @@ import { plural } from '../../plural.js';
 import { redact } from '../../redact.js';
 import type { ExportTablesResult, QueryColumn, QueryValue, TablesEvent } from '../../tables/index.js';
 import { outputFor, type GlobalArgs } from '../context.js';
+import { cliProcess } from '../cli-process.js';
 import { jsonForTerminal } from '../../escape.js';
 import { formatTable, type Output } from '../output.js';
 
@@ -37,7 +38,7 @@ function engineOptions(argv: EngineArgs): { memoryLimitBytes?: number; threads?:
     options.threads = argv.threads;
   }
   // where DuckDB is loaded from: for an engine installed elsewhere (and for tests of a missing engine)
-  const module = process.env[ENGINE_MODULE_ENV];
+  const module = cliProcess().env[ENGINE_MODULE_ENV];
   if (module) options.engineModule = module;
   return options;
 }
