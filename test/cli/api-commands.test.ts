@@ -1,5 +1,5 @@
 /**
- * The issue-11 commands end to end: `node bin/dpc` child processes against an in-process seeded sandbox over
+ * The issue-11 commands end to end: `dpc` runs against an in-process seeded sandbox over
  * loopback (real RSA-4096 key, real token exchange). Each command works with --json, and bad input ends with a
  * one-line error naming the field and a non-zero exit.
  */
@@ -13,7 +13,7 @@ import { patientFailure } from '../../src/sandbox/export/outcomes.js';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
 import { testKey } from '../keys.js';
 import { api, seedToken } from '../sandbox/helpers.js';
-import { assertBuilt, runCli, type CliResult } from './run-cli.js';
+import { runCli, type CliResult } from './run-cli.js';
 
 let sandbox: SandboxHandle;
 let dir: string;
@@ -41,7 +41,6 @@ function json<T = Record<string, unknown>>(result: CliResult): T {
 }
 
 beforeAll(async () => {
-  assertBuilt();
   sandbox = await startSandbox({ seed: true, seedKey: testKey(0), testMode: true, jobDurationMs: 0 });
   dir = await mkdtemp(join(tmpdir(), 'dpc-api-cli-'));
   const seed = sandbox.seed!;

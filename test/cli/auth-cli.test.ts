@@ -1,5 +1,5 @@
 /**
- * The foundation commands end to end: `node bin/dpc` as a child process against the in-process sandbox over
+ * The foundation commands end to end: `dpc` against the in-process sandbox over
  * loopback, real RSA-4096 keys, real RS384 verification. Errors must be one line with the documented exit code,
  * and no secret may appear in any output except where the user asked for it (`auth token`, `auth assertion`,
  * `tokens create`).
@@ -14,7 +14,7 @@ import { writeConfig } from '../../src/cli/config/file.js';
 import { testKey } from '../keys.js';
 import { createClient } from '../../src/client.js';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
-import { assertBuilt, runCli, type CliResult } from './run-cli.js';
+import { runCli, type CliResult } from './run-cli.js';
 
 let sandbox: SandboxHandle;
 let dir: string;
@@ -50,7 +50,6 @@ function oneLineError(result: CliResult, code: number): string {
 }
 
 beforeAll(async () => {
-  assertBuilt();
   sandbox = await startSandbox({ testMode: true });
   dir = await mkdtemp(join(tmpdir(), 'dpc-cli-'));
   env = { HOME: dir, DPC_CONFIG: join(dir, 'config', 'config.json') };

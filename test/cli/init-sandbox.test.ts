@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { testKeyPem } from '../keys.js';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
-import { assertBuilt, runCli } from './run-cli.js';
+import { runCli } from './run-cli.js';
 
 let sandbox: SandboxHandle;
 let dir: string;
@@ -17,7 +17,6 @@ let env: Record<string, string>;
 let keyPath: string;
 
 beforeAll(async () => {
-  assertBuilt();
   sandbox = await startSandbox();
   dir = await mkdtemp(join(tmpdir(), 'dpc-init-sandbox-'));
   env = { HOME: dir, DPC_CONFIG: join(dir, 'config', 'config.json') };

@@ -15,7 +15,7 @@ import { DpcError } from '../../src/errors.js';
 import { plural } from '../../src/plural.js';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
 import { testKey } from '../keys.js';
-import { assertBuilt, runCli } from './run-cli.js';
+import { runCli } from './run-cli.js';
 
 /** What a hostile server puts in an error: clear the screen, retitle the window, and forge a line of our own. */
 const EVIL = 'bad\u001b[2J\u001b]0;pwned\u0007 request\nerror: forged line\r\u009b31m';
@@ -94,7 +94,6 @@ describe('over loopback: a hostile server cannot drive the terminal', () => {
   let server: Server;
   let base: string;
   beforeAll(async () => {
-    assertBuilt();
     server = createServer((_req, res) => {
       res.writeHead(400, { 'content-type': 'application/fhir+json', 'x-request-id': 'req-1' });
       res.end(JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'invalid', details: { text: EVIL } }] }));

@@ -46,6 +46,7 @@ export async function runCli(args: string[], options: CliRunOptions = {}): Promi
 
 /** `node bin/dpc args` as a child process. */
 export function spawnCli(args: string[], options: CliRunOptions = {}): Promise<CliResult> {
+  assertBuilt();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cliEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';

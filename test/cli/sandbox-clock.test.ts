@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { testKeyPem } from '../keys.js';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
 import { clockOffset, clockRequestFor, faultsFromJson } from '../../src/cli/commands/sandbox-admin.js';
-import { assertBuilt, runCli, type CliResult } from './run-cli.js';
+import { runCli, type CliResult } from './run-cli.js';
 
 let sandbox: SandboxHandle;
 let dir: string;
@@ -32,7 +32,6 @@ function oneLineError(result: CliResult, code: number): string {
 }
 
 beforeAll(async () => {
-  assertBuilt();
   sandbox = await startSandbox({ testMode: true, jobDurationMs: 50 });
   dir = await mkdtemp(join(tmpdir(), 'dpc-sandbox-clock-'));
   env = { HOME: dir, DPC_CONFIG: join(dir, 'config', 'config.json') };

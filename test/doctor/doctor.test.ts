@@ -1,7 +1,7 @@
 /**
  * `dpc doctor` against the embedded sandbox over loopback (real RSA keys, real JWT verification), with a failing case
  * per check: bad file modes, a wrong key, an unknown key id, a deleted client token, a server with a wrong Date header,
- * an unreachable server, and an unusable config file. The CLI cases run the built `dpc` as a child process.
+ * an unreachable server, and an unusable config file.
  */
 import { createServer, type Server } from 'node:http';
 import { chmod, copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -16,7 +16,7 @@ import { createClient } from '../../src/client.js';
 import type { CheckId, CheckResult, DoctorReport } from '../../src/doctor/checks.js';
 import { runDoctor, type DoctorInput } from '../../src/doctor/probe.js';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
-import { assertBuilt, runCli } from '../cli/run-cli.js';
+import { runCli } from '../cli/run-cli.js';
 
 let sandbox: SandboxHandle;
 let dir: string;
@@ -195,7 +195,6 @@ describe('runDoctor against the sandbox', () => {
 });
 
 describe('dpc doctor (CLI)', () => {
-  beforeAll(() => assertBuilt());
 
   it('--json: every check as data, exit 0 when nothing failed; secrets never printed', async () => {
     const result = await runCli(['doctor', '--json'], { env: { DPC_CONFIG: configPath } });

@@ -12,7 +12,7 @@ import { DpcError } from '../../src/errors.js';
 import { QUARANTINE_DIR, runExport, runOutcomeError, type ExportEvent, type ExportRunOptions, type GroupManifest } from '../../src/export/index.js';
 import { QUARANTINE_KEEP_BYTES } from '../../src/export/download.js';
 import { cliLines, STACK_LINE } from '../fuzz/check.js';
-import { assertBuilt, runCli } from '../cli/run-cli.js';
+import { runCli } from '../cli/run-cli.js';
 import { parseSize } from '../../src/cli/size.js';
 import { completion, lines, sha256, startHostileServer, type FileEntry, type HostileServer } from './hostile-server.js';
 import { removeTempDirs, tempDir } from './sandbox.js';
@@ -293,7 +293,6 @@ async function onlyRun(out: string): Promise<string> {
 
 describe('the CLI, unattended', () => {
   async function dpc(...args: string[]) {
-    assertBuilt();
     const home = await tempDir('dpc-bounds-home-');
     return runCli(args, { env: { HOME: home, DPC_CONFIG: join(home, 'config.json'), DPC_BASE_URL: server.base, DPC_AUTH: 'none' } });
   }

@@ -19,7 +19,7 @@ import { generateKeyPair, privateKeyPem } from '../../src/auth/keys.js';
 import { readConfig, withProfile, writeConfig } from '../../src/cli/config/file.js';
 import { kickoffParameters, kickoffQuery, needsPostKickoff, validateBulkDataParameters } from '../../src/export/job.js';
 import { isDpcError } from '../../src/errors.js';
-import { assertBuilt, runCli, type CliResult } from '../cli/run-cli.js';
+import { runCli, type CliResult } from '../cli/run-cli.js';
 
 interface Seen {
   method: string;
@@ -88,7 +88,6 @@ async function handle(req: IncomingMessage, body: string): Promise<Answer> {
 }
 
 beforeAll(async () => {
-  assertBuilt();
   const pair = await generateKeyPair(2048);
   publicKey = createPublicKey(pair.privateKey);
   server = createServer((req, res) => {

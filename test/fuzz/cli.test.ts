@@ -1,7 +1,7 @@
 /**
- * A representative sample (20) of the fuzzed bad input through the real CLI child process (`node bin/dpc`, built
- * from dist/) against an in-process seeded sandbox: the documented exit code, one `error:` line on stderr (detail
- * lines indented under it), nothing on stdout, no stack trace, and the sandbox's organization unchanged afterwards.
+ * A representative sample (20) of the fuzzed bad input through the CLI (runCli) against an in-process seeded sandbox:
+ * the documented exit code, one `error:` line on stderr (detail lines indented under it), nothing on stdout, no stack
+ * trace, and the sandbox's organization unchanged afterwards.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { listGroups } from '../../src/fhir/groups.js';
 import { listPatients } from '../../src/fhir/patients.js';
 import { listPractitioners } from '../../src/fhir/practitioners.js';
-import { assertBuilt, runCli } from '../cli/run-cli.js';
+import { runCli } from '../cli/run-cli.js';
 import { removeTempDirs, tempDir } from '../export/sandbox.js';
 import { rosterFixture, type RosterFixture } from '../roster/fixture.js';
 import { pemSources, STACK_LINE } from './check.js';
@@ -20,7 +20,6 @@ let dir: string;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  assertBuilt();
   fx = await rosterFixture();
   dir = await tempDir('dpc-fuzz-cli-');
   const seed = fx.sandbox.seed!;

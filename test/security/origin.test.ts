@@ -2,7 +2,7 @@
  * A download URL on another origin never receives the bearer token (issue #6). The embedded sandbox only serves files
  * on its own origin, so two tiny loopback servers stand in: "dpc" imitates the job status endpoint (and one /Data file
  * that redirects away), "other" is another origin (another port) that serves the files and records every request
- * header it sees. Driven through the library (downloadExisting) and through the built CLI with DPC_ACCESS_TOKEN.
+ * header it sees. Driven through the library (downloadExisting) and through the CLI with DPC_ACCESS_TOKEN.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { createClient, type DpcClient } from '../../src/client.js';
 import { DpcError } from '../../src/errors.js';
 import { downloadExisting, runOutcomeError } from '../../src/export/index.js';
-import { assertBuilt, runCli } from '../cli/run-cli.js';
+import { runCli } from '../cli/run-cli.js';
 import { removeTempDirs, tempDir } from '../export/sandbox.js';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
 
@@ -118,7 +118,6 @@ describe('the bearer token stays on the configured origin', () => {
   });
 
   it('through the CLI: a job URL or a file on another origin gets nothing, and the token is never printed', async () => {
-    assertBuilt();
     seenByOther.length = 0;
     const out = await tempDir('dpc-origin-cli-');
     const env = { HOME: out, DPC_CONFIG: join(out, 'none.json'), DPC_BASE_URL: dpcBase, DPC_ACCESS_TOKEN: TOKEN };

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { isDpcError } from '../../src/errors.js';
 import { runExport, type GroupManifest } from '../../src/export/index.js';
 import { exportTables, queryExport, type ExportTablesResult } from '../../src/tables/index.js';
-import { assertBuilt, runCli } from '../cli/run-cli.js';
+import { runCli } from '../cli/run-cli.js';
 import { exportFixture, makeGroup, NPIS, tempDir, type ExportFixture } from '../export/sandbox.js';
 import { claimRow, coverageRow, diagnosisRows, lastUpdatedMs, lineRows, patientRow, procedureRows } from './expected.js';
 
@@ -31,7 +31,6 @@ const rowsOf = async (dir: string, sql: string) => (await queryExport(dir, sql))
 const sortRows = (rows: unknown[][]) => [...rows].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
 
 beforeAll(async () => {
-  assertBuilt();
   fx = await exportFixture();
   await makeGroup(fx, NPI, fx.goodMbis.slice(0, 12));
   out = await tempDir('dpc-tables-');
