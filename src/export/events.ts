@@ -4,6 +4,8 @@
  * export_complete); `export_skipped` (a group with nothing to export) is extra, and `download_progress`, for progress
  * bars. Events carry no secrets and no file content.
  */
+import type { JobFile } from './manifest.js';
+
 export type ExportEvent =
   /** `npi`: the group's practitioner, when known (progress shows it rather than a group id). */
   | { type: 'kickoff'; label: string; npi?: string; url: string; jobUrl: string; resumed: boolean; requestId?: string }
@@ -17,8 +19,11 @@ export type ExportEvent =
       label: string;
       url: string;
       file: string;
-      /** `error`: a file of OperationOutcomes (patients DPC could not export), not resources of the export. */
-      kind: 'output' | 'error';
+      /**
+       * `error`: a file of OperationOutcomes (patients DPC could not export); `deleted`: Bundles of deletions (Bulk
+       * Data 2.0); neither holds resources of the export.
+       */
+      kind: JobFile['kind'];
       bytes: number;
       resources: number;
       skipped: boolean;

@@ -29,6 +29,8 @@ export interface JobStatusReport {
   transactionTime?: string;
   files?: number;
   errorFiles?: number;
+  /** Bulk Data 2.0 `deleted` files (Bundles of deletions). */
+  deletedFiles?: number;
   expires?: string;
   /** From the state file: the newest run whose files were all verified, and its transactionTime. */
   latest?: string;
@@ -56,6 +58,7 @@ async function statusOfJob(client: DpcClient, jobUrl: string, label?: string): P
     transactionTime: result.completion.transactionTime,
     files: files.filter((f) => f.kind === 'output').length,
     errorFiles: files.filter((f) => f.kind === 'error').length,
+    deletedFiles: files.filter((f) => f.kind === 'deleted').length,
     expires: result.expires,
   };
 }

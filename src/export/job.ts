@@ -291,7 +291,38 @@ function isTransient(error: unknown): error is DpcError {
   return ['ERR_SERVER', 'ERR_NETWORK', 'ERR_TIMEOUT', 'ERR_RATE_LIMITED'].some((code) => isDpcError(error, code as DpcError['code']));
 }
 
+/** Pages of one manifest followed at most; a server linking on and on (or in a circle) is refused past this. */
+const MAX_MANIFEST_PAGES = 1000;
+
+/**
+ * Poll `jobUrl` until the job completes. A paged manifest (`link` relation `next`, as servers do for
+ * `allowPartialManifests`; the SMART reference client follows them) is read to its last page, each page polled like the
+ * status URL, and its files joined in page order under the first page's transactionTime.
+ */
 export async function pollUntilComplete(transport: Transport, jobUrl: string, options: PollOptions): Promise<Extract<PollResult, { state: 'complete' }>> {
+  const first = await pollPage(transport, jobUrl, options);
+  const files = [...first.completion.files];
+  const seen = new Set([jobUrl]);
+  let next = first.completion.next;
+  let last = first;
+  while (next !== undefined) {
+    const pageUrl = new URL(next, jobUrl).href;
+    if (seen.has(pageUrl) || seen.size >= MAX_MANIFEST_PAGES) {
+      throw new DpcError('ERR_HTTP', `export job ${redactUrl(jobUrl)}: its manifest pages ${seen.has(pageUrl) ? 'link back to an earlier page' : `go past ${MAX_MANIFEST_PAGES} pages`}`, {
+        location: redactUrl(jobUrl),
+      });
+    }
+    seen.add(pageUrl);
+    last = await pollPage(transport, pageUrl, options);
+    files.push(...last.completion.files);
+    next = last.completion.next;
+  }
+  if (last === first) return first;
+  const { transactionTime, request, requiresAccessToken } = first.completion;
+  return { ...first, completion: { transactionTime, request, requiresAccessToken, files }, requestId: last.requestId };
+}
+
+async function pollPage(transport: Transport, jobUrl: string, options: PollOptions): Promise<Extract<PollResult, { state: 'complete' }>> {
   const wait = options.sleep ?? ((ms: number, signal?: AbortSignal) => sleep(ms, undefined, { signal }));
   const shownUrl = redactUrl(jobUrl);
   const budget = new RetryBudget(options.maxErrors ?? DEFAULT_MAX_ERRORS, options.deadline);

@@ -11,8 +11,11 @@ export const FILE_LENGTH_EXTENSION = 'https://dpc.cms.gov/file_length';
 
 /** One file the job produced, with what the server promised about it. */
 export interface JobFile {
-  /** `output` for resources, `error` for OperationOutcome files. */
-  kind: 'output' | 'error';
+  /**
+   * `output` for resources, `error` for OperationOutcome files, `deleted` for Bulk Data 2.0 deletions (Bundles of
+   * DELETE requests, one per deleted resource).
+   */
+  kind: 'output' | 'error' | 'deleted';
   type: string;
   url: string;
   /** Resources (= lines) in the file, when the server says. */
@@ -28,6 +31,8 @@ export interface JobCompletion {
   request: string;
   requiresAccessToken: boolean;
   files: JobFile[];
+  /** The next page of a paged manifest (`link` with relation `next`), absolute or relative to the status URL. */
+  next?: string;
 }
 
 /** Validate and normalise a 200 status body; a body we cannot trust is an error, not a guess. */
@@ -36,7 +41,9 @@ export function parseCompletion(body: unknown, where: string): JobCompletion {
   if (typeof body.transactionTime !== 'string') throw malformed(where, '"transactionTime" is missing');
   const output = body.output ?? [];
   const error = body.error ?? [];
-  if (!Array.isArray(output) || !Array.isArray(error)) throw malformed(where, '"output" and "error" must be arrays');
+  const deleted = body.deleted ?? [];
+  if (!Array.isArray(output) || !Array.isArray(error) || !Array.isArray(deleted)) throw malformed(where, '"output", "error" and "deleted" must be arrays');
+  const next = nextPage(body.link, where);
   return {
     transactionTime: body.transactionTime,
     request: typeof body.request === 'string' ? body.request : '',
@@ -45,16 +52,31 @@ export function parseCompletion(body: unknown, where: string): JobCompletion {
     files: [
       ...output.map((entry, i) => parseEntry(entry, 'output', `${where} output[${i}]`)),
       ...error.map((entry, i) => parseEntry(entry, 'error', `${where} error[${i}]`)),
+      ...deleted.map((entry, i) => parseEntry(entry, 'deleted', `${where} deleted[${i}]`)),
     ],
+    ...(next === undefined ? {} : { next }),
   };
 }
+
+/** The `next` link of a paged manifest (Bulk Data `allowPartialManifests`; the reference server pages this way). */
+function nextPage(link: unknown, where: string): string | undefined {
+  if (link === undefined) return undefined;
+  if (!Array.isArray(link)) throw malformed(where, `"link" must be an array, got ${kindOf(link)}`);
+  const next = link.find((l: unknown) => isObject(l) && l.relation === 'next');
+  if (next === undefined) return undefined;
+  if (typeof next.url !== 'string' || !URL.canParse(next.url, 'http://relative.invalid/')) throw malformed(where, 'the "next" link has no URL');
+  return next.url;
+}
+
+/** The type an entry may leave out: what its kind of file always holds. */
+const DEFAULT_TYPES: Record<JobFile['kind'], string | undefined> = { output: undefined, error: 'OperationOutcome', deleted: 'Bundle' };
 
 function parseEntry(entry: unknown, kind: JobFile['kind'], where: string): JobFile {
   if (!isObject(entry)) throw malformed(where, 'not an object');
   if (typeof entry.url !== 'string' || entry.url === '') throw malformed(where, '"url" is missing');
   // a relative url is resolved against the server later; here only one no base can make a URL of is refused
   if (!URL.canParse(entry.url, 'http://relative.invalid/')) throw malformed(where, `"url" "${serverText(entry.url)}" is not a URL`);
-  const type = typeof entry.type === 'string' && /^[A-Za-z]+$/.test(entry.type) ? entry.type : kind === 'error' ? 'OperationOutcome' : undefined;
+  const type = typeof entry.type === 'string' && /^[A-Za-z]+$/.test(entry.type) ? entry.type : DEFAULT_TYPES[kind];
   if (type === undefined) throw malformed(where, '"type" is missing or not a resource type');
   const file: JobFile = { kind, type, url: entry.url };
   if (typeof entry.count === 'number' && Number.isInteger(entry.count) && entry.count >= 0) file.count = entry.count;
@@ -123,14 +145,24 @@ export interface Measured {
   gzipBytes?: number;
 }
 
+/**
+ * The lines a file must hold: its manifest `count`, except for error files, whose count the SMART reference server sets
+ * to that of the output file that failed (bulk-data-server Manifest.addError; its reference client checks output
+ * counts only). DPC's error files still verify by checksum. Pure.
+ */
+export function promisedLines(file: JobFile): number | undefined {
+  return file.kind === 'error' ? undefined : file.count;
+}
+
 /** Every way `measured` contradicts the server's promises (empty = verified). Pure. */
 export function verifyAgainst(file: JobFile, measured: Measured): string[] {
   const problems: string[] = [];
   if (file.sha256 !== undefined && file.sha256 !== measured.sha256) {
     problems.push(`sha256 ${measured.sha256} differs from the manifest's ${file.sha256}`);
   }
-  if (file.count !== undefined && file.count !== measured.lines) {
-    problems.push(`${measured.lines} lines differ from the manifest count ${file.count}`);
+  const lines = promisedLines(file);
+  if (lines !== undefined && lines !== measured.lines) {
+    problems.push(`${measured.lines} lines differ from the manifest count ${lines}`);
   }
   if (file.gzipLength !== undefined && measured.gzipBytes !== undefined && file.gzipLength !== measured.gzipBytes) {
     problems.push(`${measured.gzipBytes} gzip bytes differ from the manifest file_length ${file.gzipLength}`);

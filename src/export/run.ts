@@ -48,7 +48,7 @@ import {
 import { acquireLock } from './lock.js';
 import { startDeadline, type Deadline } from './deadline.js';
 import { abandonRun, createRunDir, FOLDER_NAME, MANIFEST_FILE, NPI_FILE, QUARANTINE_DIR, writeLatest } from './layout.js';
-import { planFiles, type JobCompletion, type PlannedFile } from './manifest.js';
+import { planFiles, promisedLines, type JobCompletion, type PlannedFile } from './manifest.js';
 import { serverConfirms } from './resume.js';
 import { describePatients, emptySummary, mapPatientIds, summariseErrorFiles, type ErrorSummary } from './outcomes.js';
 import { Limiter, runAll } from './limit.js';
@@ -546,7 +546,7 @@ export function isRecordOf(file: PlannedFile, recorded: VerifiedFile): boolean {
     recorded.url === file.url &&
     recorded.path.replace(/\.gz$/, '') === file.name &&
     (file.sha256 === undefined || recorded.sha256 === file.sha256) &&
-    (file.count === undefined || recorded.count === file.count)
+    (promisedLines(file) === undefined || recorded.count === promisedLines(file))
   );
 }
 

@@ -114,7 +114,8 @@ async function readRun(runDir: string): Promise<{ run: SourceRun; excluded: Excl
   const listed = new Set<string>();
   for (const file of manifest.files) {
     listed.add(file.path);
-    if (file.kind === 'error' || file.type === 'OperationOutcome') continue;
+    // error files hold OperationOutcomes, deleted files Bundles of DELETE requests: neither is data for a table
+    if (file.kind === 'error' || file.kind === 'deleted' || file.type === 'OperationOutcome') continue;
     const filePath = join(runDir, file.path);
     const problem = await sizeProblem(filePath, file.gzipBytes ?? file.bytes);
     if (problem) excluded.push({ path: filePath, reason: problem });

@@ -58,6 +58,12 @@ describe('completion body', () => {
     expect(parsed.files[3]).toMatchObject({ kind: 'error', type: 'OperationOutcome' });
   });
 
+  it('reads deleted entries (type Bundle when left out) and the next page of a paged manifest', () => {
+    const parsed = parseCompletion({ transactionTime: 't', deleted: [{ url: 'd', count: 2 }], link: [{ relation: 'self', url: 's' }, { relation: 'next', url: '?page=2' }] }, 'j');
+    expect(parsed.files).toEqual([{ kind: 'deleted', type: 'Bundle', url: 'd', count: 2 }]);
+    expect(parsed.next).toBe('?page=2');
+  });
+
   it('treats a missing requiresAccessToken as true and missing arrays as empty', () => {
     const parsed = parseCompletion({ transactionTime: 'x' }, 'Jobs/1');
     expect(parsed).toMatchObject({ requiresAccessToken: true, files: [] });
@@ -72,6 +78,9 @@ describe('completion body', () => {
     const nullExtension = { transactionTime: 't', output: [{ type: 'Patient', url: 'u', extension: [null] }] };
     expect(() => parseCompletion(nullExtension, 'j')).toThrow(/^job status j output\[0\]: unexpected completion body: "extension\[0\]" is not an object \(got null\)$/);
     expect(() => parseCompletion({ transactionTime: 't', output: [{ type: 'Patient', url: 'u', extension: 'x' }] }, 'j')).toThrow(/"extension" must be an array/);
+    expect(() => parseCompletion({ transactionTime: 't', deleted: {} }, 'j')).toThrow(/"output", "error" and "deleted" must be arrays/);
+    expect(() => parseCompletion({ transactionTime: 't', link: { relation: 'next' } }, 'j')).toThrow(/"link" must be an array, got an object/);
+    expect(() => parseCompletion({ transactionTime: 't', link: [{ relation: 'next' }] }, 'j')).toThrow(/the "next" link has no URL/);
     // a server's url that no base can make a URL of is named with its entry, escaped, not a bare "Invalid URL"
     expect(() => parseCompletion({ transactionTime: 't', output: [{ type: 'Patient', url: 'http://[::1\u001b[2J' }] }, 'j')).toThrow(
       /^job status j output\[0\]: unexpected completion body: "url" "http:\/\/\[::1\\u001b\[2J" is not a URL$/,
@@ -88,8 +97,11 @@ describe('completion body', () => {
     expect(verifyAgainst(file, { sha256: 'aa', bytes: 500, lines: 2 })).toEqual([]);
     expect(verifyAgainst(file, { sha256: 'aa', bytes: 500, lines: 2, gzipBytes: 10 })).toEqual([]);
     expect(verifyAgainst(file, { sha256: 'bb', bytes: 500, lines: 1, gzipBytes: 11 })).toHaveLength(3);
-    // a generic server without checksums: counts still verified
+    // a generic server without checksums: counts still verified, of deleted files too
     expect(verifyAgainst({ kind: 'output', type: 'Patient', url: 'u', count: 3 }, { sha256: 'x', bytes: 9, lines: 2 })).toHaveLength(1);
+    expect(verifyAgainst({ kind: 'deleted', type: 'Bundle', url: 'u', count: 3 }, { sha256: 'x', bytes: 9, lines: 2 })).toHaveLength(1);
+    // but not an error file's: the reference server gives it the count of the output that failed
+    expect(verifyAgainst({ kind: 'error', type: 'OperationOutcome', url: 'u', count: 40 }, { sha256: 'x', bytes: 9, lines: 1 })).toEqual([]);
   });
 });
 

@@ -1,0 +1,136 @@
+/**
+ * The export engine against test/export/bulk-server.ts behaving like the SMART reference Bulk Data server
+ * (smart-on-fhir/bulk-data-server): what its reference client (smart-on-fhir/bulk-data-client) handles, we must too.
+ * - every kick-off level passes its strict header checks (Accept exactly application/fhir+json, Prefer respond-async),
+ *   and its 202 kick-off answers carry an OperationOutcome body;
+ * - a running job's `X-Progress: N% complete, …` with `Retry-After: 1`;
+ * - Bulk Data 2.0 `deleted` files (Bundles of DELETE requests) are downloaded, verified against their count and
+ *   recorded as such, and kept out of tables;
+ * - its error files carry the count of the output file that failed, not their own lines: they still verify;
+ * - a paged manifest (`link` relation `next`) is read to its last page;
+ * - a failed export (an OperationOutcome on the status URL) ends the run with the server's words;
+ * - files compressed as Accept-Encoding asks.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { exportStatus, runExport, runOutcomeError, verifyExportDir, type ExportEvent } from '../../src/export/index.js';
+import { startBulkServer, type BulkServer } from './bulk-server.js';
+import { removeTempDirs, tempDir } from './sandbox.js';
+
+const patients = '{"resourceType":"Patient","id":"p1"}\n{"resourceType":"Patient","id":"p2"}\n';
+const observations = '{"resourceType":"Observation","id":"o1"}\n';
+/** reference server dbRowTranslator generateDeleteTransaction: one transaction Bundle per deleted resource */
+const deletion = (id: string) =>
+  `${JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'DELETE', url: `Patient/${id}` } }] })}\n`;
+/** reference server ExportManager.download with a fileError: one OperationOutcome, no newline */
+const failedFile = JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'processing', diagnostics: 'Failed to export 2.Observation.ndjson' }] });
+
+let server: BulkServer;
+
+beforeAll(async () => {
+  server = await startBulkServer({
+    jobs: {
+      system: {
+        pending: 1,
+        output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }],
+        deleted: [{ name: 'deleted.ndjson', count: 2 }],
+      },
+      // Manifest.addError: the error entry keeps the failed output's count (here 40 resources), its file has one line
+      patient: { output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }], error: [{ type: 'OperationOutcome', name: 'failed.ndjson', count: 40 }] },
+      paged: { output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }], next: 'page2' },
+      page2: { output: [{ type: 'Observation', name: 'observations.ndjson', count: 1 }], deleted: [{ name: 'deleted.ndjson', count: 2 }], next: 'page3' },
+      page3: { output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }] },
+      circle: { output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }], next: 'circle' },
+      failed: { failure: { status: 400, text: 'Failed to build export manifest.' } },
+      zipped: { output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }] },
+    },
+    files: { 'patients.ndjson': patients, 'observations.ndjson': observations, 'deleted.ndjson': deletion('p3') + deletion('p4'), 'failed.ndjson': failedFile },
+  });
+});
+
+afterAll(async () => {
+  await server.close();
+  await removeTempDirs();
+});
+
+describe('against a server behaving like the SMART reference server', () => {
+  it('downloads deleted files (Bundles of DELETE requests) as their own kind, verified against their count', async () => {
+    const out = await tempDir();
+    const events: ExportEvent[] = [];
+    const result = await runExport(server.client(), { outDir: out, target: { kind: 'system' }, pollIntervalMs: 50, onEvent: (e) => events.push(e) });
+    expect(runOutcomeError(result)).toBeUndefined();
+    const manifest = result.groups[0]!.manifest!;
+    expect(manifest.files.map((f) => [f.kind, f.type, f.path, f.count])).toEqual([
+      ['output', 'Patient', 'Patient-001.ndjson', 2],
+      ['deleted', 'Bundle', 'Bundle-001.ndjson', 2],
+    ]);
+    const dir = join(out, 'system', manifest.run);
+    expect(await readFile(join(dir, 'Bundle-001.ndjson'), 'utf8')).toBe(deletion('p3') + deletion('p4'));
+    // deletions are no resources of the export
+    expect(events.find((e) => e.type === 'export_complete')).toMatchObject({ files: 2, resources: 2 });
+    expect(events.find((e) => e.type === 'status_progress')).toMatchObject({ progress: '50% complete, Please wait...', nextPollMs: 1000 });
+    expect((await verifyExportDir(out)).ok).toBe(true);
+    // the kick-off passed the reference server's header checks and its 202 carried an OperationOutcome body
+    const kickoff = server.requests.find((r) => r.path.startsWith('/fhir/$export'))!;
+    expect(kickoff.headers).toMatchObject({ accept: 'application/fhir+json', prefer: 'respond-async' });
+    expect(await exportStatus(server.client(), `${server.base}/fhir/jobs/system`)).toEqual([expect.objectContaining({ files: 1, errorFiles: 0, deletedFiles: 1 })]);
+  });
+
+  it("verifies an error file whose count is the failed output's, not its own lines, and reports the server's message", async () => {
+    const out = await tempDir();
+    const result = await runExport(server.client(), { outDir: out, target: { kind: 'patient' }, pollIntervalMs: 50 });
+    const manifest = result.groups[0]!.manifest!;
+    expect(manifest.quarantined).toEqual([]);
+    expect(manifest.files.find((f) => f.kind === 'error')).toMatchObject({ path: 'OperationOutcome-001.ndjson', count: 1 });
+    expect(manifest.errors.serverMessages).toEqual([{ message: 'Failed to export 2.Observation.ndjson', count: 1 }]);
+    expect(runOutcomeError(result)).toMatchObject({ code: 'ERR_PARTIAL' });
+    // a rerun finds nothing in flight and the files stay verified
+    expect((await verifyExportDir(out)).ok).toBe(true);
+  });
+
+  it('reads a paged manifest to its last page, files in page order', async () => {
+    const out = await tempDir();
+    const result = await runExport(server.client(), { outDir: out, target: { kind: 'group', groupId: 'paged' }, pollIntervalMs: 50 });
+    expect(runOutcomeError(result)).toBeUndefined();
+    expect(result.groups[0]!.manifest!.files.map((f) => [f.kind, f.path])).toEqual([
+      ['output', 'Patient-001.ndjson'],
+      ['output', 'Observation-001.ndjson'],
+      ['deleted', 'Bundle-001.ndjson'],
+      ['output', 'Patient-002.ndjson'],
+    ]);
+  });
+
+  it('refuses a manifest whose pages link back to an earlier one', async () => {
+    const out = await tempDir();
+    await expect(runExport(server.client(), { outDir: out, target: { kind: 'group', groupId: 'circle' }, pollIntervalMs: 50 })).rejects.toMatchObject({
+      code: 'ERR_HTTP',
+      message: expect.stringContaining('link back to an earlier page'),
+    });
+  });
+
+  it("ends the run with the server's words when the export failed (OperationOutcome on the status URL)", async () => {
+    const out = await tempDir();
+    await expect(runExport(server.client(), { outDir: out, target: { kind: 'group', groupId: 'failed' }, pollIntervalMs: 50 })).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringContaining('Failed to build export manifest.'),
+    });
+  });
+
+  it('verifies files the server compresses as Accept-Encoding asks, kept as gzip or not', async () => {
+    server.config.contentEncoding = true;
+    try {
+      for (const gzip of [true, false]) {
+        const out = await tempDir();
+        const result = await runExport(server.client(), { outDir: out, target: { kind: 'group', groupId: 'zipped' }, gzip, pollIntervalMs: 50 });
+        expect(runOutcomeError(result)).toBeUndefined();
+        const dir = join(out, 'zipped', result.groups[0]!.manifest!.run);
+        const stored = gzip ? gunzipSync(await readFile(join(dir, 'Patient-001.ndjson.gz'))).toString() : await readFile(join(dir, 'Patient-001.ndjson'), 'utf8');
+        expect(stored).toBe(patients);
+      }
+    } finally {
+      server.config.contentEncoding = false;
+    }
+  });
+});
