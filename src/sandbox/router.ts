@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App } from './app.js';
 import type { Flavor, Reply } from './http.js';
+import type { PathAuthorized } from './path-authorizer.js';
 
 export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 
@@ -27,6 +28,8 @@ export interface Route {
   flavor: Flavor;
   /** Public routes need no access token. */
   public?: boolean;
+  /** DPC `@PathAuthorizer`: the `:id` must name a resource of this type in the caller's organization (checked with auth). */
+  pathAuthorizer?: PathAuthorized;
   /** JSON routes: media types the response may take (406 otherwise). Default application/json. */
   produces?: readonly string[];
   /** JSON routes: the media type a request body must have (415 otherwise). Default application/json. */

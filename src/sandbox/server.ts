@@ -1,6 +1,6 @@
 /**
- * The request pipeline: X-Request-Id, throttle faults, routing, content negotiation, the auth filter,
- * the handler, error rendering, and a state snapshot after every mutating request.
+ * The request pipeline: X-Request-Id, throttle faults, routing, JSON content negotiation, the auth filter (with the
+ * path authorizer), FHIR media-type checks, the handler, error rendering, and a state snapshot after every mutating request.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -9,6 +9,7 @@ import type { App } from './app.js';
 import { ApiError, errorReply, JSON_TYPE, readBody, send, serverError, unauthorized, type Flavor } from './http.js';
 import { verifyAccessToken } from './credentials.js';
 import { checkConsumes, checkFhirHeaders, checkProduces } from './negotiation.js';
+import { authorizePath } from './path-authorizer.js';
 import type { Ctx, Router } from './router.js';
 
 export const API_PREFIX = '/api/v1';
@@ -39,15 +40,18 @@ async function handle(app: App, api: Router, admin: Router, req: IncomingMessage
     flavor = route.flavor;
     let bodyPromise: Promise<Buffer> | undefined;
     const ctx: Ctx = { app, req, res, url, params, orgId: '', body: () => (bodyPromise ??= readBody(req)) };
-    // Jersey runs the authentication filter before the FHIR media-type filter.
-    if (isApi && !route.public) ctx.orgId = authenticate(app, req, url);
-    const bodyPresent = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-    if (route.flavor === 'fhir') {
-      checkFhirHeaders(req.headers.accept, req.headers['content-type'], pathname.includes('$export'));
-    } else {
-      checkProduces(req.headers.accept, route.produces ?? [JSON_TYPE]);
+    // Jersey's order: JSON resources declare @Consumes/@Produces, which method matching checks (415, then 406) before
+    // any filter runs; the auth filter (Priorities.AUTHENTICATION, with the @PathAuthorizer lookup) then runs before
+    // FHIRRequestFilter (default priority USER), which FHIR resources get instead of @Produces
+    // (dpc-common fhir/dropwizard/features/FHIRRequestFeature.java, dpc-api auth/filters/PathAuthorizationFilter.java).
+    if (route.flavor === 'json') {
+      const bodyPresent = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
       if (bodyPresent) checkConsumes(req.headers['content-type'], route.consumes ?? JSON_TYPE);
+      checkProduces(req.headers.accept, route.produces ?? [JSON_TYPE]);
     }
+    if (isApi && !route.public) ctx.orgId = authenticate(app, req, url);
+    if (route.pathAuthorizer) authorizePath(app.store, route.pathAuthorizer, ctx.orgId, params.id!);
+    if (route.flavor === 'fhir') checkFhirHeaders(req.headers.accept, req.headers['content-type'], pathname.includes('$export'));
     const reply = await route.handler(ctx);
     if (reply) send(res, reply, req.headers['accept-encoding']);
   } catch (error) {

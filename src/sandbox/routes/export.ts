@@ -45,7 +45,7 @@ async function slowFirstByte(ms: number | undefined): Promise<void> {
 
 export const exportRoutes: Route[] = [
   {
-    methods: ['GET'], path: '/Group/:id/$export', flavor: 'fhir',
+    methods: ['GET'], path: '/Group/:id/$export', flavor: 'fhir', pathAuthorizer: 'Group',
     handler: async (ctx): Promise<Reply> => {
       const { app } = ctx;
       // DPC: R/GroupResource.java export — the path authorizer (a filter) first, then checkExportRequest

@@ -9,10 +9,11 @@ import { ApiError } from '../http.js';
 import { NPI_SYSTEM } from '../../shared/identifiers.js';
 import { verifyProvenance } from '../provenance.js';
 import { addMembers, freshMembers, removeMembers, rosterSizeAfterAdd, visibleMembers } from '../roster.js';
+import { ownedRecord } from '../path-authorizer.js';
 import type { Ctx, Route } from '../router.js';
 import type { GroupRecord } from '../state.js';
 import { record, records, text } from '../shape.js';
-import { fhirReply, notFound, readResource, searchset } from './fhir.js';
+import { fhirReply, readResource, searchset } from './fhir.js';
 
 export function groupResource(group: GroupRecord, now: number): fhir3.Group {
   return {
@@ -78,9 +79,7 @@ function checkLimit(app: App, size: number): void {
 }
 
 export function ownedGroup(app: App, orgId: string, id: string): GroupRecord {
-  const group = app.store.groups.get(id);
-  if (!group || group.orgId !== orgId) throw notFound('Group', id);
-  return group;
+  return ownedRecord(app.store.groups, 'Group', orgId, id);
 }
 
 /** `characteristic-value=attributed-to$<NPI>` (the part after `$` may be `system|NPI`). */
@@ -130,7 +129,7 @@ export const groupRoutes: Route[] = [
     },
   },
   {
-    methods: ['POST'], path: '/Group/:id/$add', flavor: 'fhir',
+    methods: ['POST'], path: '/Group/:id/$add', flavor: 'fhir', pathAuthorizer: 'Group',
     handler: async (ctx) => {
       const body = await readGroup(ctx);
       // Look the group up after the body has arrived, so concurrent writes to it are not lost.
@@ -142,7 +141,7 @@ export const groupRoutes: Route[] = [
     },
   },
   {
-    methods: ['POST'], path: '/Group/:id/$remove', flavor: 'fhir',
+    methods: ['POST'], path: '/Group/:id/$remove', flavor: 'fhir', pathAuthorizer: 'Group',
     handler: async (ctx) => {
       const body = await readGroup(ctx);
       const group = ownedGroup(ctx.app, ctx.orgId, ctx.params.id!);
@@ -152,11 +151,11 @@ export const groupRoutes: Route[] = [
     },
   },
   {
-    methods: ['GET'], path: '/Group/:id', flavor: 'fhir',
+    methods: ['GET'], path: '/Group/:id', flavor: 'fhir', pathAuthorizer: 'Group',
     handler: (ctx) => fhirReply(200, groupResource(ownedGroup(ctx.app, ctx.orgId, ctx.params.id!), ctx.app.clock.now())),
   },
   {
-    methods: ['PUT'], path: '/Group/:id', flavor: 'fhir',
+    methods: ['PUT'], path: '/Group/:id', flavor: 'fhir', pathAuthorizer: 'Group',
     handler: async (ctx) => {
       const body = await readGroup(ctx);
       const group = ownedGroup(ctx.app, ctx.orgId, ctx.params.id!);
@@ -168,7 +167,7 @@ export const groupRoutes: Route[] = [
     },
   },
   {
-    methods: ['DELETE'], path: '/Group/:id', flavor: 'fhir',
+    methods: ['DELETE'], path: '/Group/:id', flavor: 'fhir', pathAuthorizer: 'Group',
     handler: (ctx) => {
       ownedGroup(ctx.app, ctx.orgId, ctx.params.id!);
       ctx.app.store.groups.delete(ctx.params.id!);

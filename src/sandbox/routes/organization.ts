@@ -1,7 +1,6 @@
 /** `/Organization` (the caller's own org only), `/metadata` and `/version` (behaviour doc §4.1, §7). */
 import type * as fhir3 from 'fhir/r3.js';
 import type { App } from '../app.js';
-import { unauthorized } from '../http.js';
 import { NPI_SYSTEM } from '../../shared/identifiers.js';
 import type { Ctx, Route } from '../router.js';
 import { organizationNpi, organizationViolations } from '../profiles.js';
@@ -24,9 +23,8 @@ function organizationResource(org: OrgRecord): fhir3.Organization {
   };
 }
 
-/** DPC: MacaroonsAuthenticator.validateOrganization — a path naming any org but the token's is 401 (auth filter, first). */
+/** The caller's own organization: the path authorizer has already refused any other id (401). */
 function ownOrganization(ctx: Ctx): OrgRecord {
-  if (ctx.params.id !== ctx.orgId) throw unauthorized();
   return ctx.app.store.orgs.get(ctx.orgId)!;
 }
 
@@ -53,11 +51,11 @@ export const organizationRoutes: Route[] = [
     },
   },
   {
-    methods: ['GET'], path: '/Organization/:id', flavor: 'fhir',
+    methods: ['GET'], path: '/Organization/:id', flavor: 'fhir', pathAuthorizer: 'Organization',
     handler: (ctx) => fhirReply(200, organizationResource(ownOrganization(ctx))),
   },
   {
-    methods: ['PUT'], path: '/Organization/:id', flavor: 'fhir',
+    methods: ['PUT'], path: '/Organization/:id', flavor: 'fhir', pathAuthorizer: 'Organization',
     handler: async (ctx) => {
       const org = ownOrganization(ctx);
       const resource = await readResource(ctx);

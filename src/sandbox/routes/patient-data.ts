@@ -36,7 +36,7 @@ async function kickoffFor(ctx: Ctx, patient: PatientRecord, operation: string, t
 
 export const patientDataRoutes: Route[] = [
   {
-    methods: ['GET'], path: '/Patient/:id/$everything', flavor: 'fhir',
+    methods: ['GET'], path: '/Patient/:id/$everything', flavor: 'fhir', pathAuthorizer: 'Patient',
     handler: async (ctx) => {
       // DPC: @PathAuthorizer — another organization's patient is not found before anything else is looked at
       const patient = ownedPatient(ctx.app, ctx.orgId, ctx.params.id!);
@@ -58,7 +58,7 @@ export const patientDataRoutes: Route[] = [
     },
   },
   {
-    methods: ['GET'], path: '/Patient/:id/$export', flavor: 'fhir',
+    methods: ['GET'], path: '/Patient/:id/$export', flavor: 'fhir', pathAuthorizer: 'Patient',
     handler: async (ctx) => {
       const patient = ownedPatient(ctx.app, ctx.orgId, ctx.params.id!);
       checkAttestation(ctx);

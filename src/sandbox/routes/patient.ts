@@ -6,10 +6,11 @@ import { ApiError } from '../http.js';
 import { MBI_SYSTEM } from '../../shared/identifiers.js';
 import { patientMbi, patientViolations } from '../profiles.js';
 import { isRecord } from '../shape.js';
+import { ownedRecord } from '../path-authorizer.js';
 import type { Route } from '../router.js';
 import type { PatientRecord } from '../state.js';
 import {
-  collectionBundle, fhirReply, notFound, orgMeta, readResource, searchset, submittedEntries, validateAll, validateOne,
+  collectionBundle, fhirReply, orgMeta, readResource, searchset, submittedEntries, validateAll, validateOne,
   validateOperation,
 } from './fhir.js';
 
@@ -43,9 +44,7 @@ export function upsertPatient(app: App, orgId: string, resource: fhir3.Patient):
 }
 
 export function ownedPatient(app: App, orgId: string, id: string): PatientRecord {
-  const record = app.store.patients.get(id);
-  if (!record || record.orgId !== orgId) throw notFound('Patient', id);
-  return record;
+  return ownedRecord(app.store.patients, 'Patient', orgId, id);
 }
 
 /** `identifier` search value: a bare MBI, or `<system>|<MBI>` whose system must be us-mbi. */
@@ -113,11 +112,11 @@ export const patientRoutes: Route[] = [
     },
   },
   {
-    methods: ['GET'], path: '/Patient/:id', flavor: 'fhir',
+    methods: ['GET'], path: '/Patient/:id', flavor: 'fhir', pathAuthorizer: 'Patient',
     handler: (ctx) => fhirReply(200, patientResource(ownedPatient(ctx.app, ctx.orgId, ctx.params.id!))),
   },
   {
-    methods: ['PUT'], path: '/Patient/:id', flavor: 'fhir',
+    methods: ['PUT'], path: '/Patient/:id', flavor: 'fhir', pathAuthorizer: 'Patient',
     handler: async (ctx) => {
       const record = ownedPatient(ctx.app, ctx.orgId, ctx.params.id!);
       const resource = await readResource(ctx);
@@ -131,7 +130,7 @@ export const patientRoutes: Route[] = [
     },
   },
   {
-    methods: ['DELETE'], path: '/Patient/:id', flavor: 'fhir',
+    methods: ['DELETE'], path: '/Patient/:id', flavor: 'fhir', pathAuthorizer: 'Patient',
     handler: (ctx) => {
       const record = ownedPatient(ctx.app, ctx.orgId, ctx.params.id!);
       const { store } = ctx.app;

@@ -4,10 +4,11 @@ import { randomUUID } from 'node:crypto';
 import type { App } from '../app.js';
 import { ApiError } from '../http.js';
 import { practitionerNpi, practitionerViolations } from '../profiles.js';
+import { ownedRecord } from '../path-authorizer.js';
 import type { Route } from '../router.js';
 import type { PractitionerRecord } from '../state.js';
 import {
-  collectionBundle, fhirReply, notFound, orgMeta, readResource, searchset, submittedEntries, validateAll, validateOne,
+  collectionBundle, fhirReply, orgMeta, readResource, searchset, submittedEntries, validateAll, validateOne,
   validateOperation,
 } from './fhir.js';
 
@@ -28,9 +29,7 @@ export function upsertPractitioner(app: App, orgId: string, resource: fhir3.Prac
 }
 
 export function ownedPractitioner(app: App, orgId: string, id: string): PractitionerRecord {
-  const record = app.store.practitioners.get(id);
-  if (!record || record.orgId !== orgId) throw notFound('Practitioner', id);
-  return record;
+  return ownedRecord(app.store.practitioners, 'Practitioner', orgId, id);
 }
 
 export const practitionerRoutes: Route[] = [
@@ -68,17 +67,17 @@ export const practitionerRoutes: Route[] = [
     },
   },
   {
-    methods: ['GET'], path: '/Practitioner/:id', flavor: 'fhir',
+    methods: ['GET'], path: '/Practitioner/:id', flavor: 'fhir', pathAuthorizer: 'Practitioner',
     handler: (ctx) => fhirReply(200, practitionerResource(ownedPractitioner(ctx.app, ctx.orgId, ctx.params.id!))),
   },
   {
-    methods: ['PUT'], path: '/Practitioner/:id', flavor: 'fhir',
+    methods: ['PUT'], path: '/Practitioner/:id', flavor: 'fhir', pathAuthorizer: 'Practitioner',
     handler: () => {
       throw new ApiError(501, 'Update Practitioner not yet implemented.');
     },
   },
   {
-    methods: ['DELETE'], path: '/Practitioner/:id', flavor: 'fhir',
+    methods: ['DELETE'], path: '/Practitioner/:id', flavor: 'fhir', pathAuthorizer: 'Practitioner',
     handler: (ctx) => {
       const record = ownedPractitioner(ctx.app, ctx.orgId, ctx.params.id!);
       const { store } = ctx.app;
