@@ -24,10 +24,13 @@ export interface EverythingOptions {
 export async function patientEverything(client: DpcClient, patientId: string, options: EverythingOptions): Promise<fhir3.Bundle> {
   if (options.since !== undefined) validateSince(options.since, client.now());
   const path = `/Patient/${encodeURIComponent(patientId)}/$everything`;
+  // Not replayed after a 5xx or a dropped connection (429 still is): every attempt makes DPC queue a job and hold the
+  // request until it ends or times out (dpc-queue service/DataService.java retrieveData), so a replay only adds load.
   const { body } = await client.transport
-    .json<fhir3.Bundle>({ path, query: { _since: options.since }, headers: { 'x-provenance': options.provenance } })
+    .json<fhir3.Bundle>({ path, query: { _since: options.since }, headers: { 'x-provenance': options.provenance }, idempotent: false })
     .catch((error: unknown) => {
-      throw isDpcError(error, 'ERR_FORBIDDEN') ? withheld(patientId, error) : error;
+      if (isDpcError(error, 'ERR_FORBIDDEN')) throw withheld(patientId, error);
+      throw isUpstreamTimeout(error) ? timedOut(patientId, error) : error;
     });
   if (body?.resourceType !== 'Bundle') throw new DpcError('ERR_HTTP', `GET ${path} answered 200 with a ${String(body?.resourceType ?? 'non-FHIR body')}, not a Bundle`);
   return body;
@@ -39,6 +42,26 @@ function withheld(patientId: string, error: DpcError): DpcError {
   return new DpcError('ERR_FORBIDDEN', `DPC does not release data for patient ${patientId}: ${reason}`, {
     cause: error,
     status: 403,
+    requestId: error.requestId,
+    location: error.location,
+  });
+}
+
+/**
+ * The data did not arrive in time: a gateway's 504 (DPC documents one, R/PatientResource.java @ApiResponse(code = 504)),
+ * or DPC's own 500 "Failed to retrieve data" when the job outlasts jobTimeoutInSeconds (DataService.retrieveData).
+ */
+function isUpstreamTimeout(error: unknown): error is DpcError {
+  if (!isDpcError(error)) return false;
+  if (error.code === 'ERR_TIMEOUT') return true; // no answer within our own headers timeout
+  return error.status === 504 || (error.status === 500 && /: Failed to retrieve data$/.test(error.message));
+}
+
+function timedOut(patientId: string, error: DpcError): DpcError {
+  const how = error.status === undefined ? 'no answer in time' : `HTTP ${error.status}`;
+  return new DpcError('ERR_TIMEOUT', `DPC timed out gathering the data of patient ${patientId} (${how}); try again later, or ask for it as a job`, {
+    cause: error,
+    status: error.status,
     requestId: error.requestId,
     location: error.location,
   });

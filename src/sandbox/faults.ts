@@ -18,6 +18,7 @@ const SHAPES: Record<keyof SandboxFaults, Record<string, Check> | Check> = {
   truncateBy: { bytes: positiveInt, count: positiveInt, 'fileIncludes?': text },
   wrongChecksum: { fileIncludes: text },
   slowFirstByteMs: positiveInt,
+  everythingTimeout: { count: positiveInt, 'status?': oneOf(500, 504) },
 };
 
 /** Pure: the problems of a fault request body, as `field: expected …` (empty when it is a valid SandboxFaults). */

@@ -147,6 +147,19 @@ describe('dpc patient everything', () => {
     expect(line).toContain(patientFailure(failing)!.text);
   });
 
+  it('DPC timing out upstream (504 from the gateway, or its own 500 "Failed to retrieve data"): one line, exit 1, not retried', async () => {
+    for (const status of [504, 500] as const) {
+      // count 1: a retry would succeed, so a failure shows the request was made once
+      sandbox.faults.set({ everythingTimeout: { count: 1, status } });
+      try {
+        const line = oneLineError(await dpc('patient', 'everything', good, '--practitioner', NPI), 1);
+        expect(line).toMatch(new RegExp(`^error: DPC timed out gathering the data of patient [0-9a-f-]{36} \\(HTTP ${status}\\); try again later, or ask for it as a job \\(--async\\) \\(request id [0-9a-f-]{36}\\)$`));
+      } finally {
+        sandbox.faults.clear();
+      }
+    }
+  });
+
   it('bad input names the field and sends nothing: patient, practitioner, since', async () => {
     expect(oneLineError(await dpc('patient', 'everything', 'bob', '--practitioner', NPI), 2)).toBe('error: patient: "bob" is neither an MBI nor a DPC patient id (UUID)');
     expect(oneLineError(await dpc('patient', 'everything', good, '--practitioner', '1234567890'), 2)).toBe(

@@ -11,10 +11,12 @@ describe('fault requests (pure)', () => {
     expect(faultProblems({ cutAtByte: { bytes: -1, count: 1, extra: 1 }, nope: 1, throttle: { status: 418, count: 1 } })).toEqual([
       'cutAtByte.bytes: expected a whole number ≥ 0',
       'cutAtByte.extra: unknown field',
-      'nope: not a fault (known: throttle, cutAtByte, truncateBy, wrongChecksum, slowFirstByteMs)',
+      'nope: not a fault (known: throttle, cutAtByte, truncateBy, wrongChecksum, slowFirstByteMs, everythingTimeout)',
       'throttle.status: expected one of 429, 503, 500',
     ]);
     expect(faultProblems({ truncateBy: { count: 1 } })).toEqual(['truncateBy.bytes: required']);
+    expect(faultProblems({ everythingTimeout: { count: 1 } })).toEqual([]);
+    expect(faultProblems({ everythingTimeout: { count: 1, status: 503 } })).toEqual(['everythingTimeout.status: expected one of 500, 504']);
   });
 });
 

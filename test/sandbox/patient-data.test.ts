@@ -116,6 +116,45 @@ describe('GET /Patient/{id}/$everything', () => {
   });
 });
 
+describe('$everything timing out upstream (fault everythingTimeout)', () => {
+  it("504 from the gateway (HTML, not FHIR), for the next `count` synchronous requests only", async () => {
+    sb.faults.set({ everythingTimeout: { count: 1 } });
+    try {
+      const res = await everything(good);
+      expect(res.status).toBe(504);
+      expect(res.headers.get('content-type')).toBe('text/html');
+      expect(await res.text()).toContain('504 Gateway Time-out');
+      expect((await everything(good)).status).toBe(200);
+    } finally {
+      sb.faults.clear();
+    }
+  });
+
+  it('status 500: DPC\'s own answer when the job outlasts its wait, a fatal OperationOutcome "Failed to retrieve data"', async () => {
+    sb.faults.set({ everythingTimeout: { count: 1, status: 500 } });
+    try {
+      const res = await everything(good);
+      expect(res.status).toBe(500);
+      expect(await res.json()).toEqual({
+        resourceType: 'OperationOutcome', id: expect.stringMatching(/^[0-9a-f]{16}$/), issue: [{ severity: 'fatal', details: { text: 'Failed to retrieve data' } }],
+      });
+    } finally {
+      sb.faults.clear();
+    }
+  });
+
+  it('only after the request checks (a missing X-Provenance is still 400), and a job (respond-async) is not affected', async () => {
+    sb.faults.set({ everythingTimeout: { count: 2 } });
+    try {
+      expect((await everything(good, '', {})).status).toBe(400);
+      expect((await everything(good, '', { ...attested(), Prefer: 'respond-async' })).status).toBe(202);
+      expect((await everything(good)).status).toBe(504);
+    } finally {
+      sb.faults.clear();
+    }
+  });
+});
+
 describe('GET /Patient/{id}/$export', () => {
   const FORMAT = '_outputFormat=application%2Ffhir%2Bndjson';
 

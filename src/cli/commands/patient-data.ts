@@ -18,6 +18,7 @@ import { runExport, runOutcomeError } from '../../export/index.js';
 import { mbiOf } from '../../fhir/resources.js';
 import { pointOfCare, patientEverything, summariseEverything, summariseEverythingFiles } from '../../fhir/everything.js';
 import { writeOwnerOnly } from '../../fs.js';
+import { DpcError, isDpcError } from '../../errors.js';
 import { validateSince } from '../../export/job.js';
 
 interface PatientDataArgs extends GlobalArgs {
@@ -64,6 +65,12 @@ export function summaryText(summary: EverythingSummary, saved: string): string {
   ].join('\n');
 }
 
+/** The library's advice on a timeout ("ask for it as a job") is this command's --async. */
+function withAsyncHint(error: unknown): never {
+  if (!isDpcError(error, 'ERR_TIMEOUT')) throw error;
+  throw new DpcError(error.code, `${error.message} (--async)`, { cause: error, status: error.status, requestId: error.requestId, location: error.location });
+}
+
 interface EverythingArgs extends PatientDataArgs {
   out?: string;
   async: boolean;
@@ -95,7 +102,7 @@ export const everythingCommand: CommandModule<GlobalArgs, EverythingArgs> = {
         if (error) throw error;
         return;
       }
-      const bundle = await patientEverything(client, care.patient.id!, { provenance: care.provenance, since: argv.since });
+      const bundle = await patientEverything(client, care.patient.id!, { provenance: care.provenance, since: argv.since }).catch(withAsyncHint);
       const summary = summariseEverything(bundle);
       if (argv.out !== undefined) {
         await writeOwnerOnly(argv.out, `${JSON.stringify(bundle, null, 2)}\n`);

@@ -120,7 +120,7 @@ interface FaultArgs extends AdminArgs {
 
 export const faultCommand: CommandModule<GlobalArgs, FaultArgs> = {
   command: 'fault <action> [faults]',
-  describe: 'Show, set or clear the faults of a test-mode sandbox (throttle, cutAtByte, truncateBy, wrongChecksum, slowFirstByteMs)',
+  describe: 'Show, set or clear the faults of a test-mode sandbox (throttle, cutAtByte, truncateBy, wrongChecksum, slowFirstByteMs, everythingTimeout)',
   builder: (y) =>
     (y as Argv<GlobalArgs>)
       .positional('action', { choices: ['show', 'set', 'clear'] as const, describe: 'show | set <JSON> | clear' })

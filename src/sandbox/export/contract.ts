@@ -19,6 +19,11 @@ export interface SandboxFaults {
   wrongChecksum?: { fileIncludes: string };
   /** Delay the first byte of /Data responses and job status responses. */
   slowFirstByteMs?: number;
+  /**
+   * The next N synchronous `Patient/{id}/$everything` requests time out upstream: 504 from the gateway in front of
+   * DPC (the default), or 500 "Failed to retrieve data", DPC's own answer when the job outlasts its wait.
+   */
+  everythingTimeout?: { count: number; status?: 500 | 504 };
 }
 
 export interface KickoffRequest {

@@ -6,6 +6,7 @@
  */
 import type * as fhir3 from 'fhir/r3.js';
 import { randomUUID } from 'node:crypto';
+import type { App } from '../app.js';
 import type { ExportResourceType } from '../export/contract.js';
 import { ApiError, type Reply } from '../http.js';
 import { attestingPractitioner } from '../provenance.js';
@@ -22,6 +23,25 @@ import { ownedPatient } from './patient.js';
 function checkAttestation(ctx: Ctx): void {
   const { id, practitioner } = attestingPractitioner(ctx.req.headers['x-provenance'], (pid) => ctx.app.store.practitioners.get(pid));
   if (!practitioner) throw notFound('Practitioner', id);
+}
+
+/**
+ * What an AWS load balancer answers when the upstream outlasts its idle timeout (DPC documents a 504 on
+ * `$everything`, R/PatientResource.java @ApiResponse(code = 504), but no DPC code sends one itself).
+ */
+const GATEWAY_TIMEOUT_HTML = '<html>\r\n<head><title>504 Gateway Time-out</title></head>\r\n<body>\r\n<center><h1>504 Gateway Time-out</h1></center>\r\n</body>\r\n</html>\r\n';
+
+/** SandboxFaults.everythingTimeout: this synchronous `$everything` timed out upstream (a reply), or not (undefined). */
+function everythingTimeout(app: App): Reply | undefined {
+  const faults = app.faults();
+  const fault = faults.everythingTimeout;
+  if (!fault || fault.count <= 0) return undefined;
+  fault.count -= 1;
+  if (fault.count <= 0) delete faults.everythingTimeout;
+  // DPC: dpc-queue service/DataService.java retrieveData — no result within jobTimeoutInSeconds throws
+  // DataRetrievalException("Failed to retrieve data"), rendered by DefaultFHIRExceptionHandler as a fatal 500.
+  if (fault.status === 500) throw new ApiError(500, 'Failed to retrieve data');
+  return { status: 504, body: GATEWAY_TIMEOUT_HTML, contentType: 'text/html' };
 }
 
 /** A one-patient job; DPC's `request` echo joins path and query without the '?'. */
@@ -44,6 +64,8 @@ export const patientDataRoutes: Route[] = [
       const since = parseSince(ctx.url.searchParams.get('_since'), ctx.app.clock.now());
       // DPC: exact string equality with `respond-async`; the job holds the three types, _type is not read
       if (ctx.req.headers.prefer === 'respond-async') return kickoffFor(ctx, patient, '$everything', RESOURCE_TYPES, since);
+      const timedOut = everythingTimeout(ctx.app);
+      if (timedOut) return timedOut;
       const data = await ctx.app.exportService.patientData(patient.mbi, RESOURCE_TYPES, since);
       // DPC: an OperationOutcome from the data service is thrown as ForbiddenOperationException → 403 with that outcome
       if ('outcome' in data) throw new ApiError(403, 'patient data not available', { body: data.outcome });
