@@ -226,6 +226,10 @@ export { exportStatus } from './export/existing.js';
 export { downloadExisting } from './export/existing.js';
 /** What exportStatus returns and downloadExisting takes. */
 export type { JobStatusReport, DownloadExistingOptions } from './export/existing.js';
+/** Cancel a job on the server (DELETE on its status URL), by job URL or every unfinished job of an export folder. */
+export { cancelExport } from './export/cancel.js';
+/** What cancelExport returns per job. */
+export type { CancelReport } from './export/cancel.js';
 /** Re-check an export folder against its manifests (sizes, counts, checksums). */
 export { verifyExportDir } from './export/verify.js';
 /** What verifyExportDir takes and returns. */

@@ -1,8 +1,8 @@
 /**
  * What the export engine reports while it runs. Names follow the SMART Bulk Data client log vocabulary
  * (kickoff, status_progress, status_complete, status_error, download_request, download_complete, download_error,
- * export_complete); `export_skipped` (a group with nothing to export) is extra, and `download_progress`, for progress
- * bars. Events carry no secrets and no file content.
+ * export_complete); `export_skipped` (a group with nothing to export) and `job_deleted` are extra, and
+ * `download_progress`, for progress bars. Events carry no secrets and no file content.
  */
 import type { JobFile } from './manifest.js';
 
@@ -40,6 +40,8 @@ export type ExportEvent =
       requestId?: string;
     }
   | { type: 'export_skipped'; label: string; groupId?: string; npi?: string; reason: string }
+  /** A finished job deleted on the server (`deleteJobWhenDone`); `failed` with the server's refusal in `message`. */
+  | { type: 'job_deleted'; label: string; jobUrl: string; outcome: 'cancelled' | 'unknown' | 'failed'; message?: string }
   | {
       type: 'export_complete';
       label: string;

@@ -37,7 +37,8 @@ export interface JobStatusReport {
   lastTransactionTime?: string;
 }
 
-function isUrl(value: string): boolean {
+/** Whether a `source` names a job URL rather than an output folder. */
+export function isUrl(value: string): boolean {
   return /^https?:\/\//i.test(value);
 }
 
@@ -96,6 +97,8 @@ export interface DownloadExistingOptions {
   onEvent?: ExportEventHandler;
   /** See `ExportRunOptions.onGroupComplete`. */
   onGroupComplete?: (group: GroupResult) => Promise<void>;
+  /** See `ExportRunOptions.deleteJobWhenDone`. */
+  deleteJobWhenDone?: boolean;
 }
 
 /** Label for a bare job URL: the group id from the job's `request` when it names one, else `job-<id>`. */
@@ -164,6 +167,7 @@ async function downloadJobs(
         signal: options.signal,
         onEvent: options.onEvent,
         onGroupComplete: options.onGroupComplete,
+        deleteJobWhenDone: options.deleteJobWhenDone,
       }),
     );
   }

@@ -1,5 +1,6 @@
 /**
- * Bulk Data job lifecycle over the transport: kick-off (server behaviour §6.1) and status polling (§6.2).
+ * Bulk Data job lifecycle over the transport: kick-off (server behaviour §6.1), status polling (§6.2) and, for servers
+ * that have it, deleting a job.
  * Polling honours Retry-After when a server sends one (DPC never does: §6.2); otherwise it starts after 1 s and
  * doubles up to the polite interval (20 s, inside DPC's ~300 requests / 5 min WAF budget), so a short job is picked up
  * promptly. Failed polls back off with jitter and share one retry budget with the transport; a deadline bounds the
@@ -364,4 +365,22 @@ function stillWaiting(shownUrl: string, deadline: number, last?: DpcError): DpcE
     cause: last,
     location: shownUrl,
   });
+}
+
+/** `cancelled`: the server accepted the DELETE; `unknown`: it no longer knows the job (404: done, expired or gone). */
+export type JobDeletion = 'cancelled' | 'unknown';
+
+/**
+ * DELETE one job's status URL (Bulk Data spec, "Delete a Bulk Data Request"): cancels a running job, or lets the
+ * server drop a finished one's files. Other refusals (DPC has no cancel: 405, server behaviour §6.2) are the
+ * transport's typed errors.
+ */
+export async function deleteJob(transport: Transport, jobUrl: string, signal?: AbortSignal): Promise<JobDeletion> {
+  try {
+    await transport.text({ method: 'DELETE', path: jobUrl, accept: MediaType.json, okStatuses: [200, 202, 204], signal, maxBytes: 64 * 1024 });
+    return 'cancelled';
+  } catch (error) {
+    if (isDpcError(error, 'ERR_NOT_FOUND')) return 'unknown';
+    throw error;
+  }
 }

@@ -32,6 +32,7 @@ import { attributedNpi } from '../fhir/resources.js';
 import { isValidNpi } from '../fhir/validate.js';
 import {
   DEFAULT_POLL_INTERVAL_MS,
+  deleteJob,
   instantProblem,
   kickoff,
   kickoffUrl,
@@ -43,6 +44,7 @@ import {
   type BulkDataParameters,
   type ExportRequest,
   type ExportScope,
+  type JobDeletion,
   type Kickoff,
 } from './job.js';
 import { acquireLock } from './lock.js';
@@ -52,7 +54,7 @@ import { planFiles, promisedLines, type JobCompletion, type PlannedFile } from '
 import { serverConfirms } from './resume.js';
 import { describePatients, emptySummary, mapPatientIds, summariseErrorFiles, type ErrorSummary } from './outcomes.js';
 import { Limiter, runAll } from './limit.js';
-import { STATE_FILE, StateStore, type GroupState } from './state.js';
+import { forgetInFlight, STATE_FILE, StateStore, type GroupState } from './state.js';
 import { plural } from '../plural.js';
 import type { DpcClient } from '../client.js';
 
@@ -86,6 +88,11 @@ export interface ExportRunOptions extends BulkDataParameters {
   maxWaitMs?: number;
   /** Largest data file accepted, uncompressed (default 4 GiB); see `DownloadTarget.maxFileBytes`. */
   maxFileBytes?: number;
+  /**
+   * Once a target's files are all verified, DELETE its job on the server so it may drop the files (the SMART reference
+   * client offers this after a download). A refusal (DPC has no cancel: 405) is reported, not a failure of the run.
+   */
+  deleteJobWhenDone?: boolean;
   signal?: AbortSignal;
   onEvent?: ExportEventHandler;
   /**
@@ -136,6 +143,8 @@ export interface GroupResult {
   skipped?: string;
   /** How `onGroupComplete` failed for this target (its export is complete all the same). */
   onCompleteError?: DpcError;
+  /** With `deleteJobWhenDone`: what became of the job on the server (`failed`: it refused; the export is complete). */
+  jobDeletion?: { outcome: JobDeletion | 'failed'; message?: string };
   /** Set when this target failed as a whole (the others still ran). */
   error?: DpcError;
   manifest?: GroupManifest;
@@ -411,6 +420,7 @@ export interface DownloadJobOptions {
   /** Epoch ms bounding each file's retries (see `ExportRunOptions.maxWaitMs`). */
   deadline?: number;
   maxFileBytes?: number;
+  deleteJobWhenDone?: boolean;
   signal?: AbortSignal;
   onEvent?: ExportEventHandler;
   onGroupComplete?: ExportRunOptions['onGroupComplete'];
@@ -501,13 +511,10 @@ export async function downloadJob(transport: Transport, options: DownloadJobOpti
       group.lastTransactionTime = completion.transactionTime;
       group.lastJobUrl = options.jobUrl;
       group.latest = run;
-      delete group.jobUrl;
-      delete group.request;
-      delete group.kickedOffAt;
-      delete group.run;
-      group.files = new Map();
+      forgetInFlight(group);
     });
   }
+  const jobDeletion = quarantined.length === 0 && options.deleteJobWhenDone ? await deleteDoneJob(transport, label, options) : undefined;
   options.onEvent?.({
     type: 'export_complete',
     label,
@@ -519,11 +526,25 @@ export async function downloadJob(transport: Transport, options: DownloadJobOpti
     quarantined: quarantined.length,
     transactionTime: completion.transactionTime,
   });
-  const result: GroupResult = { label, groupId: options.groupId, npi: options.npi, manifest, manifestPath };
+  const result: GroupResult = { label, groupId: options.groupId, npi: options.npi, manifest, manifestPath, ...(jobDeletion ? { jobDeletion } : {}) };
   if (quarantined.length === 0 && options.onGroupComplete) {
     await options.onGroupComplete(result).catch((error: unknown) => void (result.onCompleteError = asDpcError(error)));
   }
   return result;
+}
+
+/** DELETE a job whose files are all verified; a refusal is reported (event and result), the export stays complete. */
+async function deleteDoneJob(transport: Transport, label: string, options: DownloadJobOptions): Promise<NonNullable<GroupResult['jobDeletion']>> {
+  const jobUrl = redactUrl(options.jobUrl);
+  try {
+    const outcome = await deleteJob(transport, options.jobUrl, options.signal);
+    options.onEvent?.({ type: 'job_deleted', label, jobUrl, outcome });
+    return { outcome };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    options.onEvent?.({ type: 'job_deleted', label, jobUrl, outcome: 'failed', message });
+    return { outcome: 'failed', message };
+  }
 }
 
 /**

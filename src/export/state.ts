@@ -43,6 +43,15 @@ export interface GroupState {
   latest?: string;
 }
 
+/** Forget a group's in-flight job (finished or given up): its URL, request, run folder and verified files. */
+export function forgetInFlight(group: GroupState): void {
+  delete group.jobUrl;
+  delete group.request;
+  delete group.kickedOffAt;
+  delete group.run;
+  group.files = new Map();
+}
+
 /** The snapshot as JSON. */
 export interface StateFile {
   version: 1;

@@ -46,6 +46,8 @@ export interface BulkServerConfig {
   chunkBytes?: number;
   /** Compress files as Accept-Encoding asks (gzip before deflate), as the reference server does. */
   contentEncoding?: boolean;
+  /** Refuse DELETE on status URLs with 405, as DPC does (no cancel). */
+  noCancel?: boolean;
 }
 
 export interface BulkRequest {
@@ -111,6 +113,7 @@ export async function startBulkServer(config: BulkServerConfig): Promise<BulkSer
       const id = path.slice('/fhir/jobs/'.length);
       const job = config.jobs[id];
       if (req.method === 'DELETE') {
+        if (config.noCancel) return fhirOutcome(405, 'HTTP 405 Method Not Allowed');
         if (!job) return fhirOutcome(404, 'Unknown procedure. Perhaps it is already completed and thus, it cannot be canceled');
         delete config.jobs[id];
         return fhirOutcome(202, 'The procedure was canceled', 'information');

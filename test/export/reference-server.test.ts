@@ -9,13 +9,18 @@
  * - its error files carry the count of the output file that failed, not their own lines: they still verify;
  * - a paged manifest (`link` relation `next`) is read to its last page;
  * - a failed export (an OperationOutcome on the status URL) ends the run with the server's words;
- * - files compressed as Accept-Encoding asks.
+ * - files compressed as Accept-Encoding asks;
+ * - DELETE on the status URL, as the reference client sends after a completed download: asked for with
+ *   `deleteJobWhenDone` (a refusal, DPC's 405, leaves the export complete), never on an interrupted run (it resumes),
+ *   and `dpc export cancel` by job URL or for the unfinished jobs of an output folder.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { exportStatus, runExport, runOutcomeError, verifyExportDir, type ExportEvent } from '../../src/export/index.js';
+import { readdir } from 'node:fs/promises';
+import { cancelExport, exportStatus, runExport, runOutcomeError, verifyExportDir, type ExportEvent } from '../../src/export/index.js';
+import { runCli } from '../cli/run-cli.js';
 import { startBulkServer, type BulkServer } from './bulk-server.js';
 import { removeTempDirs, tempDir } from './sandbox.js';
 
@@ -45,6 +50,11 @@ beforeAll(async () => {
       circle: { output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }], next: 'circle' },
       failed: { failure: { status: 400, text: 'Failed to build export manifest.' } },
       zipped: { output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }] },
+      done1: { output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }] },
+      done2: { output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }] },
+      slow: { pending: 1000, output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }] },
+      byUrl: { pending: 1000 },
+      cli: { pending: 1000 },
     },
     files: { 'patients.ndjson': patients, 'observations.ndjson': observations, 'deleted.ndjson': deletion('p3') + deletion('p4'), 'failed.ndjson': failedFile },
   });
@@ -132,5 +142,67 @@ describe('against a server behaving like the SMART reference server', () => {
     } finally {
       server.config.contentEncoding = false;
     }
+  });
+});
+
+describe('deleting jobs on the server (DELETE on the status URL)', () => {
+  const deletes = () => server.requests.filter((r) => r.method === 'DELETE').map((r) => r.path);
+
+  it('deletes a job once its files all verified when asked, as the reference client offers after a download', async () => {
+    const out = await tempDir();
+    const events: ExportEvent[] = [];
+    const result = await runExport(server.client(), { outDir: out, target: { kind: 'group', groupId: 'done1' }, deleteJobWhenDone: true, pollIntervalMs: 50, onEvent: (e) => events.push(e) });
+    expect(runOutcomeError(result)).toBeUndefined();
+    expect(result.groups[0]!.jobDeletion).toEqual({ outcome: 'cancelled' });
+    expect(events.find((e) => e.type === 'job_deleted')).toMatchObject({ label: 'done1', outcome: 'cancelled' });
+    // after the file was fetched, and the server has forgotten the job
+    const order = server.requests.map((r) => `${r.method} ${r.path}`);
+    expect(order.indexOf('DELETE /fhir/jobs/done1')).toBeGreaterThan(order.lastIndexOf('GET /files/patients.ndjson'));
+    expect(server.config.jobs.done1).toBeUndefined();
+  });
+
+  it("reports a server that refuses (DPC's 405) without failing the complete export", async () => {
+    server.config.noCancel = true;
+    try {
+      const out = await tempDir();
+      const result = await runExport(server.client(), { outDir: out, target: { kind: 'group', groupId: 'done2' }, deleteJobWhenDone: true, pollIntervalMs: 50 });
+      expect(runOutcomeError(result)).toBeUndefined();
+      expect(result.groups[0]!.jobDeletion).toMatchObject({ outcome: 'failed', message: expect.stringContaining('405') });
+      expect(server.config.jobs.done2).toBeDefined();
+    } finally {
+      server.config.noCancel = false;
+    }
+  });
+
+  it('leaves the job of a run that gave up waiting (a rerun resumes it); cancel on the folder gives it up for good', async () => {
+    const out = await tempDir();
+    // Retry-After: 1 s from the server, a deadline sooner than that: the run stops, resumable
+    await expect(runExport(server.client(), { outDir: out, target: { kind: 'group', groupId: 'slow' }, maxWaitMs: 300, pollIntervalMs: 50 })).rejects.toMatchObject({ code: 'ERR_TIMEOUT' });
+    expect(deletes()).not.toContain('/fhir/jobs/slow');
+    const [before] = await exportStatus(server.client(), out);
+    expect(before).toMatchObject({ label: 'slow', state: 'in-progress' });
+
+    expect(await cancelExport(server.client(), out)).toEqual([{ label: 'slow', jobUrl: `${server.base}/fhir/jobs/slow`, outcome: 'cancelled', run: before!.run }]);
+    expect(deletes()).toContain('/fhir/jobs/slow');
+    // the folder no longer records the job, nor keeps its unfinished run folder
+    expect(await exportStatus(server.client(), out)).toEqual([expect.objectContaining({ label: 'slow', state: 'none' })]);
+    expect(await readdir(join(out, 'slow'))).toEqual([]);
+    await expect(cancelExport(server.client(), out)).rejects.toMatchObject({ code: 'ERR_INPUT', message: expect.stringContaining('no unfinished export job to cancel') });
+  });
+
+  it('cancels by job URL; a job the server no longer knows is reported as such', async () => {
+    const jobUrl = `${server.base}/fhir/jobs/byUrl`;
+    expect(await cancelExport(server.client(), jobUrl)).toEqual([{ jobUrl, outcome: 'cancelled' }]);
+    expect(await cancelExport(server.client(), jobUrl)).toEqual([{ jobUrl, outcome: 'unknown' }]);
+  });
+
+  it('dpc export cancel JOB_URL', async () => {
+    const home = await tempDir('dpc-home-');
+    const env = { HOME: home, DPC_CONFIG: join(home, 'config.json'), DPC_BASE_URL: `${server.base}/fhir`, DPC_AUTH: 'none' };
+    const jobUrl = `${server.base}/fhir/jobs/cli`;
+    const run = await runCli(['export', 'cancel', jobUrl, '--json'], { env });
+    expect(run.stderr).toBe('');
+    expect(JSON.parse(run.stdout)).toEqual([{ jobUrl, outcome: 'cancelled' }]);
+    expect(run.code).toBe(0);
   });
 });

@@ -123,6 +123,9 @@ export function advance(state: BarState, event: ExportEvent, now: number): void 
     case 'export_skipped':
       Object.assign(state, { phase: 'done', note: `skipped: ${event.reason}` });
       break;
+    case 'job_deleted':
+      state.note = event.outcome === 'failed' ? `done; the server kept the job: ${event.message}` : 'done, job deleted on the server';
+      break;
     case 'download_request':
       break;
   }

@@ -13,7 +13,7 @@ import { parseDuration } from '../duration.js';
 import { parseSize } from '../size.js';
 import { plural } from '../../plural.js';
 import { tablesCommand } from './tables.js';
-import { runExport, runOutcomeError, exportStatus, downloadExisting, verifyExportDir } from '../../export/index.js';
+import { runExport, runOutcomeError, exportStatus, downloadExisting, verifyExportDir, cancelExport } from '../../export/index.js';
 import { createProgress } from './export-progress.js';
 
 // paragraphs without hard line breaks: yargs wraps them at the terminal width (80, 120...) without ragged lines
@@ -54,6 +54,7 @@ interface RunArgs extends GlobalArgs {
   pollInterval: string;
   maxWait: string;
   maxFileSize: string;
+  deleteJob: boolean;
 }
 
 /** Bounds of an unattended run (`run` and `download`): how long in all, how large a file. */
@@ -65,6 +66,15 @@ const BOUND_OPTIONS = {
 function boundsOf(argv: { maxWait: string; maxFileSize: string }): { maxWaitMs: number; maxFileBytes: number } {
   return { maxWaitMs: parseDuration(argv.maxWait, 'maxWait'), maxFileBytes: parseSize(argv.maxFileSize, 'maxFileSize') };
 }
+
+/** `run` and `download`: tell the server a finished job may go, as the SMART reference client offers to. */
+const DELETE_JOB_OPTION = {
+  'delete-job': {
+    type: 'boolean',
+    default: false,
+    describe: 'Once every file of a job verified, DELETE the job on the server so it may drop the files (generic servers; DPC has no cancel: reported, not a failure)',
+  },
+} as const;
 
 function targetOf(argv: RunArgs): ExportTarget {
   const chosen = [
@@ -106,6 +116,7 @@ const run: CommandModule<GlobalArgs, RunArgs> = {
       .option('poll-interval', { type: 'string', default: '20s', describe: 'Longest wait between job status polls when the server sends no Retry-After (the first are 1s, 2s, 4s…)' })
       .option('on-complete', { type: 'string', describe: 'Command run (by /bin/sh) when a group\'s run is complete, with its manifest.json path as last argument and in DPC_MANIFEST' })
       .options(BOUND_OPTIONS)
+      .options(DELETE_JOB_OPTION)
       .example('$0 export run --group 64d0cd85-7767-425a-a3b8-dcc9bdfd5402 --out exports', 'export one group, every type')
       .example('$0 export run --npi 1234329724 --type Patient,Coverage', "the group of a practitioner's NPI, two types")
       .example('$0 export run --all-groups --since auto --out /data/nightly', 'nightly incremental export of the whole organization')
@@ -129,6 +140,7 @@ const run: CommandModule<GlobalArgs, RunArgs> = {
       concurrency: positiveInt(argv.concurrency, '--concurrency'),
       groupConcurrency: positiveInt(argv.groupConcurrency, '--group-concurrency'),
       pollIntervalMs: parseDuration(argv.pollInterval, 'pollInterval'),
+      deleteJobWhenDone: argv.deleteJob,
       ...boundsOf(argv),
     };
     const client = await clientFor(argv, output);
@@ -177,6 +189,7 @@ interface DownloadArgs extends SourceArgs {
   pollInterval: string;
   maxWait: string;
   maxFileSize: string;
+  deleteJob: boolean;
 }
 
 const download: CommandModule<GlobalArgs, DownloadArgs> = {
@@ -190,6 +203,7 @@ const download: CommandModule<GlobalArgs, DownloadArgs> = {
       .option('gzip', { type: 'boolean', default: false, describe: 'Keep files gzip-compressed' })
       .option('poll-interval', { type: 'string', default: '20s', describe: 'Longest wait between job status polls (the first are 1s, 2s, 4s…)' })
       .options(BOUND_OPTIONS)
+      .options(DELETE_JOB_OPTION)
       .example('$0 export download https://sandbox.dpc.cms.gov/api/v1/Jobs/JOB_ID --out exports', 'fetch the files of a job started elsewhere')
       .example('$0 export download exports', 'finish the unfinished jobs recorded in exports/')
       .epilogue(LAYOUT) as unknown as Argv<DownloadArgs>,
@@ -201,12 +215,34 @@ const download: CommandModule<GlobalArgs, DownloadArgs> = {
       gzip: argv.gzip,
       concurrency: positiveInt(argv.concurrency, '--concurrency'),
       pollIntervalMs: parseDuration(argv.pollInterval, 'pollInterval'),
+      deleteJobWhenDone: argv.deleteJob,
       ...boundsOf(argv),
     };
     const client = await clientFor(argv, output);
     try {
       const result = await withProgress(output, argv.quiet, (onEvent, signal) => downloadExisting(client, { ...options, onEvent, signal }));
       finish(output, result, runOutcomeError(result));
+    } finally {
+      await client.close();
+    }
+  },
+};
+
+const cancel: CommandModule<GlobalArgs, SourceArgs> = {
+  command: 'cancel <source>',
+  describe: 'Cancel a job on the server (DELETE on its status URL): JOB_URL, or the unfinished jobs recorded in DIR',
+  builder: (y) =>
+    (y as Argv<GlobalArgs>)
+      .positional('source', { type: 'string', demandOption: true, describe: 'Job URL or output folder' })
+      .example('$0 export cancel https://bulk.example.org/fhir/bulkstatus/JOB_ID', 'cancel one job (generic servers; DPC has no cancel)')
+      .example('$0 export cancel exports', 'give up the unfinished jobs of exports/: the next run starts new ones')
+      .epilogue('An interrupted run (Ctrl-C, --max-wait) leaves its job running so that a rerun resumes it; cancel gives it up for good.') as unknown as Argv<SourceArgs>,
+  handler: async (argv) => {
+    const output = outputFor(argv);
+    const client = await clientFor(argv, output);
+    try {
+      const reports = await cancelExport(client, argv.source);
+      output.result(reports, () => formatTable(reports as unknown as Array<Record<string, unknown>>, ['label', 'outcome', 'run', ['jobUrl', 'Job URL']]));
     } finally {
       await client.close();
     }
@@ -250,8 +286,9 @@ export const exportCommand: CommandModule<GlobalArgs, GlobalArgs> = {
       .command(status)
       .command(download)
       .command(verify)
+      .command(cancel)
       .command(tablesCommand)
-      .demandCommand(1, 'Name an export command: run, status, download, verify or tables')
+      .demandCommand(1, 'Name an export command: run, status, download, verify, cancel or tables')
       .example('$0 export run --group GROUP_ID --out exports', 'export a group and verify every file')
       .example('$0 export run --all-groups --since auto --out /data/nightly', 'nightly incremental export, resumable')
       .example('$0 export verify exports', 're-hash the files on disk against their manifests'),
@@ -306,9 +343,13 @@ export function finish(output: Output, result: ExportRunResult, error: DpcError 
       manifestPath: g.manifestPath,
       manifest: g.manifest,
       error: g.error && { code: g.error.code, message: cliMessage(g.error) },
+      ...(g.jobDeletion ? { jobDeletion: g.jobDeletion } : {}),
     })),
   };
   output.result(json, () => formatTable(rows, ['label', 'npi', 'files', 'resources', 'mib', 'patientErrors', 'quarantined', 'manifest']));
+  for (const g of result.groups) {
+    if (g.jobDeletion?.outcome === 'failed') output.warn(`${g.label}: the export is complete, but the server did not delete the job: ${g.jobDeletion.message}`);
+  }
   if (error) {
     // the JSON result above already carries ok: false and each group's error
     if (output.json) markPrintedWithResult(error);
