@@ -17,6 +17,7 @@ import type { CheckId, CheckResult, DoctorReport } from '../../src/doctor/checks
 import { runDoctor, type DoctorInput } from '../../src/doctor/probe.js';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
 import { runCli } from '../cli/run-cli.js';
+import { testKey } from '../keys.js';
 
 let sandbox: SandboxHandle;
 let dir: string;
@@ -53,7 +54,7 @@ async function skewedServer(offsetMs: number): Promise<{ baseUrl: string; close(
 }
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ seed: true, testMode: true });
+  sandbox = await startSandbox({ seed: true, seedKey: testKey(0), testMode: true });
   dir = await mkdtemp(join(tmpdir(), 'dpc-doctor-'));
   await chmod(dir, 0o700);
   const seed = sandbox.seed!;

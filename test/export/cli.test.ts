@@ -1,7 +1,8 @@
 /**
- * `dpc export` as a real child process (the built CLI, `npm test` builds first) against the in-process sandbox:
- * kill -9 in the middle of a download, rerun the same command, and every file ends verified; NDJSON log lines on a
- * non-TTY stderr; exit codes; `status` and `verify`.
+ * `dpc export` against the in-process sandbox: a real child process (the built CLI, `npm test` builds first) killed
+ * with kill -9 in the middle of a download, the same command rerun, and every file ends verified; two child processes
+ * racing for one output folder's lock; NDJSON log lines on a non-TTY stderr; exit codes; `status` and `verify`.
+ * Runs whose process is not under test go through runCli, in this process.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { StateStore } from '../../src/export/state.js';
+import { runCli } from '../cli/run-cli.js';
 import { LOCK_FILE } from '../../src/export/lock.js';
 import { exportFixture, makeGroup, NPIS, tempDir, type ExportFixture } from './sandbox.js';
 
@@ -18,7 +20,7 @@ const DPC = fileURLToPath(new URL('../../bin/dpc', import.meta.url));
 
 let fx: ExportFixture;
 let group: string;
-let env: NodeJS.ProcessEnv;
+let env: Record<string, string>;
 
 beforeAll(async () => {
   // bigger claims files so a download is reliably in flight when the child is killed
@@ -26,7 +28,7 @@ beforeAll(async () => {
   group = await makeGroup(fx, NPIS[2], fx.goodMbis.slice(0, 20));
   const home = await tempDir('dpc-home-');
   env = {
-    PATH: process.env.PATH,
+    PATH: process.env.PATH ?? '',
     TMPDIR: tmpdir(),
     HOME: home,
     DPC_CONFIG: join(home, 'config.json'),
@@ -50,11 +52,24 @@ function dpc(args: string[]): { child: ChildProcess; lines: AsyncIterable<string
   return { child, lines, done };
 }
 
-async function collect(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string[] }> {
+interface Collected {
+  code: number | null;
+  stdout: string;
+  stderr: string[];
+}
+
+/** A child's exit code, stdout and stderr lines. */
+async function collect(args: string[]): Promise<Collected> {
   const { lines, done } = dpc(args);
   const stderr: string[] = [];
   for await (const line of lines) stderr.push(line);
   return { ...(await done), stderr };
+}
+
+/** The same as `collect`, run in this process. */
+async function inProcess(args: string[]): Promise<Collected> {
+  const { code, stdout, stderr } = await runCli(args, { env });
+  return { code, stdout, stderr: stderr === '' ? [] : stderr.replace(/\n$/, '').split('\n') };
 }
 
 /** A `.part` file with bytes in any run folder of the group folder `dir`. */
@@ -67,7 +82,7 @@ async function partFileWithBytes(dir: string): Promise<boolean> {
   return false;
 }
 
-describe('dpc export (child process)', () => {
+describe('dpc export', () => {
   it('survives kill -9 mid-download: the rerun resumes the job, skips verified files and verifies every file', async () => {
     const out = await tempDir();
     const args = ['export', 'run', '--group', group, '--out', out, '--concurrency', '1', '--poll-interval', '50ms'];
@@ -95,7 +110,7 @@ describe('dpc export (child process)', () => {
     const verifiedBefore = Object.keys(stateAfterKill.groups[group]!.files).length;
     expect(verifiedBefore).toBeGreaterThanOrEqual(1);
 
-    const rerun = await collect([...args, '--json']);
+    const rerun = await inProcess([...args, '--json']);
     expect(rerun.code).toBe(0);
     const events = rerun.stderr.map((l) => JSON.parse(l) as { eventId: string; resumed?: boolean; skipped?: boolean; requestId?: string });
     expect(events.find((e) => e.eventId === 'kickoff')).toMatchObject({ resumed: true });
@@ -111,14 +126,14 @@ describe('dpc export (child process)', () => {
     expect((await readdir(runDir)).filter((n) => n.endsWith('.part'))).toEqual([]);
     expect(await readdir(out)).not.toContain(LOCK_FILE);
 
-    const verify = await collect(['export', 'verify', out]);
+    const verify = await inProcess(['export', 'verify', out]);
     expect(verify.code).toBe(0);
     expect(verify.stdout).toContain(`${summary.groups[0]!.manifest.files.length} of ${summary.groups[0]!.manifest.files.length} files verified`);
 
     // a file changed on disk after the fact is caught by verify (exit 1)
     const firstFile = join(runDir, 'Patient-001.ndjson');
     await writeFile(firstFile, (await readFile(firstFile, 'utf8')).replace('Patient', 'Patiant'));
-    const tampered = await collect(['export', 'verify', out]);
+    const tampered = await inProcess(['export', 'verify', out]);
     expect(tampered.code).toBe(1);
     expect(tampered.stdout).toMatch(/FAIL .*Patient-001\.ndjson: sha256/);
     expect(tampered.stderr.join('\n')).toMatch(/^error: 1 file in .* does not match the manifest$/m);
@@ -152,20 +167,20 @@ describe('dpc export (child process)', () => {
 
   it('reports a finished group as done from the output folder and rejects bad input with exit 2', async () => {
     const out = await tempDir();
-    const ran = await collect(['export', 'run', '--group', group, '--out', out, '--type', 'Patient', '--poll-interval', '50ms', '--quiet']);
+    const ran = await inProcess(['export', 'run', '--group', group, '--out', out, '--type', 'Patient', '--poll-interval', '50ms', '--quiet']);
     expect(ran.code).toBe(0);
     expect(ran.stderr).toEqual([]);
-    const status = await collect(['export', 'status', out, '--json']);
+    const status = await inProcess(['export', 'status', out, '--json']);
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout)).toEqual([expect.objectContaining({ label: group, state: 'done', latest: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d{6}Z/), lastTransactionTime: expect.any(String) })]);
-    const table = await collect(['export', 'status', out]);
+    const table = await inProcess(['export', 'status', out]);
     expect(table.stdout).toMatch(new RegExp(`^${group}\\s+done\\s`, 'm'));
 
-    const both = await collect(['export', 'run', '--group', group, '--all-groups', '--out', out]);
+    const both = await inProcess(['export', 'run', '--group', group, '--all-groups', '--out', out]);
     expect(both.code).toBe(2);
     // export run logs events: on a non-terminal stderr even its usage errors are one JSON object per line
     expect(JSON.parse(both.stderr[0]!)).toMatchObject({ eventId: 'error', code: 'ERR_USAGE', exitCode: 2, message: 'name exactly one of --group, --npi, --all-groups, --patient-level, --system' });
-    const since = await collect(['export', 'run', '--group', group, '--since', 'yesterday', '--out', out]);
+    const since = await inProcess(['export', 'run', '--group', group, '--since', 'yesterday', '--out', out]);
     expect(since.code).toBe(2);
     expect(JSON.parse(since.stderr[0]!)).toMatchObject({ eventId: 'error', message: expect.stringMatching(/^--since "yesterday" is not an ISO 8601 date-time/) });
   });
