@@ -1,7 +1,7 @@
 /** A generic SMART Backend Services server: token URL on another origin, another scope, no `typ` header. */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { testKey } from '../keys.js';
 import { createClient } from '../../src/client.js';
 import { startFaultServer, type FaultServer } from '../transport/fault-server.js';
@@ -16,6 +16,11 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await Promise.all([api.close(), auth.close()]);
+});
+// each test counts the requests it caused and scripts its own replies
+beforeEach(() => {
+  api.reset();
+  auth.reset();
 });
 
 it('exchanges at the configured token URL with the configured scope and sends the token only to the API', async () => {

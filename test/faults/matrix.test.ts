@@ -7,7 +7,7 @@
  * Faults come from the sandbox's switches (`sandbox.faults.set`) and its clock. Disk full is the one fault a server
  * cannot cause: see `diskFull` below. kill -9 runs the built CLI (`node bin/dpc`) as a real child process.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -216,6 +216,13 @@ describe('fault matrix', () => {
     clean = await exportWith({});
     eobBytes = clean.manifest?.files.find((f) => f.type === 'ExplanationOfBenefit')?.bytes ?? 0;
   }, 60_000);
+  // tests move the sandbox's clocks (a job expiring, a token expiring): each starts from the wall clock, which the
+  // kill -9 test's child process also runs on, and with no token cached at another test's time
+  beforeEach(() => {
+    fx.sandbox.clock.set(Date.now());
+    fx.sandbox.authClock.set(Date.now());
+    client.tokens.clear();
+  });
 
   it('baseline: a clean export verifies every file', async () => {
     await expectAllVerified(clean);
@@ -316,8 +323,8 @@ describe('fault matrix', () => {
   });
 
   it('the access token expiring during a long download is refreshed; every file verifies', async () => {
-    const before = client.tokens.exchanges;
     let advanced = false;
+    let exchangesBefore = 0;
     const o = await exportWith(
       {},
       {
@@ -327,6 +334,7 @@ describe('fault matrix', () => {
           // mid-stream of the first big file: six minutes pass, so the 300 s token is dead for every later request
           if (!advanced && e.type === 'download_progress' && e.bytes > 0) {
             advanced = true;
+            exchangesBefore = client.tokens.exchanges;
             fx.sandbox.clock.advance(6 * 60_000);
             fx.sandbox.authClock.advance(6 * 60_000); // the tokens expire too
           }
@@ -335,7 +343,7 @@ describe('fault matrix', () => {
     );
     expect(advanced).toBe(true);
     expect(o.error, o.error?.message).toBeUndefined();
-    expect(client.tokens.exchanges).toBeGreaterThan(before);
+    expect(client.tokens.exchanges).toBeGreaterThan(exchangesBefore);
     expect(await finalFilesIntact(o.out)).toHaveLength(3);
     await matchesServer(o.manifest!);
   });
@@ -375,9 +383,6 @@ describe('fault matrix', () => {
       DPC_KEY_ID: seed.keyId,
     };
     const args = [DPC, 'export', 'run', '--group', large, '--out', out, '--concurrency', '1', '--poll-interval', '50ms'];
-    // earlier tests moved the sandbox and auth clocks; the child's clock is the wall clock, so start from fresh ones
-    fx.sandbox.clock.set(Date.now());
-    fx.sandbox.authClock.set(Date.now());
 
     const first = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
     const exited = new Promise<number | null>((resolve) => first.on('close', (code) => resolve(code)));

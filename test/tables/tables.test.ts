@@ -135,6 +135,11 @@ describe('only verified files', () => {
 
 describe('incremental runs', () => {
   it('keeps one row per resource id, the latest meta.lastUpdated winning, from a group folder with an incremental LATEST run', async () => {
+    // on copies: the export folder and its tables stay as beforeAll made them, for the other tests
+    const group = join(await tempDir('dpc-tables-incremental-'), NPI);
+    await cp(groupDir, group, { recursive: true, filter: (src) => src !== built.tablesDir });
+    const tablesDir = join(await tempDir('dpc-tables-incremental-'), 'tables');
+    await cp(built.tablesDir, tablesDir, { recursive: true });
     // a second, incremental run: two claims updated later (they win), one with an older lastUpdated (it loses), one new
     const eobs = await resourcesOf(runDir, manifest, 'ExplanationOfBenefit');
     const [newer, newer2, older] = eobs as [Json, Json, Json];
@@ -147,12 +152,12 @@ describe('incremental runs', () => {
     ];
     const run2 = '2099-01-01T000000Z';
     const text = `${delta.map((r) => JSON.stringify(r)).join('\n')}\n`;
-    await mkdir(join(groupDir, run2), { mode: 0o700 });
-    await writeFile(join(groupDir, run2, 'ExplanationOfBenefit-001.ndjson'), text, { mode: 0o600 });
+    await mkdir(join(group, run2), { mode: 0o700 });
+    await writeFile(join(group, run2, 'ExplanationOfBenefit-001.ndjson'), text, { mode: 0o600 });
     const file = { url: 'http://x/1', type: 'ExplanationOfBenefit', kind: 'output', path: 'ExplanationOfBenefit-001.ndjson', bytes: Buffer.byteLength(text), sha256: createHash('sha256').update(text).digest('hex'), count: delta.length };
     const m2 = { ...manifest, run: run2, request: `${manifest.request}&_since=2030-01-01T00:00:00Z`, files: [file] };
-    await writeFile(join(groupDir, run2, 'manifest.json'), JSON.stringify(m2), { mode: 0o600 });
-    await writeFile(join(groupDir, 'LATEST'), `${run2}\n`);
+    await writeFile(join(group, run2, 'manifest.json'), JSON.stringify(m2), { mode: 0o600 });
+    await writeFile(join(group, 'LATEST'), `${run2}\n`);
 
     const check = async (result: ExportTablesResult, first: boolean) => {
       expect(result.added.map((r) => r.run)).toEqual(first ? [manifest.run, run2] : [run2]);
@@ -165,9 +170,9 @@ describe('incremental runs', () => {
       expect(paid).toEqual({ [newer.id]: '1.11', [newer2.id]: '2.22', [older.id]: claimRow(older)[10], 'carrier-new-1': '4.44' });
     };
     // a tables folder that read the first run merges the second
-    await check(await exportTables(groupDir, { outDir: built.tablesDir }), false);
+    await check(await exportTables(group, { outDir: tablesDir }), false);
     // a fresh one from the group folder reads LATEST and, as it is incremental, the full run before it
-    await check(await exportTables(groupDir, { outDir: join(await tempDir('dpc-tables-group-'), 't') }), true);
+    await check(await exportTables(group, { outDir: join(await tempDir('dpc-tables-group-'), 't') }), true);
   });
 });
 
