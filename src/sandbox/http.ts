@@ -24,6 +24,8 @@ export interface Reply {
 export interface ApiErrorOptions {
   /** A complete body to send instead of the flavour's default shape. */
   body?: unknown;
+  /** The media type of that body, when it is not the flavour's. */
+  contentType?: string;
   /** Send the message as a plain-text body (DPC does this for a few errors, e.g. /Jobs 404). */
   text?: boolean;
 }
@@ -55,7 +57,8 @@ export const UNAUTHORIZED_BODY = {
 
 /** What the auth layer answers when credentials are missing, invalid, or for another organization. */
 export function unauthorized(): ApiError {
-  return new ApiError(401, 'HTTP 401 Unauthorized', { body: UNAUTHORIZED_BODY });
+  // DPCUnauthorizedHandler sets `.type(FHIR_JSON)`: FHIR JSON on every route, Token, Key and Jobs included
+  return new ApiError(401, 'HTTP 401 Unauthorized', { body: UNAUTHORIZED_BODY, contentType: FHIR_JSON });
 }
 
 /** The 16-hex "log id" DPC puts in error bodies. */
@@ -75,7 +78,7 @@ export function validationOutcome(messages: readonly string[]): fhir3.OperationO
 export function errorReply(error: ApiError, flavor: Flavor): Reply {
   if (error.options.text) return { status: error.status, body: error.message, contentType: JSON_TYPE };
   if (error.options.body !== undefined) {
-    return { status: error.status, body: error.options.body, contentType: flavor === 'fhir' ? FHIR_JSON : JSON_TYPE };
+    return { status: error.status, body: error.options.body, contentType: error.options.contentType ?? (flavor === 'fhir' ? FHIR_JSON : JSON_TYPE) };
   }
   if (flavor === 'fhir') {
     // DefaultFHIRExceptionHandler: severity fatal, details.text, no issue.code.

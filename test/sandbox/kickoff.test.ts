@@ -64,7 +64,7 @@ describe('GET /Group/{id}/$export kick-off', () => {
     for (const format of ['application%2Ffhir%2Bndjson', 'application/ndjson', 'NDJSON']) {
       expect((await kick(`?_outputFormat=${format}`)).status).toBe(202);
     }
-    await expectBadRequest('?_outputFormat=application/fhir+ndjson', "'_outputFormat' query parameter must be 'application/fhir+ndjson', 'application/ndjson', or 'ndjson'");
+    await expectBadRequest('?_outputFormat=application/fhir+ndjson', "'_outputFormat' query parameter must be 'application/fhir+ndjson', 'application/ndjson', or 'ndjson' ");
   });
 
   it('_type: Patient, ExplanationOfBenefit, Coverage (case-insensitive, trimmed), anything else → 400', async () => {
@@ -76,7 +76,7 @@ describe('GET /Group/{id}/$export kick-off', () => {
   it('_since needs an offset and must not be in the future', async () => {
     expect((await kick('?_since=2020-01-01T00:00:00Z')).status).toBe(202);
     expect((await kick('?_since=2020-01-01T00:00:00.000%2B00:00')).status).toBe(202);
-    await expectBadRequest('?_since=2020-01-01T00:00:00', "'_since' query parameter must be a valid date time value");
+    await expectBadRequest('?_since=2020-01-01T00:00:00', '_since parameter `2020-01-01T00:00:00` could not be parsed at index 19');
     await expectBadRequest(`?_since=${new Date(sb.clock.now() + 86_400_000).toISOString()}`, "'_since' query parameter cannot be a future date");
   });
 

@@ -4,39 +4,42 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExportResourceType } from '../export/contract.js';
-import { ApiError, type Reply } from '../http.js';
+import { isUuid } from '../credentials.js';
+import { ApiError, serverError, type Reply } from '../http.js';
+import { parseOffsetDateTime } from '../offset-date-time.js';
 import { activeMembers } from '../roster.js';
 import type { Route } from '../router.js';
 import { ownedGroup } from './group.js';
 
 const OUTPUT_FORMATS = ['application/fhir+ndjson', 'application/ndjson', 'ndjson'];
 export const RESOURCE_TYPES: readonly ExportResourceType[] = ['Patient', 'ExplanationOfBenefit', 'Coverage'];
-const OFFSET_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
 export function parseOutputFormat(value: string | null): void {
+  // DPC: AbstractResourceWithExport.checkExportRequest — its message ends in a space
   if (value !== null && !OUTPUT_FORMATS.includes(value.toLowerCase())) {
-    throw new ApiError(400, "'_outputFormat' query parameter must be 'application/fhir+ndjson', 'application/ndjson', or 'ndjson'");
+    throw new ApiError(400, "'_outputFormat' query parameter must be 'application/fhir+ndjson', 'application/ndjson', or 'ndjson' ");
   }
 }
 
 export function parseTypes(value: string | null): ExportResourceType[] {
   // DPC: AbstractResourceWithExport.handleTypeQueryParam — absent or empty means all three types.
   if (value === null || value === '') return [...RESOURCE_TYPES];
+  // DPC: matchResourceType compares the trimmed name, but the message shows the element as sent
   return value.split(',').map((raw) => {
-    const name = raw.trim();
-    const type = RESOURCE_TYPES.find((t) => t.toLowerCase() === name.toLowerCase());
-    if (!type) throw new ApiError(400, `Unsupported resource name in the '_type' query parameter: ${name}`);
+    const type = RESOURCE_TYPES.find((t) => t.toLowerCase() === raw.trim().toLowerCase());
+    if (!type) throw new ApiError(400, `Unsupported resource name in the '_type' query parameter: ${raw}`);
     return type;
   });
 }
 
 export function parseSince(value: string | null, now: number): number | undefined {
-  // DPC: AbstractResourceWithExport.handleSinceQueryParam — a blank value is no `_since`.
+  // DPC: AbstractResourceWithExport.handleSinceQueryParam — a blank value is no `_since`; a parse failure names the
+  // text and Java's error index.
   if (value === null || value.trim() === '') return undefined;
-  const at = OFFSET_DATE_TIME.test(value) ? Date.parse(value) : NaN;
-  if (!Number.isFinite(at)) throw new ApiError(400, "'_since' query parameter must be a valid date time value");
-  if (at > now) throw new ApiError(400, "'_since' query parameter cannot be a future date");
-  return at;
+  const parsed = parseOffsetDateTime(value);
+  if ('errorIndex' in parsed) throw new ApiError(400, `_since parameter \`${value}\` could not be parsed at index ${parsed.errorIndex}`);
+  if (parsed.epochMs > now) throw new ApiError(400, "'_since' query parameter cannot be a future date");
+  return parsed.epochMs;
 }
 
 async function slowFirstByte(ms: number | undefined): Promise<void> {
@@ -74,6 +77,8 @@ export const exportRoutes: Route[] = [
     methods: ['GET'], path: '/Jobs/:id', flavor: 'json',
     handler: async (ctx): Promise<Reply> => {
       await slowFirstByte(ctx.app.faults().slowFirstByteMs);
+      // DPC: R/JobResource.java checkJobStatus — UUID.fromString on the id throws for a non-UUID: a plain 500
+      if (!isUuid(ctx.params.id!)) throw serverError();
       const status = ctx.app.exportService.status(ctx.orgId, ctx.params.id!);
       switch (status.state) {
         case 'not-found':
