@@ -128,6 +128,7 @@ function credentialsFrom(options: DpcClientOptions): Credentials | undefined {
   if (missing.length > 0) {
     throw new DpcError('ERR_CONFIG', `incomplete credentials: ${missing.join(', ')} missing (the assertion flow needs client token, private key and key id)`);
   }
-  const key = typeof privateKey === 'string' ? loadPrivateKey(privateKey, { passphrase: options.passphrase }) : privateKey!;
+  // a generic SMART server (own tokenUrl) may take an ES384 key; DPC only RSA
+  const key = typeof privateKey === 'string' ? loadPrivateKey(privateKey, { passphrase: options.passphrase, allowEc: options.tokenUrl !== undefined }) : privateKey!;
   return { clientToken: clientToken!, privateKey: key, keyId: keyId! };
 }

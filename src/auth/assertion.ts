@@ -11,6 +11,14 @@ import { DpcError } from '../errors.js';
 export const MAX_ASSERTION_LIFETIME_SEC = 290;
 export const ASSERTION_ALG = 'RS384';
 
+/**
+ * The algorithm a key signs assertions with: RS384 for RSA (DPC's only one), ES384 for a P-384 EC key (generic SMART
+ * servers; loadPrivateKey admits only that curve). Pure.
+ */
+export function assertionAlg(key: KeyObject): 'RS384' | 'ES384' {
+  return key.asymmetricKeyType === 'ec' ? 'ES384' : ASSERTION_ALG;
+}
+
 export interface AssertionClaims {
   iss: string;
   sub: string;
@@ -59,10 +67,10 @@ export interface SignAssertionInput extends ClaimsInput {
   jwtType?: boolean;
 }
 
-/** A compact RS384 JWS of `assertionClaims(input)`. */
+/** A compact JWS of `assertionClaims(input)`: RS384, or ES384 for an EC key (`assertionAlg`). */
 export async function signAssertion(input: SignAssertionInput): Promise<string> {
   const claims = assertionClaims(input);
-  const header: { alg: string; kid: string; typ?: string } = { alg: ASSERTION_ALG, kid: input.keyId };
+  const header: { alg: string; kid: string; typ?: string } = { alg: assertionAlg(input.privateKey), kid: input.keyId };
   if (input.jwtType ?? true) header.typ = 'JWT';
   try {
     return await new SignJWT({ ...claims }).setProtectedHeader(header).sign(input.privateKey);

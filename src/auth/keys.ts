@@ -1,6 +1,8 @@
 /**
  * RSA key handling for DPC: loading PEM private keys (PKCS#1, PKCS#8, encrypted), generating RSA-4096 pairs,
  * and the SHA256withRSA signature over DPC's fixed snippet that proves possession when a public key is uploaded.
+ * Generic SMART Backend Services servers may also take a P-384 EC key (ES384, which SMART names beside RS384 and the
+ * SMART reference server and client support); DPC accepts RSA only.
  * node:crypto's OpenSSL errors are opaque, so the PEM armour is checked first and failures get one-line messages.
  */
 import { createPrivateKey, createPublicKey, generateKeyPair as generateKeyPairCb, sign, type KeyObject } from 'node:crypto';
@@ -21,7 +23,12 @@ export interface LoadKeyOptions {
   source?: string;
   /** Smallest modulus accepted; default 2048. */
   minBits?: number;
+  /** Also accept a P-384 EC key (ES384): for generic SMART servers, never DPC. */
+  allowEc?: boolean;
 }
+
+/** The curve ES384 signs on (RFC 7518 §3.4), as node:crypto names it. */
+const ES384_CURVE = 'secp384r1';
 
 const PRIVATE_ARMOUR = /-----BEGIN (RSA |ENCRYPTED |EC )?PRIVATE KEY-----/;
 const PUBLIC_ARMOUR = /-----BEGIN (RSA )?PUBLIC KEY-----/;
@@ -37,9 +44,7 @@ export function loadPrivateKey(pem: string | Buffer, options: LoadKeyOptions = {
     }
     throw new DpcError('ERR_KEY', `${where}: not a PEM private key (no "-----BEGIN PRIVATE KEY-----" line)`, { location: options.source });
   }
-  if (armour[1] === 'EC ') {
-    throw new DpcError('ERR_KEY', `${where}: not an RSA key (ec); DPC accepts RSA keys only`, { location: options.source });
-  }
+  if (armour[1] === 'EC ' && !options.allowEc) throw notRsa('ec', where, options.source);
   const encrypted = armour[1] === 'ENCRYPTED ' || /Proc-Type:\s*4,ENCRYPTED/.test(text);
   if (encrypted && !options.passphrase) {
     throw new DpcError('ERR_KEY', `${where}: the key is encrypted; give its passphrase`, { location: options.source, field: 'passphrase' });
@@ -54,12 +59,24 @@ export function loadPrivateKey(pem: string | Buffer, options: LoadKeyOptions = {
         ? 'wrong passphrase'
         : code === 'ERR_OSSL_CRYPTO_INTERRUPTED_OR_CANCELLED'
           ? 'the key is encrypted; give its passphrase'
-          : 'the PEM is damaged or not an RSA private key';
+          : `the PEM is damaged or not an RSA${options.allowEc ? ' or EC' : ''} private key`;
     const field = code === 'ERR_OSSL_BAD_DECRYPT' || code === 'ERR_OSSL_CRYPTO_INTERRUPTED_OR_CANCELLED' ? 'passphrase' : undefined;
     throw new DpcError('ERR_KEY', `${where}: ${reason}`, { cause, location: options.source, field });
   }
+  if (options.allowEc && key.asymmetricKeyType === 'ec') {
+    const curve = key.asymmetricKeyDetails?.namedCurve;
+    if (curve !== ES384_CURVE) {
+      throw new DpcError('ERR_KEY', `${where}: EC key on curve ${curve ?? 'unknown'}; ES384 needs P-384 (openssl ecparam -name secp384r1 -genkey)`, { location: options.source });
+    }
+    return key;
+  }
   assertRsaSize(key, options.minBits ?? MIN_SIGNING_BITS, where, options.source);
   return key;
+}
+
+/** DPC's refusal of a key that is not RSA; says where another kind is welcome. */
+function notRsa(kind: string, where: string, location: string | undefined): DpcError {
+  return new DpcError('ERR_KEY', `${where}: not an RSA key (${kind}); DPC accepts RSA keys only (a generic server with a tokenUrl also takes P-384 EC keys)`, { location });
 }
 
 /** Parse a PEM public key (SPKI or PKCS#1) or take a private key's public half; throws ERR_KEY. */
@@ -82,9 +99,7 @@ export function loadPublicKey(pem: string, options: { source?: string; minBits?:
 }
 
 function assertRsaSize(key: KeyObject, minBits: number, where: string, location: string | undefined): void {
-  if (key.asymmetricKeyType !== 'rsa') {
-    throw new DpcError('ERR_KEY', `${where}: not an RSA key (${key.asymmetricKeyType ?? 'unknown'}); DPC accepts RSA keys only`, { location });
-  }
+  if (key.asymmetricKeyType !== 'rsa') throw notRsa(key.asymmetricKeyType ?? 'unknown', where, location);
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
   if (bits < minBits) {
     throw new DpcError('ERR_KEY', `${where}: RSA key is ${bits} bits; at least ${minBits} are required${minBits < DPC_KEY_BITS ? '' : ' by DPC'}`, { location });

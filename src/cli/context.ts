@@ -102,7 +102,7 @@ export function reportClientEvent(output: Output, event: TransportEvent | AuthEv
 }
 
 /** Read and parse the configured private key file, warning when others can read it. */
-export async function privateKeyFor(settings: Pick<Settings, 'privateKeyPath' | 'passphrase'>, output: Output): Promise<KeyObject> {
+export async function privateKeyFor(settings: Pick<Settings, 'privateKeyPath' | 'passphrase' | 'tokenUrl'>, output: Output): Promise<KeyObject> {
   const path = settings.privateKeyPath;
   if (!path) throw new DpcError('ERR_CONFIG', 'no private key configured (--private-key, DPC_PRIVATE_KEY or dpc init)');
   const { keyFileWarning } = await import('./config/file.js');
@@ -110,7 +110,8 @@ export async function privateKeyFor(settings: Pick<Settings, 'privateKeyPath' | 
   const pem = await readInputText(path, 'private key', 'ERR_KEY');
   const warning = await keyFileWarning(path);
   if (warning) output.warn(warning);
-  return loadPrivateKey(pem, { passphrase: settings.passphrase, source: path });
+  // a generic SMART server (own tokenUrl) may take an ES384 key; DPC only RSA
+  return loadPrivateKey(pem, { passphrase: settings.passphrase, source: path, allowEc: settings.tokenUrl !== undefined });
 }
 
 /** Pure: one debug line per transport or auth event. Events never carry secrets; URLs are already redacted. */

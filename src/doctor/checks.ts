@@ -108,6 +108,8 @@ export interface KeyFacts {
   /** Reading or parsing failed (the one-line reason). */
   error?: string;
   bits?: number;
+  /** A P-384 EC key (ES384), which only a generic server with a tokenUrl takes. */
+  ec?: boolean;
   /** `SHA256:<base64>` of the public key (SubjectPublicKeyInfo DER). */
   fingerprint?: string;
 }
@@ -118,7 +120,7 @@ export function keyFileCheck(f: KeyFacts): CheckResult {
   if (f.mode !== undefined && shared(f.mode)) {
     return fail('key-file', `${f.path} is mode ${octal(f.mode)}: others can read your private key`, `chmod 600 ${f.path}`);
   }
-  const what = `${f.path}: RSA ${f.bits ?? '?'} bits, ${f.fingerprint ?? ''}`.trim();
+  const what = `${f.path}: ${f.ec ? 'EC P-384 (ES384)' : `RSA ${f.bits ?? '?'} bits`}, ${f.fingerprint ?? ''}`.trim();
   if (f.bits !== undefined && f.bits < DPC_KEY_BITS) {
     return warn('key-file', `${what}; DPC registers only keys of ${DPC_KEY_BITS} bits`, 'dpc keys generate --out DIR, then register the new public key');
   }

@@ -56,7 +56,7 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
   const missing = (['clientToken', 'privateKey', 'keyId'] as const).filter((k) => (k === 'privateKey' ? input.privateKeyPath : input[k]) === undefined);
   const keyIdNotUuid = input.keyId !== undefined && !keyIdFits(input.keyId, input.tokenUrl) ? input.keyId : undefined;
   checks.push(settingsCheck({ profile: input.profile, baseUrl: input.baseUrl, missing, keyIdNotUuid, fixedAccessToken: input.accessToken !== undefined, noAuth: input.noAuth }));
-  const { facts: key, privateKey } = input.privateKeyPath === undefined ? { facts: {} } : await keyFacts(input.privateKeyPath, input.passphrase);
+  const { facts: key, privateKey } = input.privateKeyPath === undefined ? { facts: {} } : await keyFacts(input.privateKeyPath, input.passphrase, input.tokenUrl !== undefined);
   checks.push(keyFileCheck(key));
 
   const assertionFlow = !input.noAuth && input.accessToken === undefined && missing.length === 0 && keyIdNotUuid === undefined && privateKey !== undefined;
@@ -94,7 +94,8 @@ async function configFacts(path: string, error: string | undefined) {
   return { path, error, mode: await modeOf(path), dirMode: await modeOf(dirname(path)) };
 }
 
-async function keyFacts(path: string, passphrase: string | undefined): Promise<{ facts: KeyFacts; privateKey?: KeyObject }> {
+/** `allowEc`: a generic server (own tokenUrl), which may take an ES384 key; DPC only RSA. */
+async function keyFacts(path: string, passphrase: string | undefined, allowEc: boolean): Promise<{ facts: KeyFacts; privateKey?: KeyObject }> {
   let pem: string;
   let mode: number;
   try {
@@ -105,9 +106,10 @@ async function keyFacts(path: string, passphrase: string | undefined): Promise<{
     return { facts: { path, error: `${path}: cannot read the private key (${code === 'ENOENT' ? 'no such file' : (code ?? 'error')})` } };
   }
   try {
-    const privateKey = loadPrivateKey(pem, { passphrase, source: path });
+    const privateKey = loadPrivateKey(pem, { passphrase, source: path, allowEc });
     const bits = privateKey.asymmetricKeyDetails?.modulusLength;
-    return { facts: { path, mode, bits, fingerprint: keyFingerprint(privateKey) }, privateKey };
+    const ec = privateKey.asymmetricKeyType === 'ec' ? { ec: true } : {};
+    return { facts: { path, mode, bits, ...ec, fingerprint: keyFingerprint(privateKey) }, privateKey };
   } catch (error) {
     return { facts: { path, mode, error: (error as Error).message } };
   }

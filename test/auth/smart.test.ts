@@ -1,5 +1,8 @@
-/** A generic SMART Backend Services server: token URL on another origin, another scope, no `typ` header. */
-import { createPublicKey, type KeyObject } from 'node:crypto';
+/**
+ * A generic SMART Backend Services server: token URL on another origin, another scope, no `typ` header; a P-384 EC key
+ * signs ES384 (as the SMART reference server and client support), which DPC never takes.
+ */
+import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { testKey } from '../keys.js';
@@ -85,4 +88,24 @@ it('a refused exchange names the server message', async () => {
   } finally {
     await client.close();
   }
+});
+
+it('signs with ES384 when a generic server is given a P-384 EC key; DPC and other curves are refused', async () => {
+  auth.script('/oauth2/token', { status: 200, body: JSON.stringify({ access_token: 'ec-access-token', token_type: 'bearer', expires_in: 300 }) });
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+  const pem = ec.privateKey.export({ type: 'sec1', format: 'pem' }).toString();
+  const tokenUrl = `${auth.origin}/oauth2/token`;
+  const client = createClient({ baseUrl: api.origin, clientToken: 'ec-client', privateKey: pem, keyId: 'ec-key', tokenUrl });
+  try {
+    expect(await client.tokens.getAccessToken()).toBe('ec-access-token');
+    const assertion = new URLSearchParams(auth.seen.at(-1)!.body).get('client_assertion')!;
+    expect(decodeProtectedHeader(assertion)).toEqual({ alg: 'ES384', kid: 'ec-key', typ: 'JWT' });
+    await jwtVerify(assertion, ec.publicKey, { algorithms: ['ES384'], audience: tokenUrl, issuer: 'ec-client', subject: 'ec-client' });
+  } finally {
+    await client.close();
+  }
+  // DPC (no tokenUrl of its own) takes RSA only
+  expect(() => createClient({ baseUrl: api.origin, clientToken: 'c', privateKey: pem, keyId: 'k' })).toThrow(/not an RSA key \(ec\); DPC accepts RSA keys only/);
+  const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  expect(() => createClient({ baseUrl: api.origin, clientToken: 'c', privateKey: p256, keyId: 'k', tokenUrl })).toThrow(/EC key on curve prime256v1; ES384 needs P-384/);
 });

@@ -1,6 +1,6 @@
 /** The doctor's pure judgements, without a network: clock windows, fingerprint comparison, token hints. */
 import { describe, expect, it } from 'vitest';
-import { clockCheck, keyMatchCheck, report, tokenCheck } from '../../src/doctor/checks.js';
+import { clockCheck, keyFileCheck, keyMatchCheck, report, tokenCheck } from '../../src/doctor/checks.js';
 
 const server = Date.UTC(2026, 10, 30, 8, 0, 0);
 const at = (skewS: number) => clockCheck({ localMs: server + skewS * 1000, serverDate: new Date(server).toUTCString() }).status;
@@ -25,6 +25,13 @@ describe('keyMatchCheck', () => {
     const result = keyMatchCheck({ keyId: 'k', localFingerprint: 'SHA256:aaa', registeredFingerprint: 'SHA256:bbb' });
     expect(result).toMatchObject({ status: 'fail', detail: 'key id k is SHA256:bbb, but the private key is SHA256:aaa' });
     expect(keyMatchCheck({ keyId: 'k', localFingerprint: 'SHA256:aaa', registeredFingerprint: 'SHA256:aaa' }).status).toBe('pass');
+  });
+});
+
+describe('keyFileCheck', () => {
+  it('names an RSA key by its size and an EC key (generic servers) by its curve', () => {
+    expect(keyFileCheck({ path: 'k.pem', mode: 0o100600, bits: 4096, fingerprint: 'SHA256:a' })).toMatchObject({ status: 'pass', detail: 'k.pem: RSA 4096 bits, SHA256:a' });
+    expect(keyFileCheck({ path: 'k.pem', mode: 0o100600, ec: true, fingerprint: 'SHA256:a' })).toMatchObject({ status: 'pass', detail: 'k.pem: EC P-384 (ES384), SHA256:a' });
   });
 });
 

@@ -12,13 +12,16 @@
  * - files compressed as Accept-Encoding asks;
  * - DELETE on the status URL, as the reference client sends after a completed download: asked for with
  *   `deleteJobWhenDone` (a refusal, DPC's 405, leaves the export complete), never on an interrupted run (it resumes),
- *   and `dpc export cancel` by job URL or for the unfinished jobs of an output folder.
+ *   and `dpc export cancel` by job URL or for the unfinished jobs of an output folder;
+ * - a P-384 EC key signs ES384 assertions (the reference server verifies ES384 as well as RS384).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
+import { generateKeyPairSync } from 'node:crypto';
+import { decodeProtectedHeader } from 'jose';
 import { cancelExport, exportStatus, runExport, runOutcomeError, verifyExportDir, type ExportEvent } from '../../src/export/index.js';
 import { runCli } from '../cli/run-cli.js';
 import { startBulkServer, type BulkServer } from './bulk-server.js';
@@ -205,4 +208,15 @@ describe('deleting jobs on the server (DELETE on the status URL)', () => {
     expect(JSON.parse(run.stdout)).toEqual([{ jobUrl, outcome: 'cancelled' }]);
     expect(run.code).toBe(0);
   });
+});
+
+it('dpc auth assertion signs ES384 with the P-384 EC key of a generic profile', async () => {
+  const home = await tempDir('dpc-home-');
+  const key = join(home, 'ec.pem');
+  await writeFile(key, generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  const profile = { baseUrl: `${server.base}/fhir`, tokenUrl: `${server.base}/auth/token`, scope: 'system/*.rs', clientToken: 'ec-client', privateKey: key, keyId: 'ec-key' };
+  await writeFile(join(home, 'config.json'), JSON.stringify({ defaultProfile: 'ref', profiles: { ref: profile } }), { mode: 0o600 });
+  const run = await runCli(['auth', 'assertion'], { env: { HOME: home, DPC_CONFIG: join(home, 'config.json') } });
+  expect(run.code).toBe(0);
+  expect(decodeProtectedHeader(run.stdout.trim())).toMatchObject({ alg: 'ES384', kid: 'ec-key' });
 });

@@ -96,7 +96,7 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
     // --auth on a profile saved with --no-auth turns the assertion flow back on
     if (noAuth) merged.auth = 'none';
     else delete merged.auth;
-    if (merged.privateKey) await privateKeyFor({ privateKeyPath: merged.privateKey, passphrase: run.env.DPC_KEY_PASSPHRASE }, output);
+    if (merged.privateKey) await privateKeyFor({ privateKeyPath: merged.privateKey, passphrase: run.env.DPC_KEY_PASSPHRASE, tokenUrl: merged.tokenUrl }, output);
     // merged already holds the stored fields; starting from an empty entry lets --auth drop a stored `auth: "none"`
     const config = withProfile(existing && { ...existing, profiles: { ...existing.profiles, [profile]: {} } }, profile, merged, argv.default);
     await writeConfig(path, config);
@@ -158,7 +158,7 @@ async function registerSandbox(sandboxUrl: string, givenKey: string | undefined,
   const privateKeyPath = resolve(givenKey ?? keyPath);
   let key: KeyObject;
   if (givenKey !== undefined || (await fileExists(privateKeyPath))) {
-    key = await privateKeyFor({ privateKeyPath, passphrase: cliProcess().env.DPC_KEY_PASSPHRASE }, output);
+    key = await privateKeyFor({ privateKeyPath, passphrase: cliProcess().env.DPC_KEY_PASSPHRASE, tokenUrl: undefined }, output);
   } else {
     output.info('generating an RSA-4096 key pair…');
     key = (await generateKeyPair()).privateKey;
