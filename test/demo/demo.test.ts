@@ -2,7 +2,8 @@
  * `dpc demo` as a real child process (the built CLI; `npm test` builds first): the JSON summary against the files on
  * disk (manifest, sha256 of every file, owner-only modes), no secret in anything printed under --debug, `--keep`
  * leaving a sandbox the other commands can use until Ctrl-C, and Ctrl-C mid-journey closing the sandbox.
- * Each run generates two real RSA-4096 keys, so the runs start together in beforeAll.
+ * Each run generates two real RSA-4096 keys, so the runs start together in beforeAll. The `--keep` child runs with
+ * umask 000, so the owner-only modes of its folder must come from the code, not from the environment.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
@@ -32,7 +33,7 @@ interface Running {
 }
 
 function startDemo(args: string[]): Running {
-  const child = spawn(process.execPath, [BIN, 'demo', ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', TMPDIR: tmpdir(), NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('/bin/sh', ['-c', 'umask 000; exec "$0" "$@"', process.execPath, BIN, 'demo', ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', TMPDIR: tmpdir(), NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   const waiters: Array<{ pattern: RegExp; resolve: (m: RegExpMatchArray) => void }> = [];
@@ -78,14 +79,19 @@ async function expectNoSecrets(printed: string, demoDir: string): Promise<void> 
   const token = (await readFile(join(demoDir, 'client-token.txt'), 'utf8')).trim();
   expect(token.length).toBeGreaterThan(40);
   expect(printed).not.toContain(token);
+  // every base64 line of both private keys' bodies
+  const keyLines: string[] = [];
   for (const key of ['portal', 'api']) {
     const pem = await readFile(join(demoDir, 'keys', key, 'private.pem'), 'utf8');
-    for (const line of pem.split('\n').filter((l) => l.length === 64)) expect(printed).not.toContain(line);
+    keyLines.push(...pem.split('\n').filter((l) => /^[A-Za-z0-9+/=]{40,}$/.test(l)));
   }
+  expect(keyLines.length).toBeGreaterThan(20);
+  for (const line of keyLines) expect(printed).not.toContain(line);
   expect(printed).not.toMatch(/Bearer/i);
   expect(printed).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}/);
   expect(printed).not.toMatch(/W3[A-Za-z0-9_-]{20,}/);
   expect(printed).not.toMatch(/PRIVATE KEY/);
+  expect(printed).not.toMatch(/client_assertion=(?!REDACTED)[A-Za-z0-9._-]{8,}/);
   // redaction is the last line of defence; nothing should even have reached it
   expect(printed).not.toContain('[REDACTED');
 }
@@ -100,7 +106,9 @@ let plainRun: Promise<CliResult>;
 
 beforeAll(async () => {
   assertBuilt();
-  [jsonDir, keepDir, ownTmp] = await Promise.all([tempDir(), tempDir(), tempDir()]);
+  let keepParent: string;
+  [jsonDir, keepParent, ownTmp] = await Promise.all([tempDir(), tempDir(), tempDir()]);
+  keepDir = join(keepParent, 'kept'); // made by the demo itself (under umask 000)
   keep = startDemo(['--dir', keepDir, '--keep', '--debug']);
   // a child: the demo's temporary folder comes from the process's TMPDIR
   plainRun = spawnCli(['demo'], { env: { TMPDIR: ownTmp } });
@@ -237,7 +245,17 @@ describe('dpc demo --keep', () => {
     keep.signal('SIGINT');
     expect(await keep.exited).toBe(0);
     expect(keep.stderr()).toContain('stopping the sandbox');
+    expect(keep.stderr()).toMatch(/^debug: /m);
     await expectNoSecrets(keep.stdout() + keep.stderr(), keepDir);
+  });
+
+  it('has written its folder owner-only (files 0600, folders 0700) under umask 000 by the time it holds', async () => {
+    await keep.waitForStderr(/keeps running at (\S+) until Ctrl-C/);
+    expect((await stat(keepDir)).mode & 0o777).toBe(0o700);
+    const entries = await modes(keepDir);
+    expect(entries.filter((e) => e.path.endsWith('private.pem'))).toHaveLength(2);
+    expect(entries.filter((e) => e.dir && e.mode !== 0o700).map((e) => `${e.path}: ${e.mode.toString(8)}`)).toEqual([]);
+    expect(entries.filter((e) => !e.dir && e.mode !== 0o600).map((e) => `${e.path}: ${e.mode.toString(8)}`)).toEqual([]);
   });
 });
 

@@ -1,14 +1,16 @@
 /**
  * Secrets never reach output, and what the CLI writes is owner-only (issue #6). A full `--debug` flow runs through
- * the built CLI as child processes against an in-process seeded sandbox: key generation and upload, the token
- * exchange, credentials and keys listings, roster sync, groups, a bulk export with status and verify, and an
- * authentication failure (whose --debug output includes a stack trace). All stdout, stderr and the files the export
- * writes beside the data (state, manifests) are searched for every real secret of the run and for secret shapes.
+ * the CLI against an in-process seeded sandbox: key generation and upload, the token exchange, credentials and keys
+ * listings, roster sync, groups, a bulk export with status and verify, and an authentication failure (whose --debug
+ * output includes a stack trace). All stdout, stderr and the files the export writes beside the data (state,
+ * manifests) are searched for every real secret of the run and for secret shapes. (`dpc demo`'s output and files get
+ * the same search and mode check in test/demo/demo.test.ts.)
  *
  * The real values come from the sandbox's side of the wire: its HTTP server is wrapped (node:http createServer) to
  * record each Authorization header it receives, each access token it issues and each client assertion posted to
- * /Token/auth, without touching the request or the response. The children run with umask 000, so owner-only modes
- * must come from the code, not from the environment.
+ * /Token/auth, without touching the request or the response. The commands that write files (`keys generate`,
+ * `export run`) run as children of the built CLI with umask 000, so owner-only modes must come from the code, not
+ * from the environment; the others run in this process (runCli).
  */
 import type * as fhir3 from 'fhir/r3.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -20,7 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { mbiOf, resourcesOfType } from '../../src/fhir/resources.js';
-import { assertBuilt, ROOT } from '../cli/run-cli.js';
+import { assertBuilt, ROOT, runCli } from '../cli/run-cli.js';
 import { exportFixture, tempDir, type ExportFixture } from '../export/sandbox.js';
 
 /** What the sandbox saw: bearer tokens received, access tokens issued, assertions posted. */
@@ -68,26 +70,38 @@ const BIN = fileURLToPath(new URL('../../bin/dpc', import.meta.url));
 let fx: ExportFixture;
 let work: string;
 let env: Record<string, string>;
-const transcript: Array<{ args: string[]; code: number | null; stdout: string; stderr: string }> = [];
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
-/** `dpc …` under umask 000 with --debug, everything it prints kept for the search. */
-function dpc(args: string[], extraEnv: Record<string, string> = {}, record = true): Promise<{ code: number | null; stdout: string; stderr: string }> {
+const transcript: Array<{ args: string[] } & Run> = [];
+
+/** The commands that write files: their modes are checked below, so they run in a process with umask 000. */
+const WRITE_FILES = new Set(['keys generate', 'export run']);
+
+/** `dpc …` with --debug (a child under umask 000 if it writes files), everything it prints kept for the search. */
+async function dpc(args: string[], extraEnv: Record<string, string> = {}, record = true): Promise<Run> {
+  const result = WRITE_FILES.has(args.slice(0, 2).join(' ')) ? await child(args, extraEnv) : await runCli([...args, '--debug'], { env: { ...env, ...extraEnv } });
+  if (record) transcript.push({ args, ...result });
+  return result;
+}
+
+/** `dpc …` as a child of the built CLI under umask 000. */
+function child(args: string[], extraEnv: Record<string, string>): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', 'umask 000; exec "$0" "$@"', process.execPath, BIN, ...args, '--debug'], {
+    const proc = spawn('/bin/sh', ['-c', 'umask 000; exec "$0" "$@"', process.execPath, BIN, ...args, '--debug'], {
       cwd: ROOT,
       env: { ...env, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const result = { code, stdout, stderr };
-      if (record) transcript.push({ args, ...result });
-      resolve(result);
-    });
+    proc.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    proc.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    proc.on('error', reject);
+    proc.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
 
@@ -229,30 +243,6 @@ describe('a full --debug flow through the CLI', () => {
     // and what they print on stderr under --debug is still clean
     expect(leaksIn([['auth token (stderr)', token.stderr], ['auth assertion (stderr)', assertion.stderr]], await knownSecrets())).toEqual([]);
   });
-
-  it('`dpc demo --debug` (its own sandbox in the child): no secret of its folder, nor any secret shape, in its output', async () => {
-    const demo = join(work, 'demo');
-    const run = await dpc(['demo', '--dir', demo], {}, false);
-    expect(run.code, run.stderr.slice(-400)).toBe(0);
-    expect(run.stderr).toMatch(/^debug: /m);
-    const files = (await walk(demo)).filter((p) => !p.endsWith('.ndjson') && !p.endsWith('.gz'));
-    const secrets: Array<[string, string]> = [];
-    for (const path of files) {
-      if ((await stat(path)).isDirectory()) continue;
-      const text = await readFile(path, 'utf8');
-      if (/PRIVATE KEY/.test(text)) secrets.push(...pemLines(text).map((l) => [`a line of ${path}`, l] as [string, string]));
-      if (path.endsWith('client-token.txt')) secrets.push(['the demo client token', text.trim()]);
-    }
-    expect(secrets.filter(([what]) => what === 'the demo client token')).toHaveLength(1);
-    expect(secrets.length).toBeGreaterThan(20);
-    expect(leaksIn([['dpc demo (stdout)', run.stdout], ['dpc demo (stderr)', run.stderr]], secrets)).toEqual([]);
-    const wrong: string[] = [];
-    for (const path of [demo, ...(await walk(demo))]) {
-      const info = await stat(path);
-      if ((info.mode & 0o777) !== (info.isDirectory() ? 0o700 : 0o600)) wrong.push(`${path}: ${(info.mode & 0o777).toString(8)}`);
-    }
-    expect(wrong).toEqual([]);
-  }, 90_000);
 
   it('created key files and exported files owner-only (0600 files, 0700 folders) under umask 000', async () => {
     const keys = join(work, 'keys');
