@@ -61,9 +61,12 @@ export interface VerifiedFile {
   gzipBytes?: number;
 }
 
+/** The bound a body grew past: the manifest's `file_length` (gzip bytes on the wire) or `maxFileBytes` (content). */
+export type SizeBound = 'file_length' | 'maxFileBytes';
+
 export type DownloadOutcome =
   | { status: 'verified'; file: VerifiedFile }
-  | { status: 'quarantined'; url: string; type: string; kind: PlannedFile['kind']; path: string; problems: string[] };
+  | { status: 'quarantined'; url: string; type: string; kind: PlannedFile['kind']; path: string; problems: string[]; sizeBound?: SizeBound };
 
 const ATTEMPTS = 2;
 export const DEFAULT_MAX_FILE_BYTES = 4 * 1024 * MiB;
@@ -83,7 +86,7 @@ export async function downloadVerified(transport: Transport, target: DownloadTar
   const budget = transport.budget(target.deadline);
   for (let attempt = 1; ; attempt++) {
     let final = attempt === ATTEMPTS;
-    let failed: { problems: string[]; temp?: string; requestId?: string };
+    let failed: { problems: string[]; temp?: string; requestId?: string; sizeBound?: SizeBound };
     try {
       const result = await attemptDownload(transport, target, attempt, budget);
       if (result.problems.length === 0) return await commit(result, target);
@@ -95,7 +98,10 @@ export async function downloadVerified(transport: Transport, target: DownloadTar
       const broken = error instanceof BodyFailure;
       if (!broken && (final || !(isDpcError(error, 'ERR_NETWORK') || isDpcError(error, 'ERR_TIMEOUT')))) throw error;
       final ||= broken && error.final;
-      failed = { problems: [(error as Error).message], temp: broken ? error.temp : undefined, requestId: broken ? error.requestId : undefined };
+      failed = {
+        problems: [(error as Error).message],
+        ...(broken ? { temp: error.temp, requestId: error.requestId, sizeBound: error.sizeBound } : {}),
+      };
       // the second attempt is a retry like the transport's: it comes out of the same budget
       if (!broken && budget.take(0) !== 'ok') throw error;
     }
@@ -113,7 +119,8 @@ export async function downloadVerified(transport: Transport, target: DownloadTar
       requestId: failed.requestId,
     });
     if (final) {
-      return { status: 'quarantined', url: file.url, type: file.type, kind: file.kind, path: kept?.path ?? '', problems: failed.problems };
+      const { sizeBound } = failed;
+      return { status: 'quarantined', url: file.url, type: file.type, kind: file.kind, path: kept?.path ?? '', problems: failed.problems, ...(sizeBound ? { sizeBound } : {}) };
     }
   }
 }
@@ -157,17 +164,19 @@ interface Attempt {
 
 /**
  * A body that broke mid-stream or grew past its limit; carries the temp file so the partial bytes can be kept aside.
- * `final`: another attempt cannot help.
+ * One past a size bound is `final`: another attempt cannot help (the server would send the same).
  */
 class BodyFailure extends DpcError {
+  readonly final: boolean;
   constructor(
     message: string,
     readonly temp: string,
     cause: unknown,
     requestId: string | undefined,
-    readonly final = false,
+    readonly sizeBound?: SizeBound,
   ) {
     super('ERR_NETWORK', message, { cause, requestId });
+    this.final = sizeBound !== undefined;
   }
 }
 
@@ -208,7 +217,9 @@ async function attemptDownload(transport: Transport, target: DownloadTarget, att
       throw new DpcError('ERR_ABORTED', `download of ${file.name} was aborted`, { cause });
     }
     if (isFsError(cause)) throw new DpcError('ERR_IO', `write ${temp}: ${(cause as NodeJS.ErrnoException).code}`, { cause, location: temp });
-    if (cause instanceof OverLimit) throw new BodyFailure(overLimitMessage(file, cause), temp, cause, response.requestId, true);
+    if (cause instanceof OverLimit) {
+      throw new BodyFailure(overLimitMessage(file, cause), temp, cause, response.requestId, cause.of === 'wire' ? 'file_length' : 'maxFileBytes');
+    }
     // a stalled body says so in its own message (ERR_TIMEOUT from the transport); others by their code
     const reason = isDpcError(cause, 'ERR_TIMEOUT') ? cause.message : ((cause as { code?: string }).code ?? (cause as Error).message);
     throw new BodyFailure(`body of ${redactUrl(file.url)} broke after partial transfer (${reason})`, temp, cause, response.requestId);

@@ -158,6 +158,7 @@ async function downloadJobs(
         jobUrl: job.jobUrl,
         completion: done.completion,
         statusRequestId: done.requestId,
+        statusDate: done.serverDate,
         state,
         downloads,
         now: client.now,

@@ -8,7 +8,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DpcError, isDpcError } from '../errors.js';
-import { headerValue, MediaType, parseRetryAfter, RetryBudget, serverText, type Transport } from '../transport/index.js';
+import { headerValue, MediaType, parseHttpDate, parseRetryAfter, RetryBudget, serverNow, serverText, type Transport } from '../transport/index.js';
 import { redactUrl } from '../redact.js';
 import type { ExportEventHandler } from './events.js';
 import { parseCompletion, type JobCompletion } from './manifest.js';
@@ -137,18 +137,39 @@ export function validateSince(since: string, now: number): void {
   if (problem) throw new DpcError('ERR_INPUT', `since ${JSON.stringify(since)} ${problem}`, { field: 'since' });
 }
 
-/**
- * Why `value` cannot be used as a `_since` (undefined when it can): not an ISO 8601 date-time with an offset, or
- * later than `now` plus `skewMs`. Pure.
- */
-export function instantProblem(value: string, now: number, skewMs = 0): string | undefined {
-  if (!SINCE.test(value) || Number.isNaN(Date.parse(value))) return 'is not an ISO 8601 date-time with an offset (e.g. 2024-01-31T00:00:00Z)';
-  if (Date.parse(value) > now + skewMs) return 'is in the future';
+/** Why `value` cannot be used as a `_since` (undefined when it can): not an ISO 8601 date-time with an offset, or later than `now`. Pure. */
+export function instantProblem(value: string, now: number): string | undefined {
+  const formatProblem = instantFormatProblem(value);
+  if (formatProblem) return formatProblem;
+  if (Date.parse(value) > now) return 'is in the future';
   return undefined;
 }
 
-/** How far ahead of our clock a server's transactionTime may be and still count as "now" there. */
+/** Why `value` is not an ISO 8601 date-time with an offset, as `_since` takes it (undefined when it is). Pure. */
+export function instantFormatProblem(value: string): string | undefined {
+  if (!SINCE.test(value) || Number.isNaN(Date.parse(value))) return 'is not an ISO 8601 date-time with an offset (e.g. 2024-01-31T00:00:00Z)';
+  return undefined;
+}
+
+/** How far ahead of the server's `Date` (or our clock) its transactionTime may be and still count as "now" there. */
 export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
+/**
+ * Why a job's transactionTime must not be stored (undefined when it may): not an instant, or more than 5 minutes
+ * ahead of the server's own clock, the `Date` of the response that carried it (`serverDate`, epoch ms), or of this
+ * machine's clock (`localNow`) when there was no usable Date. A time past the server's "now" is corrupt state: as
+ * the next `since: 'auto'` run's `_since` it would skip data (or be refused with 400). A server whose clock is
+ * ahead of ours (or a sandbox whose clock was moved) is judged by its own clock. Pure.
+ */
+export function transactionTimeProblem(transactionTime: string, serverDate: number | undefined, localNow: number): string | undefined {
+  const formatProblem = instantFormatProblem(transactionTime);
+  if (formatProblem) return formatProblem;
+  const { now, clock } = serverNow(serverDate, localNow);
+  if (Date.parse(transactionTime) <= now + MAX_CLOCK_SKEW_MS) return undefined;
+  return clock === 'server'
+    ? `is more than 5 minutes ahead of the server's own clock (its Date header says ${new Date(now).toISOString()})`
+    : `is more than 5 minutes ahead of this machine's clock (the server sent no usable Date header)`;
+}
 
 /** Resource type names as the server spells them (the server decides which it supports). */
 export function validateTypes(types: readonly string[]): void {
@@ -216,7 +237,14 @@ function noTypeLevelExport(error: DpcError): DpcError {
 
 export type PollResult =
   | { state: 'in-progress'; progress?: string; retryAfterMs?: number; requestId?: string }
-  | { state: 'complete'; completion: JobCompletion; expires?: string; requestId?: string };
+  | {
+      state: 'complete';
+      completion: JobCompletion;
+      expires?: string;
+      requestId?: string;
+      /** Epoch ms: the `Date` of the status response that carried the manifest (the server's clock), when usable. */
+      serverDate?: number;
+    };
 
 const MAX_RETRY_AFTER_MS = 5 * 60_000;
 /** A status body lists the job's files: a few hundred bytes each, so 16 MiB is tens of thousands of files. */
@@ -249,7 +277,13 @@ export async function pollOnce(transport: Transport, jobUrl: string, signal?: Ab
       requestId,
     };
   }
-  return { state: 'complete', completion: parseCompletion(response.body, redactUrl(jobUrl)), expires: headerValue(response.headers.expires), requestId };
+  return {
+    state: 'complete',
+    completion: parseCompletion(response.body, redactUrl(jobUrl)),
+    expires: headerValue(response.headers.expires),
+    requestId,
+    serverDate: parseHttpDate(response.headers.date),
+  };
 }
 
 export interface PollOptions {

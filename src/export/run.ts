@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { DpcError, isDpcError } from '../errors.js';
 import type { Transport } from '../transport/index.js';
 import { redactUrl } from '../redact.js';
-import { checkMaxFileBytes, downloadVerified, type DownloadOutcome, type VerifiedFile } from './download.js';
+import { checkMaxFileBytes, downloadVerified, type DownloadOutcome, type SizeBound, type VerifiedFile } from './download.js';
 import type { ExportEventHandler } from './events.js';
 import { ensurePrivateDir, writeOwnerOnly } from '../fs.js';
 import { findGroupByNpi, listGroups } from '../fhir/groups.js';
@@ -33,11 +33,11 @@ import { isValidNpi } from '../fhir/validate.js';
 import {
   DEFAULT_POLL_INTERVAL_MS,
   deleteJob,
-  instantProblem,
+  instantFormatProblem,
   kickoff,
   kickoffUrl,
-  MAX_CLOCK_SKEW_MS,
   pollUntilComplete,
+  transactionTimeProblem,
   validateBulkDataParameters,
   validateSince,
   validateTypes,
@@ -111,6 +111,8 @@ export interface QuarantinedFile {
   type: string;
   path: string;
   problems: string[];
+  /** Set when the body grew past this bound and was stopped (not retried); absent: it failed verification twice. */
+  sizeBound?: SizeBound;
 }
 
 export interface GroupManifest {
@@ -285,9 +287,11 @@ async function exportTarget(
     options.onEvent?.({ type: 'export_skipped', label, groupId, npi, reason: error.message });
     return { label, groupId, npi, skipped: error.message };
   }
-  const { jobUrl, completion, requestId, requestSent } = started;
+  const { jobUrl, completion, requestId, serverDate, requestSent } = started;
   const run = await runFor(state, options.outDir, label, { jobUrl, request: fingerprint(target.scope, options), at: client.now() });
-  return downloadJob(client.transport, { ...options, label, groupId, npi, run, jobUrl, completion, requestSent, statusRequestId: requestId, state, downloads, now: client.now });
+  return downloadJob(client.transport, {
+    ...options, label, groupId, npi, run, jobUrl, completion, requestSent, statusRequestId: requestId, statusDate: serverDate, state, downloads, now: client.now,
+  });
 }
 
 /** A group kick-off answered 406. DPC: R/GroupResource.java export — a group without active members is 406. */
@@ -315,7 +319,7 @@ async function resumeOrStart(
   options: BoundedRunOptions,
   state: StateStore,
   target: ResolvedTarget,
-): Promise<{ jobUrl: string; completion: JobCompletion; requestId?: string; requestSent: string }> {
+): Promise<{ jobUrl: string; completion: JobCompletion; requestId?: string; serverDate?: number; requestSent: string }> {
   const { label } = target;
   const exportRequest = (since: string | undefined): ExportRequest => ({ ...bulkDataParameters(options), scope: target.scope, types: options.types, since, outputFormat: options.outputFormat, provenance: target.provenance });
   const request = fingerprint(target.scope, options);
@@ -335,30 +339,48 @@ async function resumeOrStart(
       const done = await poll(previous.jobUrl);
       // the same request as recorded: with since auto, its _since was the last transactionTime, unchanged since then
       const since = options.since === 'auto' ? previous.lastTransactionTime : options.since;
-      return { jobUrl: previous.jobUrl, completion: done.completion, requestId: done.requestId, requestSent: kickoffUrl(client.transport, exportRequest(since)) };
+      return { jobUrl: previous.jobUrl, completion: done.completion, requestId: done.requestId, serverDate: done.serverDate, requestSent: kickoffUrl(client.transport, exportRequest(since)) };
     } catch (error) {
       // expired (410) or unknown to the server (404): its files are gone, so start over with a new job below
       if (!isDpcError(error, 'ERR_JOB_EXPIRED') && !isDpcError(error, 'ERR_NOT_FOUND')) throw error;
     }
   }
 
-  const since = options.since === 'auto' ? recordedSince(previous, label, client.now()) : options.since;
-  const started = await startJob(client.transport, exportRequest(since), options.signal);
+  const since = options.since === 'auto' ? recordedSince(previous, label) : options.since;
+  const started = await startJob(client.transport, exportRequest(since), options.signal).catch((error: unknown) => {
+    throw options.since === 'auto' && since !== undefined ? recordedSinceRefused(error, label, since) : error;
+  });
   await beginRun(state, options.outDir, label, { jobUrl: started.jobUrl, request, at: client.now() });
   options.onEvent?.({ type: 'kickoff', label, ...npiOf(target), url: started.url, jobUrl: redactUrl(started.jobUrl), resumed: false, requestId: started.requestId });
   const done = await poll(started.jobUrl);
-  return { jobUrl: started.jobUrl, completion: done.completion, requestId: done.requestId, requestSent: started.url };
+  return { jobUrl: started.jobUrl, completion: done.completion, requestId: done.requestId, serverDate: done.serverDate, requestSent: started.url };
 }
 
 /**
  * The `_since` of a `since: 'auto'` run: the recorded transactionTime, checked again because a state written by an
- * older version may hold one the server gave unchecked (DPC answers 400 to a malformed or future `_since`).
+ * older version may hold one the server gave unchecked. Whether it lies in the future is the server's to judge, by
+ * its own clock (which may be ahead of ours): see recordedSinceRefused.
  */
-function recordedSince(group: Readonly<GroupState>, label: string, now: number): string | undefined {
+function recordedSince(group: Readonly<GroupState>, label: string): string | undefined {
   const since = group.lastTransactionTime;
-  const problem = since === undefined ? undefined : instantProblem(since, now, MAX_CLOCK_SKEW_MS);
+  const problem = since === undefined ? undefined : instantFormatProblem(since);
   if (problem === undefined) return since;
   throw new DpcError('ERR_INPUT', `${STATE_FILE}: the transactionTime recorded for ${label} (${JSON.stringify(since)}) ${problem}; pass an explicit since once to replace it`, {
+    location: STATE_FILE,
+  });
+}
+
+/**
+ * A kick-off refused over the recorded `_since` (e.g. the server's clock went back past it) names the state file and
+ * the repair. DPC: AbstractResourceWithExport.handleSinceQueryParam — a future `_since` is 400 "'_since' query
+ * parameter cannot be a future date". Other refusals pass through unchanged.
+ */
+function recordedSinceRefused(error: unknown, label: string, since: string): unknown {
+  if (!isDpcError(error, 'ERR_BAD_REQUEST') || !error.message.includes('_since')) return error;
+  return new DpcError('ERR_INPUT', `${STATE_FILE}: the server refused the transactionTime recorded for ${label} (${JSON.stringify(since)}) as _since: ${error.message}; pass an explicit since once to replace it`, {
+    cause: error,
+    status: error.status,
+    requestId: error.requestId,
     location: STATE_FILE,
   });
 }
@@ -407,14 +429,16 @@ export interface DownloadJobOptions {
   completion: JobCompletion;
   /** The kick-off URL sent, for the manifest (absent for a job adopted by URL). */
   requestSent?: string;
-  /** X-Request-Id of the status response that reported completion. */
-  statusRequestId?: string;
   state: StateStore;
   downloads: Limiter;
   /** Recorded in the manifest; with an NPI, `<label>/NPI` names the practitioner next to a group-id folder. */
   groupId?: string;
   npi?: string;
-  /** Epoch ms: the server's transactionTime may not be later than this (plus clock skew). */
+  /** X-Request-Id of the status response that reported completion. */
+  statusRequestId?: string;
+  /** Epoch ms: that response's `Date`, the server's clock, against which its transactionTime is judged. */
+  statusDate?: number;
+  /** Epoch ms: this machine's clock, used for the transactionTime check when the server sent no usable Date. */
   now: () => number;
   gzip?: boolean;
   /** Epoch ms bounding each file's retries (see `ExportRunOptions.maxWaitMs`). */
@@ -432,9 +456,9 @@ export async function downloadJob(transport: Transport, options: DownloadJobOpti
   const groupDir = join(options.outDir, label);
   const dir = join(groupDir, run);
   const planned = planFiles(completion.files);
-  // checked before anything is stored: a transactionTime that is not an instant or lies in the future would become
-  // the next `since: 'auto'` run's _since, which DPC refuses (400) on every run after
-  const timeProblem = instantProblem(completion.transactionTime, options.now(), MAX_CLOCK_SKEW_MS);
+  // checked before anything is stored: a transactionTime that is not an instant or lies in the server's future would
+  // become the next `since: 'auto'` run's _since, which skips data or is refused (400) on every run after
+  const timeProblem = transactionTimeProblem(completion.transactionTime, options.statusDate, options.now());
   if (timeProblem) {
     throw new DpcError('ERR_HTTP', `export job ${redactUrl(options.jobUrl)}: the server's transactionTime ${JSON.stringify(completion.transactionTime.slice(0, 80))} ${timeProblem}; its files were not downloaded`, {
       requestId: options.statusRequestId,
@@ -482,7 +506,9 @@ export async function downloadJob(transport: Transport, options: DownloadJobOpti
   });
 
   const files = outcomes.flatMap((o) => (o.status === 'verified' ? [o.file] : []));
-  const quarantined = outcomes.flatMap((o) => (o.status === 'quarantined' ? [{ url: o.url, type: o.type, path: o.path, problems: o.problems }] : []));
+  const quarantined = outcomes.flatMap((o): QuarantinedFile[] =>
+    o.status === 'quarantined' ? [{ url: o.url, type: o.type, path: o.path, problems: o.problems, ...(o.sizeBound ? { sizeBound: o.sizeBound } : {}) }] : [],
+  );
   const errorFiles = files.filter((f) => f.kind === 'error').map((f) => join(dir, f.path));
   const patientFiles = files.filter((f) => f.kind === 'output' && f.type === 'Patient').map((f) => join(dir, f.path));
   const errors = errorFiles.length > 0 ? await mapPatientIds(await summariseErrorFiles(errorFiles), patientFiles) : emptySummary();
@@ -602,9 +628,11 @@ export function runOutcomeError(result: ExportRunResult): DpcError | undefined {
     });
   }
   const manifests = result.groups.flatMap((g) => (g.manifest ? [g.manifest] : []));
-  const quarantined = manifests.flatMap((m) => m.quarantined.map((q) => `${m.label}: ${q.url}: ${q.problems.join('; ')} (kept at ${q.path || 'nowhere: no bytes arrived'})`));
+  const quarantined = manifests.flatMap((m) => m.quarantined);
   if (quarantined.length > 0) {
-    return new DpcError('ERR_INTEGRITY', `${plural(quarantined.length, 'file')} failed verification twice and ${quarantined.length === 1 ? 'was' : 'were'} quarantined; rerun to retry them`, { details: quarantined });
+    const details = manifests.flatMap((m) => m.quarantined.map((q) => `${m.label}: ${q.url}: ${q.problems.join('; ')} (kept at ${q.path || 'nowhere: no bytes arrived'})`));
+    const { message, field } = quarantineHeadline(quarantined);
+    return new DpcError('ERR_INTEGRITY', message, { details, ...(field ? { field } : {}) });
   }
   const hooks = result.groups.filter((g) => g.onCompleteError);
   if (hooks.length > 0) {
@@ -627,4 +655,26 @@ export function runOutcomeError(result: ExportRunResult): DpcError | undefined {
     });
   }
   return undefined;
+}
+
+/**
+ * The headline of a run that quarantined files, naming the real cause: a body past a size bound (stopped there, not
+ * retried: the server would send the same) or bytes that failed verification twice. `field` when raising
+ * maxFileBytes would help. Pure.
+ */
+export function quarantineHeadline(files: ReadonlyArray<Pick<QuarantinedFile, 'sizeBound'>>): { message: string; field?: 'maxFileBytes' } {
+  const was = (n: number): string => (n === 1 ? 'was' : 'were');
+  const them = (n: number): string => (n === 1 ? 'it' : 'them');
+  const causes = [
+    { bound: 'maxFileBytes', what: (n: number) => `${was(n)} larger than maxFileBytes`, then: (n: number) => `raise maxFileBytes to accept ${them(n)}` },
+    { bound: 'file_length', what: (n: number) => `${was(n)} larger than the manifest's file_length`, then: () => 'the server sent more than it declared' },
+    { bound: undefined, what: () => 'failed verification twice', then: (n: number) => `rerun to retry ${them(n)}` },
+  ]
+    .map((cause) => ({ ...cause, n: files.filter((f) => f.sizeBound === cause.bound).length }))
+    .filter((cause) => cause.n > 0);
+  const field = causes.some((c) => c.bound === 'maxFileBytes') ? { field: 'maxFileBytes' as const } : {};
+  const [only] = causes;
+  if (causes.length === 1 && only) return { message: `${plural(only.n, 'file')} ${only.what(only.n)} and ${was(only.n)} quarantined; ${only.then(only.n)}`, ...field };
+  const each = causes.map((c) => `${c.n} ${c.what(c.n)} (${c.then(c.n)})`);
+  return { message: `${plural(files.length, 'file')} ${was(files.length)} quarantined: ${each.join(', ')}`, ...field };
 }

@@ -4,7 +4,7 @@
  */
 import type * as fhir3 from 'fhir/r3.js';
 import { buildGroup } from './resources.js';
-import { deleteResource, fhirGet, fhirWrite, readResource, searchAll } from './http.js';
+import { deleteResource, fhirGet, fhirWrite, readResource, searchAllDated } from './http.js';
 import type { DpcClient } from '../client.js';
 
 export interface MembersChange {
@@ -24,8 +24,14 @@ export async function createGroup(client: DpcClient, change: AttestedChange): Pr
   return body;
 }
 
-export function listGroups(client: DpcClient): Promise<fhir3.Group[]> {
-  return searchAll<fhir3.Group>(client, '/Group');
+export async function listGroups(client: DpcClient): Promise<fhir3.Group[]> {
+  return (await listGroupsDated(client)).groups;
+}
+
+/** Every group, with the server's clock when it listed them (its `Date`, epoch ms; absent when unusable). */
+export async function listGroupsDated(client: DpcClient): Promise<{ groups: fhir3.Group[]; serverDate?: number }> {
+  const { resources, serverDate } = await searchAllDated<fhir3.Group>(client, '/Group');
+  return { groups: resources, serverDate };
 }
 
 export async function findGroupByNpi(client: DpcClient, npi: string): Promise<fhir3.Group | undefined> {

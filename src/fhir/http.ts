@@ -12,7 +12,7 @@
  * A wrapper fixing all of that would re-implement the Transport, so FHIR calls use `transport.json()` directly.
  */
 import type * as fhir3 from 'fhir/r3.js';
-import type { Transport } from '../transport/index.js';
+import { parseHttpDate, type Transport } from '../transport/index.js';
 import { DpcError, isDpcError } from '../errors.js';
 import { mbiOf, npiOf, submitParameters } from './resources.js';
 
@@ -69,11 +69,27 @@ export const MAX_SEARCH_PAGES = 200;
  * or never come.
  */
 export async function searchAll<T extends fhir3.Resource>(client: FhirClient, path: string, query?: Query, maxPages: number = MAX_SEARCH_PAGES): Promise<T[]> {
+  return (await searchAllDated<T>(client, path, query, maxPages)).resources;
+}
+
+/**
+ * searchAll, with the `Date` of the last page's response (epoch ms; absent when unusable): the server's clock when
+ * it answered, for judging what it returned (attribution ends) as the server does.
+ */
+export async function searchAllDated<T extends fhir3.Resource>(
+  client: FhirClient,
+  path: string,
+  query?: Query,
+  maxPages: number = MAX_SEARCH_PAGES,
+): Promise<{ resources: T[]; serverDate?: number }> {
   const resources: T[] = [];
   const seen = new Set<string>();
+  let serverDate: number | undefined;
   let next: { path: string; query?: Query } | undefined = { path, query };
   for (let page = 1; next; page++) {
-    const bundle: fhir3.Bundle<T> = await fhirGet<fhir3.Bundle<T>>(client, next.path, next.query);
+    const response = await client.transport.json<fhir3.Bundle<T>>({ path: next.path, query: next.query });
+    const bundle: fhir3.Bundle<T> = response.body;
+    serverDate = parseHttpDate(response.headers.date);
     for (const entry of bundle?.entry ?? []) if (entry.resource) resources.push(entry.resource);
     const link = bundle?.link?.find((l) => l.relation === 'next')?.url;
     if (link === undefined) break;
@@ -84,7 +100,7 @@ export async function searchAll<T extends fhir3.Resource>(client: FhirClient, pa
     seen.add(key);
     next = { path: link };
   }
-  return resources;
+  return { resources, serverDate };
 }
 
 function pagingError(path: string, page: number, why: string): DpcError {

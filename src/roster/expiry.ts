@@ -4,6 +4,7 @@
  */
 import type * as fhir3 from 'fhir/r3.js';
 import { attributedNpi, memberPatientId } from '../fhir/resources.js';
+import { serverNow } from '../transport/index.js';
 
 export type MemberStatus = 'inactive' | 'expiring' | 'active';
 
@@ -12,6 +13,15 @@ export interface ExpiryWindow {
   now: number;
   /** How far ahead counts as "expiring". */
   withinMs: number;
+}
+
+/**
+ * The window as the server sees it: from its clock, the `Date` of the response that returned the groups
+ * (`serverDate`, epoch ms), else this machine's (`localNow`). The server marks a member inactive by its own clock, so
+ * "ends within 30 days" must count from there too (a sandbox whose clock was moved, a machine whose clock is off). Pure.
+ */
+export function expiryWindow(serverDate: number | undefined, localNow: number, withinMs: number): ExpiryWindow {
+  return { now: serverNow(serverDate, localNow).now, withinMs };
 }
 
 /** A member without an end date is treated as due: the server always sets one, so its absence is suspect. */

@@ -9,12 +9,12 @@
 import type * as fhir3 from 'fhir/r3.js';
 import { DpcError } from '../errors.js';
 import { idOf } from '../fhir/http.js';
-import { addMembers, listGroups } from '../fhir/groups.js';
+import { addMembers, listGroupsDated } from '../fhir/groups.js';
 import { getOrganization } from '../fhir/organization.js';
 import { listPractitioners } from '../fhir/practitioners.js';
 import { buildAttestation } from '../fhir/provenance.js';
 import { memberPatientId, npiOf } from '../fhir/resources.js';
-import { expiringMembers, type ExpiringGroup, type ExpiringMember } from './expiry.js';
+import { expiringMembers, expiryWindow, type ExpiringGroup, type ExpiringMember } from './expiry.js';
 import type { DpcClient } from '../client.js';
 
 export interface RenewOptions {
@@ -24,9 +24,10 @@ export interface RenewOptions {
   dryRun?: boolean;
 }
 
-/** The groups with members ending within the window or inactive. */
+/** The groups with members ending within the window or inactive, by the server's clock (see expiryWindow). */
 export async function findExpiring(client: DpcClient, withinMs: number): Promise<ExpiringGroup[]> {
-  return expiringMembers(await listGroups(client), { now: client.now(), withinMs });
+  const { groups, serverDate } = await listGroupsDated(client);
+  return expiringMembers(groups, expiryWindow(serverDate, client.now(), withinMs));
 }
 
 /**

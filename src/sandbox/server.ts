@@ -17,6 +17,9 @@ export const API_PREFIX = '/api/v1';
 export function createListener(app: App, api: Router, admin: Router) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     res.setHeader('X-Request-Id', randomUUID());
+    // a server's Date is its own clock (RFC 9110 §6.6.1), and the sandbox's is the one `/__admin/clock` moves: clients
+    // judge transactionTime and attribution ends by it (Node would send the real time)
+    res.setHeader('Date', new Date(app.clock.now()).toUTCString());
     handle(app, api, admin, req, res).catch(() => {
       send(res, errorReply(serverError(), 'json'));
     });

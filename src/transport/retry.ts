@@ -1,4 +1,5 @@
 /** Retry arithmetic: Retry-After parsing, exponential backoff with full jitter, and one budget per logical request. */
+import { parseHttpDate } from './http-date.js';
 
 export interface RetryPolicy {
   /** Retries after the first attempt. */
@@ -18,8 +19,6 @@ export const defaultRetryPolicy: RetryPolicy = {
   maxRetryAfterMs: 120_000,
 };
 
-const HTTP_DATE_START = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)/i;
-
 /**
  * Retry-After in either form (RFC 9110 §10.2.3): delta-seconds or an HTTP-date.
  * Returns milliseconds to wait, clamped to [0, max]; undefined when absent or unparseable.
@@ -33,10 +32,8 @@ export function parseRetryAfter(value: string | string[] | undefined, now: numbe
   if (/^\d+$/.test(text)) {
     ms = Number(text) * 1000;
   } else {
-    // all three HTTP-date forms start with a day name; Date.parse alone would accept "-1" or "1.5" as dates
-    if (!HTTP_DATE_START.test(text)) return undefined;
-    const date = Date.parse(text);
-    if (Number.isNaN(date)) return undefined;
+    const date = parseHttpDate(text);
+    if (date === undefined) return undefined;
     ms = date - now;
   }
   return Math.min(Math.max(ms, 0), maxMs);

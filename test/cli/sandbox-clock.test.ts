@@ -1,9 +1,10 @@
 /**
  * `dpc sandbox clock|fault` against a test-mode sandbox over loopback: after `clock advance 91d` the CLI still
  * authenticates (JWT checks keep real time) and rehearses the 90-day lapse with `group expiring` / `group renew`;
- * malformed requests are one-line usage errors; a fault set from the CLI is what the next export meets.
+ * malformed requests are one-line usage errors; a fault set from the CLI is what the next export meets. With the clock
+ * moved ahead, `group expiring` and `export run` judge by the sandbox's clock (its Date header), not this machine's.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -73,6 +74,45 @@ it('clock advance 91d: the CLI still authenticates, group expiring lists the lap
   expect(ok(await dpc('sandbox', 'clock', 'reset')).stdout).toMatch(/\(real time\)\n$/);
   const shown = JSON.parse(ok(await dpc('sandbox', 'clock', 'show', '--json')).stdout) as { now: number; iso: string };
   expect(Math.abs(shown.now - Date.now())).toBeLessThan(60_000);
+});
+
+it("clock set ahead: group expiring and export run --since auto go by the sandbox's clock; after reset the recorded _since is refused with the repair", async () => {
+  const DAY = 86_400_000;
+  const [group] = JSON.parse(ok(await dpc('group', 'list', '--json')).stdout) as Array<{ id: string }>;
+  const out = join(dir, 'clock-exports');
+  const exportRun = () => dpc('export', 'run', '--group', group!.id, '--out', out, '--poll-interval', '50ms', '--type', 'Patient', '--since', 'auto');
+  const recorded = async () =>
+    (JSON.parse(await readFile(join(out, '.dpc-export-state.json'), 'utf8')) as { groups: Record<string, { lastTransactionTime?: string }> }).groups[group!.id]
+      ?.lastTransactionTime;
+  // 30 days before the first attribution ends (90 days after the roster sync, or later if another test renewed)
+  const shown = JSON.parse(ok(await dpc('group', 'show', group!.id, '--json')).stdout) as { members: Array<{ end: string }> };
+  const firstEnd = Math.min(...shown.members.map((m) => Date.parse(m.end)));
+  expect(firstEnd).toBeGreaterThan(Date.now() + 80 * DAY);
+  ok(await dpc('sandbox', 'clock', 'set', new Date(firstEnd - 30 * DAY).toISOString()));
+  try {
+    // due within 45 days by the sandbox's clock; by this machine's clock nobody would be
+    const due = JSON.parse(ok(await dpc('group', 'expiring', '--within', '45d', '--json')).stdout) as DueGroup[];
+    const members = due.flatMap((g) => g.members);
+    expect(members.map((m) => Date.parse(m.end!))).toContain(firstEnd);
+    expect(members.every((m) => m.status === 'expiring')).toBe(true);
+
+    // the sandbox's transactionTime is ~60 days ahead of this machine, but not of the sandbox's own Date
+    ok(await exportRun());
+    const first = await recorded();
+    expect(Date.parse(first!)).toBeGreaterThan(Date.now() + 50 * DAY);
+    // the next incremental run sends it as _since, and the sandbox (its clock) accepts it
+    ok(await exportRun());
+    const latest = (await readFile(join(out, group!.id, 'LATEST'), 'utf8')).trim();
+    const manifest = JSON.parse(await readFile(join(out, group!.id, latest, 'manifest.json'), 'utf8')) as { requestSent: string };
+    expect(manifest.requestSent).toContain(`_since=${encodeURIComponent(first!)}`);
+  } finally {
+    ok(await dpc('sandbox', 'clock', 'reset'));
+  }
+  // back at real time the recorded _since lies in the sandbox's future: it refuses it, and the message says what to do
+  const refused = await exportRun();
+  expect(refused.code).toBe(2);
+  const failure = refused.stderr.trimEnd().split('\n').map((line) => JSON.parse(line) as { eventId: string; message?: string }).find((e) => e.eventId === 'error');
+  expect(failure?.message).toMatch(/^\.dpc-export-state\.json: the server refused the transactionTime recorded for \S+ \("[^"]+"\) as _since: .*future date; pass an explicit since once to replace it$/);
 });
 
 it('clock set takes an ISO time; a malformed request is a one-line usage error that changes nothing', async () => {

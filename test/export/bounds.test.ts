@@ -217,7 +217,8 @@ describe('size bounds', () => {
       endless(res, Buffer.from(`${'{"resourceType":"Patient"}\n'.repeat(2000)}`), sent);
     });
     const o = await exportFrom({ maxFileBytes: MiB });
-    expectNamedFailure(o.error, /1 file failed verification twice and was quarantined/);
+    // the headline names the size bound (not "failed verification twice": it was stopped, not retried) and the flag
+    expectNamedFailure(o.error, /^error: 1 file was larger than maxFileBytes and was quarantined; raise maxFileBytes to accept it \(--max-file-size\)$/);
     expect(cliLines(o.error).lines.join('\n')).toMatch(/body of \S+\/files\/p\.ndjson is larger than maxFileBytes \(1048576 bytes uncompressed\); stopped there/);
     expect(server.hits('/files/')).toBe(1); // an oversize body is not asked for again
     expect(await quarantinedSizes(o.out)).toEqual([expect.any(Number)]);
@@ -232,7 +233,7 @@ describe('size bounds', () => {
     server.route('/files/', (_req, res) => res.writeHead(200, { 'content-encoding': 'gzip' }).end(bomb));
     for (const gzip of [true, false]) {
       const o = await exportFrom({ gzip });
-      expectNamedFailure(o.error, /1 file failed verification twice and was quarantined/);
+      expectNamedFailure(o.error, /^error: 1 file was larger than the manifest's file_length and was quarantined; the server sent more than it declared$/);
       expect(cliLines(o.error).lines.join('\n')).toMatch(/is larger than the manifest's file_length of 76 gzip bytes; stopped there/);
       expect((await quarantinedSizes(o.out))[0]).toBeLessThanOrEqual(76);
       expect(await finalNames(o.out)).toEqual([]);
@@ -244,6 +245,7 @@ describe('size bounds', () => {
     oneFileJob({ count: 3 });
     server.route('/files/', (_req, res) => res.writeHead(200, { 'content-encoding': 'gzip' }).end(bomb));
     const o = await exportFrom({ gzip: true, maxFileBytes: MiB });
+    expectNamedFailure(o.error, /^error: 1 file was larger than maxFileBytes and was quarantined/);
     expect(cliLines(o.error).lines.join('\n')).toMatch(/is larger than maxFileBytes \(1048576 bytes uncompressed\); stopped there/);
     expect(await finalNames(o.out)).toEqual([]);
   });

@@ -1,8 +1,8 @@
 /**
  * A small generic Bulk Data server on loopback for cases the sandbox does not produce: whatever completion body a
- * test sets (a bad transactionTime, server-declared error files, Bulk Data 2.0 `deleted` files, a paged manifest),
- * groups with odd ids or without active members (406), and files written in chunks of a chosen size. Open (no token
- * check); files are tokenless.
+ * test sets (a bad transactionTime, a status response's Date, server-declared error files, Bulk Data 2.0 `deleted`
+ * files, a paged manifest), groups with odd ids or without active members (406), and files written in chunks of a
+ * chosen size. Open (no token check); files are tokenless.
  *
  * Where the SMART reference server (smart-on-fhir/bulk-data-server) is particular, this one behaves the same
  * (bulk_data_handler.ts, ExportManager.ts, lib.ts there): a kick-off needs `Accept: application/fhir+json` exactly and
@@ -21,6 +21,8 @@ import { clientOn } from '../client-on.js';
 
 export interface BulkJob {
   transactionTime?: string;
+  /** The status response's Date header (the server's clock); null: none at all. Default: Node's, the real time. */
+  date?: string | null;
   /** Output entries: file name under /files/ with its content. */
   output?: Array<{ type: string; name: string; count?: number }>;
   error?: Array<{ type?: string; name: string; count?: number }>;
@@ -126,6 +128,8 @@ export async function startBulkServer(config: BulkServerConfig): Promise<BulkSer
         res.writeHead(202, { 'x-progress': `${Math.floor((100 * poll) / (job.pending! + 1))}% complete, Please wait...`, 'retry-after': '1' }).end();
         return;
       }
+      if (job.date === null) res.sendDate = false;
+      else if (job.date !== undefined) res.setHeader('date', job.date);
       const entry = (e: { type?: string; name: string; count?: number }) => ({ ...(e.type ? { type: e.type } : {}), url: `${base}/files/${e.name}`, ...(e.count === undefined ? {} : { count: e.count }) });
       res.writeHead(200, { 'content-type': 'application/json', expires: new Date(Date.now() + 3_600_000).toUTCString() }).end(
         JSON.stringify({

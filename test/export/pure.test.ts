@@ -6,12 +6,12 @@ import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { DpcError } from '../../src/errors.js';
 import { Transport } from '../../src/transport/index.js';
-import { errorBackoff, kickoffPath, kickoffQuery, nextPollDelay, validateSince, validateTypes } from '../../src/export/job.js';
+import { errorBackoff, kickoffPath, kickoffQuery, nextPollDelay, transactionTimeProblem, validateSince, validateTypes } from '../../src/export/job.js';
 import { isStale } from '../../src/export/lock.js';
 import { countNewlines, Meter } from '../../src/export/meter.js';
 import { parseCompletion, planFiles, verifyAgainst } from '../../src/export/manifest.js';
 import { describePatients, idKindOf, mapPatientIds, OutcomeTally } from '../../src/export/outcomes.js';
-import { runOutcomeError, type GroupManifest } from '../../src/export/run.js';
+import { quarantineHeadline, runOutcomeError, type GroupManifest } from '../../src/export/run.js';
 import { parseManifest } from '../../src/export/verify.js';
 import { readState } from '../../src/export/state.js';
 import { labelForJob } from '../../src/export/existing.js';
@@ -129,6 +129,31 @@ describe('kick-off request', () => {
     expect(() => validateTypes(['Patient', 'ExplanationOfBenefit'])).not.toThrow();
     expect(() => validateTypes(['patient;drop'])).toThrow(/^types "patient;drop"/);
     expect(() => validateSince('2024-06-01', now)).toThrow(expect.objectContaining({ field: 'since', message: expect.not.stringContaining('--') }));
+  });
+});
+
+describe("transactionTime against the server's clock", () => {
+  const local = Date.parse('2026-11-30T09:00:00Z');
+  const ahead = local + 91 * 86_400_000; // a server (or sandbox) whose clock is 91 days ahead of this machine's
+
+  it("is judged by the server's Date: up to 5 minutes past it is fine, more is refused naming that clock", () => {
+    expect(transactionTimeProblem(new Date(ahead - 3_600_000).toISOString(), ahead, local)).toBeUndefined();
+    expect(transactionTimeProblem(new Date(ahead + 5 * 60_000).toISOString(), ahead, local)).toBeUndefined();
+    expect(transactionTimeProblem(new Date(ahead + 5 * 60_000 + 1000).toISOString(), ahead, local)).toBe(
+      `is more than 5 minutes ahead of the server's own clock (its Date header says ${new Date(ahead).toISOString()})`,
+    );
+    // a server whose clock is behind ours: its future is refused even though it is our past
+    expect(transactionTimeProblem('2026-11-30T08:00:00Z', Date.parse('2026-11-30T07:00:00Z'), local)).toMatch(/ahead of the server's own clock/);
+  });
+
+  it("falls back to this machine's clock without a usable Date, and refuses what is not an instant either way", () => {
+    expect(transactionTimeProblem('2026-11-30T09:04:00+00:00', undefined, local)).toBeUndefined();
+    expect(transactionTimeProblem(new Date(ahead).toISOString(), undefined, local)).toBe(
+      "is more than 5 minutes ahead of this machine's clock (the server sent no usable Date header)",
+    );
+    for (const bad of ['not-a-time', '2026-11-30', '2026-11-30T09:00:00']) {
+      expect(transactionTimeProblem(bad, ahead, local)).toMatch(/^is not an ISO 8601 date-time with an offset/);
+    }
   });
 });
 
@@ -273,6 +298,25 @@ describe('run outcome → exit code', () => {
       groups: [{ label: 'a', manifest: manifest({}) }, { label: 'b', error: new DpcError('ERR_JOB_EXPIRED', 'gone') }],
     });
     expect(failed).toMatchObject({ code: 'ERR_JOB_EXPIRED', message: '1 of 2 exports failed', details: ['b: gone'] });
+  });
+
+  it('names the real cause of quarantined files: a size bound, or verification failing twice', () => {
+    const oversize = runOutcomeError({
+      outDir: 'o',
+      groups: [{ label: 'g', manifest: manifest({ quarantined: [{ url: 'u', type: 'Patient', path: 'q', problems: ['body of u is larger than maxFileBytes'], sizeBound: 'maxFileBytes' }] }) }],
+    });
+    expect(oversize).toMatchObject({ code: 'ERR_INTEGRITY', field: 'maxFileBytes', message: '1 file was larger than maxFileBytes and was quarantined; raise maxFileBytes to accept it' });
+    expect(exitCodeFor(oversize)).toBe(1);
+    expect(quarantineHeadline([{}, {}])).toEqual({ message: '2 files failed verification twice and were quarantined; rerun to retry them' });
+    expect(quarantineHeadline([{ sizeBound: 'file_length' }])).toEqual({
+      message: "1 file was larger than the manifest's file_length and was quarantined; the server sent more than it declared",
+    });
+    expect(quarantineHeadline([{ sizeBound: 'maxFileBytes' }, {}, { sizeBound: 'maxFileBytes' }, { sizeBound: 'file_length' }])).toEqual({
+      field: 'maxFileBytes',
+      message:
+        "4 files were quarantined: 2 were larger than maxFileBytes (raise maxFileBytes to accept them), 1 was larger than the manifest's file_length " +
+        '(the server sent more than it declared), 1 failed verification twice (rerun to retry it)',
+    });
   });
 });
 

@@ -152,6 +152,31 @@ describe('what the server says is checked before it is stored', () => {
     }
   });
 
+  it("judges the transactionTime by the server's own clock (its Date), and by ours only when it sends none", async () => {
+    const serverClock = Date.now() + 30 * 86_400_000; // a server whose clock is 30 days ahead of this machine's
+    const ahead = new Date(serverClock - 3_600_000).toISOString();
+    const out = await tempDir();
+    server.config.jobs.g3 = { ...job(ahead), date: new Date(serverClock).toUTCString() };
+    expect(runOutcomeError(await run(out, 'g3', 'auto'))).toBeUndefined();
+    expect((await StateStore.open(out)).group('g3').lastTransactionTime).toBe(ahead);
+    // the next since-auto run sends it: whether it is in the future is the server's to judge, by its clock
+    server.kickoffs.length = 0;
+    expect(runOutcomeError(await run(out, 'g3', 'auto'))).toBeUndefined();
+    expect(server.kickoffs[0]).toContain(`_since=${encodeURIComponent(ahead)}`);
+
+    for (const [date, clock] of [
+      [new Date(serverClock - 2 * 3_600_000).toUTCString(), /more than 5 minutes ahead of the server's own clock \(its Date header says /],
+      [null, /more than 5 minutes ahead of this machine's clock \(the server sent no usable Date header\)/],
+      ['tomorrow', /more than 5 minutes ahead of this machine's clock \(the server sent no usable Date header\)/],
+    ] as const) {
+      const refusedOut = await tempDir();
+      server.config.jobs.g4 = { ...job(ahead), date };
+      const error = await run(refusedOut, 'g4', 'auto').catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'ERR_HTTP', message: expect.stringMatching(clock) });
+      expect((await StateStore.open(refusedOut)).group('g4').lastTransactionTime).toBeUndefined();
+    }
+  });
+
   it('accepts a transactionTime a little ahead of our clock (skew)', async () => {
     const out = await tempDir();
     server.config.jobs.g2 = job(new Date(Date.now() + 60_000).toISOString());

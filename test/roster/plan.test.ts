@@ -1,7 +1,7 @@
 import type * as fhir3 from 'fhir/r3.js';
 import { describe, expect, it } from 'vitest';
 import { buildGroup, buildPatient, buildPractitioner } from '../../src/fhir/resources.js';
-import { expiringMembers, memberStatus } from '../../src/roster/expiry.js';
+import { expiringMembers, expiryWindow, memberStatus } from '../../src/roster/expiry.js';
 import { desiredRoster, planChanges, planSync, type CurrentState } from '../../src/roster/plan.js';
 import { parseRoster } from '../../src/roster/roster-file.js';
 import { isDpcError } from '../../src/errors.js';
@@ -91,6 +91,16 @@ describe('expiry', () => {
     expect(memberStatus(m(NOW), window)).toBe('inactive');
     expect(memberStatus(m(NOW + 50 * DAY, true), window)).toBe('inactive');
   });
+  it("counts the window from the server's clock (its Date) when it sent one, else from this machine's", () => {
+    const serverAhead = NOW + 60 * DAY; // e.g. a sandbox whose clock was moved 60 days on
+    expect(expiryWindow(serverAhead, NOW, 14 * DAY)).toEqual({ now: serverAhead, withinMs: 14 * DAY });
+    expect(expiryWindow(undefined, NOW, 14 * DAY)).toEqual({ now: NOW, withinMs: 14 * DAY });
+    const groups = [group('gA', NPI_A, [['p1', NOW + 70 * DAY], ['p2', NOW + 90 * DAY]])];
+    // by this machine's clock nobody is due; by the server's, p1 ends within 14 days
+    expect(expiringMembers(groups, expiryWindow(undefined, NOW, 14 * DAY))).toEqual([]);
+    expect(expiringMembers(groups, expiryWindow(serverAhead, NOW, 14 * DAY)).flatMap((g) => g.members.map((m) => [m.patientId, m.status]))).toEqual([['p1', 'expiring']]);
+  });
+
   it('reports per practitioner only the members that need renewal', () => {
     const groups = [group('gA', NPI_A, [['p1', NOW + 60 * DAY], ['p2', NOW + 5 * DAY], ['p3', NOW - DAY, true]]), group('gB', NPI_B, [['p1', NOW + 60 * DAY]])];
     expect(expiringMembers(groups, { now: NOW, withinMs: 14 * DAY })).toEqual([

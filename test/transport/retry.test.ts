@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { acceptFor, backoffDelay, defaultRetryPolicy, mayRetry, parseErrorBody, parseRetryAfter, RetryBudget, serverText } from '../../src/transport/index.js';
+import { acceptFor, backoffDelay, defaultRetryPolicy, mayRetry, parseErrorBody, parseHttpDate, parseRetryAfter, RetryBudget, serverNow, serverText } from '../../src/transport/index.js';
 import { redact, redactUrl, Redactor } from '../../src/redact.js';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
@@ -16,6 +16,20 @@ describe('parseRetryAfter', () => {
 
   it('ignores absent and unparseable values', () => {
     for (const value of [undefined, '', 'soon', '-1', '1.5']) expect(parseRetryAfter(value, NOW, 60_000)).toBeUndefined();
+  });
+});
+
+describe("HTTP-dates and the server's clock", () => {
+  it('parses the three HTTP-date forms; anything else is no date', () => {
+    expect(parseHttpDate('Wed, 25 Nov 2026 12:00:00 GMT')).toBe(NOW);
+    expect(parseHttpDate(['Wednesday, 25-Nov-26 12:00:00 GMT'])).toBe(NOW);
+    expect(parseHttpDate('Wed Nov 25 12:00:00 2026')).toBe(NOW);
+    for (const bad of [undefined, '', '1', '-1', '2026-11-25T12:00:00Z', 'Wed, 99 Foo 2026 12:00:00 GMT']) expect(parseHttpDate(bad)).toBeUndefined();
+  });
+
+  it("is the server's Date when there is one, else this machine's clock", () => {
+    expect(serverNow(NOW + 86_400_000, NOW)).toEqual({ now: NOW + 86_400_000, clock: 'server' });
+    expect(serverNow(undefined, NOW)).toEqual({ now: NOW, clock: 'local' });
   });
 });
 
