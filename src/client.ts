@@ -5,6 +5,7 @@ import type { KeyObject } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import { loadPrivateKey } from './auth/keys.js';
 import { TokenManager, type AuthEvent, type Credentials } from './auth/token-manager.js';
+import { defaultScope } from './auth/exchange.js';
 import { DpcError } from './errors.js';
 import { Redactor } from './redact.js';
 import { newConnectionPool, Transport, type RetryPolicy, type TransportEvent } from './transport/index.js';
@@ -21,7 +22,7 @@ export interface DpcClientOptions {
   keyId?: string;
   /** Default `${baseUrl}/Token/auth`. */
   tokenUrl?: string;
-  /** Default `system/*.*` (DPC accepts nothing else). */
+  /** Default `system/*.*` (DPC accepts nothing else), or `system/*.read` with a `tokenUrl` of its own (`defaultScope`). */
   scope?: string;
   /** Add `typ: "JWT"` to the assertion header (default true). */
   jwtType?: boolean;
@@ -87,7 +88,7 @@ export function createClient(options: DpcClientOptions): DpcClient {
     tokenUrl: options.tokenUrl ?? `${baseUrl}/Token/auth`,
     credentials,
     accessToken: options.accessToken,
-    scope: options.scope,
+    scope: options.scope ?? defaultScope(options.tokenUrl),
     jwtType: options.jwtType,
     now: options.authNow ?? now,
     onEvent: options.onEvent,

@@ -6,6 +6,17 @@ import { DpcError, isDpcError } from '../errors.js';
 import { MediaType, type Transport } from '../transport/index.js';
 
 export const DPC_SCOPE = 'system/*.*';
+/**
+ * The scope asked of a generic SMART server when none is configured: read-only, as Bulk Data export needs. `system/*.*`
+ * also asks for write access, which servers that only export refuse (the SMART reference server answers invalid_scope
+ * "Cannot grant permissions to create resources"); `.read` is SMART v1 syntax, which v2 servers still take.
+ */
+export const GENERIC_SCOPE = 'system/*.read';
+
+/** The scope for a profile: DPC's own when the token URL is DPC's (`tokenUrl` unset), else the generic read scope. Pure. */
+export function defaultScope(tokenUrl: string | undefined): string {
+  return tokenUrl === undefined ? DPC_SCOPE : GENERIC_SCOPE;
+}
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 export interface AccessToken {
@@ -80,6 +91,7 @@ const HINTS: Array<[RegExp, string]> = [
   [/Invalid Public Key ID/i, 'the key id (kid) must be the UUID returned when the public key was uploaded'],
   [/organization_id|client_id|Issuer and Subject/i, 'the client token is not a valid DPC client token'],
   [/Not authorized/i, 'the assertion expires more than 5 minutes ahead: check the local clock'],
+  [/scope/i, "the server does not grant the scope asked for: set the profile's scope to one it grants (e.g. system/*.read, or SMART v2 system/*.rs)"],
 ];
 
 function explainExchangeError(error: unknown): unknown {

@@ -109,3 +109,26 @@ it('signs with ES384 when a generic server is given a P-384 EC key; DPC and othe
   const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   expect(() => createClient({ baseUrl: api.origin, clientToken: 'c', privateKey: p256, keyId: 'k', tokenUrl })).toThrow(/EC key on curve prime256v1; ES384 needs P-384/);
 });
+
+it('asks a generic server for read-only system/*.read unless told otherwise, and explains a refused scope', async () => {
+  const tokenUrl = `${auth.origin}/oauth2/token`;
+  // the SMART reference server refuses write access (scope.ts validateForExport), so DPC's system/*.* would fail there
+  auth.script('/oauth2/token', { status: 400, body: JSON.stringify({ error: 'invalid_scope', error_description: 'Cannot grant permissions to create resources requested by scope "system/*.*"' }) });
+  const dpcScoped = createClient({ baseUrl: api.origin, clientToken: 'c', privateKey: key, keyId: 'k', tokenUrl, scope: 'system/*.*' });
+  try {
+    await expect(dpcScoped.tokens.getAccessToken()).rejects.toMatchObject({
+      code: 'ERR_AUTH',
+      message: expect.stringContaining("(likely: the server does not grant the scope asked for: set the profile's scope to one it grants (e.g. system/*.read, or SMART v2 system/*.rs))"),
+    });
+  } finally {
+    await dpcScoped.close();
+  }
+  auth.script('/oauth2/token', { status: 200, body: JSON.stringify({ access_token: 'read-token', token_type: 'bearer', expires_in: 300 }) });
+  const generic = createClient({ baseUrl: api.origin, clientToken: 'c', privateKey: key, keyId: 'k', tokenUrl });
+  try {
+    await generic.tokens.getAccessToken();
+    expect(new URLSearchParams(auth.seen.at(-1)!.body).get('scope')).toBe('system/*.read');
+  } finally {
+    await generic.close();
+  }
+});

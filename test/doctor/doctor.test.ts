@@ -184,7 +184,8 @@ describe('runDoctor against the sandbox', () => {
   });
 
   it('a generic SMART server (tokenUrl set): the exchange is checked, the DPC-only endpoints are skipped', async () => {
-    const report = await runDoctor({ ...good, tokenUrl: `${sandbox.baseUrl}/Token/auth` });
+    // the sandbox stands in for the generic server; being DPC, it grants only its own scope
+    const report = await runDoctor({ ...good, tokenUrl: `${sandbox.baseUrl}/Token/auth`, scope: 'system/*.*' });
     expect(statuses(report)).toMatchObject({ version: 'skip', metadata: 'pass', token: 'pass', 'authenticated-call': 'skip', 'key-match': 'skip' });
   });
 

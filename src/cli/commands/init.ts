@@ -16,6 +16,7 @@ import { DpcError } from '../../errors.js';
 import { getCapabilityStatement } from '../../fhir/metadata.js';
 import { verifyCredentials } from '../../doctor/credentials.js';
 import { generateKeyPair, privateKeyPem, publicKeyPem } from '../../auth/keys.js';
+import { defaultScope } from '../../auth/exchange.js';
 import { registerWithSandbox } from '../../sandbox/admin-contract.js';
 import { fileExists, writeOwnerOnly, readInputText } from '../../fs.js';
 import { createInterface } from 'node:readline/promises';
@@ -38,7 +39,7 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
     (y as Argv<GlobalArgs>)
       .option('client-token-file', { type: 'string', describe: 'Read the client token from this file (keeps it out of shell history)' })
       .option('token-url', { type: 'string', describe: 'Token endpoint of a generic SMART server (DPC: <base-url>/Token/auth)' })
-      .option('scope', { type: 'string', describe: 'Scope asked for at the token endpoint of a generic SMART server (DPC: system/*.*)' })
+      .option('scope', { type: 'string', describe: 'Scope asked for at the token endpoint of a generic SMART server (default system/*.read; DPC: system/*.*)' })
       .option('auth', { type: 'boolean', describe: 'Use --no-auth for an open Bulk Data server (no credentials, no bearer token)' })
       .option('default', { type: 'boolean', default: false, describe: 'Make this the default profile' })
       .option('verify', { type: 'boolean', default: false, describe: 'Exchange a token and make one authenticated call to prove the settings work' })
@@ -108,7 +109,7 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
       default: config.defaultProfile === profile,
       baseUrl: merged.baseUrl ?? knownBaseUrl(profile),
       ...(noAuth ? { auth: 'none' } : {}),
-      ...(merged.tokenUrl ? { tokenUrl: merged.tokenUrl, scope: merged.scope ?? 'system/*.*' } : {}),
+      ...(merged.tokenUrl ? { tokenUrl: merged.tokenUrl, scope: merged.scope ?? defaultScope(merged.tokenUrl) } : {}),
       clientToken: merged.clientToken ? 'set' : 'missing',
       privateKey: merged.privateKey ?? 'missing',
       keyId: merged.keyId ?? 'missing',
