@@ -69,7 +69,9 @@ export class Router {
       const m = pattern.exec(path);
       if (!m) continue;
       pathKnown = true;
-      if (!route.methods.includes(method as Method)) continue;
+      // JAX-RS answers HEAD with a resource's GET method when it has no HEAD of its own (Node drops the body).
+      const head = method === 'HEAD' && route.methods.includes('GET');
+      if (!route.methods.includes(method as Method) && !head) continue;
       const params: Record<string, string> = {};
       names.forEach((name, i) => {
         params[name] = decodeURIComponent(m[i + 1]!);

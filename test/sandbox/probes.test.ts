@@ -1,7 +1,7 @@
 /**
  * Probes an outside checker writes from DPC's source, where the sandbox answered otherwise, over raw HTTP:
  * `_since` parse errors (Java's ISO_OFFSET_DATE_TIME and its error index), `_type` and `_outputFormat` messages as
- * DPC words them, a non-UUID job id, and the auth filter's 401 media type on JSON routes.
+ * DPC words them, a non-UUID job id, the auth filter's 401 media type on JSON routes, and HEAD on GET resources.
  * DPC: dpc-api resources/AbstractResourceWithExport.java, resources/v1/JobResource.java, auth/DPCUnauthorizedHandler.java.
  */
 import type * as fhir3 from 'fhir/r3.js';
@@ -44,6 +44,7 @@ describe('over loopback', () => {
   let sb: SandboxHandle;
   let token: string;
   let groupId: string;
+  let patientId: string;
   const kick = (query: string) => api(sb, token, `/Group/${groupId}/$export${query}`, { headers: { Prefer: 'respond-async' } });
   async function badRequest(query: string): Promise<string[]> {
     const res = await kick(query);
@@ -56,7 +57,7 @@ describe('over loopback', () => {
     token = await seedToken(sb);
     const get = async <T>(path: string) => (await (await api(sb, token, path)).json()) as T;
     const practitionerId = (await get<fhir3.Bundle>('/Practitioner?identifier=1232131239')).entry![0]!.resource!.id!;
-    const patientId = (await get<fhir3.Bundle>('/Patient')).entry![0]!.resource!.id!;
+    patientId = (await get<fhir3.Bundle>('/Patient')).entry![0]!.resource!.id!;
     const created = await api(sb, token, '/Group', {
       method: 'POST', json: groupBody('1232131239', [patientId]), headers: { 'X-Provenance': provenance(sb.seed!.orgId, practitionerId) },
     });
@@ -89,6 +90,29 @@ describe('over loopback', () => {
     const unknown = await fetch(`${sb.baseUrl}/Jobs/${randomUUID()}`, { headers });
     expect(unknown.status).toBe(404);
     expect(await unknown.text()).toBe('Could not find job');
+  });
+
+  it('unknown ids the method (not the path authorizer) looks up, worded as DPC does', async () => {
+    const definition = await fetch(`${sb.baseUrl}/StructureDefinition/dpc-profile-nothing`, { headers: { Accept: 'application/fhir+json' } });
+    expect(definition.status).toBe(404);
+    expect(outcomeText(await definition.json())).toEqual(['Cannot find Structure Definition with ID: dpc-profile-nothing']);
+    // the attesting practitioner of $everything is read from attribution by id; its 404 is relayed
+    const ghost = randomUUID();
+    const res = await api(sb, token, `/Patient/${patientId}/$everything`, { headers: { 'X-Provenance': provenance(sb.seed!.orgId, ghost) } });
+    expect(res.status).toBe(404);
+    expect(outcomeText(await res.json())).toEqual([`Provider ${ghost} is not registered`]);
+  });
+
+  it('HEAD runs the GET method without a body, as JAX-RS does for resources without a HEAD method', async () => {
+    const org = await fetch(`${sb.baseUrl}/Organization`, { method: 'HEAD', headers: { Authorization: `Bearer ${token}`, Accept: 'application/fhir+json' } });
+    expect(org.status).toBe(200);
+    expect(org.headers.get('content-type')).toBe('application/fhir+json');
+    expect(Number(org.headers.get('content-length'))).toBeGreaterThan(0);
+    expect(await org.text()).toBe('');
+    expect((await fetch(`${sb.baseUrl}/Organization`, { method: 'HEAD' })).status).toBe(401);
+    const job = await fetch(`${sb.baseUrl}/Jobs/${randomUUID()}`, { method: 'HEAD', headers: { Authorization: `Bearer ${token}` } });
+    expect(job.status).toBe(404);
+    expect((await fetch(`${sb.baseUrl}/Group`, { method: 'PATCH', headers: { Authorization: `Bearer ${token}` } })).status).toBe(405);
   });
 
   it('the auth filter\'s 401 is FHIR JSON on JSON routes too (/Jobs, /Key, /Token)', async () => {

@@ -1,8 +1,9 @@
 /** `GET /StructureDefinition[/{id}]` (public, behaviour doc §7): the six DPC profiles, as published in dpc-app. */
 import type * as fhir3 from 'fhir/r3.js';
+import { ApiError } from '../http.js';
 import type { Route } from '../router.js';
 import { readSample } from '../samples.js';
-import { fhirReply, notFound, searchset } from './fhir.js';
+import { fhirReply, searchset } from './fhir.js';
 
 const FILES = ['Address', 'Attestation', 'AttributionRoster', 'Organization', 'Patient', 'Practitioner'].map((n) => `validations/DPC${n}.json`);
 
@@ -21,7 +22,8 @@ export const definitionRoutes: Route[] = [
     methods: ['GET'], path: '/StructureDefinition/:id', flavor: 'fhir', public: true,
     handler: (ctx) => {
       const found = definitions().find((d) => d.id === ctx.params.id);
-      if (!found) throw notFound('StructureDefinition', ctx.params.id!);
+      // DPC: R/DefinitionResource.java getStructureDefinition
+      if (!found) throw new ApiError(404, `Cannot find Structure Definition with ID: ${ctx.params.id!}`);
       return fhirReply(200, found);
     },
   },

@@ -58,10 +58,6 @@ export function collectionBundle(resources: readonly fhir3.Resource[]): fhir3.Bu
   return { resourceType: 'Bundle', type: 'collection', total: resources.length, entry: resources.map((resource) => ({ resource })) };
 }
 
-export function notFound(type: string, id: string): ApiError {
-  return new ApiError(404, `Resource ${type}/${id} is not known`);
-}
-
 export function orgMeta(orgId: string, lastUpdated: number): fhir3.Meta {
   return { lastUpdated: new Date(lastUpdated).toISOString(), tag: [{ system: ORG_TAG_SYSTEM, code: orgId }] };
 }

@@ -13,16 +13,17 @@ import { attestingPractitioner } from '../provenance.js';
 import type { Ctx, Route } from '../router.js';
 import type { PatientRecord } from '../state.js';
 import { parseOutputFormat, parseSince, parseTypes, RESOURCE_TYPES } from './export.js';
-import { fhirReply, notFound } from './fhir.js';
+import { fhirReply } from './fhir.js';
 import { ownedPatient } from './patient.js';
 
 /**
  * DPC: R/PatientResource.java getOnBehalfOfNPI — X-Provenance is required (400 missing/unparseable, 422 off-profile);
- * its practitioner is read from attribution by id alone, so an unknown one is attribution's 404.
+ * its practitioner is read from attribution by id alone, so an unknown one is attribution's 404, relayed as it is
+ * (HAPIExceptionHandler; dpc-attribution R/PractitionerResource.java getProvider words it).
  */
 function checkAttestation(ctx: Ctx): void {
   const { id, practitioner } = attestingPractitioner(ctx.req.headers['x-provenance'], (pid) => ctx.app.store.practitioners.get(pid));
-  if (!practitioner) throw notFound('Practitioner', id);
+  if (!practitioner) throw new ApiError(404, `Provider ${id} is not registered`);
 }
 
 /**
