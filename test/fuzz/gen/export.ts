@@ -78,8 +78,8 @@ export function completionCase(r: Random, n: number): FuzzCase {
       problem = /"transactionTime" is missing/;
       break;
     case 'arrays':
-      body[r.pick(['output', 'error'])] = r.pick([{}, 'x', 1]);
-      problem = /"output" and "error" must be arrays/;
+      body[r.pick(['output', 'error', 'deleted'])] = r.pick([{}, 'x', 1]);
+      problem = /"output", "error" and "deleted" must be arrays/;
       break;
     case 'entry-type':
       body.output[k] = r.pick([null, 'x', 4]);
