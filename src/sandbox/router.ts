@@ -30,6 +30,8 @@ export interface Route {
   public?: boolean;
   /** DPC `@PathAuthorizer`: the `:id` must name a resource of this type in the caller's organization (checked with auth). */
   pathAuthorizer?: PathAuthorized;
+  /** `:id` is a Java `UUID` method parameter: Jersey answers anything else with its plain 404 before the method runs. */
+  uuidId?: boolean;
   /** JSON routes: media types the response may take (406 otherwise). Default application/json. */
   produces?: readonly string[];
   /** JSON routes: the media type a request body must have (415 otherwise). Default application/json. */

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { ADMIN_PREFIX } from './admin-contract.js';
 import type { App } from './app.js';
 import { ApiError, errorReply, JSON_TYPE, readBody, send, serverError, unauthorized, type Flavor } from './http.js';
-import { verifyAccessToken } from './credentials.js';
+import { isUuid, verifyAccessToken } from './credentials.js';
 import { checkConsumes, checkFhirHeaders, checkProduces } from './negotiation.js';
 import { authorizePath } from './path-authorizer.js';
 import type { Ctx, Router } from './router.js';
@@ -55,6 +55,7 @@ async function handle(app: App, api: Router, admin: Router, req: IncomingMessage
     if (isApi && !route.public) ctx.orgId = authenticate(app, req, url);
     if (route.pathAuthorizer) authorizePath(app.store, route.pathAuthorizer, ctx.orgId, params.id!);
     if (route.flavor === 'fhir') checkFhirHeaders(req.headers.accept, req.headers['content-type'], pathname.includes('$export'));
+    if (route.uuidId && !isUuid(params.id!)) throw new ApiError(404, 'HTTP 404 Not Found');
     const reply = await route.handler(ctx);
     if (reply) send(res, reply, req.headers['accept-encoding']);
   } catch (error) {

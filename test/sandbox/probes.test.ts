@@ -1,8 +1,10 @@
 /**
  * Probes an outside checker writes from DPC's source, where the sandbox answered otherwise, over raw HTTP:
  * `_since` parse errors (Java's ISO_OFFSET_DATE_TIME and its error index), `_type` and `_outputFormat` messages as
- * DPC words them, a non-UUID job id, the auth filter's 401 media type on JSON routes, and HEAD on GET resources.
- * DPC: dpc-api resources/AbstractResourceWithExport.java, resources/v1/JobResource.java, auth/DPCUnauthorizedHandler.java.
+ * DPC words them, non-UUID ids (jobs: 500; tokens, keys, IP addresses: 404), deleting an unknown client token (500),
+ * the auth filter's 401 media type on JSON routes, and HEAD on GET resources.
+ * DPC: dpc-api resources/AbstractResourceWithExport.java, resources/v1/{Job,Token,Key,IpAddress}Resource.java,
+ * auth/DPCUnauthorizedHandler.java.
  */
 import type * as fhir3 from 'fhir/r3.js';
 import { randomUUID } from 'node:crypto';
@@ -113,6 +115,21 @@ describe('over loopback', () => {
     const job = await fetch(`${sb.baseUrl}/Jobs/${randomUUID()}`, { method: 'HEAD', headers: { Authorization: `Bearer ${token}` } });
     expect(job.status).toBe(404);
     expect((await fetch(`${sb.baseUrl}/Group`, { method: 'PATCH', headers: { Authorization: `Bearer ${token}` } })).status).toBe(405);
+  });
+
+  it('Token, Key and IpAddress ids are Java UUID parameters: anything else is Jersey\'s plain 404', async () => {
+    const headers = { Authorization: `Bearer ${token}`, Accept: 'application/json' };
+    for (const [method, path] of [['GET', '/Token/nope'], ['DELETE', '/Token/nope'], ['GET', '/Key/nope'], ['DELETE', '/Key/nope'], ['DELETE', '/IpAddress/nope']]) {
+      const res = await fetch(`${sb.baseUrl}${path}`, { method, headers });
+      expect(res.status, `${method} ${path}`).toBe(404);
+      expect(await res.json()).toEqual({ code: 404, message: 'HTTP 404 Not Found' });
+    }
+  });
+
+  it('DELETE /Token/<unknown UUID> → 500: DPC takes the first of an empty list', async () => {
+    const res = await fetch(`${sb.baseUrl}/Token/${randomUUID()}`, { method: 'DELETE', headers: { Authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(500);
+    expect(await res.json()).toEqual({ code: 500, message: expect.stringMatching(/^There was an error processing your request\. It has been logged \(ID [0-9a-f]{16}\)\.$/) });
   });
 
   it('the auth filter\'s 401 is FHIR JSON on JSON routes too (/Jobs, /Key, /Token)', async () => {

@@ -50,9 +50,9 @@ export const ipAddressRoutes: Route[] = [
     },
   },
   {
-    methods: ['DELETE'], path: '/IpAddress/:id', flavor: 'json',
+    methods: ['DELETE'], path: '/IpAddress/:id', flavor: 'json', uuidId: true,
     handler: (ctx) => {
-      // DPC: only the org's own addresses are looked at; anything else (or a non-UUID id) is 404.
+      // DPC: only the org's own addresses are looked at; anything else is 404.
       const record = ctx.app.store.ipAddresses.get(ctx.params.id!);
       if (!record || record.orgId !== ctx.orgId) throw new ApiError(404, 'Ip address not found');
       ctx.app.store.ipAddresses.delete(record.id);

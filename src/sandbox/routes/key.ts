@@ -77,11 +77,11 @@ export const keyRoutes: Route[] = [
       [...ctx.app.store.keys.values()].filter((k) => k.orgId === ctx.orgId).map(keyEntity), ctx.app.clock.now()),
   },
   {
-    methods: ['GET'], path: '/Key/:id', flavor: 'json',
+    methods: ['GET'], path: '/Key/:id', flavor: 'json', uuidId: true,
     handler: (ctx) => ({ status: 200, body: keyEntity(ownedKey(ctx.app, ctx.orgId, ctx.params.id!, 'Cannot find public key')) }),
   },
   {
-    methods: ['DELETE'], path: '/Key/:id', flavor: 'json',
+    methods: ['DELETE'], path: '/Key/:id', flavor: 'json', uuidId: true,
     handler: (ctx) => {
       ownedKey(ctx.app, ctx.orgId, ctx.params.id!, 'Cannot find certificate');
       ctx.app.store.keys.delete(ctx.params.id!);

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { App } from '../app.js';
 import { formatInstant } from '../clock.js';
 import { ACCESS_TOKEN_SECONDS, mintAccessToken, mintClientToken } from '../credentials.js';
-import { ApiError, logId, parseJson, type Reply } from '../http.js';
+import { ApiError, logId, parseJson, serverError, type Reply } from '../http.js';
 import { isRecord } from '../shape.js';
 import { authenticateAssertion, validateAssertion } from '../jwt-auth.js';
 import type { Route } from '../router.js';
@@ -115,13 +115,16 @@ export const tokenRoutes: Route[] = [
     handler: async (ctx) => createToken(ctx.app, ctx.orgId, ctx.url, await ctx.body()),
   },
   {
-    methods: ['GET'], path: '/Token/:id', flavor: 'json',
+    methods: ['GET'], path: '/Token/:id', flavor: 'json', uuidId: true,
     handler: (ctx) => ({ status: 200, body: tokenEntity(ownedToken(ctx.app, ctx.orgId, ctx.params.id!)) }),
   },
   {
-    methods: ['DELETE'], path: '/Token/:id', flavor: 'json',
+    methods: ['DELETE'], path: '/Token/:id', flavor: 'json', uuidId: true,
     handler: (ctx) => {
-      ownedToken(ctx.app, ctx.orgId, ctx.params.id!);
+      // DPC: R/TokenResource.java deleteOrganizationToken takes matchedToken.get(0) of an empty list for an unknown
+      // (or another org's) id: IndexOutOfBoundsException, a plain 500 (its `assert` is off in production)
+      const record = ctx.app.store.tokens.get(ctx.params.id!);
+      if (!record || record.orgId !== ctx.orgId) throw serverError();
       ctx.app.store.tokens.delete(ctx.params.id!);
       ctx.app.store.markDirty();
       return { status: 204 };
