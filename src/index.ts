@@ -27,6 +27,8 @@ export type { RetryBudget } from './transport/retry.js';
 export type { AuthEvent, TokenManager } from './auth/token-manager.js';
 /** An access token as the token endpoint returned it (`client.tokens.exchange()`). */
 export type { AccessToken } from './auth/exchange.js';
+/** The token URL a generic SMART server announces (smart-configuration, else /metadata), for `DpcClientOptions.tokenUrl`. */
+export { discoverTokenUrl } from './auth/discovery.js';
 /** Masks secrets in text before it is printed: patterns (`redact`, `redactUrl`) and a client's own secrets (`client.redactor`). */
 export { Redactor, redact, redactUrl } from './redact.js';
 /** This package's version. */

@@ -10,7 +10,7 @@
  * answers 202 with an OperationOutcome; a running job answers 202 with `X-Progress: N% complete, …` and
  * `Retry-After: 1`; a failed one an OperationOutcome (400); `DELETE` on the status URL cancels or removes the job
  * (202 OperationOutcome), after which its status is 404; with `contentEncoding` files are gzip or deflate as
- * `Accept-Encoding` asks.
+ * `Accept-Encoding` asks; `/.well-known/smart-configuration` names its token endpoint.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -142,6 +142,10 @@ export async function startBulkServer(config: BulkServerConfig): Promise<BulkSer
           ...(job.next ? { link: [{ relation: 'next', url: `${base}/fhir/jobs/${encodeURIComponent(job.next)}` }] } : {}),
         }),
       );
+    } else if (path === '/fhir/.well-known/smart-configuration') {
+      // reference server fhir/wellKnownSmartConfiguration.ts (abridged)
+      const document = { token_endpoint: `${base}/auth/token`, token_endpoint_auth_methods_supported: ['private_key_jwt'], token_endpoint_auth_signing_alg_values_supported: ['RS384', 'ES384'] };
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(document));
     } else if (path === '/fhir/Group') {
       const entry = (config.groups ?? []).map((g) => ({
         resource: {

@@ -13,17 +13,19 @@
  * - DELETE on the status URL, as the reference client sends after a completed download: asked for with
  *   `deleteJobWhenDone` (a refusal, DPC's 405, leaves the export complete), never on an interrupted run (it resumes),
  *   and `dpc export cancel` by job URL or for the unfinished jobs of an output folder;
- * - a P-384 EC key signs ES384 assertions (the reference server verifies ES384 as well as RS384).
+ * - a P-384 EC key signs ES384 assertions (the reference server verifies ES384 as well as RS384);
+ * - `dpc init --token-url auto` takes the token endpoint the server announces, as the reference client detects it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile as readText, writeFile } from 'node:fs/promises';
 import { generateKeyPairSync } from 'node:crypto';
 import { decodeProtectedHeader } from 'jose';
 import { cancelExport, exportStatus, runExport, runOutcomeError, verifyExportDir, type ExportEvent } from '../../src/export/index.js';
 import { runCli } from '../cli/run-cli.js';
+import { capabilityTokenUrl, wellKnownTokenUrl } from '../../src/auth/discovery.js';
 import { startBulkServer, type BulkServer } from './bulk-server.js';
 import { removeTempDirs, tempDir } from './sandbox.js';
 
@@ -219,4 +221,32 @@ it('dpc auth assertion signs ES384 with the P-384 EC key of a generic profile', 
   const run = await runCli(['auth', 'assertion'], { env: { HOME: home, DPC_CONFIG: join(home, 'config.json') } });
   expect(run.code).toBe(0);
   expect(decodeProtectedHeader(run.stdout.trim())).toMatchObject({ alg: 'ES384', kid: 'ec-key' });
+});
+
+describe('the token endpoint a server announces', () => {
+  it('dpc init --token-url auto saves the token_endpoint of .well-known/smart-configuration', async () => {
+    const home = await tempDir('dpc-home-');
+    const env = { HOME: home, DPC_CONFIG: join(home, 'config.json') };
+    const run = await runCli(['init', '--profile', 'ref', '--base-url', `${server.base}/fhir`, '--token-url', 'auto', '--key-id', 'k1'], { env });
+    expect(run.code).toBe(0);
+    const config = JSON.parse(await readText(join(home, 'config.json'), 'utf8')) as { profiles: Record<string, { tokenUrl?: string }> };
+    expect(config.profiles.ref!.tokenUrl).toBe(`${server.base}/auth/token`);
+    // a server that announces none is named, and nothing is saved
+    const none = await runCli(['init', '--profile', 'none', '--base-url', `${server.base}/elsewhere`, '--token-url', 'auto', '--key-id', 'k1'], { env });
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toMatch(/^error: http:\/\/127\.0\.0\.1:\d+\/elsewhere announces no token endpoint \(/);
+    expect((JSON.parse(await readText(join(home, 'config.json'), 'utf8')) as { profiles: object }).profiles).not.toHaveProperty('none');
+  });
+
+  it('reads a SMART 1 CapabilityStatement oauth-uris extension, and only absolute http(s) URLs', () => {
+    const statement = (valueUri: string) => ({
+      resourceType: 'CapabilityStatement',
+      rest: [{ mode: 'server', security: { extension: [{ url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris', extension: [{ url: 'token', valueUri }] }] } }],
+    });
+    expect(capabilityTokenUrl(statement('https://auth.example/token'))).toBe('https://auth.example/token');
+    expect(capabilityTokenUrl(statement('/token'))).toBeUndefined();
+    expect(capabilityTokenUrl({ resourceType: 'CapabilityStatement' })).toBeUndefined();
+    expect(wellKnownTokenUrl({ token_endpoint: 'javascript:alert(1)' })).toBeUndefined();
+    expect(wellKnownTokenUrl({ token_endpoint: 'https://auth.example/token' })).toBe('https://auth.example/token');
+  });
 });

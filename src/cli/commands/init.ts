@@ -38,7 +38,7 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
   builder: (y) =>
     (y as Argv<GlobalArgs>)
       .option('client-token-file', { type: 'string', describe: 'Read the client token from this file (keeps it out of shell history)' })
-      .option('token-url', { type: 'string', describe: 'Token endpoint of a generic SMART server (DPC: <base-url>/Token/auth)' })
+      .option('token-url', { type: 'string', describe: 'Token endpoint of a generic SMART server, or "auto": the one it announces (.well-known/smart-configuration or /metadata) (DPC: <base-url>/Token/auth)' })
       .option('scope', { type: 'string', describe: 'Scope asked for at the token endpoint of a generic SMART server (default system/*.read; DPC: system/*.*)' })
       .option('auth', { type: 'boolean', describe: 'Use --no-auth for an open Bulk Data server (no credentials, no bearer token)' })
       .option('default', { type: 'boolean', default: false, describe: 'Make this the default profile' })
@@ -51,6 +51,7 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
       .example('$0 init --profile sandbox --client-token-file token.txt --private-key keys/private.pem --key-id <uuid>', 'non-interactive set-up')
       .example('$0 init --profile local --base-url http://127.0.0.1:3002/api/v1 --default --verify', 'a custom server, checked')
       .example('$0 init --profile ref --base-url https://bulk.example/fhir --token-url https://bulk.example/auth/token --scope system/*.read --client-token-file client-id.txt --private-key keys/ref.pem --key-id my-key', 'a generic SMART Backend Services server (any key id)')
+      .example('$0 init --profile ref --base-url https://bulk.example/fhir --token-url auto --client-token-file client-id.txt --private-key keys/ref.pem --key-id my-key', 'the token endpoint the server announces')
       .example('$0 init --profile open --base-url http://127.0.0.1:9443/fhir --no-auth', 'an open Bulk Data server')
       .example('$0 init', 'asks for what is missing when run in a terminal') as Argv<InitArgs>,
   handler: async (argv) => {
@@ -76,6 +77,7 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
           tokenUrl: argv.tokenUrl,
           scope: argv.scope,
         };
+    if (update.tokenUrl === 'auto') update.tokenUrl = await announcedTokenUrl(update.baseUrl ?? stored.baseUrl ?? knownBaseUrl(profile));
     if (interactive && !noAuth) {
       const { ask } = await promptFor();
       if (!update.baseUrl && !stored.baseUrl && knownBaseUrl(profile) === undefined) update.baseUrl = await ask('API base URL: ');
@@ -143,6 +145,18 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
     );
   },
 };
+
+/** `--token-url auto`: ask the server, as the SMART reference client does when no token URL is configured. */
+async function announcedTokenUrl(baseUrl: string | undefined): Promise<string> {
+  if (baseUrl === undefined) throw new DpcError('ERR_USAGE', '--token-url auto needs the server: give --base-url', { location: '--token-url' });
+  const [{ createClient }, { discoverTokenUrl }] = await Promise.all([import('../../client.js'), import('../../auth/discovery.js')]);
+  const client = createClient({ baseUrl, authentication: 'none' });
+  try {
+    return await discoverTokenUrl(client);
+  } finally {
+    await client.close();
+  }
+}
 
 /**
  * Register a new organization and key with an embedded sandbox. The key is the given one, or one generated
