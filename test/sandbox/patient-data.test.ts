@@ -80,6 +80,7 @@ describe('GET /Patient/{id}/$everything', () => {
     expect(res.status).toBe(403);
     const outcome = (await res.json()) as fhir3.OperationOutcome;
     expect(outcome.resourceType).toBe('OperationOutcome');
+    expect(outcome.id).toMatch(/^[0-9a-f]{16}$/); // HAPIExceptionHandler sets the log id
     const mbi = mbiOf(failing);
     expect(outcomeText(outcome)).toEqual([patientFailure(mbi)!.text]);
     expect(outcome.issue[0]!.location).toHaveLength(3);

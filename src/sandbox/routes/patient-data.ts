@@ -8,7 +8,7 @@ import type * as fhir3 from 'fhir/r3.js';
 import { randomUUID } from 'node:crypto';
 import type { App } from '../app.js';
 import type { ExportResourceType } from '../export/contract.js';
-import { ApiError, type Reply } from '../http.js';
+import { ApiError, logId, type Reply } from '../http.js';
 import { attestingPractitioner } from '../provenance.js';
 import type { Ctx, Route } from '../router.js';
 import type { PatientRecord } from '../state.js';
@@ -68,8 +68,9 @@ export const patientDataRoutes: Route[] = [
       const timedOut = everythingTimeout(ctx.app);
       if (timedOut) return timedOut;
       const data = await ctx.app.exportService.patientData(patient.mbi, RESOURCE_TYPES, since);
-      // DPC: an OperationOutcome from the data service is thrown as ForbiddenOperationException → 403 with that outcome
-      if ('outcome' in data) throw new ApiError(403, 'patient data not available', { body: data.outcome });
+      // DPC: an OperationOutcome from the data service is thrown as ForbiddenOperationException → 403 with that outcome,
+      // to which HAPIExceptionHandler gives the 16-hex log id
+      if ('outcome' in data) throw new ApiError(403, 'patient data not available', { body: { ...(data.outcome as object), id: logId() } });
       const bundle: fhir3.Bundle = {
         resourceType: 'Bundle',
         id: randomUUID(),
