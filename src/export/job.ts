@@ -63,8 +63,13 @@ export function kickoffPath(scope: ExportScope): string {
   }
 }
 
-/** Query parameters; the transport's URLSearchParams encoding sends `+` as `%2B` as DPC requires. */
-export function kickoffQuery(request: ExportRequest): Record<string, string | undefined> {
+/**
+ * Query parameters; the transport's URLSearchParams encoding sends `+` as `%2B` as DPC requires. `_type` and
+ * `_elements` are comma-separated lists by definition; each `_typeFilter` is one search query, which may itself hold
+ * commas (`code=a,b`), so several are sent as the parameter repeated (Bulk Data 2.0: "a client MAY repeat the
+ * _typeFilter parameter"); the SMART reference server splits a single value at its commas.
+ */
+export function kickoffQuery(request: ExportRequest): Record<string, string | readonly string[] | undefined> {
   // DPC: R/PatientResource.java everything reads only _since (the job always holds Patient, EOB and Coverage)
   if (request.scope.level === 'one-patient' && request.scope.operation === '$everything') return { _since: request.since };
   return {
@@ -72,7 +77,7 @@ export function kickoffQuery(request: ExportRequest): Record<string, string | un
     _since: request.since,
     _outputFormat: request.outputFormat ?? MediaType.fhirNdjson,
     _elements: listParameter(request.elements),
-    _typeFilter: listParameter(request.typeFilter),
+    _typeFilter: request.typeFilter && request.typeFilter.length > 0 ? request.typeFilter : undefined,
     includeAssociatedData: listParameter(request.includeAssociatedData),
   };
 }

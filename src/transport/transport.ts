@@ -61,7 +61,8 @@ export interface RequestOptions {
   /** Path relative to the base (`/Group/1/$export`) or an absolute URL. */
   path: string;
   /** Query parameters; URLSearchParams encoding turns `+` into `%2B` as DPC needs. */
-  query?: Record<string, string | number | boolean | undefined>;
+  /** Query parameters; a list is sent as the parameter repeated, one value each. */
+  query?: Record<string, string | number | boolean | readonly string[] | undefined>;
   headers?: Record<string, string>;
   body?: string | Buffer;
   /** Content-Type of `body`. */
@@ -136,7 +137,8 @@ export class Transport {
   resolve(path: string, query?: RequestOptions['query']): URL {
     const url = /^https?:\/\//i.test(path) ? new URL(path) : new URL(this.baseUrl + (path.startsWith('/') ? path : `/${path}`));
     for (const [key, value] of Object.entries(query ?? {})) {
-      if (value !== undefined) url.searchParams.set(key, String(value));
+      if (Array.isArray(value)) for (const one of value as readonly string[]) url.searchParams.append(key, one);
+      else if (value !== undefined) url.searchParams.set(key, String(value));
     }
     return url;
   }

@@ -126,9 +126,12 @@ describe('kick-off parameters (pure)', () => {
 
   it('sends _elements, _typeFilter and includeAssociatedData in the query of a GET kick-off', () => {
     const query = kickoffQuery({ ...request, elements: ['id', 'Patient.birthDate'], typeFilter: ['Observation?category=laboratory'], includeAssociatedData: ['LatestProvenanceResources'] });
-    expect(query).toMatchObject({ _type: 'Patient,Observation', _elements: 'id,Patient.birthDate', _typeFilter: 'Observation?category=laboratory', includeAssociatedData: 'LatestProvenanceResources' });
+    expect(query).toMatchObject({ _type: 'Patient,Observation', _elements: 'id,Patient.birthDate', _typeFilter: ['Observation?category=laboratory'], includeAssociatedData: 'LatestProvenanceResources' });
     expect(needsPostKickoff(request)).toBe(false);
     expect(kickoffQuery(request)).toMatchObject({ _elements: undefined, _typeFilter: undefined, includeAssociatedData: undefined });
+    // each _typeFilter is one query, which may hold commas itself: several go as the parameter repeated
+    const filters = ['Observation?code=a,b', 'Condition?clinical-status=active'];
+    expect(kickoffQuery({ ...request, typeFilter: filters })._typeFilter).toEqual(filters);
   });
 
   it('puts every parameter, one entry per value, in the Parameters body of a POST kick-off when patients are named', () => {

@@ -2,7 +2,8 @@
  * The export engine against test/export/bulk-server.ts behaving like the SMART reference Bulk Data server
  * (smart-on-fhir/bulk-data-server): what its reference client (smart-on-fhir/bulk-data-client) handles, we must too.
  * - every kick-off level passes its strict header checks (Accept exactly application/fhir+json, Prefer respond-async),
- *   and its 202 kick-off answers carry an OperationOutcome body;
+ *   and its 202 kick-off answers carry an OperationOutcome body; several `_typeFilter` queries go as the parameter
+ *   repeated, since a query may hold commas;
  * - a running job's `X-Progress: N% complete, …` with `Retry-After: 1`;
  * - Bulk Data 2.0 `deleted` files (Bundles of DELETE requests) are downloaded, verified against their count and
  *   recorded as such, and kept out of tables;
@@ -95,7 +96,11 @@ describe('against a server behaving like the SMART reference server', () => {
 
   it("verifies an error file whose count is the failed output's, not its own lines, and reports the server's message", async () => {
     const out = await tempDir();
-    const result = await runExport(server.client(), { outDir: out, target: { kind: 'patient' }, pollIntervalMs: 50 });
+    const typeFilter = ['Observation?code=http://loinc.org|8867-4,http://loinc.org|8310-5', 'Patient?gender=female'];
+    const result = await runExport(server.client(), { outDir: out, target: { kind: 'patient' }, typeFilter, pollIntervalMs: 50 });
+    // each query its own _typeFilter: the reference server would split a single value at the commas inside the first
+    const kickoff = new URL(server.requests.find((r) => r.path.startsWith('/fhir/Patient/$export'))!.path, server.base);
+    expect(kickoff.searchParams.getAll('_typeFilter')).toEqual(typeFilter);
     const manifest = result.groups[0]!.manifest!;
     expect(manifest.quarantined).toEqual([]);
     expect(manifest.files.find((f) => f.kind === 'error')).toMatchObject({ path: 'OperationOutcome-001.ndjson', count: 1 });
