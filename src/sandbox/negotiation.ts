@@ -22,15 +22,14 @@ export function parseMediaRanges(header: string | undefined): MediaRange[] {
     });
 }
 
-function matches(range: MediaRange, offered: string, allowWildcards: boolean): boolean {
+function matches(range: MediaRange, offered: string): boolean {
   const [type, subtype] = offered.split('/');
-  if (!allowWildcards && (range.type === '*' || range.subtype === '*')) return false;
   return (range.type === '*' || range.type === type) && (range.subtype === '*' || range.subtype === subtype);
 }
 
 /** True when some range in the Accept header admits one of the offered types. */
-export function acceptsAny(accept: string | undefined, offered: readonly string[], allowWildcards = true): boolean {
-  return parseMediaRanges(accept).some((range) => offered.some((o) => matches(range, o, allowWildcards)));
+export function acceptsAny(accept: string | undefined, offered: readonly string[]): boolean {
+  return parseMediaRanges(accept).some((range) => offered.some((o) => matches(range, o)));
 }
 
 /** The media type of a Content-Type header without parameters, or undefined when absent. */
@@ -41,9 +40,13 @@ export function mediaType(contentType: string | undefined): string | undefined {
 
 const FHIR_TYPES = ['application/fhir+json', 'application/fhir+ndjson'];
 
-/** FHIRRequestFilter: Accept must admit a FHIR type (explicitly on `$export` URLs), Content-Type must be FHIR JSON. */
+/**
+ * FHIRRequestFilter: some Accept range must be compatible with a FHIR type (`application/*` is), and on `$export` URLs
+ * none may be the full wildcard, which an absent Accept counts as; Content-Type must be FHIR JSON.
+ */
 export function checkFhirHeaders(accept: string | undefined, contentType: string | undefined, isExport: boolean): void {
-  if (!acceptsAny(accept, FHIR_TYPES, !isExport)) {
+  const anything = isExport && parseMediaRanges(accept).some((range) => range.type === '*' && range.subtype === '*');
+  if (!acceptsAny(accept, FHIR_TYPES) || anything) {
     throw new ApiError(415, '`Accept:` header must specify valid FHIR content type');
   }
   const type = mediaType(contentType);

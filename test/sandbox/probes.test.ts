@@ -1,8 +1,8 @@
 /**
  * Probes an outside checker writes from DPC's source, where the sandbox answered otherwise, over raw HTTP:
- * `_since` parse errors (Java's ISO_OFFSET_DATE_TIME and its error index), `_type` and `_outputFormat` messages as
- * DPC words them, non-UUID ids (jobs: 500; tokens, keys, IP addresses: 404), deleting an unknown client token (500),
- * the auth filter's 401 media type on JSON routes, and HEAD on GET resources.
+ * `_since` parse errors (Java's ISO_OFFSET_DATE_TIME and its error index), the `$export` Accept rule, `_type` and
+ * `_outputFormat` messages as DPC words them, non-UUID ids (jobs: 500; tokens, keys, IP addresses: 404), deleting an
+ * unknown client token (500), the auth filter's 401 media type on JSON routes, and HEAD on GET resources.
  * DPC: dpc-api resources/AbstractResourceWithExport.java, resources/v1/{Job,Token,Key,IpAddress}Resource.java,
  * auth/DPCUnauthorizedHandler.java.
  */
@@ -77,6 +77,14 @@ describe('over loopback', () => {
     for (const since of ['2020-01-01T00:00:00%2B0100', '2020-01-01T00:00:00%2B01', '2020-01-01t00:00:00z']) {
       expect((await kick(`?_since=${since}`)).status, since).toBe(202);
     }
+  });
+
+  it('$export Accept: application/* is compatible with FHIR (202); a */* among the ranges is refused (415)', async () => {
+    const kickWith = (accept: string) => api(sb, token, `/Group/${groupId}/$export`, { headers: { Prefer: 'respond-async', Accept: accept } });
+    expect((await kickWith('application/*')).status).toBe(202);
+    const mixed = await kickWith('application/fhir+json, */*;q=0.1');
+    expect(mixed.status).toBe(415);
+    expect(outcomeText(await mixed.json())).toEqual(['`Accept:` header must specify valid FHIR content type']);
   });
 
   it('_type: the message shows the element as sent (untrimmed); _outputFormat: DPC\'s message ends in a space', async () => {

@@ -77,6 +77,10 @@ describe('negotiation', () => {
     expect(() => checkFhirHeaders(undefined, undefined, false)).not.toThrow();
     expect(() => checkFhirHeaders('*/*', undefined, true)).toThrow(/Accept/);
     expect(() => checkFhirHeaders('application/fhir+json;q=0.9', undefined, true)).not.toThrow();
+    // DPC: FHIRRequestFilter — compatible (application/* is) and, on $export, no */* among the ranges
+    expect(() => checkFhirHeaders('application/*', undefined, true)).not.toThrow();
+    expect(() => checkFhirHeaders('application/fhir+json, */*;q=0.1', undefined, true)).toThrow(/Accept/);
+    expect(() => checkFhirHeaders('application/fhir+json, */*;q=0.1', undefined, false)).not.toThrow();
     expect(() => checkFhirHeaders('application/json', undefined, false)).toThrow(/Accept/);
     expect(() => checkFhirHeaders(undefined, 'application/json', false)).toThrow(/Content-Type/);
     expect(() => checkFhirHeaders(undefined, 'application/fhir+json; charset=utf-8', false)).not.toThrow();
