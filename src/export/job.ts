@@ -363,8 +363,18 @@ export async function pollUntilComplete(transport: Transport, jobUrl: string, op
 }
 
 async function pollPage(transport: Transport, jobUrl: string, options: PollOptions): Promise<Extract<PollResult, { state: 'complete' }>> {
-  const wait = options.sleep ?? ((ms: number, signal?: AbortSignal) => sleep(ms, undefined, { signal }));
+  const sleepFor = options.sleep ?? ((ms: number, signal?: AbortSignal) => sleep(ms, undefined, { signal }));
   const shownUrl = redactUrl(jobUrl);
+  // an abort mid-wait (Ctrl-C, or the run's deadline timer, which can fire inside a wait planned to end in time) is
+  // an ERR_ABORTED like one mid-request, so the run names its cause instead of a bare AbortError
+  const wait = async (ms: number): Promise<void> => {
+    try {
+      await sleepFor(ms, options.signal);
+    } catch (cause) {
+      if (options.signal?.aborted) throw new DpcError('ERR_ABORTED', `GET ${shownUrl} was aborted while waiting to poll again`, { cause });
+      throw cause;
+    }
+  };
   const budget = new RetryBudget(options.maxErrors ?? DEFAULT_MAX_ERRORS, options.deadline);
   for (let poll = 0; ; poll++) {
     let result: PollResult;
@@ -386,14 +396,14 @@ async function pollPage(transport: Transport, jobUrl: string, options: PollOptio
         });
       }
       options.onEvent?.({ type: 'status_error', label: options.label, jobUrl: shownUrl, message: error.message, retryInMs, requestId: error.requestId });
-      await wait(retryInMs, options.signal);
+      await wait(retryInMs);
       continue;
     }
     if (result.state === 'complete') return result;
     const nextPollMs = nextPollDelay(poll, options.intervalMs, result.retryAfterMs);
     if (options.deadline !== undefined && Date.now() + nextPollMs > options.deadline) throw stillWaiting(shownUrl, options.deadline);
     options.onEvent?.({ type: 'status_progress', label: options.label, jobUrl: shownUrl, progress: result.progress, nextPollMs, requestId: result.requestId });
-    await wait(nextPollMs, options.signal);
+    await wait(nextPollMs);
   }
 }
 

@@ -9,7 +9,7 @@ import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DpcError } from '../../src/errors.js';
-import { QUARANTINE_DIR, runExport, runOutcomeError, type ExportEvent, type ExportRunOptions, type GroupManifest } from '../../src/export/index.js';
+import { pollUntilComplete, QUARANTINE_DIR, runExport, runOutcomeError, type ExportEvent, type ExportRunOptions, type GroupManifest } from '../../src/export/index.js';
 import { QUARANTINE_KEEP_BYTES } from '../../src/export/download.js';
 import { cliLines, STACK_LINE } from '../fuzz/check.js';
 import { runCli } from '../cli/run-cli.js';
@@ -154,6 +154,22 @@ describe('time bounds', () => {
     expect(o.error!.code).toBe('ERR_TIMEOUT');
     expect(server.hits('/fhir/status')).toBeLessThanOrEqual(7);
     expect(await finalNames(o.out)).toEqual([]);
+  });
+
+  it('the run\'s signal firing while the poll loop waits ends it as ERR_ABORTED (which the deadline names), not a raw AbortError', async () => {
+    server.route('/fhir/status', (_req, res) => res.writeHead(202).end());
+    const transport = server.transport();
+    const stop = new AbortController();
+    // the deadline's timer can fire inside a wait the loop planned to end in time: the signal aborts mid-wait
+    const error = await pollUntilComplete(transport, `${server.base}/status`, {
+      label: 'patient',
+      intervalMs: 60_000,
+      signal: stop.signal,
+      onEvent: (e) => e.type === 'status_progress' && stop.abort(),
+    }).then(() => undefined, (e: unknown) => e).finally(() => transport.close());
+    expect(error).toBeInstanceOf(DpcError);
+    expect(error).toMatchObject({ code: 'ERR_ABORTED', message: expect.stringMatching(/status\b.* was aborted/) });
+    expect(server.hits('/fhir/status')).toBe(1);
   });
 
   it('polls adaptively: 1 s, then 2 s, not the 20 s interval, for a job done on the third poll', async () => {
