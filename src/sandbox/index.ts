@@ -44,7 +44,7 @@ export interface SandboxOptions {
   port?: number;
   /** Default '127.0.0.1'. */
   host?: string;
-  /** Persisted state + export data; default: a fresh temp dir (removed on close). */
+  /** Persisted state + export data; default: a fresh temp dir (removed on close), the state then kept in memory only. */
   stateDir?: string;
   /** Register an org, a client token, a 4096-bit key pair (private key written 0600 in stateDir), load sample practitioners+patients. */
   seed?: boolean;
@@ -86,7 +86,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const ownsStateDir = options.stateDir === undefined;
   const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'dpc-sandbox-'));
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const store = Store.open(stateDir);
+  // a temporary state folder is removed on close: nothing could ever read a snapshot saved there
+  const store = ownsStateDir ? Store.inMemory() : Store.open(stateDir);
   const clock = createClock();
   const authClock = createClock();
   // One live object: the export engine decrements its counters in place, so `set` replaces contents, not the reference.

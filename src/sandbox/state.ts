@@ -1,7 +1,8 @@
 /**
  * The sandbox's data: organizations, client tokens, public keys, practitioners, patients and rosters.
  * Held in memory, persisted as one JSON snapshot (owner-only: it holds the macaroon root key and PHI-shaped
- * sample data) so a restarted sandbox with the same stateDir keeps its credentials.
+ * sample data) so a restarted sandbox with the same stateDir keeps its credentials. A sandbox on a temporary state
+ * folder keeps its data in memory only (`Store.inMemory()`).
  */
 import type * as fhir3 from 'fhir/r3.js';
 import { randomBytes } from 'node:crypto';
@@ -48,7 +49,8 @@ export class Store {
   readonly rootKey: Buffer;
   private dirty = false;
 
-  private constructor(private readonly file: string, snapshot?: Snapshot) {
+  /** `file`: where the snapshot is saved; none for a store that lives in memory only. */
+  private constructor(private readonly file: string | undefined, snapshot?: Snapshot) {
     this.rootKey = snapshot ? Buffer.from(snapshot.rootKey, 'base64') : randomBytes(32);
     if (!snapshot) return;
     for (const r of snapshot.orgs) this.orgs.set(r.id, r);
@@ -75,13 +77,21 @@ export class Store {
     return new Store(file, snapshot);
   }
 
+  /**
+   * A store that is never saved: a temporary state folder is removed on close, so no one could read its snapshot,
+   * and writing the whole snapshot after every change costs milliseconds per request.
+   */
+  static inMemory(): Store {
+    return new Store(undefined);
+  }
+
   markDirty(): void {
     this.dirty = true;
   }
 
   /** Writes the snapshot if anything changed since the last save (atomic rename, mode 0600). */
   saveIfDirty(): void {
-    if (!this.dirty) return;
+    if (!this.dirty || this.file === undefined) return;
     this.dirty = false;
     const snapshot: Snapshot = {
       version: 1,

@@ -49,9 +49,11 @@ describe('persistence', () => {
     expect(existsSync(join(dir, 'state.json'))).toBe(true);
   });
 
-  it('a default (temporary) state dir is removed on close', async () => {
+  it('a default (temporary) state dir is removed on close; its data lives in memory only', async () => {
     const sb = await startSandbox();
+    sb.admin.createOrganization();
     expect(existsSync(sb.stateDir)).toBe(true);
+    expect(existsSync(join(sb.stateDir, 'state.json'))).toBe(false);
     await sb.close();
     expect(existsSync(sb.stateDir)).toBe(false);
   });
