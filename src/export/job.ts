@@ -48,6 +48,13 @@ export interface ExportRequest extends BulkDataParameters {
   outputFormat?: string;
   /** X-Provenance attestation, which DPC requires for one patient's data (`one-patient`). */
   provenance?: string;
+  /** Kick off with a POST `Parameters` body even without patients (the SMART reference client's `--post`; not DPC). */
+  post?: boolean;
+  /**
+   * `Prefer: respond-async, handling=lenient`: the server may ignore parameters it does not support instead of
+   * refusing the kick-off (the SMART reference client sends it by default). DPC refuses any Prefer but respond-async.
+   */
+  lenient?: boolean;
 }
 
 export function kickoffPath(scope: ExportScope): string {
@@ -86,9 +93,9 @@ function listParameter(values: readonly string[] | undefined): string | undefine
   return values && values.length > 0 ? values.join(',') : undefined;
 }
 
-/** Whether the kick-off must be a POST: the Bulk Data spec takes `patient` only in a Parameters body. Pure. */
+/** Whether the kick-off is a POST: asked for, or needed since the Bulk Data spec takes `patient` only in a Parameters body. Pure. */
 export function needsPostKickoff(request: ExportRequest): boolean {
-  return (request.patients?.length ?? 0) > 0;
+  return request.post === true || (request.patients?.length ?? 0) > 0;
 }
 
 /** The Parameters resource of a POST kick-off (Bulk Data spec, "POST kick-off request"): one entry per value. Pure. */
@@ -201,7 +208,8 @@ export function kickoffUrl(transport: Pick<Transport, 'resolve'>, request: Expor
 export async function kickoff(transport: Transport, request: ExportRequest, signal?: AbortSignal): Promise<Kickoff> {
   const path = kickoffPath(request.scope);
   const post = needsPostKickoff(request);
-  const headers: Record<string, string> = { prefer: 'respond-async' };
+  // DPC: exactly `respond-async` (server behaviour §6.1); handling=lenient only when asked for
+  const headers: Record<string, string> = { prefer: request.lenient ? 'respond-async, handling=lenient' : 'respond-async' };
   if (request.provenance !== undefined) headers['x-provenance'] = request.provenance;
   const response = await transport
     .text({

@@ -74,6 +74,9 @@ export interface ExportRunOptions extends BulkDataParameters {
   /** ISO date-time, or `auto` for the last verified transactionTime of each group. */
   since?: string;
   outputFormat?: string;
+  /** See `ExportRequest.post` and `ExportRequest.lenient` (generic servers). */
+  post?: boolean;
+  lenient?: boolean;
   /** Keep files gzip-compressed as the server stores them. */
   gzip?: boolean;
   /** Parallel downloads across the whole run (default 4). */
@@ -321,7 +324,16 @@ async function resumeOrStart(
   target: ResolvedTarget,
 ): Promise<{ jobUrl: string; completion: JobCompletion; requestId?: string; serverDate?: number; requestSent: string }> {
   const { label } = target;
-  const exportRequest = (since: string | undefined): ExportRequest => ({ ...bulkDataParameters(options), scope: target.scope, types: options.types, since, outputFormat: options.outputFormat, provenance: target.provenance });
+  const exportRequest = (since: string | undefined): ExportRequest => ({
+    ...bulkDataParameters(options),
+    scope: target.scope,
+    types: options.types,
+    since,
+    outputFormat: options.outputFormat,
+    provenance: target.provenance,
+    post: options.post,
+    lenient: options.lenient,
+  });
   const request = fingerprint(target.scope, options);
   const previous = state.group(label);
   const poll = (jobUrl: string) =>

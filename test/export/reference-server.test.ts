@@ -3,7 +3,7 @@
  * (smart-on-fhir/bulk-data-server): what its reference client (smart-on-fhir/bulk-data-client) handles, we must too.
  * - every kick-off level passes its strict header checks (Accept exactly application/fhir+json, Prefer respond-async),
  *   and its 202 kick-off answers carry an OperationOutcome body; several `_typeFilter` queries go as the parameter
- *   repeated, since a query may hold commas;
+ *   repeated, since a query may hold commas; a POST kick-off and `Prefer: handling=lenient` when asked for;
  * - a running job's `X-Progress: N% complete, …` with `Retry-After: 1`;
  * - Bulk Data 2.0 `deleted` files (Bundles of DELETE requests) are downloaded, verified against their count and
  *   recorded as such, and kept out of tables;
@@ -152,6 +152,23 @@ describe('against a server behaving like the SMART reference server', () => {
     } finally {
       server.config.contentEncoding = false;
     }
+  });
+});
+
+it('dpc export run --post --lenient: a POST Parameters kick-off without patients, Prefer handling=lenient (the reference client\'s --post and default)', async () => {
+  const home = await tempDir('dpc-home-');
+  const out = await tempDir();
+  const env = { HOME: home, DPC_CONFIG: join(home, 'config.json'), DPC_BASE_URL: `${server.base}/fhir`, DPC_AUTH: 'none' };
+  const run = await runCli(['export', 'run', '--group', 'zipped', '--type', 'Patient', '--post', '--lenient', '--out', out, '--poll-interval', '1s', '-q'], { env });
+  expect(run.code).toBe(0);
+  const kickoff = server.requests.filter((r) => r.path.startsWith('/fhir/Group/zipped/$export')).at(-1)!;
+  expect(kickoff).toMatchObject({ method: 'POST', headers: { prefer: 'respond-async, handling=lenient', 'content-type': 'application/fhir+json' } });
+  expect(JSON.parse(kickoff.body)).toEqual({
+    resourceType: 'Parameters',
+    parameter: [
+      { name: '_outputFormat', valueString: 'application/fhir+ndjson' },
+      { name: '_type', valueString: 'Patient' },
+    ],
   });
 });
 

@@ -47,6 +47,8 @@ interface RunArgs extends GlobalArgs {
   typeFilter?: string[];
   patient?: string[];
   includeAssociatedData?: string[];
+  post: boolean;
+  lenient: boolean;
   out: string;
   concurrency: number;
   groupConcurrency: number;
@@ -109,6 +111,8 @@ const run: CommandModule<GlobalArgs, RunArgs> = {
       .option('type-filter', { type: 'string', array: true, describe: '_typeFilter search query, repeatable, e.g. "Observation?category=laboratory" (generic servers; DPC ignores it)' })
       .option('patient', { type: 'string', array: true, coerce: splitList, describe: 'Only these patients (ids or Patient/ references): a POST kick-off (generic servers; not DPC)' })
       .option('include-associated-data', { type: 'string', array: true, coerce: splitList, describe: 'includeAssociatedData codes, e.g. LatestProvenanceResources (where the server supports it)' })
+      .option('post', { type: 'boolean', default: false, describe: 'Kick off with a POST Parameters body (generic servers; implied by --patient; not DPC)' })
+      .option('lenient', { type: 'boolean', default: false, describe: 'Prefer handling=lenient: the server may ignore parameters it does not support (generic servers; DPC refuses it)' })
       .option('out', { type: 'string', default: 'dpc-export', describe: 'Output folder (created 0700; an existing one keeps its mode, the run writes 0700 subfolders)' })
       .option('concurrency', { type: 'number', default: 4, describe: 'Parallel file downloads' })
       .option('group-concurrency', { type: 'number', default: 2, describe: 'Groups exported at once with --all-groups' })
@@ -136,6 +140,8 @@ const run: CommandModule<GlobalArgs, RunArgs> = {
       typeFilter: argv.typeFilter,
       patients: argv.patient,
       includeAssociatedData: argv.includeAssociatedData,
+      post: argv.post,
+      lenient: argv.lenient,
       gzip: argv.gzip,
       concurrency: positiveInt(argv.concurrency, '--concurrency'),
       groupConcurrency: positiveInt(argv.groupConcurrency, '--group-concurrency'),
