@@ -2,7 +2,8 @@
  * Probes an outside checker writes from DPC's source, where the sandbox answered otherwise, over raw HTTP:
  * `_since` parse errors (Java's ISO_OFFSET_DATE_TIME and its error index), the `$export` Accept rule, `_type` and
  * `_outputFormat` messages as DPC words them, non-UUID ids (jobs: 500; tokens, keys, IP addresses: 404), deleting an
- * unknown client token (500), the auth filter's 401 media type on JSON routes, and HEAD on GET resources.
+ * unknown client token (500), the auth filter's 401 media type on JSON routes, /metadata's 406, and HEAD on GET
+ * resources.
  * DPC: dpc-api resources/AbstractResourceWithExport.java, resources/v1/{Job,Token,Key,IpAddress}Resource.java,
  * auth/DPCUnauthorizedHandler.java.
  */
@@ -111,6 +112,15 @@ describe('over loopback', () => {
     const res = await api(sb, token, `/Patient/${patientId}/$everything`, { headers: { 'X-Provenance': provenance(sb.seed!.orgId, ghost) } });
     expect(res.status).toBe(404);
     expect(outcomeText(await res.json())).toEqual([`Provider ${ghost} is not registered`]);
+  });
+
+  it('/metadata is not a @FHIR resource: a non-FHIR Accept is Jersey\'s plain 406, none is fine', async () => {
+    const json = await fetch(`${sb.baseUrl}/metadata`, { headers: { Accept: 'application/json' } });
+    expect(json.status).toBe(406);
+    expect(await json.json()).toEqual({ code: 406, message: 'HTTP 406 Not Acceptable' });
+    const plain = await fetch(`${sb.baseUrl}/metadata`);
+    expect(plain.status).toBe(200);
+    expect(plain.headers.get('content-type')).toBe('application/fhir+json');
   });
 
   it('HEAD runs the GET method without a body, as JAX-RS does for resources without a HEAD method', async () => {

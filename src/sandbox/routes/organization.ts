@@ -1,6 +1,7 @@
 /** `/Organization` (the caller's own org only), `/metadata` and `/version` (behaviour doc §4.1, §7). */
 import type * as fhir3 from 'fhir/r3.js';
 import type { App } from '../app.js';
+import { FHIR_JSON } from '../http.js';
 import { NPI_SYSTEM } from '../../shared/identifiers.js';
 import type { Ctx, Route } from '../router.js';
 import { organizationNpi, organizationViolations } from '../profiles.js';
@@ -73,7 +74,9 @@ export const organizationRoutes: Route[] = [
     },
   },
   {
-    methods: ['GET'], path: '/metadata', flavor: 'fhir', public: true,
+    // DPC: R/BaseResource.java metadata is not @FHIR (no FHIRRequestFilter) but inherits @Produces("application/fhir+json"):
+    // another Accept is Jersey's plain 406
+    methods: ['GET'], path: '/metadata', flavor: 'json', public: true, produces: [FHIR_JSON],
     handler: (ctx) => fhirReply(200, capabilities(ctx.app)),
   },
   {
