@@ -1,11 +1,12 @@
 /**
- * Working with jobs that already exist: `dpc export status JOB_URL|DIR` (one status request per job, no waiting) and
- * `dpc export download JOB_URL|DIR` (wait for the job, then download and verify its files; no new kick-off).
+ * Working with jobs that already exist: `dpc export status JOB_URL|DIR` (one status request per job and manifest page,
+ * no waiting) and `dpc export download JOB_URL|DIR` (wait for the job, then download and verify its files; no new
+ * kick-off).
  */
 import { DpcError } from '../errors.js';
 import { redactUrl } from '../redact.js';
 import type { ExportEventHandler } from './events.js';
-import { DEFAULT_POLL_INTERVAL_MS, pollOnce, pollUntilComplete, type PollResult } from './job.js';
+import { DEFAULT_POLL_INTERVAL_MS, pollOnce, pollUntilComplete, readManifestPages, type PollResult } from './job.js';
 import { Limiter } from './limit.js';
 import { startDeadline } from './deadline.js';
 import { checkMaxFileBytes } from './download.js';
@@ -46,6 +47,8 @@ async function statusOfJob(client: DpcClient, jobUrl: string, label?: string): P
   let result: PollResult;
   try {
     result = await pollOnce(client.transport, jobUrl);
+    // every page of a paged manifest, one status request each, as the run reads them
+    if (result.state === 'complete') result = await readManifestPages(jobUrl, result, (pageUrl) => pollOnce(client.transport, pageUrl));
   } catch (error) {
     if (error instanceof DpcError && error.code === 'ERR_JOB_EXPIRED') return { label, jobUrl: redactUrl(jobUrl), state: 'expired' };
     throw error;

@@ -347,8 +347,18 @@ const MAX_MANIFEST_PAGES = 1000;
  * `allowPartialManifests`; the SMART reference client follows them) is read to its last page, each page polled like the
  * status URL, and its files joined in page order under the first page's transactionTime.
  */
-export async function pollUntilComplete(transport: Transport, jobUrl: string, options: PollOptions): Promise<Extract<PollResult, { state: 'complete' }>> {
-  const first = await pollPage(transport, jobUrl, options);
+export async function pollUntilComplete(transport: Transport, jobUrl: string, options: PollOptions): Promise<CompletePoll> {
+  return readManifestPages(jobUrl, await pollPage(transport, jobUrl, options), (pageUrl) => pollPage(transport, pageUrl, options));
+}
+
+type CompletePoll = Extract<PollResult, { state: 'complete' }>;
+
+/**
+ * The whole manifest from its `first` page: every `next` page read with `readPage`, in order, at most
+ * MAX_MANIFEST_PAGES and never one twice. A page `readPage` finds still in progress is returned as it is (a status
+ * check does not wait for it).
+ */
+export async function readManifestPages<P extends PollResult>(jobUrl: string, first: CompletePoll, readPage: (pageUrl: string) => Promise<P>): Promise<CompletePoll | P> {
   const files = [...first.completion.files];
   const seen = new Set([jobUrl]);
   let next = first.completion.next;
@@ -361,7 +371,9 @@ export async function pollUntilComplete(transport: Transport, jobUrl: string, op
       });
     }
     seen.add(pageUrl);
-    last = await pollPage(transport, pageUrl, options);
+    const page = await readPage(pageUrl);
+    if (page.state !== 'complete') return page;
+    last = page;
     files.push(...last.completion.files);
     next = last.completion.next;
   }
@@ -370,7 +382,7 @@ export async function pollUntilComplete(transport: Transport, jobUrl: string, op
   return { ...first, completion: { transactionTime, request, requiresAccessToken, files }, requestId: last.requestId };
 }
 
-async function pollPage(transport: Transport, jobUrl: string, options: PollOptions): Promise<Extract<PollResult, { state: 'complete' }>> {
+async function pollPage(transport: Transport, jobUrl: string, options: PollOptions): Promise<CompletePoll> {
   const sleepFor = options.sleep ?? ((ms: number, signal?: AbortSignal) => sleep(ms, undefined, { signal }));
   const shownUrl = redactUrl(jobUrl);
   // an abort mid-wait (Ctrl-C, or the run's deadline timer, which can fire inside a wait planned to end in time) is

@@ -8,7 +8,7 @@
  * - Bulk Data 2.0 `deleted` files (Bundles of DELETE requests) are downloaded, verified against their count and
  *   recorded as such, and kept out of tables;
  * - its error files carry the count of the output file that failed, not their own lines: they still verify;
- * - a paged manifest (`link` relation `next`) is read to its last page;
+ * - a paged manifest (`link` relation `next`) is read to its last page, by the run and by `dpc export status`;
  * - a failed export (an OperationOutcome on the status URL) ends the run with the server's words;
  * - files compressed as Accept-Encoding asks;
  * - DELETE on the status URL, as the reference client sends after a completed download: asked for with
@@ -120,6 +120,13 @@ describe('against a server behaving like the SMART reference server', () => {
       ['deleted', 'Bundle-001.ndjson'],
       ['output', 'Patient-002.ndjson'],
     ]);
+  });
+
+  it('dpc export status counts the files of every page of a paged manifest', async () => {
+    expect(await exportStatus(server.client(), `${server.base}/fhir/jobs/paged`)).toEqual([
+      expect.objectContaining({ state: 'complete', files: 3, errorFiles: 0, deletedFiles: 1 }),
+    ]);
+    await expect(exportStatus(server.client(), `${server.base}/fhir/jobs/circle`)).rejects.toMatchObject({ code: 'ERR_HTTP', message: expect.stringContaining('link back') });
   });
 
   it('refuses a manifest whose pages link back to an earlier one', async () => {
