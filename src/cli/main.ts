@@ -9,7 +9,7 @@ import { commands } from './commands/index.js';
 import { completeWord, completionCommand } from './completion.js';
 import { unknownCommandMessage } from './unknown-command.js';
 import { unknownFlagMessage } from './unknown-flag.js';
-import { helpWidth, stackExamples, yargsLocale } from './help.js';
+import { helpWidth, stackExamples, withoutHelpCache, yargsLocale } from './help.js';
 import { logsEvents, Output, wasPrintedWithResult } from './output.js';
 import { positionals } from './positionals.js';
 import { VERSION } from '../version.js';
@@ -45,7 +45,7 @@ export function runCli(args: string[], io: CliIO = {}): Promise<number> {
 
 async function parseAndRun(args: string[], run: CliProcess): Promise<number> {
   let exitCode: number = ExitCode.ok;
-  const cli = stackExamples(withGlobalOptions(yargs(args)))
+  const cli = withoutHelpCache(stackExamples(withGlobalOptions(yargs(args))))
     .scriptName('dpc')
     .usage('$0 <command> [options]\n\nCommand-line client for the CMS Data at the Point of Care (DPC) API.')
     .version(VERSION)

@@ -8,8 +8,9 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import yargs from 'yargs';
 import { closestFlag, unknownFlagMessage } from '../../src/cli/unknown-flag.js';
-import { exampleLines, helpWidth } from '../../src/cli/help.js';
+import { exampleLines, helpWidth, withoutHelpCache } from '../../src/cli/help.js';
 import { completionScript } from '../../src/cli/completion.js';
 import { assertBuilt, ROOT, runCli } from './run-cli.js';
 
@@ -112,6 +113,17 @@ describe('help layout', () => {
       }
     });
   }
+});
+
+describe('help rendered only when asked for', () => {
+  it("a command run does not render its help for later (the installed yargs' help cache is off)", () => {
+    const cli = withoutHelpCache(yargs([]).command('x', 'a command'));
+    const usage = (cli as unknown as { getInternalMethods(): { getUsageInstance(): { cacheHelpMessage(): void; hasCachedHelpMessage(): boolean } } })
+      .getInternalMethods()
+      .getUsageInstance();
+    usage.cacheHelpMessage(); // what yargs calls once a command's handler has started
+    expect(usage.hasCachedHelpMessage()).toBe(false);
+  });
 });
 
 describe('config and missing inputs', () => {
