@@ -117,7 +117,12 @@ async function exportWith(faults: SandboxFaults, over: Partial<ExportRunOptions>
 }
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
-const lines = (data: Buffer) => data.reduce((n, byte) => n + (byte === 0x0a ? 1 : 0), 0);
+/** Newlines in `data` (found with indexOf: a reduce over every byte took seconds on these files). */
+function lines(data: Buffer): number {
+  let count = 0;
+  for (let at = data.indexOf(0x0a); at !== -1; at = data.indexOf(0x0a, at + 1)) count++;
+  return count;
+}
 
 interface Recorded {
   path: string;
