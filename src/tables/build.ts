@@ -3,7 +3,8 @@
  *   1. stage: the new runs' files → `raw_<type>` rows (fixed nested schema, plus where each row came from), checking
  *      that the rows read equal the manifests' verified counts;
  *   2. merge: with the tables folder's existing raw table, one row per resource id, the latest `meta.lastUpdated`
- *      winning (then the later run, then the newer read); skipped when there is nothing to merge and no id repeats;
+ *      winning (then the later run, then the newer read), less the rows that the new runs' Bulk Data 2.0 deletions
+ *      remove (deletions.ts); skipped when there is nothing to merge or delete and no id repeats;
  *   3. flat tables (patients, coverage, claims, claim_lines, diagnoses, procedures) from the merged raw tables.
  * Files are written in `<tables>/.staging/` (0700, spill files too) and renamed into place owner-only; `tables.json`
  * is written last and records the runs read, so a rerun reads only new runs and a crash before it re-reads them
@@ -17,6 +18,7 @@ import { acquireLock } from '../export/lock.js';
 import { loadEngine, openEngine, type Connection, type EngineOptions } from './engine.js';
 import { FLAT_TABLES, flatTableSql, MACROS } from './flat.js';
 import { columnsArgument, RAW_SCHEMAS, rawTableName, sqlString } from './schema.js';
+import { stageDeletions, withoutDeleted } from './deletions.js';
 import { findSources, type ExcludedFile, type SourceFile, type SourceRun } from './sources.js';
 
 /** Where `exportTables` writes when no `outDir` is given: `<dir>/tables`. */
@@ -24,6 +26,8 @@ export const DEFAULT_TABLES_DIR = 'tables';
 export const TABLES_LEDGER = 'tables.json';
 const LEDGER_FORMAT = 'dpc-tables/1';
 const STAGING_DIR = '.staging';
+/** The raw table of a type without a fixed schema: its id and the whole resource. */
+const GENERIC_COLUMNS = { id: 'VARCHAR', resource: 'JSON' };
 
 export interface TableInfo {
   name: string;
@@ -46,6 +50,8 @@ export interface TablesRun {
 
 export type TablesEvent =
   | { type: 'tables_staged'; resourceType: string; files: number; resources: number }
+  /** Bulk Data 2.0 deleted files read: `deletions` resources they delete. */
+  | { type: 'deletions_staged'; files: number; deletions: number }
   | { type: 'table_written'; table: string; rows: number };
 
 export interface ExportTablesOptions extends EngineOptions {
@@ -108,16 +114,23 @@ async function build(tablesDir: string, pending: readonly SourceRun[], previous:
   try {
     for (const macro of MACROS) await db.run(macro);
     const raw = new Map(previous.filter((t) => t.kind === 'raw').map((t) => [t.name, t]));
-    const types = [...new Set([...Object.keys(RAW_SCHEMAS), ...pending.flatMap((r) => r.files.map((f) => f.type))])];
+    const deletionsFile = join(staging, 'deleted.parquet');
+    const deletions = await stageDeletions(db, pending, deletionsFile);
+    const deletedFiles = pending.reduce((n, run) => n + run.deleted.length, 0);
+    if (deletedFiles > 0) options.onEvent?.({ type: 'deletions_staged', files: deletedFiles, deletions: [...deletions.values()].reduce((a, b) => a + b, 0) });
+    // deletions of a type the tables do not hold have nothing to remove
+    const deletedTypes = [...deletions.keys()].filter((type) => raw.has(rawTableName(type)));
+    const types = [...new Set([...Object.keys(RAW_SCHEMAS), ...pending.flatMap((r) => r.files.map((f) => f.type)), ...deletedTypes])];
     for (const type of types) {
       const name = rawTableName(type);
       const files = pending.flatMap((run) => run.files.filter((f) => f.type === type).map((file) => ({ file, run })));
-      if (files.length === 0 && raw.has(name)) continue; // nothing new for this type
+      if (files.length === 0 && raw.has(name) && !deletions.has(type)) continue; // nothing new for this type
       const staged = join(staging, `${name}.new.parquet`);
       const resources = await stage(db, type, files, staged);
       options.onEvent?.({ type: 'tables_staged', resourceType: type, files: files.length, resources });
       const existing = raw.has(name) ? join(tablesDir, raw.get(name)!.file) : undefined;
-      const rows = await merge(db, existing, staged, resources, join(staging, `${name}.parquet`));
+      const deleting = deletions.has(type) ? { type, file: deletionsFile } : undefined;
+      const rows = await merge(db, existing, staged, resources, join(staging, `${name}.parquet`), deleting);
       raw.set(name, await publish(staging, tablesDir, { name, file: `${name}.parquet`, rows, kind: 'raw' }));
       options.onEvent?.({ type: 'table_written', table: name, rows });
     }
@@ -141,8 +154,9 @@ async function stage(db: Connection, type: string, files: readonly { file: Sourc
   const schema = RAW_SCHEMAS[type];
   let select: string;
   if (files.length === 0) {
-    // a type the export did not include: an empty table with the full schema, so queries still bind
-    select = `SELECT ${Object.entries(schema!).map(([column, t]) => `NULL::${t} AS "${column}"`).join(', ')}, NULL::VARCHAR AS source_group, NULL::VARCHAR AS source_npi, NULL::VARCHAR AS source_run, NULL::TIMESTAMPTZ AS last_updated LIMIT 0`;
+    // a type the export did not include (or that only deletions touch): an empty table with the full schema, so
+    // queries still bind
+    select = `SELECT ${Object.entries(schema ?? GENERIC_COLUMNS).map(([column, t]) => `NULL::${t} AS "${column}"`).join(', ')}, NULL::VARCHAR AS source_group, NULL::VARCHAR AS source_npi, NULL::VARCHAR AS source_run, NULL::TIMESTAMPTZ AS last_updated LIMIT 0`;
   } else {
     // one scan per run with its provenance as constants: a join on the file name made DuckDB hash the whole input
     const runs = [...new Set(files.map((f) => f.run))];
@@ -166,23 +180,23 @@ async function stage(db: Connection, type: string, files: readonly { file: Sourc
   return rows;
 }
 
-/** Step 2: one row per id across the existing table and the staged rows; returns the rows kept. */
-async function merge(db: Connection, existing: string | undefined, staged: string, stagedRows: number, target: string): Promise<number> {
+/**
+ * Step 2: one row per id across the existing table and the staged rows, less the rows `deleting` (this type's staged
+ * deletions) removes; returns the rows kept.
+ */
+async function merge(db: Connection, existing: string | undefined, staged: string, stagedRows: number, target: string, deleting?: { type: string; file: string }): Promise<number> {
   const inputs = existing ? [existing, staged] : [staged];
   const read = `read_parquet([${inputs.map(sqlString).join(', ')}], union_by_name = true, filename = true, file_row_number = true)`;
-  if (!existing) {
+  if (!existing && !deleting) {
     const { rows } = await db.all(`SELECT count(DISTINCT id) FROM read_parquet(${sqlString(staged)})`);
     if (Number(rows[0]?.[0]) === stagedRows) {
       await io(target, 'rename', () => rename(staged, target));
       return stagedRows;
     }
   }
-  return copyTo(
-    db,
-    `SELECT * EXCLUDE (filename, file_row_number) FROM ${read}
-     QUALIFY row_number() OVER (PARTITION BY id ORDER BY last_updated DESC NULLS LAST, source_run DESC NULLS LAST, filename = ${sqlString(staged)} DESC, file_row_number DESC) = 1`,
-    target,
-  );
+  const merged = `SELECT * EXCLUDE (filename, file_row_number) FROM ${read}
+     QUALIFY row_number() OVER (PARTITION BY id ORDER BY last_updated DESC NULLS LAST, source_run DESC NULLS LAST, filename = ${sqlString(staged)} DESC, file_row_number DESC) = 1`;
+  return copyTo(db, deleting ? withoutDeleted(merged, deleting.type, deleting.file) : merged, target);
 }
 
 /**

@@ -32,6 +32,8 @@ export interface SourceRun {
   manifestSha256: string;
   transactionTime: string;
   files: SourceFile[];
+  /** Bulk Data 2.0 `deleted` files: Bundles of DELETE requests, applied to the tables (deletions.ts). */
+  deleted: SourceFile[];
 }
 
 export interface ExcludedFile {
@@ -109,17 +111,18 @@ async function readRun(runDir: string): Promise<{ run: SourceRun; excluded: Excl
     manifestSha256: createHash('sha256').update(text).digest('hex'),
     transactionTime: typeof manifest.transactionTime === 'string' ? manifest.transactionTime : '',
     files: [],
+    deleted: [],
   };
   const excluded: ExcludedFile[] = [];
   const listed = new Set<string>();
   for (const file of manifest.files) {
     listed.add(file.path);
-    // error files hold OperationOutcomes, deleted files Bundles of DELETE requests: neither is data for a table
-    if (file.kind === 'error' || file.kind === 'deleted' || file.type === 'OperationOutcome') continue;
+    // error files hold OperationOutcomes: no data for a table
+    if (file.kind === 'error' || file.type === 'OperationOutcome') continue;
     const filePath = join(runDir, file.path);
     const problem = await sizeProblem(filePath, file.gzipBytes ?? file.bytes);
     if (problem) excluded.push({ path: filePath, reason: problem });
-    else run.files.push({ path: filePath, type: file.type, count: file.count });
+    else (file.kind === 'deleted' ? run.deleted : run.files).push({ path: filePath, type: file.type, count: file.count });
   }
   // data files the manifest does not list never verified (a crash's leftovers, a file copied in by hand)
   for (const name of await io(runDir, 'read folder', () => readdir(runDir))) {

@@ -77,6 +77,8 @@ export async function startBulkServer(config: BulkServerConfig): Promise<BulkSer
   const kickoffs: string[] = [];
   const requests: BulkRequest[] = [];
   const polls = new Map<string, number>();
+  /** The query of each job's kick-off, echoed in its manifest's `request` (`_since` makes a run incremental). */
+  const queries = new Map<string, string>();
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -109,6 +111,7 @@ export async function startBulkServer(config: BulkServerConfig): Promise<BulkSer
         return;
       }
       polls.set(id, 0);
+      queries.set(id, url.search);
       const location = `${base}/fhir/jobs/${encodeURIComponent(id)}`;
       res.writeHead(202, { 'content-location': location, 'content-type': 'application/fhir+json' }).end(outcome(`Your request has been accepted. You can check its status at "${location}"`, 'information'));
     } else if (path.startsWith('/fhir/jobs/')) {
@@ -134,7 +137,7 @@ export async function startBulkServer(config: BulkServerConfig): Promise<BulkSer
       res.writeHead(200, { 'content-type': 'application/json', expires: new Date(Date.now() + 3_600_000).toUTCString() }).end(
         JSON.stringify({
           transactionTime: job.transactionTime ?? '2025-01-01T00:00:00Z',
-          request: `${base}/fhir/Group/${id}/$export`,
+          request: `${base}/fhir/Group/${id}/$export${queries.get(id) ?? ''}`,
           requiresAccessToken: false,
           output: (job.output ?? []).map(entry),
           error: (job.error ?? []).map(entry),

@@ -6,7 +6,7 @@
  *   repeated, since a query may hold commas; a POST kick-off and `Prefer: handling=lenient` when asked for;
  * - a running job's `X-Progress: N% complete, …` with `Retry-After: 1`;
  * - Bulk Data 2.0 `deleted` files (Bundles of DELETE requests) are downloaded, verified against their count and
- *   recorded as such, and kept out of tables;
+ *   recorded as such, and kept out of resource counts (the tables apply them: test/tables/deleted.test.ts);
  * - its error files carry the count of the output file that failed, not their own lines: they still verify;
  * - a paged manifest (`link` relation `next`) is read to its last page, by the run and by `dpc export status`;
  * - a failed export (an OperationOutcome on the status URL) ends the run with the server's words;

@@ -78,11 +78,16 @@ export const tablesCommand: CommandModule<GlobalArgs, TablesArgs> = {
   },
 };
 
-/** One progress line per staged resource type and written table. Pure. */
+/** One progress line per staged resource type, the deletions read and each written table. Pure. */
 export function describeTablesEvent(event: TablesEvent): string {
-  return event.type === 'tables_staged'
-    ? `read ${plural(event.resources, `${event.resourceType} resource`)} from ${plural(event.files, 'verified file')}`
-    : `wrote ${event.table} (${plural(event.rows, 'row')})`;
+  switch (event.type) {
+    case 'tables_staged':
+      return `read ${plural(event.resources, `${event.resourceType} resource`)} from ${plural(event.files, 'verified file')}`;
+    case 'deletions_staged':
+      return `read ${plural(event.deletions, 'deleted resource')} from ${plural(event.files, 'verified deleted file')}`;
+    case 'table_written':
+      return `wrote ${event.table} (${plural(event.rows, 'row')})`;
+  }
 }
 
 function reportTables(output: Output, result: ExportTablesResult): void {
