@@ -94,9 +94,14 @@ async function groupRuns(groupDir: string): Promise<string[]> {
   return chosen;
 }
 
-/** A run exported with `_since` holds only what changed. Pure. */
-export function isIncremental(manifest: Pick<GroupManifest, 'request'>): boolean {
-  return typeof manifest.request === 'string' && /[?&]_since=/.test(manifest.request);
+/**
+ * A run exported with `_since` holds only what changed: judged by the kick-off this client sent, else by the server's
+ * echo, which DPC writes without the `?` (`…/$export_since=…`: JobCompletionModel's request is the path plus the query
+ * string). Pure.
+ */
+export function isIncremental(manifest: Pick<GroupManifest, 'request' | 'requestSent'>): boolean {
+  const request = manifest.requestSent ?? manifest.request;
+  return typeof request === 'string' && /(?:[?&]|\$export)_since=/.test(request);
 }
 
 async function readRun(runDir: string): Promise<{ run: SourceRun; excluded: ExcludedFile[] }> {

@@ -155,7 +155,9 @@ describe('incremental runs', () => {
     await mkdir(join(group, run2), { mode: 0o700 });
     await writeFile(join(group, run2, 'ExplanationOfBenefit-001.ndjson'), text, { mode: 0o600 });
     const file = { url: 'http://x/1', type: 'ExplanationOfBenefit', kind: 'output', path: 'ExplanationOfBenefit-001.ndjson', bytes: Buffer.byteLength(text), sha256: createHash('sha256').update(text).digest('hex'), count: delta.length };
-    const m2 = { ...manifest, run: run2, request: `${manifest.request}&_since=2030-01-01T00:00:00Z`, files: [file] };
+    const sent = new URL(manifest.requestSent!);
+    sent.searchParams.set('_since', '2030-01-01T00:00:00Z');
+    const m2 = { ...manifest, run: run2, request: `${manifest.request}&_since=2030-01-01T00:00:00Z`, requestSent: sent.href, files: [file] };
     await writeFile(join(group, run2, 'manifest.json'), JSON.stringify(m2), { mode: 0o600 });
     await writeFile(join(group, 'LATEST'), `${run2}\n`);
 
