@@ -5,6 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testKeyPem } from '../keys.js';
+import { withCliProcess } from '../../src/cli/cli-process.js';
 import { clientFor, describeEvent, reportClientEvent, settingsFor, type GlobalArgs } from '../../src/cli/context.js';
 import { formatTable, Output } from '../../src/cli/output.js';
 import { Redactor } from '../../src/redact.js';
@@ -75,11 +76,15 @@ describe('clientFor', () => {
       const config = join(dir, 'config.json');
       const dpc = { ...base, keyId: '33333333-3333-4333-8333-333333333333' };
       await writeFile(config, JSON.stringify({ profiles: { smart: { ...base, tokenUrl: 'https://ehr.example.org/token' }, dpc } }), { mode: 0o600 });
-      const quiet = new Output({ json: false, debug: false, quiet: true });
-      const client = await clientFor({ ...argv, debug: false, config, profile: 'smart' }, quiet);
-      await client.close();
-      // the same kid for a DPC profile is a typo caught before a 401
-      const refused = await clientFor({ ...argv, debug: false, config, profile: 'dpc', keyId: 'ehr-key-1' }, quiet).catch((e: unknown) => e);
+      // as one CLI run: clientFor registers the client token with the run's redactor, not the whole process's (which
+      // the other test files in this worker share)
+      const refused = await withCliProcess({}, async () => {
+        const quiet = new Output({ json: false, debug: false, quiet: true });
+        const client = await clientFor({ ...argv, debug: false, config, profile: 'smart' }, quiet);
+        await client.close();
+        // the same kid for a DPC profile is a typo caught before a 401
+        return clientFor({ ...argv, debug: false, config, profile: 'dpc', keyId: 'ehr-key-1' }, quiet).catch((e: unknown) => e);
+      });
       expect(isDpcError(refused, 'ERR_CONFIG')).toBe(true);
       expect((refused as Error).message).toMatch(/^key id "ehr-key-1" \(from flag\) is not a UUID/);
     } finally {
