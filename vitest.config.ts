@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { LongestFirst } from './test/sequencer.js';
 
 const TESTS = 'test/**/*.test.ts';
 
@@ -17,6 +18,8 @@ export default defineConfig({
     // most test time is spent waiting on loopback servers and the few `dpc` child processes, so two workers per core
     // keep both cores busy (measured 2026-11-30)
     maxWorkers: 4,
+    // the files that take longest on their own start first, also in a clean clone (test/sequencer.ts)
+    sequence: { sequencer: LongestFirst },
     // projects do not extend this config, so the global setup above runs once for both (keys, TMPDIR, leftovers check)
     projects: [
       // files share a worker's loaded modules (each file still gets its own servers, keys and temp folders): loading
