@@ -12,10 +12,21 @@ import type { DpcClient } from '../client.js';
 
 const OAUTH_URIS = 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris';
 
-/** An absolute http(s) URL, or undefined. Pure. */
+/** An absolute http(s) URL without credentials, as the URL parser writes it (control characters encoded), or undefined. Pure. */
 function httpUrl(value: unknown): string | undefined {
   if (typeof value !== 'string' || !URL.canParse(value)) return undefined;
-  return /^https?:$/.test(new URL(value).protocol) ? value : undefined;
+  const url = new URL(value);
+  return /^https?:$/.test(url.protocol) && url.username === '' && url.password === '' ? url.href : undefined;
+}
+
+/**
+ * Why an announced token URL must not be used for `baseUrl` (undefined when it may): a server reached over https that
+ * announces a plain-http token endpoint would have our signed client assertion (and the access token answering it)
+ * travel unencrypted. Another origin is allowed: SMART servers may keep their authorization server apart. Pure.
+ */
+export function announcedTokenUrlProblem(tokenUrl: string, baseUrl: string): string | undefined {
+  if (new URL(baseUrl).protocol === 'https:' && new URL(tokenUrl).protocol !== 'https:') return `announces a plain-http token endpoint (${tokenUrl})`;
+  return undefined;
 }
 
 /** The `token_endpoint` of a smart-configuration document. Pure. */
@@ -36,25 +47,32 @@ export function capabilityTokenUrl(statement: unknown): string | undefined {
   return undefined;
 }
 
-/** The token URL a server announces; ERR_CONFIG (field `tokenUrl`) when it announces none. */
+/**
+ * The token URL a server announces; ERR_CONFIG (field `tokenUrl`) when it announces none, or a plain-http one for an
+ * https server (`announcedTokenUrlProblem`).
+ */
 export async function discoverTokenUrl(client: Pick<DpcClient, 'transport' | 'baseUrl' | 'now'>, signal?: AbortSignal): Promise<string> {
   const failures: string[] = [];
+  let url: string | undefined;
   try {
     const { body } = await client.transport.json<unknown>({ path: '/.well-known/smart-configuration', auth: false, accept: MediaType.json, signal, maxBytes: 1024 * 1024 });
-    const url = wellKnownTokenUrl(body);
-    if (url !== undefined) return url;
-    failures.push('/.well-known/smart-configuration has no token_endpoint URL');
+    url = wellKnownTokenUrl(body);
+    if (url === undefined) failures.push('/.well-known/smart-configuration has no token_endpoint URL');
   } catch (error) {
     if (!isDpcError(error) || error.code === 'ERR_ABORTED') throw error;
     failures.push(`/.well-known/smart-configuration: ${error.message}`);
   }
-  try {
-    const url = capabilityTokenUrl(await getCapabilityStatement(client));
-    if (url !== undefined) return url;
-    failures.push('the CapabilityStatement names no oauth-uris token URL');
-  } catch (error) {
-    if (!isDpcError(error) || error.code === 'ERR_ABORTED') throw error;
-    failures.push(`/metadata: ${error.message}`);
+  if (url === undefined) {
+    try {
+      url = capabilityTokenUrl(await getCapabilityStatement(client));
+      if (url === undefined) failures.push('the CapabilityStatement names no oauth-uris token URL');
+    } catch (error) {
+      if (!isDpcError(error) || error.code === 'ERR_ABORTED') throw error;
+      failures.push(`/metadata: ${error.message}`);
+    }
   }
-  throw new DpcError('ERR_CONFIG', `${client.baseUrl} announces no token endpoint (${serverText(failures.join('; '))}); give tokenUrl`, { field: 'tokenUrl' });
+  if (url === undefined) throw new DpcError('ERR_CONFIG', `${client.baseUrl} announces no token endpoint (${serverText(failures.join('; '))}); give tokenUrl`, { field: 'tokenUrl' });
+  const problem = announcedTokenUrlProblem(url, client.baseUrl);
+  if (problem) throw new DpcError('ERR_CONFIG', `${client.baseUrl} ${serverText(problem)}; give tokenUrl`, { field: 'tokenUrl' });
+  return url;
 }

@@ -26,7 +26,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { decodeProtectedHeader } from 'jose';
 import { cancelExport, exportStatus, runExport, runOutcomeError, verifyExportDir, type ExportEvent } from '../../src/export/index.js';
 import { runCli } from '../cli/run-cli.js';
-import { capabilityTokenUrl, wellKnownTokenUrl } from '../../src/auth/discovery.js';
+import { announcedTokenUrlProblem, capabilityTokenUrl, wellKnownTokenUrl } from '../../src/auth/discovery.js';
 import { startBulkServer, type BulkServer } from './bulk-server.js';
 import { removeTempDirs, tempDir } from './sandbox.js';
 
@@ -277,5 +277,14 @@ describe('the token endpoint a server announces', () => {
     expect(capabilityTokenUrl({ resourceType: 'CapabilityStatement' })).toBeUndefined();
     expect(wellKnownTokenUrl({ token_endpoint: 'javascript:alert(1)' })).toBeUndefined();
     expect(wellKnownTokenUrl({ token_endpoint: 'https://auth.example/token' })).toBe('https://auth.example/token');
+    // as the URL parser writes it (no raw control characters reach the config file), never with credentials
+    expect(wellKnownTokenUrl({ token_endpoint: 'https://auth.example/to\u001b[2Jken' })).toBe('https://auth.example/to%1B[2Jken');
+    expect(wellKnownTokenUrl({ token_endpoint: 'https://user:pw@auth.example/token' })).toBeUndefined();
+  });
+
+  it('refuses a plain-http token endpoint announced by an https server (the assertion would travel unencrypted)', () => {
+    expect(announcedTokenUrlProblem('http://auth.example/token', 'https://bulk.example/fhir')).toMatch(/plain-http token endpoint \(http:\/\/auth\.example\/token\)/);
+    expect(announcedTokenUrlProblem('https://auth.example/token', 'https://bulk.example/fhir')).toBeUndefined();
+    expect(announcedTokenUrlProblem('http://127.0.0.1:9/token', 'http://127.0.0.1:9/fhir')).toBeUndefined();
   });
 });
