@@ -340,7 +340,12 @@ function isTransient(error: unknown): error is DpcError {
 }
 
 /** Pages of one manifest followed at most; a server linking on and on (or in a circle) is refused past this. */
-const MAX_MANIFEST_PAGES = 1000;
+export const MAX_MANIFEST_PAGES = 1000;
+/**
+ * Files of a paged manifest held at most: each page is bounded (MAX_STATUS_BYTES), but a thousand full pages would
+ * be millions of entries in memory. A single page keeps only its byte bound.
+ */
+export const MAX_MANIFEST_FILES = 100_000;
 
 /**
  * Poll `jobUrl` until the job completes. A paged manifest (`link` relation `next`, as servers do for
@@ -363,17 +368,16 @@ export async function readManifestPages<P extends PollResult>(jobUrl: string, fi
   const seen = new Set([jobUrl]);
   let next = first.completion.next;
   let last = first;
+  const refuse = (why: string): DpcError => new DpcError('ERR_HTTP', `export job ${redactUrl(jobUrl)}: its manifest pages ${why}`, { location: redactUrl(jobUrl) });
   while (next !== undefined) {
     const pageUrl = new URL(next, jobUrl).href;
-    if (seen.has(pageUrl) || seen.size >= MAX_MANIFEST_PAGES) {
-      throw new DpcError('ERR_HTTP', `export job ${redactUrl(jobUrl)}: its manifest pages ${seen.has(pageUrl) ? 'link back to an earlier page' : `go past ${MAX_MANIFEST_PAGES} pages`}`, {
-        location: redactUrl(jobUrl),
-      });
-    }
+    if (seen.has(pageUrl)) throw refuse('link back to an earlier page');
+    if (seen.size >= MAX_MANIFEST_PAGES) throw refuse(`go past ${MAX_MANIFEST_PAGES} pages`);
     seen.add(pageUrl);
     const page = await readPage(pageUrl);
     if (page.state !== 'complete') return page;
     last = page;
+    if (files.length + last.completion.files.length > MAX_MANIFEST_FILES) throw refuse(`list more than ${MAX_MANIFEST_FILES} files`);
     files.push(...last.completion.files);
     next = last.completion.next;
   }

@@ -6,7 +6,8 @@ import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { DpcError } from '../../src/errors.js';
 import { Transport } from '../../src/transport/index.js';
-import { errorBackoff, kickoffPath, kickoffQuery, nextPollDelay, transactionTimeProblem, validateSince, validateTypes } from '../../src/export/job.js';
+import { errorBackoff, kickoffPath, kickoffQuery, MAX_MANIFEST_FILES, MAX_MANIFEST_PAGES, nextPollDelay, readManifestPages, transactionTimeProblem, validateSince, validateTypes } from '../../src/export/job.js';
+import type { JobFile } from '../../src/export/manifest.js';
 import { isStale } from '../../src/export/lock.js';
 import { countNewlines, Meter } from '../../src/export/meter.js';
 import { parseCompletion, planFiles, verifyAgainst } from '../../src/export/manifest.js';
@@ -154,6 +155,37 @@ describe("transactionTime against the server's clock", () => {
     for (const bad of ['not-a-time', '2026-11-30', '2026-11-30T09:00:00']) {
       expect(transactionTimeProblem(bad, ahead, local)).toMatch(/^is not an ISO 8601 date-time with an offset/);
     }
+  });
+});
+
+describe('paged manifests: bounded however a server links them', () => {
+  const page = (files: number, next?: string) => ({
+    state: 'complete' as const,
+    completion: {
+      transactionTime: '2026-11-30T09:00:00Z',
+      request: '',
+      requiresAccessToken: true,
+      files: Array.from({ length: files }, (_, i): JobFile => ({ kind: 'output', type: 'Patient', url: `f${i}.ndjson` })),
+      ...(next === undefined ? {} : { next }),
+    },
+  });
+  const jobUrl = 'https://bulk.example/jobs/1';
+
+  it('joins the pages in order and stops at the last one', async () => {
+    const read = await readManifestPages(jobUrl, page(2, 'p2'), async (url) => (url.endsWith('/p2') ? page(3, 'p3') : page(1)));
+    expect(read.state === 'complete' && read.completion.files).toHaveLength(6);
+  });
+
+  it('refuses more than MAX_MANIFEST_PAGES pages, and more than MAX_MANIFEST_FILES files over all pages', async () => {
+    let pages = 0;
+    const endless = readManifestPages(jobUrl, page(1, 'p1'), async () => page(1, `p${++pages + 1}`));
+    await expect(endless).rejects.toMatchObject({ code: 'ERR_HTTP', message: `export job ${jobUrl}: its manifest pages go past ${MAX_MANIFEST_PAGES} pages` });
+    expect(pages).toBe(MAX_MANIFEST_PAGES - 1);
+    let read = 0;
+    const full = Math.ceil(MAX_MANIFEST_FILES / 10);
+    const large = readManifestPages(jobUrl, page(full, 'p1'), async () => page(full, `p${++read + 1}`));
+    await expect(large).rejects.toMatchObject({ code: 'ERR_HTTP', message: `export job ${jobUrl}: its manifest pages list more than ${MAX_MANIFEST_FILES} files` });
+    expect(read).toBe(10);
   });
 });
 
