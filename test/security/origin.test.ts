@@ -2,7 +2,8 @@
  * A download URL on another origin never receives the bearer token (issue #6). The embedded sandbox only serves files
  * on its own origin, so two tiny loopback servers stand in: "dpc" imitates the job status endpoint (and one /Data file
  * that redirects away), "other" is another origin (another port) that serves the files and records every request
- * header it sees. Driven through the library (downloadExisting) and through the CLI with DPC_ACCESS_TOKEN.
+ * header it sees. Driven through the library (downloadExisting, cancelExport) and through the CLI with DPC_ACCESS_TOKEN.
+ * The newer requests are covered too: a paged manifest's next page and a job DELETE on another origin.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
@@ -12,7 +13,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createClient, type DpcClient } from '../../src/client.js';
 import { DpcError } from '../../src/errors.js';
-import { downloadExisting, runOutcomeError } from '../../src/export/index.js';
+import { cancelExport, downloadExisting, runOutcomeError } from '../../src/export/index.js';
 import { runCli } from '../cli/run-cli.js';
 import { removeTempDirs, tempDir } from '../export/sandbox.js';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
@@ -57,6 +58,8 @@ beforeAll(async () => {
     if (job === 'needs-token') return json(completion(true, [`${otherOrigin}/files/a.ndjson`]));
     if (job === 'default-needs-token') return json(completion(undefined, [`${otherOrigin}/files/a.ndjson`]));
     if (job === 'redirect') return json(completion(true, [`${dpcBase}/Data/moved.ndjson`]));
+    // a paged manifest whose next page lives on the other origin
+    if (job === 'paged-away') return json({ ...completion(true, [`${dpcBase}/Data/a.ndjson`]), link: [{ relation: 'next', url: `${otherOrigin}/Jobs/page2` }] });
     // a file on the server's own origin that redirects to the other origin: the token must not follow
     if (req.url === '/api/v1/Data/moved.ndjson') return res.writeHead(302, { location: `${otherOrigin}/files/moved.ndjson` }).end();
     res.writeHead(404).end();
@@ -115,6 +118,19 @@ describe('the bearer token stays on the configured origin', () => {
     expect(error).toBeInstanceOf(DpcError);
     expect(exitCodeFor(error)).toBe(1);
     expect(seenByOther.filter((r) => r.headers.authorization !== undefined)).toEqual([]);
+  });
+
+  it("a paged manifest's next page on another origin is not asked for with the token", async () => {
+    seenByOther.length = 0;
+    const { error } = await download('paged-away');
+    expect(error).toMatchObject({ code: 'ERR_FOREIGN_ORIGIN' });
+    expect(seenByOther).toEqual([]);
+  });
+
+  it('cancelling a job URL on another origin (DELETE) is refused before any request', async () => {
+    seenByOther.length = 0;
+    await expect(cancelExport(client, `${otherOrigin}/Jobs/j1`)).rejects.toMatchObject({ code: 'ERR_FOREIGN_ORIGIN' });
+    expect(seenByOther).toEqual([]);
   });
 
   it('through the CLI: a job URL or a file on another origin gets nothing, and the token is never printed', async () => {
