@@ -26,7 +26,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { decodeProtectedHeader } from 'jose';
 import { cancelExport, exportStatus, runExport, runOutcomeError, verifyExportDir, type ExportEvent } from '../../src/export/index.js';
 import { runCli } from '../cli/run-cli.js';
-import { announcedTokenUrlProblem, capabilityTokenUrl, wellKnownTokenUrl } from '../../src/auth/discovery.js';
+import { announcedTokenUrlProblem, capabilityTokenUrl, discoverTokenUrl, wellKnownTokenUrl } from '../../src/auth/discovery.js';
 import { startBulkServer, type BulkServer } from './bulk-server.js';
 import { removeTempDirs, tempDir } from './sandbox.js';
 
@@ -286,5 +286,9 @@ describe('the token endpoint a server announces', () => {
     expect(announcedTokenUrlProblem('http://auth.example/token', 'https://bulk.example/fhir')).toMatch(/plain-http token endpoint \(http:\/\/auth\.example\/token\)/);
     expect(announcedTokenUrlProblem('https://auth.example/token', 'https://bulk.example/fhir')).toBeUndefined();
     expect(announcedTokenUrlProblem('http://127.0.0.1:9/token', 'http://127.0.0.1:9/fhir')).toBeUndefined();
+    // discoverTokenUrl applies it (an https server cannot be imitated over loopback here: its transport is stubbed)
+    const transport = { json: async () => ({ body: { token_endpoint: 'http://auth.example/token' } }) };
+    const client = { transport, baseUrl: 'https://bulk.example/fhir', now: Date.now } as unknown as Parameters<typeof discoverTokenUrl>[0];
+    return expect(discoverTokenUrl(client)).rejects.toMatchObject({ code: 'ERR_CONFIG', field: 'tokenUrl', message: expect.stringContaining('plain-http token endpoint') });
   });
 });
