@@ -440,7 +440,7 @@ function stillWaiting(shownUrl: string, deadline: number, last?: DpcError): DpcE
   });
 }
 
-/** `cancelled`: the server accepted the DELETE; `unknown`: it no longer knows the job (404: done, expired or gone). */
+/** `cancelled`: the server accepted the DELETE; `unknown`: it no longer knows the job (404: done or gone; 410: expired). */
 export type JobDeletion = 'cancelled' | 'unknown';
 
 /**
@@ -453,7 +453,8 @@ export async function deleteJob(transport: Transport, jobUrl: string, signal?: A
     await transport.text({ method: 'DELETE', path: jobUrl, accept: MediaType.json, okStatuses: [200, 202, 204], signal, maxBytes: 64 * 1024 });
     return 'cancelled';
   } catch (error) {
-    if (isDpcError(error, 'ERR_NOT_FOUND')) return 'unknown';
+    // an expired job's files are gone already: there is nothing left to give up
+    if (isDpcError(error, 'ERR_NOT_FOUND') || isDpcError(error, 'ERR_GONE')) return 'unknown';
     throw error;
   }
 }

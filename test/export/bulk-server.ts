@@ -34,6 +34,8 @@ export interface BulkJob {
   failure?: { status: number; text: string };
   /** The manifest links (`relation: next`) to this job's manifest as its next page. */
   next?: string;
+  /** The job expired: its status URL answers 410 Gone, to DELETE as well. */
+  expired?: boolean;
 }
 
 export interface BulkServerConfig {
@@ -120,6 +122,7 @@ export async function startBulkServer(config: BulkServerConfig): Promise<BulkSer
       if (req.method === 'DELETE') {
         if (config.noCancel) return fhirOutcome(405, 'HTTP 405 Method Not Allowed');
         if (!job) return fhirOutcome(404, 'Unknown procedure. Perhaps it is already completed and thus, it cannot be canceled');
+        if (job.expired) return fhirOutcome(410, 'The export has expired');
         delete config.jobs[id];
         return fhirOutcome(202, 'The procedure was canceled', 'information');
       }

@@ -60,6 +60,7 @@ beforeAll(async () => {
       done2: { output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }] },
       slow: { pending: 1000, output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }] },
       byUrl: { pending: 1000 },
+      expired: { expired: true },
       cli: { pending: 1000 },
     },
     files: { 'patients.ndjson': patients, 'observations.ndjson': observations, 'deleted.ndjson': deletion('p3') + deletion('p4'), 'failed.ndjson': failedFile },
@@ -228,6 +229,8 @@ describe('deleting jobs on the server (DELETE on the status URL)', () => {
     const jobUrl = `${server.base}/fhir/jobs/byUrl`;
     expect(await cancelExport(server.client(), jobUrl)).toEqual([{ jobUrl, outcome: 'cancelled' }]);
     expect(await cancelExport(server.client(), jobUrl)).toEqual([{ jobUrl, outcome: 'unknown' }]);
+    // an expired job (410) is as good as gone
+    expect(await cancelExport(server.client(), `${server.base}/fhir/jobs/expired`)).toEqual([{ jobUrl: `${server.base}/fhir/jobs/expired`, outcome: 'unknown' }]);
   });
 
   it('dpc export cancel JOB_URL', async () => {
