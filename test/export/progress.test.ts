@@ -20,6 +20,13 @@ describe('progress lines (pure)', () => {
     expect([formatElapsed(7_000), formatElapsed(750_000), formatElapsed(3_723_000)]).toEqual(['0:07', '12:30', '1:02:03']);
   });
 
+  it('escapes control characters of server text: the bar is drawn on the terminal past Output', () => {
+    const state = fresh('g');
+    // a C1 CSI (U+009B) in X-Progress: undici rejects C0 controls in headers, but reads bytes 0x80-0xff as Latin-1
+    advance(state, { type: 'status_progress', label: 'g', jobUrl: 'j', progress: 'RUNNING\u009b2J', nextPollMs: 1000 }, 0);
+    expect(progressLine(state, 0)).toBe('g  waiting for the job 0:00 · RUNNING\\u009b2J');
+  });
+
   it('while downloading: files, MiB, resources of data files only; done in English', () => {
     const state = fresh('g');
     advance(state, { type: 'status_complete', label: 'g', jobUrl: 'j', transactionTime: 't', files: 2 }, 0);

@@ -6,6 +6,7 @@ import type { SingleBar } from 'cli-progress';
 import type { ExportEvent } from '../../export/index.js';
 import type { Output } from '../output.js';
 import { plural } from '../../plural.js';
+import { escapeControl } from '../../escape.js';
 
 export interface Progress {
   onEvent(event: ExportEvent): void;
@@ -133,8 +134,16 @@ export function advance(state: BarState, event: ExportEvent, now: number): void 
 
 const BAR_WIDTH = 24;
 
-/** Pure: `1232125215  waiting 0:42 · RUNNING: 5.77%`, or the download bar with files, MiB, resources and rate. */
+/**
+ * Pure: `1232125215  waiting 0:42 · RUNNING: 5.77%`, or the download bar with files, MiB, resources and rate. The bar
+ * is drawn on the terminal past Output, so the line is escaped here: the note holds server text (X-Progress may carry
+ * C1 controls, which undici lets through as Latin-1).
+ */
 export function progressLine(state: BarState, now: number): string {
+  return escapeControl(barText(state, now));
+}
+
+function barText(state: BarState, now: number): string {
   const elapsedMs = Math.max(0, now - state.since);
   if (state.phase === 'waiting') return `${state.label}  waiting for the job ${formatElapsed(elapsedMs)} · ${state.note}`;
   const filled = state.total === 0 ? BAR_WIDTH : Math.round((state.files / state.total) * BAR_WIDTH);
