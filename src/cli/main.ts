@@ -15,7 +15,6 @@ import { positionals } from './positionals.js';
 import { VERSION } from '../version.js';
 import { withCliProcess, type CliIO, type CliProcess } from './cli-process.js';
 
-
 /** Options every command accepts (see README "Configuration": flags > env > config file). */
 export function withGlobalOptions(cli: Argv): Argv {
   return cli
