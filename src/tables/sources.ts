@@ -48,18 +48,31 @@ export interface Sources {
 
 export async function findSources(dir: string): Promise<Sources> {
   const root = resolve(dir);
-  const runDirs = await chooseRuns(root);
+  const manifests = await chooseRuns(root);
   const sources: Sources = { runs: [], excluded: [] };
-  for (const runDir of runDirs) {
-    const { run, excluded } = await readRun(runDir);
+  for (const manifest of manifests) {
+    const { run, excluded } = await readRun(manifest);
     sources.runs.push(run);
     sources.excluded.push(...excluded);
   }
   return sources;
 }
 
-async function chooseRuns(root: string): Promise<string[]> {
-  if (await exists(join(root, MANIFEST_FILE))) return [root];
+/** A run folder's manifest.json, read once: parsed, and its text for the ledger's SHA-256. */
+interface RunManifest {
+  runDir: string;
+  text: string;
+  manifest: GroupManifest;
+}
+
+async function readRunManifest(runDir: string): Promise<RunManifest> {
+  const path = join(runDir, MANIFEST_FILE);
+  const text = await io(path, 'read manifest', () => readFile(path, 'utf8'));
+  return { runDir, text, manifest: parseManifest(text, path) };
+}
+
+async function chooseRuns(root: string): Promise<RunManifest[]> {
+  if (await exists(join(root, MANIFEST_FILE))) return [await readRunManifest(root)];
   if (await exists(join(root, LATEST_FILE))) return groupRuns(root);
   let groups = await groupFolders(root);
   // a folder holding an output folder (the demo's: keys/, export/<group>/…)
@@ -77,18 +90,18 @@ async function groupFolders(dir: string): Promise<string[]> {
 }
 
 /** The LATEST run of a group folder plus, while a run is incremental, the run before it. Oldest first. */
-async function groupRuns(groupDir: string): Promise<string[]> {
+async function groupRuns(groupDir: string): Promise<RunManifest[]> {
   const latest = await readLatest(groupDir);
   if (latest === undefined) throw new DpcError('ERR_INPUT', `${groupDir} has no ${LATEST_FILE}: no run of it completed`, { location: groupDir });
   const runs = (await subfolders(groupDir)).filter((name) => name <= latest).reverse();
-  const chosen: string[] = [];
+  const chosen: RunManifest[] = [];
   for (const run of runs) {
-    const path = join(groupDir, run, MANIFEST_FILE);
-    if (!(await exists(path))) continue;
-    chosen.unshift(join(groupDir, run));
-    if (!isIncremental(parseManifest(await io(path, 'read manifest', () => readFile(path, 'utf8')), path))) break;
+    if (!(await exists(join(groupDir, run, MANIFEST_FILE)))) continue;
+    const loaded = await readRunManifest(join(groupDir, run));
+    chosen.unshift(loaded);
+    if (!isIncremental(loaded.manifest)) break;
   }
-  if (chosen.length === 0 || !chosen.at(-1)!.endsWith(latest)) {
+  if (chosen.length === 0 || !chosen.at(-1)!.runDir.endsWith(latest)) {
     throw new DpcError('ERR_INPUT', `${join(groupDir, latest)} (named by ${LATEST_FILE}) holds no ${MANIFEST_FILE}`, { location: groupDir });
   }
   return chosen;
@@ -104,10 +117,8 @@ export function isIncremental(manifest: Pick<GroupManifest, 'request' | 'request
   return typeof request === 'string' && /(?:[?&]|\$export)_since=/.test(request);
 }
 
-async function readRun(runDir: string): Promise<{ run: SourceRun; excluded: ExcludedFile[] }> {
-  const path = join(runDir, MANIFEST_FILE);
-  const text = await io(path, 'read manifest', () => readFile(path, 'utf8'));
-  const manifest = parseManifest(text, path) as GroupManifest & { npi?: unknown };
+async function readRun({ runDir, text, manifest: parsed }: RunManifest): Promise<{ run: SourceRun; excluded: ExcludedFile[] }> {
+  const manifest = parsed as GroupManifest & { npi?: unknown };
   const npi = typeof manifest.npi === 'string' && isValidNpi(manifest.npi) ? manifest.npi : isValidNpi(manifest.label) ? manifest.label : undefined;
   const run: SourceRun = {
     label: manifest.label,
