@@ -12,13 +12,13 @@
  *
  * Labels and URLs are keys of Maps, never of plain objects, so a group called `constructor` or `toString` is a group.
  */
-import { open, readFile, rm } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DpcError } from '../errors.js';
 import { isObject, kindOf } from '../json.js';
 import type { VerifiedFile } from './download.js';
-import { FILE_MODE, fsyncPath, io, writeOwnerOnly } from '../fs.js';
+import { FILE_MODE, fsyncPath, io, readTextIfExists, writeOwnerOnly } from '../fs.js';
 import { FOLDER_NAME } from './layout.js';
 import { recordedFileProblem } from './manifest.js';
 
@@ -212,13 +212,13 @@ function fromStored(state: StateFile): Map<string, GroupState> {
 }
 
 export async function readState(path: string): Promise<StateFile> {
-  const text = await readIfExists(path);
+  const text = await readTextIfExists(path);
   return text === undefined ? { version: 1, groups: {} } : parseChecked<StateFile>(text, stateProblem, path, 'an export state file');
 }
 
 /** The journal's records in order; a last line without its newline is a torn append and is skipped. */
 export async function readJournal(path: string): Promise<JournalRecord[]> {
-  const text = await readIfExists(path);
+  const text = await readTextIfExists(path);
   if (text === undefined) return [];
   const lines = text.split('\n');
   lines.pop(); // after the last newline: '' or a torn line
@@ -236,15 +236,6 @@ function parseChecked<T>(text: string, problemOf: (value: unknown) => string | u
   const problem = problemOf(parsed);
   if (problem === undefined) return parsed as T;
   throw new DpcError('ERR_INPUT', `${where} is not ${what} this version understands (${problem}); move it away to start fresh`, { location: where });
-}
-
-async function readIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new DpcError('ERR_IO', `read ${path}: ${(error as NodeJS.ErrnoException).code}`, { cause: error, location: path });
-  }
 }
 
 /**
