@@ -180,14 +180,21 @@ class BodyFailure extends DpcError {
   }
 }
 
+/**
+ * Whether a request for a manifest's file sends the bearer token: always on the server's origin; elsewhere as the
+ * manifest's `requiresAccessToken` says, which the transport then refuses (ERR_FOREIGN_ORIGIN) rather than leak the
+ * token off-origin. Only an explicit `requiresAccessToken: false` lets a file on another origin go tokenless. Pure.
+ */
+export function fileRequestAuth(transport: Pick<Transport, 'origin'>, url: URL, requiresAccessToken: boolean): boolean {
+  return url.origin === transport.origin || requiresAccessToken;
+}
+
 async function attemptDownload(transport: Transport, target: DownloadTarget, attempt: number, budget: RetryBudget): Promise<Attempt> {
   const { file, label } = target;
   const url = transport.resolve(file.url);
-  const sameOrigin = url.origin === transport.origin;
   const response = await transport.stream({
     path: url.href,
-    // the transport refuses to send the token off-origin; only an explicit requiresAccessToken:false lets us go tokenless
-    auth: sameOrigin || target.requiresAccessToken,
+    auth: fileRequestAuth(transport, url, target.requiresAccessToken),
     accept: url.pathname.includes('/Data/') ? undefined : 'application/fhir+ndjson',
     headers: target.gzip ? { 'accept-encoding': 'gzip' } : undefined,
     signal: target.signal,

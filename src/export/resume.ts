@@ -8,7 +8,7 @@
 import { isDpcError } from '../errors.js';
 import { headerValue, type Transport } from '../transport/index.js';
 import type { PlannedFile } from './manifest.js';
-import type { VerifiedFile } from './download.js';
+import { fileRequestAuth, type VerifiedFile } from './download.js';
 
 /** An ETag as DPC and proxies write it: optional `W/`, optional quotes, optional `--gzip` suffix. Pure. */
 export function etagHex(etag: string | undefined): string | undefined {
@@ -33,7 +33,7 @@ export async function serverConfirms(
     const response = await transport.stream({
       method: 'HEAD',
       path: url.href,
-      auth: url.origin === transport.origin || options.requiresAccessToken,
+      auth: fileRequestAuth(transport, url, options.requiresAccessToken),
       headers: { 'if-none-match': recorded.sha256 },
       okStatuses: [200, 304],
       signal: options.signal,
