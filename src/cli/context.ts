@@ -88,6 +88,17 @@ export async function clientFor(argv: GlobalArgs, output: Output, options: Clien
   });
 }
 
+/** Run `work` with a client for the resolved settings and the run's Output; the client is closed however it ends. */
+export async function withClient(argv: GlobalArgs, work: (client: DpcClient, output: Output) => Promise<void>, options: ClientForOptions = {}): Promise<void> {
+  const output = outputFor(argv);
+  const client = await clientFor(argv, output, options);
+  try {
+    await work(client, output);
+  } finally {
+    await client.close();
+  }
+}
+
 /**
  * Every event under --debug; otherwise retries only, which an unattended run must log (a server throttling or failing
  * must show in the log, not look like a hang): a line on a terminal, an NDJSON record (`eventId: "retry"`) otherwise.

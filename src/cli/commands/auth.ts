@@ -3,8 +3,7 @@
  * a rejected assertion. The only commands that print a credential to stdout, and only on explicit request.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { clientFor, outputFor, settingsFor, type GlobalArgs } from '../context.js';
-import { withClient } from './fhir-common.js';
+import { clientFor, outputFor, settingsFor, withClient, type GlobalArgs } from '../context.js';
 import { cliProcess } from '../cli-process.js';
 import { DpcError } from '../../errors.js';
 import { validateAssertion } from '../../auth/admin.js';

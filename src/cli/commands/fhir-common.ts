@@ -1,30 +1,18 @@
 /**
- * Shared by the org/practitioner/patient/group/roster commands: a client for the duration of a handler, reading
- * user JSON files, local profile checks before anything is sent, and table rows for people.
- * Only the tiny pure `fhir/resources` is imported eagerly (it needs nothing beyond errors.js, which main loads
- * anyway); clients and everything doing I/O load inside handlers so `dpc --help` stays fast.
+ * Shared by the org/practitioner/patient/group/roster commands: reading user JSON files, local profile checks before
+ * anything is sent, and table rows for people.
  */
 import type * as fhir3 from 'fhir/r3.js';
 import type { Argv, CommandModule } from 'yargs';
 import type { DpcClient } from '../../client.js';
 import { DpcError } from '../../errors.js';
 import { mbiOf, npiOf, resourcesOfType } from '../../fhir/resources.js';
-import { outputFor, clientFor, type GlobalArgs } from '../context.js';
+import { withClient, type GlobalArgs } from '../context.js';
 import { formatTable, type Output } from '../output.js';
 import { plural } from '../../plural.js';
 import { readInputText } from '../../fs.js';
 import { entryProblems, inputRejected } from '../../fhir/validate.js';
 import { outcomeErrors, validateOnServer } from '../../fhir/server-validate.js';
-
-export async function withClient(argv: GlobalArgs, run: (client: DpcClient, output: Output) => Promise<void>): Promise<void> {
-  const output = outputFor(argv);
-  const client = await clientFor(argv, output);
-  try {
-    await run(client, output);
-  } finally {
-    await client.close();
-  }
-}
 
 export async function readText(path: string): Promise<string> {
   return readInputText(path);

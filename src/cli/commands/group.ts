@@ -5,10 +5,10 @@
 import type * as fhir3 from 'fhir/r3.js';
 import type { Argv, CommandModule } from 'yargs';
 import type { DpcClient } from '../../client.js';
-import type { GlobalArgs } from '../context.js';
+import { withClient, type GlobalArgs } from '../context.js';
 import { formatTable } from '../output.js';
 import { plural } from '../../plural.js';
-import { readText, withClient } from './fhir-common.js';
+import { readText } from './fhir-common.js';
 import { attestationFromJson } from '../../fhir/provenance.js';
 import { attestationFor, checkMemberRefs, resolvePractitioner, resolvePatientIds, resolveGroup } from '../../fhir/lookup.js';
 import { listPatients } from '../../fhir/patients.js';

@@ -1,8 +1,7 @@
 /** `dpc ip list|add|delete`: the organization's IP allow-list (DPC /IpAddress, at most 8 addresses). */
 import type { Argv, CommandModule } from 'yargs';
-import type { GlobalArgs } from '../context.js';
+import { withClient, type GlobalArgs } from '../context.js';
 import { formatTable } from '../output.js';
-import { withClient } from './fhir-common.js';
 import { listIpAddresses, MAX_IP_ADDRESSES, addIpAddress, deleteIpAddress } from '../../auth/ip-addresses.js';
 
 const COLUMNS = ['id', 'address', 'createdAt'] as const;

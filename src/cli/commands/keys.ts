@@ -5,8 +5,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { clientFor, outputFor, settingsFor, type GlobalArgs } from '../context.js';
-import { withClient } from './fhir-common.js';
+import { clientFor, outputFor, settingsFor, withClient, type GlobalArgs } from '../context.js';
 import { formatTable } from '../output.js';
 import { generateKeyPair, privateKeyPem, publicKeyPem, signSnippet } from '../../auth/keys.js';
 import { fileExists, writeOwnerOnly, readInputText } from '../../fs.js';

@@ -2,8 +2,8 @@
 import type * as fhir3 from 'fhir/r3.js';
 import type { Argv, CommandModule } from 'yargs';
 import { DpcError } from '../../errors.js';
-import type { GlobalArgs } from '../context.js';
-import { readJson, withClient } from './fhir-common.js';
+import { withClient, type GlobalArgs } from '../context.js';
+import { readJson } from './fhir-common.js';
 import { getOrganization, applyOrganizationChanges, updateOrganization } from '../../fhir/organization.js';
 import { NPI_SYSTEM } from '../../shared/identifiers.js';
 

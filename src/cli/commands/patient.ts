@@ -2,11 +2,11 @@
 import type * as fhir3 from 'fhir/r3.js';
 import type { Argv, CommandModule } from 'yargs';
 import { DpcError } from '../../errors.js';
-import type { GlobalArgs } from '../context.js';
+import { withClient, type GlobalArgs } from '../context.js';
 import { formatTable } from '../output.js';
 import { plural } from '../../plural.js';
 import { everythingCommand, patientExportCommand } from './patient-data.js';
-import { lookupCommands, patientRow, readJson, register, submitCommand, validateCommand, withClient, type Registrar } from './fhir-common.js';
+import { lookupCommands, patientRow, readJson, register, submitCommand, validateCommand, type Registrar } from './fhir-common.js';
 import { createPatient, deletePatient, submitPatients, listPatients, applyPatientChanges, updatePatient } from '../../fhir/patients.js';
 import { resolvePatient } from '../../fhir/lookup.js';
 import { buildPatient, resourcesOfType } from '../../fhir/resources.js';

@@ -2,9 +2,9 @@
 import type * as fhir3 from 'fhir/r3.js';
 import type { Argv, CommandModule } from 'yargs';
 import { DpcError } from '../../errors.js';
-import type { GlobalArgs } from '../context.js';
+import { withClient, type GlobalArgs } from '../context.js';
 import { formatTable } from '../output.js';
-import { lookupCommands, practitionerRow, readJson, register, submitCommand, validateCommand, withClient, type Registrar } from './fhir-common.js';
+import { lookupCommands, practitionerRow, readJson, register, submitCommand, validateCommand, type Registrar } from './fhir-common.js';
 import { createPractitioner, deletePractitioner, submitPractitioners, listPractitioners } from '../../fhir/practitioners.js';
 import { resolvePractitioner } from '../../fhir/lookup.js';
 import { buildPractitioner, resourcesOfType } from '../../fhir/resources.js';

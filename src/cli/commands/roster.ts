@@ -3,12 +3,12 @@
  * (nothing is sent if any row is wrong), prints the plan, applies it, then reports what changed.
  */
 import type { Argv, CommandModule } from 'yargs';
-import type { GlobalArgs } from '../context.js';
+import { withClient, type GlobalArgs } from '../context.js';
 import type { SyncPlan } from '../../roster/plan.js';
 import type { SyncResult } from '../../roster/apply.js';
 import { npiOf } from '../../fhir/resources.js';
 import { plural } from '../../plural.js';
-import { readJson, readText, withClient } from './fhir-common.js';
+import { readJson, readText } from './fhir-common.js';
 import { syncRoster } from '../../roster/sync.js';
 import { parseDuration } from '../duration.js';
 import { planChanges } from '../../roster/plan.js';

@@ -1,7 +1,6 @@
 /** `dpc tokens list|show|create|delete`: the organization's client tokens (DPC /Token). */
 import type { Argv, CommandModule } from 'yargs';
-import type { GlobalArgs } from '../context.js';
-import { withClient } from './fhir-common.js';
+import { withClient, type GlobalArgs } from '../context.js';
 import { formatTable } from '../output.js';
 import { listClientTokens, createClientToken, getClientToken, deleteClientToken } from '../../auth/admin.js';
 import { writeOwnerOnly } from '../../fs.js';
