@@ -3,7 +3,7 @@
  * a rejected assertion. The only commands that print a credential to stdout, and only on explicit request.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { clientFor, outputFor, settingsFor, withClient, type GlobalArgs } from '../context.js';
+import { settingsFor, withClient, type GlobalArgs } from '../context.js';
 import { cliProcess } from '../cli-process.js';
 import { DpcError } from '../../errors.js';
 import { validateAssertion } from '../../auth/admin.js';
@@ -55,7 +55,6 @@ const validate: CommandModule<GlobalArgs, ValidateArgs> = {
       .example('$0 auth validate', 'sign an assertion with the configured key and check it')
       .example('$0 auth validate - < assertion.jwt', 'check an assertion made by another tool') as Argv<ValidateArgs>,
   handler: async (argv) => {
-    const output = outputFor(argv);
     // yargs hands a lone `-` positional over as ''
     const given = argv.jwt === '-' || argv.jwt === '' ? (await readStdin()).trim() : argv.jwt;
     const { settings } = await settingsFor(argv);
@@ -63,23 +62,24 @@ const validate: CommandModule<GlobalArgs, ValidateArgs> = {
       const server = settings.noAuth ? 'an open server (auth "none")' : `a generic SMART server (token URL ${settings.tokenUrl})`;
       throw new DpcError('ERR_USAGE', `/Token/validate is a DPC-only endpoint; profile "${settings.profile}" talks to ${server}: inspect an assertion with \`dpc auth assertion\` instead`);
     }
-    const client = await clientFor(argv, output, { credentials: given === undefined });
-    try {
-      const jwt = given ?? (await client.tokens.createAssertion());
-      const result = await validateAssertion(client, jwt);
-      const lines = result.problems.map((p) => `${p.claim}: ${p.message}`);
-      if (result.valid && lines.length === 0) {
-        output.result(result, () => 'assertion is valid: /Token/validate accepted it and every claim checks out');
-        return;
-      }
-      if (argv.json) output.result(result, () => '');
-      if (result.valid) {
-        throw new DpcError('ERR_AUTH', `/Token/validate accepted the assertion, but /Token/auth will refuse it: ${lines[0]}`, { details: lines.slice(1) });
-      }
-      throw new DpcError('ERR_AUTH', `/Token/validate rejected the assertion: ${result.serverMessage ?? 'no reason given'}`, { details: lines });
-    } finally {
-      await client.close();
-    }
+    await withClient(
+      argv,
+      async (client, output) => {
+        const jwt = given ?? (await client.tokens.createAssertion());
+        const result = await validateAssertion(client, jwt);
+        const lines = result.problems.map((p) => `${p.claim}: ${p.message}`);
+        if (result.valid && lines.length === 0) {
+          output.result(result, () => 'assertion is valid: /Token/validate accepted it and every claim checks out');
+          return;
+        }
+        if (argv.json) output.result(result, () => '');
+        if (result.valid) {
+          throw new DpcError('ERR_AUTH', `/Token/validate accepted the assertion, but /Token/auth will refuse it: ${lines[0]}`, { details: lines.slice(1) });
+        }
+        throw new DpcError('ERR_AUTH', `/Token/validate rejected the assertion: ${result.serverMessage ?? 'no reason given'}`, { details: lines });
+      },
+      { credentials: given === undefined },
+    );
   },
 };
 

@@ -7,7 +7,7 @@ import { DpcError } from '../../errors.js';
 import { exitCodeFor } from '../exit-codes.js';
 import { cliMessage } from '../fields.js';
 import type { ExportEvent, ExportRunResult, ExportTarget } from '../../export/index.js';
-import { clientFor, outputFor, type GlobalArgs } from '../context.js';
+import { outputFor, withClient, type GlobalArgs } from '../context.js';
 import { formatTable, markPrintedWithResult, type Output } from '../output.js';
 import { parseDuration } from '../duration.js';
 import { parseSize } from '../size.js';
@@ -129,7 +129,7 @@ const run: CommandModule<GlobalArgs, RunArgs> = {
       .example('$0 --profile ref export run --group G1 --patient p1,p2 --type-filter "Observation?category=laboratory"', 'two patients of a group, lab results only (POST kick-off)')
       .epilogue(LAYOUT) as unknown as Argv<RunArgs>,
   handler: async (argv) => {
-    const output = outputFor(argv);
+    // flags first (outside withClient): a bad one fails before the config and key are read
     const target = targetOf(argv);
     const options = {
       outDir: argv.out,
@@ -149,14 +149,11 @@ const run: CommandModule<GlobalArgs, RunArgs> = {
       deleteJobWhenDone: argv.deleteJob,
       ...boundsOf(argv),
     };
-    const client = await clientFor(argv, output);
-    try {
+    await withClient(argv, async (client, output) => {
       const onGroupComplete = argv.onComplete === undefined ? undefined : (await import('../on-complete.js')).onCompleteCommand(argv.onComplete);
       const result = await withProgress(output, argv.quiet, (onEvent, signal) => runExport(client, { ...options, onEvent, signal, onGroupComplete }));
       finish(output, result, runOutcomeError(result));
-    } finally {
-      await client.close();
-    }
+    });
   },
 };
 
@@ -172,20 +169,15 @@ const status: CommandModule<GlobalArgs, SourceArgs> = {
       .positional('source', { type: 'string', demandOption: true, describe: 'Job URL (Content-Location of the kick-off) or output folder' })
       .example('$0 export status https://sandbox.dpc.cms.gov/api/v1/Jobs/JOB_ID', 'one status request, no waiting')
       .example('$0 export status /data/nightly', 'every job recorded in that output folder') as unknown as Argv<SourceArgs>,
-  handler: async (argv) => {
-    const output = outputFor(argv);
-    const client = await clientFor(argv, output);
-    try {
+  handler: (argv) =>
+    withClient(argv, async (client, output) => {
       const reports = await exportStatus(client, argv.source);
       output.result(reports, () =>
         formatTable(reports as unknown as Array<Record<string, unknown>>, [
           'label', 'state', 'run', 'progress', ['transactionTime', 'Transaction'], 'files', 'errorFiles', 'latest', ['lastTransactionTime', 'Last transaction'], ['jobUrl', 'Job URL'],
         ]),
       );
-    } finally {
-      await client.close();
-    }
-  },
+    }),
 };
 
 interface DownloadArgs extends SourceArgs {
@@ -214,7 +206,6 @@ const download: CommandModule<GlobalArgs, DownloadArgs> = {
       .example('$0 export download exports', 'finish the unfinished jobs recorded in exports/')
       .epilogue(LAYOUT) as unknown as Argv<DownloadArgs>,
   handler: async (argv) => {
-    const output = outputFor(argv);
     const options = {
       source: argv.source,
       outDir: argv.out,
@@ -224,13 +215,10 @@ const download: CommandModule<GlobalArgs, DownloadArgs> = {
       deleteJobWhenDone: argv.deleteJob,
       ...boundsOf(argv),
     };
-    const client = await clientFor(argv, output);
-    try {
+    await withClient(argv, async (client, output) => {
       const result = await withProgress(output, argv.quiet, (onEvent, signal) => downloadExisting(client, { ...options, onEvent, signal }));
       finish(output, result, runOutcomeError(result));
-    } finally {
-      await client.close();
-    }
+    });
   },
 };
 
@@ -243,16 +231,11 @@ const cancel: CommandModule<GlobalArgs, SourceArgs> = {
       .example('$0 export cancel https://bulk.example.org/fhir/bulkstatus/JOB_ID', 'cancel one job (generic servers; DPC has no cancel)')
       .example('$0 export cancel exports', 'give up the unfinished jobs of exports/: the next run starts new ones')
       .epilogue('An interrupted run (Ctrl-C, --max-wait) leaves its job running so that a rerun resumes it; cancel gives it up for good.') as unknown as Argv<SourceArgs>,
-  handler: async (argv) => {
-    const output = outputFor(argv);
-    const client = await clientFor(argv, output);
-    try {
+  handler: (argv) =>
+    withClient(argv, async (client, output) => {
       const reports = await cancelExport(client, argv.source);
       output.result(reports, () => formatTable(reports as unknown as Array<Record<string, unknown>>, ['label', 'outcome', 'run', ['jobUrl', 'Job URL']]));
-    } finally {
-      await client.close();
-    }
-  },
+    }),
 };
 
 interface VerifyArgs extends GlobalArgs {

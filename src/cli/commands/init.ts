@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import type { ProfileConfig } from '../config/settings.js';
-import { outputFor, privateKeyFor, type GlobalArgs, clientFor } from '../context.js';
+import { outputFor, privateKeyFor, type GlobalArgs, withClient } from '../context.js';
 import type { Output } from '../output.js';
 import { cliProcess } from '../cli-process.js';
 import { configPath, readConfig, withProfile, writeConfig } from '../config/file.js';
@@ -120,8 +120,7 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
 
     if (argv.verify) {
       if (missing.length > 0) throw new DpcError('ERR_CONFIG', `cannot verify profile "${profile}": ${missing.join(', ')} missing`);
-      const client = await clientFor({ ...argv, profile, config: path, baseUrl: undefined, clientToken: undefined, privateKey: undefined, keyId: undefined }, output);
-      try {
+      await withClient({ ...argv, profile, config: path, baseUrl: undefined, clientToken: undefined, privateKey: undefined, keyId: undefined }, async (client) => {
         if (noAuth) {
           const capabilities = await getCapabilityStatement(client);
           output.info(`verified: ${client.baseUrl}/metadata answered (FHIR ${capabilities.fhirVersion ?? 'version not stated'}); no credentials needed`);
@@ -134,9 +133,7 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
           const { expiresIn, organization } = await verifyCredentials(client);
           output.info(`verified: ${client.tokens.tokenUrl} issued an access token valid ${expiresIn ?? '?'}s, and GET /Organization answered ${organization.id}${organization.name ? ` (${organization.name})` : ''}`);
         }
-      } finally {
-        await client.close();
-      }
+      });
     }
     output.result(summary, () =>
       Object.entries(summary)

@@ -5,7 +5,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { clientFor, outputFor, settingsFor, withClient, type GlobalArgs } from '../context.js';
+import { outputFor, settingsFor, withClient, type GlobalArgs } from '../context.js';
 import { formatTable } from '../output.js';
 import { generateKeyPair, privateKeyPem, publicKeyPem, signSnippet } from '../../auth/keys.js';
 import { fileExists, writeOwnerOnly, readInputText } from '../../fs.js';
@@ -72,12 +72,10 @@ const add: CommandModule<GlobalArgs, AddArgs> = {
       .example('$0 keys add --public-key keys/public.pem --label laptop', 'upload the files from `dpc keys generate --out keys`')
       .example('$0 keys add --public-key pub.pem --signature sig.txt --json', 'upload and print the new key as JSON') as unknown as Argv<AddArgs>,
   handler: async (argv) => {
-    const output = outputFor(argv);
     const signaturePath = argv.signature ?? join(dirname(argv.publicKey), SIGNATURE_FILE);
     const publicKeyPem = await readInput(argv.publicKey, 'public key');
     const signature = await readInput(signaturePath, argv.signature === undefined ? 'signature (give --signature)' : 'signature');
-    const client = await clientFor(argv, output);
-    try {
+    await withClient(argv, async (client, output) => {
       const key = await uploadPublicKey(client, { publicKeyPem, signature, label: argv.label, source: argv.publicKey });
       const { settings } = await settingsFor(argv);
       // the key id only works with the private key of the uploaded public key (else 401), so the hint names both
@@ -89,9 +87,7 @@ const add: CommandModule<GlobalArgs, AddArgs> = {
           `next: sign with it: dpc init --profile ${shellWord(settings.profile)} --key-id ${key.id} --private-key ${privateKeyArg}`,
         ].join('\n'),
       );
-    } finally {
-      await client.close();
-    }
+    });
   },
 };
 
