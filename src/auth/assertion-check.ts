@@ -3,6 +3,7 @@
  * but all of them at once, one line per failed claim, so a user sees every problem instead of the first.
  */
 import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { isUuid } from '../shared/identifiers.js';
 
 export interface ClaimProblem {
   /** `kid`, `exp`, `aud`, `iss`, `sub`, `jti`, `alg` or `jwt` for the token as a whole. */
@@ -10,12 +11,6 @@ export interface ClaimProblem {
   message: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** DPC key ids and token ids are UUIDs. */
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
-}
 
 /**
  * Whether a key id fits the server: DPC (no tokenUrl) issues UUID key ids, so anything else is a typo caught before

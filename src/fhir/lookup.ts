@@ -12,6 +12,7 @@ import { findPractitionerByNpi, getPractitioner } from './practitioners.js';
 import { buildAttestation } from './provenance.js';
 import { isValidMbi, normalizeMbi } from './validate.js';
 import type { DpcClient } from '../client.js';
+import { isUuid } from '../shared/identifiers.js';
 
 const looksLikeNpi = (value: string) => /^\d{10}$/.test(value);
 const stripType = (value: string, type: string) => value.replace(new RegExp(`^${type}/`), '');
@@ -44,16 +45,12 @@ export async function resolveGroup(client: DpcClient, npiOrId: string): Promise<
 /** Lookups in flight at once when resolving many MBIs. */
 const LOOKUP_CONCURRENCY = 8;
 
-/** Patient ids for a mix of MBIs and ids (`Patient/` prefix allowed). Every unknown MBI is named in one error. */
-/** A patient id as DPC issues them (a UUID), bare or as `Patient/<id>`. */
-const PATIENT_ID = /^(Patient\/)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * Pure: group members as given (MBIs, card-printed MBIs, patient ids), checked before anything is sent, so a typo is
  * named here rather than as DPC's "Cannot find 1 patient(s)", which names none.
  */
 export function memberRefProblems(refs: readonly string[]): string[] {
-  return refs.filter((r) => !isValidMbi(r) && !PATIENT_ID.test(r)).map((r) => `${JSON.stringify(r)} is neither an MBI (e.g. 1S00E00AA01) nor a patient id`);
+  return refs.filter((r) => !isValidMbi(r) && !isUuid(stripType(r, 'Patient'))).map((r) => `${JSON.stringify(r)} is neither an MBI (e.g. 1S00E00AA01) nor a patient id`);
 }
 
 /** Throws ERR_INPUT naming every member reference that is neither an MBI nor a patient id. */
@@ -62,6 +59,7 @@ export function checkMemberRefs(refs: readonly string[]): void {
   if (problems.length > 0) throw new DpcError('ERR_INPUT', `members: ${problems.join('; ')}`, { field: 'members' });
 }
 
+/** Patient ids for a mix of MBIs and ids (`Patient/` prefix allowed). Every unknown MBI is named in one error. */
 export async function resolvePatientIds(client: DpcClient, given: readonly string[]): Promise<string[]> {
   checkMemberRefs(given);
   const refs = given.map((r) => (isValidMbi(r) ? normalizeMbi(r) : r));

@@ -8,15 +8,11 @@ import {
   addFirstParty, addThirdParty, bindDischarge, deriveCaveatKey, deserialize, MacaroonFormatError, mint, parseCaveat,
   serialize, verify, type Macaroon,
 } from './macaroon.js';
+import { isUuid } from '../shared/identifiers.js';
 
 export const ACCESS_TOKEN_SECONDS = 300;
 const YEAR_MS = 365 * 24 * 3600 * 1000;
 const LOCATION = 'http://localhost';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
-}
 
 export function mintClientToken(rootKey: Buffer, tokenId: string, orgId: string, now: number): string {
   let m = mint(rootKey, LOCATION, tokenId);

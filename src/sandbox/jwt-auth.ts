@@ -6,7 +6,8 @@
 import { createPublicKey } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
 import type { App } from './app.js';
-import { clientTokenOrg, isMacaroon, isUuid, verifyClientToken } from './credentials.js';
+import { clientTokenOrg, isMacaroon, verifyClientToken } from './credentials.js';
+import { isUuid } from '../shared/identifiers.js';
 import { ApiError, serverError } from './http.js';
 
 const MAX_LIFETIME_S = 300;

@@ -12,6 +12,13 @@ export const MBI_CURRENCY_SYSTEM = 'https://bluebutton.cms.gov/resources/codesys
 /** Blue Button's hashed-MBI identifier system, as found in exported Patient resources. */
 export const MBI_HASH_SYSTEM = 'https://bluebutton.cms.gov/resources/identifier/mbi-hash';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** DPC ids (key, token, job, patient, …) are UUIDs: Java `UUID` parameters and `UUID.randomUUID()` ids. */
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
+
 // DPC: common/.../PatientEntity.java — the MBI pattern; the server stores MBIs upper-cased
 const MBI_PATTERN = /^\d[a-zA-Z][a-zA-Z0-9]\d[a-zA-Z][a-zA-Z0-9]\d[a-zA-Z]{2}\d{2}$/;
 

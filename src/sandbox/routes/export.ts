@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExportResourceType } from '../export/contract.js';
-import { isUuid } from '../credentials.js';
+import { isUuid } from '../../shared/identifiers.js';
 import { ApiError, serverError, type Reply } from '../http.js';
 import { parseOffsetDateTime } from '../offset-date-time.js';
 import { activeMembers } from '../roster.js';
