@@ -1,5 +1,5 @@
 /**
- * Generic Bulk Data servers as first-class profiles, end to end through `node bin/dpc` over loopback:
+ * Generic Bulk Data servers as first-class profiles, end to end through `dpc` (runCli, in this process) over loopback:
  * - an open server (`dpc init --no-auth`): no credentials, no Authorization header on any request;
  * - a SMART Backend Services server on its own token URL and scope (`dpc init --token-url --scope`) with a key id
  *   that is not a UUID; the token endpoint verifies the RS384 assertion with the registered public key (jose);
@@ -15,11 +15,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { generateKeyPair, privateKeyPem } from '../../src/auth/keys.js';
 import { readConfig, withProfile, writeConfig } from '../../src/cli/config/file.js';
 import { kickoffParameters, kickoffQuery, needsPostKickoff, validateBulkDataParameters } from '../../src/export/job.js';
 import { isDpcError } from '../../src/errors.js';
 import { runCli, type CliResult } from '../cli/run-cli.js';
+import { testKey, testKeyPem } from '../keys.js';
 
 interface Seen {
   method: string;
@@ -88,8 +88,7 @@ async function handle(req: IncomingMessage, body: string): Promise<Answer> {
 }
 
 beforeAll(async () => {
-  const pair = await generateKeyPair(2048);
-  publicKey = createPublicKey(pair.privateKey);
+  publicKey = createPublicKey(testKey(1));
   server = createServer((req, res) => {
     void read(req).then(async (body) => {
       const url = new URL(req.url!, base);
@@ -101,7 +100,7 @@ beforeAll(async () => {
   base = await new Promise<string>((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
   dir = await mkdtemp(join(tmpdir(), 'dpc-generic-'));
   env = { HOME: dir, DPC_CONFIG: join(dir, 'config.json') };
-  await writeFile(join(dir, 'ref.pem'), privateKeyPem(pair.privateKey), { mode: 0o600 });
+  await writeFile(join(dir, 'ref.pem'), testKeyPem(1), { mode: 0o600 });
   await writeFile(join(dir, 'client-id.txt'), 'my-client-id\n', { mode: 0o600 });
 });
 
