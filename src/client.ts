@@ -50,6 +50,35 @@ export interface DpcClientOptions {
   redactor?: Redactor;
 }
 
+/** A profile's server and credential settings, as the CLI resolves them (flags, environment, config file). */
+export interface ProfileConnection {
+  baseUrl: string;
+  clientToken?: string;
+  keyId?: string;
+  accessToken?: string;
+  tokenUrl?: string;
+  scope?: string;
+  jwtType?: boolean;
+  /** An open server: no credentials, no bearer token. */
+  noAuth?: boolean;
+}
+
+/**
+ * Pure: a profile's settings as client options (the CLI's clients and `runDoctor`'s). The assertion flow's
+ * credentials go in only with a loaded `privateKey`: without one the client uses `accessToken` or no credentials.
+ */
+export function profileClientOptions(profile: ProfileConnection, privateKey: KeyObject | undefined): DpcClientOptions {
+  return {
+    baseUrl: profile.baseUrl,
+    ...(privateKey ? { clientToken: profile.clientToken, privateKey, keyId: profile.keyId } : {}),
+    accessToken: profile.accessToken,
+    tokenUrl: profile.tokenUrl,
+    scope: profile.scope,
+    jwtType: profile.jwtType,
+    authentication: profile.noAuth ? 'none' : 'smart',
+  };
+}
+
 export interface DpcClient {
   readonly baseUrl: string;
   readonly transport: Transport;

@@ -59,7 +59,7 @@ export async function clientFor(argv: GlobalArgs, output: Output, options: Clien
   const { settings, configMissing } = await settingsFor(argv);
   const { missingCredentials } = await import('./config/settings.js');
   const { keyIdFits } = await import('../auth/assertion-check.js');
-  const { createClient } = await import('../client.js');
+  const { createClient, profileClientOptions } = await import('../client.js');
   const redactor = cliProcess().redactor;
   redactor.add(settings.clientToken);
   redactor.add(settings.accessToken);
@@ -76,13 +76,7 @@ export async function clientFor(argv: GlobalArgs, output: Output, options: Clien
   }
   const privateKey = missing.length === 0 && !settings.accessToken && !settings.noAuth ? await privateKeyFor(settings, output) : undefined;
   return createClient({
-    baseUrl: settings.baseUrl,
-    ...(privateKey ? { clientToken: settings.clientToken, privateKey, keyId: settings.keyId } : {}),
-    accessToken: settings.accessToken,
-    tokenUrl: settings.tokenUrl,
-    scope: settings.scope,
-    jwtType: settings.jwtType,
-    authentication: settings.noAuth ? 'none' : 'smart',
+    ...profileClientOptions(settings, privateKey),
     onEvent: (event) => reportClientEvent(output, event),
     redactor,
   });

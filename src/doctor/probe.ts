@@ -10,7 +10,7 @@ import type { Dispatcher } from 'undici';
 import { keyIdFits } from '../auth/assertion-check.js';
 import { validateAssertion, type PublicKeyEntity } from '../auth/admin.js';
 import { loadPrivateKey } from '../auth/keys.js';
-import { createClient, type DpcClient, type DpcClientOptions } from '../client.js';
+import { createClient, profileClientOptions, type DpcClient, type DpcClientOptions } from '../client.js';
 import { DpcError } from '../errors.js';
 import { redactUrl, type Redactor } from '../redact.js';
 import { headerValue } from '../transport/index.js';
@@ -63,13 +63,7 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
   let client: DpcClient;
   try {
     client = createClient({
-      baseUrl: input.baseUrl,
-      ...(assertionFlow ? { clientToken: input.clientToken, privateKey, keyId: input.keyId } : {}),
-      accessToken: input.accessToken,
-      tokenUrl: input.tokenUrl,
-      scope: input.scope,
-      jwtType: input.jwtType,
-      authentication: input.noAuth ? 'none' : 'smart',
+      ...profileClientOptions({ ...input, baseUrl: input.baseUrl }, assertionFlow ? privateKey : undefined),
       now: input.now,
       dispatcher: input.dispatcher,
       redactor: input.redactor,
