@@ -20,7 +20,7 @@ export interface Deadline {
 
 export function startDeadline(maxWaitMs: number = DEFAULT_MAX_WAIT_MS, parent?: AbortSignal): Deadline {
   if (!Number.isFinite(maxWaitMs) || maxWaitMs <= 0 || maxWaitMs > MAX_TIMER_MS) {
-    throw new DpcError('ERR_INPUT', `maxWaitMs must be a positive number of milliseconds up to ${MAX_TIMER_MS}, got ${maxWaitMs}`, { location: 'maxWaitMs' });
+    throw new DpcError('ERR_INPUT', `maxWaitMs must be a positive number of milliseconds up to ${MAX_TIMER_MS}, got ${maxWaitMs}`, { field: 'maxWaitMs' });
   }
   const timeout = AbortSignal.timeout(maxWaitMs);
   const at = Date.now() + maxWaitMs;
@@ -31,7 +31,7 @@ export function startDeadline(maxWaitMs: number = DEFAULT_MAX_WAIT_MS, parent?: 
       if (!timeout.aborted || parent?.aborted || !isDpcError(error, 'ERR_ABORTED')) return error;
       return new DpcError('ERR_TIMEOUT', `the export did not finish within maxWaitMs (${maxWaitMs} ms, until ${new Date(at).toISOString()}); rerun the same command to resume it`, {
         cause: error,
-        location: 'maxWaitMs',
+        field: 'maxWaitMs',
       });
     },
   };

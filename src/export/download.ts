@@ -76,7 +76,7 @@ export const QUARANTINE_KEEP_BYTES = 16 * MiB;
 /** `maxFileBytes` as given by a caller: a positive whole number of bytes. */
 export function checkMaxFileBytes(value: number | undefined): void {
   if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) {
-    throw new DpcError('ERR_INPUT', `maxFileBytes must be a positive whole number of bytes, got ${value}`, { location: 'maxFileBytes' });
+    throw new DpcError('ERR_INPUT', `maxFileBytes must be a positive whole number of bytes, got ${value}`, { field: 'maxFileBytes' });
   }
 }
 

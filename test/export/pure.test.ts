@@ -20,6 +20,8 @@ import { createRunDir, LATEST_FILE, readLatest, runIdAt, writeLatest } from '../
 import { reportError } from '../../src/cli/main.js';
 import { Limiter, runAll } from '../../src/export/limit.js';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
+import { startDeadline } from '../../src/export/deadline.js';
+import { checkMaxFileBytes } from '../../src/export/download.js';
 
 // Shape of the real DPC completion body (dpc-common/src/test/resources/JobCompletionModel.json), trimmed.
 const completion = {
@@ -486,5 +488,17 @@ describe('CLI outcome lines', () => {
     const partial = new DpcError('ERR_PARTIAL', 'export finished with 1 patient(s) not exported; see the error summary in manifest.json', { details: ['g1: 1 × internal error'] });
     expect(printed(partial)).toEqual({ exit: 4, text: 'partial: export finished with 1 patient(s) not exported; see the error summary in manifest.json\n  g1: 1 × internal error\n' });
     expect(printed(new DpcError('ERR_INTEGRITY', '1 file(s) failed'))).toEqual({ exit: 1, text: 'error: 1 file(s) failed\n' });
+  });
+});
+
+describe('run bounds', () => {
+  it('refuses a maxWaitMs or maxFileBytes that is no positive whole number, naming the field', () => {
+    for (const bad of [0, -1, Number.NaN, 2 ** 31]) {
+      expect(() => startDeadline(bad)).toThrow(expect.objectContaining({ code: 'ERR_INPUT', field: 'maxWaitMs', message: expect.stringMatching(/^maxWaitMs must be/) }));
+    }
+    for (const bad of [0, 1.5, -1]) {
+      expect(() => checkMaxFileBytes(bad)).toThrow(expect.objectContaining({ code: 'ERR_INPUT', field: 'maxFileBytes', message: expect.stringMatching(/^maxFileBytes must be/) }));
+    }
+    expect(() => checkMaxFileBytes(undefined)).not.toThrow();
   });
 });
