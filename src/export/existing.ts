@@ -8,10 +8,8 @@ import { redactUrl } from '../redact.js';
 import type { ExportEventHandler } from './events.js';
 import { DEFAULT_POLL_INTERVAL_MS, pollOnce, pollUntilComplete, readManifestPages, type PollResult } from './job.js';
 import { Limiter } from './limit.js';
-import { startDeadline } from './deadline.js';
-import { checkMaxFileBytes } from './download.js';
 import { FOLDER_NAME } from './layout.js';
-import { downloadJob, interrupted, runFor, withLockedState, type ExportRunResult, type GroupResult } from './run.js';
+import { downloadJob, runFor, withBoundedRun, type ExportRunResult, type GroupResult } from './run.js';
 import { StateStore } from './state.js';
 import type { DpcClient } from '../client.js';
 
@@ -117,14 +115,7 @@ export async function downloadExisting(client: DpcClient, options: DownloadExist
   const fromUrl = isUrl(options.source);
   const outDir = fromUrl ? options.outDir : options.source;
   if (!outDir) throw new DpcError('ERR_USAGE', 'outDir is required to download a job URL', { field: 'outDir' });
-  checkMaxFileBytes(options.maxFileBytes);
-  const deadline = startDeadline(options.maxWaitMs, options.signal);
-  const bounded = { ...options, signal: deadline.signal, deadline: deadline.at };
-  try {
-    return await withLockedState(outDir, (state) => downloadJobs(client, bounded, outDir, state));
-  } catch (error) {
-    throw options.signal?.aborted ? interrupted(outDir) : deadline.explain(error);
-  }
+  return withBoundedRun(outDir, options, (state, deadline) => downloadJobs(client, { ...options, signal: deadline.signal, deadline: deadline.at }, outDir, state));
 }
 
 async function downloadJobs(

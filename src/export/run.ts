@@ -169,15 +169,30 @@ export async function runExport(client: DpcClient, options: ExportRunOptions): P
   if (options.types) validateTypes(options.types);
   validateBulkDataParameters(options);
   if (options.since !== undefined && options.since !== 'auto') validateSince(options.since, now());
-  checkMaxFileBytes(options.maxFileBytes);
-  const deadline = startDeadline(options.maxWaitMs, options.signal);
-  const bounded: BoundedRunOptions = { ...options, signal: deadline.signal, deadline: deadline.at, explain: deadline.explain };
+  const result = await withBoundedRun(options.outDir, options, (state, deadline) =>
+    exportTargets(client, { ...options, signal: deadline.signal, deadline: deadline.at, explain: deadline.explain }, state),
+  );
+  // groups that finished despite the abort do not make the run complete
+  if (options.signal?.aborted) throw interrupted(options.outDir);
+  return result;
+}
+
+/**
+ * `work` on the output folder's locked state (withLockedState) within the run's bounds: `maxFileBytes` checked first,
+ * and a `maxWaitMs` deadline whose signal `work` is to use. A failure the deadline caused comes out as ERR_TIMEOUT
+ * naming it; any failure after the caller's abort as `interrupted`.
+ */
+export async function withBoundedRun<T>(
+  outDir: string,
+  bounds: { maxWaitMs?: number; maxFileBytes?: number; signal?: AbortSignal },
+  work: (state: StateStore, deadline: Deadline) => Promise<T>,
+): Promise<T> {
+  checkMaxFileBytes(bounds.maxFileBytes);
+  const deadline = startDeadline(bounds.maxWaitMs, bounds.signal);
   try {
-    const result = await withLockedState(options.outDir, (state) => exportTargets(client, bounded, state));
-    if (options.signal?.aborted) throw interrupted(options.outDir);
-    return result;
+    return await withLockedState(outDir, (state) => work(state, deadline));
   } catch (error) {
-    throw options.signal?.aborted ? interrupted(options.outDir) : deadline.explain(error);
+    throw bounds.signal?.aborted ? interrupted(outDir) : deadline.explain(error);
   }
 }
 
