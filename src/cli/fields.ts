@@ -17,6 +17,7 @@ const FLAG_FOR_FIELD: Readonly<Record<string, string>> = {
   within: '--within',
   members: '--patients',
   pollInterval: '--poll-interval',
+  maxWait: '--max-wait',
   maxFileBytes: '--max-file-size',
   elements: '--elements',
   typeFilter: '--type-filter',

@@ -354,6 +354,9 @@ describe('the CLI, unattended', () => {
     for (const bad of ['0', 'lots', '4GB', '-1MiB', '']) expect(() => parseSize(bad, 'maxFileSize')).toThrow(/^maxFileSize: invalid size/);
     const { code, stderr } = await dpc('export', 'run', '--patient-level', '--max-wait', 'soon');
     expect(code).toBe(2);
-    expect(JSON.parse(stderr)).toMatchObject({ eventId: 'error', code: 'ERR_USAGE', message: expect.stringMatching(/^maxWait: invalid duration "soon"/) });
+    expect(JSON.parse(stderr)).toMatchObject({ eventId: 'error', code: 'ERR_USAGE', message: expect.stringMatching(/^--max-wait: invalid duration "soon"/) });
+    const size = await dpc('export', 'run', '--patient-level', '--max-file-size', '4GB');
+    expect(size.code).toBe(2);
+    expect(JSON.parse(size.stderr)).toMatchObject({ eventId: 'error', code: 'ERR_USAGE', message: expect.stringMatching(/^--max-file-size: invalid size "4GB"/) });
   });
 });

@@ -66,7 +66,7 @@ const BOUND_OPTIONS = {
 } as const;
 
 function boundsOf(argv: { maxWait: string; maxFileSize: string }): { maxWaitMs: number; maxFileBytes: number } {
-  return { maxWaitMs: parseDuration(argv.maxWait, 'maxWait'), maxFileBytes: parseSize(argv.maxFileSize, 'maxFileSize') };
+  return { maxWaitMs: parseDuration(argv.maxWait, 'maxWait'), maxFileBytes: parseSize(argv.maxFileSize, 'maxFileBytes') };
 }
 
 /** `run` and `download`: tell the server a finished job may go, as the SMART reference client offers to. */
