@@ -1,7 +1,7 @@
 /**
  * Everything the CLI prints goes through here: results to stdout (human text, or JSON with --json),
  * diagnostics to stderr, always through `redact` so no secret can slip out, and through the control-character
- * escaping of ./escape.ts so server text cannot drive the terminal.
+ * escaping of src/escape.ts so server text cannot drive the terminal.
  */
 import type { Redactor } from '../redact.js';
 import { cliProcess } from './cli-process.js';

@@ -1,6 +1,6 @@
 /**
  * Rendering query rows for a terminal or a pipe: a fixed-width table for people, CSV (RFC 4180), or JSON objects.
- * Values come from exported files (server text), so the table escapes control characters (./escape.ts) per cell.
+ * Values come from exported files (server text), so the table escapes control characters (src/escape.ts) per cell.
  * Pure.
  */
 import type { QueryColumn, QueryValue } from '../tables/index.js';
