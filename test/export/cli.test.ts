@@ -1,8 +1,9 @@
 /**
  * `dpc export` against the in-process sandbox: a real child process (the built CLI, `npm test` builds first) killed
- * with kill -9 in the middle of a download, the same command rerun, and every file ends verified; two child processes
- * racing for one output folder's lock; NDJSON log lines on a non-TTY stderr; exit codes; `status` and `verify`.
- * Runs whose process is not under test go through runCli, in this process.
+ * with kill -9 in the middle of a download, the same command rerun, and every file ends verified; two runs racing for
+ * one output folder's lock; NDJSON log lines on a non-TTY stderr; exit codes; `status` and `verify`.
+ * Runs whose process is not under test go through runCli, in this process (the lock's race between processes is
+ * test/export/lock-race.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -58,15 +59,7 @@ interface Collected {
   stderr: string[];
 }
 
-/** A child's exit code, stdout and stderr lines. */
-async function collect(args: string[]): Promise<Collected> {
-  const { lines, done } = dpc(args);
-  const stderr: string[] = [];
-  for await (const line of lines) stderr.push(line);
-  return { ...(await done), stderr };
-}
-
-/** The same as `collect`, run in this process. */
+/** `dpc args` run in this process: exit code, stdout and stderr lines. */
 async function inProcess(args: string[]): Promise<Collected> {
   const { code, stdout, stderr } = await runCli(args, { env });
   return { code, stdout, stderr: stderr === '' ? [] : stderr.replace(/\n$/, '').split('\n') };
@@ -147,7 +140,7 @@ describe('dpc export', () => {
     fx.sandbox.faults.set({ slowFirstByteMs: 1500 });
     try {
       const args = ['export', 'run', '--group', group, '--out', out, '--type', 'Patient', '--poll-interval', '50ms', '--quiet'];
-      const runs = await Promise.all([collect(args), collect(args)]);
+      const runs = await Promise.all([inProcess(args), inProcess(args)]);
       const codes = runs.map((r) => r.code);
       expect(codes.filter((c) => c === 0), JSON.stringify(runs)).toHaveLength(1);
       const loser = runs.find((r) => r.code !== 0)!;
