@@ -28,9 +28,10 @@ const machine = {
   platform: `${os.platform()} ${os.release()}`,
 };
 const target = save ? path.join(here, 'results.json') : path.join(os.tmpdir(), 'dpc-client-bench', 'results.json');
-// a run of named sections keeps the other sections' last results
-const previous = only.length > 0 ? (JSON.parse(await readFile(target, 'utf8').catch(() => '{}')).sections ?? {}) : {};
-const results = { date: new Date().toISOString(), machine, sections: { ...previous } };
+// a run of named sections keeps the other sections' last results, each with the date it was measured
+const previous = only.length > 0 ? JSON.parse(await readFile(target, 'utf8').catch(() => '{}')) : {};
+const date = new Date().toISOString();
+const results = { date, machine, sections: { ...previous.sections }, measured: { ...previous.measured } };
 console.log(`machine: ${machine.cpus}, ${machine.memoryGiB} GiB, node ${machine.node}`);
 
 for (const [name, file, { optIn = false } = {}] of sections) {
@@ -39,6 +40,7 @@ for (const [name, file, { optIn = false } = {}] of sections) {
   const { run } = await import(new URL(file, import.meta.url).href);
   const rows = await run({ log: (line) => console.log(`   ${line}`) });
   results.sections[name] = rows;
+  results.measured[name] = date;
   printTable(rows);
 }
 

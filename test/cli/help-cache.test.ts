@@ -4,8 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { cachedHelp, CACHED_HELP_WIDTHS } from '../../src/cli/help-cache.js';
-import { assertBuilt, runCli, spawnCli } from './run-cli.js';
-
+import { runCli, spawnCli } from './run-cli.js';
 
 /** What yargs itself prints for these args at this width (in-process runs never use the cache). */
 async function throughYargs(args: string[], columns: number): Promise<string> {
@@ -14,7 +13,6 @@ async function throughYargs(args: string[], columns: number): Promise<string> {
 
 describe('cold-start answers', () => {
   it.each(CACHED_HELP_WIDTHS)('the built help at %i columns is what yargs prints', async (width) => {
-    assertBuilt();
     const cached = await spawnCli(['--help'], { env: { COLUMNS: String(width) } });
     expect(cached.code).toBe(0);
     expect(cached.stdout).toBe(await throughYargs(['--help'], width));
