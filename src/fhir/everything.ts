@@ -9,7 +9,7 @@ import { DpcError, isDpcError } from '../errors.js';
 import { validateSince } from '../export/job.js';
 import { readLines } from '../export/outcomes.js';
 import type { DpcClient } from '../client.js';
-import { resolvePatient, resolvePractitioner, attestationFor } from './lookup.js';
+import { isPatientId, resolvePatient, resolvePractitioner, attestationFor } from './lookup.js';
 import { mbiOf } from './resources.js';
 import { isValidMbi, isValidNpi } from './validate.js';
 
@@ -74,14 +74,12 @@ export interface PointOfCare {
   provenance: string;
 }
 
-const PATIENT_ID = /^(Patient\/)?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-
 /**
  * The patient (by MBI or DPC id) and practitioner (by NPI or DPC id) of a point-of-care request, and the attestation
  * DPC requires for it. Identifiers are checked before anything is sent.
  */
 export async function pointOfCare(client: DpcClient, patientRef: string, practitionerRef: string): Promise<PointOfCare> {
-  if (!isValidMbi(patientRef) && !PATIENT_ID.test(patientRef)) {
+  if (!isValidMbi(patientRef) && !isPatientId(patientRef)) {
     throw new DpcError('ERR_INPUT', `patient: ${JSON.stringify(patientRef)} is neither an MBI nor a DPC patient id (UUID)`, { field: 'patient' });
   }
   if (/^\d+$/.test(practitionerRef) && !isValidNpi(practitionerRef)) {

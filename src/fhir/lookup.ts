@@ -45,12 +45,17 @@ export async function resolveGroup(client: DpcClient, npiOrId: string): Promise<
 /** Lookups in flight at once when resolving many MBIs. */
 const LOOKUP_CONCURRENCY = 8;
 
+/** A patient id as DPC issues them (a UUID), bare or as `Patient/<id>`. Pure. */
+export function isPatientId(ref: string): boolean {
+  return isUuid(stripType(ref, 'Patient'));
+}
+
 /**
  * Pure: group members as given (MBIs, card-printed MBIs, patient ids), checked before anything is sent, so a typo is
  * named here rather than as DPC's "Cannot find 1 patient(s)", which names none.
  */
 export function memberRefProblems(refs: readonly string[]): string[] {
-  return refs.filter((r) => !isValidMbi(r) && !isUuid(stripType(r, 'Patient'))).map((r) => `${JSON.stringify(r)} is neither an MBI (e.g. 1S00E00AA01) nor a patient id`);
+  return refs.filter((r) => !isValidMbi(r) && !isPatientId(r)).map((r) => `${JSON.stringify(r)} is neither an MBI (e.g. 1S00E00AA01) nor a patient id`);
 }
 
 /** Throws ERR_INPUT naming every member reference that is neither an MBI nor a patient id. */
