@@ -30,7 +30,8 @@ export async function serverConfirms(
   if (file.sha256 === undefined) return true;
   const url = transport.resolve(file.url);
   try {
-    const response = await transport.stream({
+    // text(): the transport reads the (empty) HEAD body to its end, bounded, and frees the connection
+    const response = await transport.text({
       method: 'HEAD',
       path: url.href,
       auth: fileRequestAuth(transport, url, options.requiresAccessToken),
@@ -38,7 +39,6 @@ export async function serverConfirms(
       okStatuses: [200, 304],
       signal: options.signal,
     });
-    response.body.resume();
     return response.status === 304 || etagHex(headerValue(response.headers.etag)) === recorded.sha256;
   } catch (error) {
     if (isDpcError(error, 'ERR_ABORTED')) throw error;
