@@ -167,7 +167,6 @@ interface Attempt {
  * One past a size bound is `final`: another attempt cannot help (the server would send the same).
  */
 class BodyFailure extends DpcError {
-  readonly final: boolean;
   constructor(
     message: string,
     readonly temp: string,
@@ -176,7 +175,10 @@ class BodyFailure extends DpcError {
     readonly sizeBound?: SizeBound,
   ) {
     super('ERR_NETWORK', message, { cause, requestId });
-    this.final = sizeBound !== undefined;
+  }
+
+  get final(): boolean {
+    return this.sizeBound !== undefined;
   }
 }
 
