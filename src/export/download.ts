@@ -277,13 +277,13 @@ async function streamKeepingGzip(body: Readable, sink: Writable, progress: (n: n
 /** Keep failed bytes aside, at most their first QUARANTINE_KEEP_BYTES; undefined when nothing was written. */
 async function quarantine(temp: string, target: DownloadTarget): Promise<{ path: string; truncatedFrom?: number } | undefined> {
   const dest = join(target.quarantineDir, target.file.name);
-  await ensurePrivateDir(target.quarantineDir);
   let size: number;
   try {
     size = (await stat(temp)).size;
   } catch {
     return undefined; // the body broke before the temp file was created
   }
+  await ensurePrivateDir(target.quarantineDir);
   await io(temp, 'quarantine', async () => {
     if (size > QUARANTINE_KEEP_BYTES) await truncate(temp, QUARANTINE_KEEP_BYTES);
     await rename(temp, dest);
