@@ -67,8 +67,8 @@ export interface SandboxRegistration {
  * Failures are plain Errors naming the step; the sandbox's own text is quoted, not trusted.
  */
 export async function registerWithSandbox(origin: string, publicKeyPem: string, options: { label?: string; organizationName?: string } = {}): Promise<SandboxRegistration> {
-  const org = await postJson<CreateOrganizationResponse>(origin, adminPaths.organizations(), (options.organizationName ? { name: options.organizationName } : {}) satisfies CreateOrganizationRequest);
-  const key = await postJson<RegisterKeyResponse>(origin, adminPaths.organizationKeys(org.orgId), { key: publicKeyPem, label: options.label } satisfies RegisterKeyRequest);
+  const org = await adminJson<CreateOrganizationResponse>(origin, 'POST', adminPaths.organizations(), (options.organizationName ? { name: options.organizationName } : {}) satisfies CreateOrganizationRequest);
+  const key = await adminJson<RegisterKeyResponse>(origin, 'POST', adminPaths.organizationKeys(org.orgId), { key: publicKeyPem, label: options.label } satisfies RegisterKeyRequest);
   return { orgId: org.orgId, clientToken: org.clientToken, keyId: key.id };
 }
 
@@ -89,10 +89,6 @@ export class SandboxAdminError extends Error {
   constructor(message: string, readonly status: number, readonly serverMessage: string) {
     super(message);
   }
-}
-
-async function postJson<T>(origin: string, path: string, body: unknown): Promise<T> {
-  return adminJson<T>(origin, 'POST', path, body);
 }
 
 async function adminJson<T>(origin: string, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {

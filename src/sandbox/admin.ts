@@ -53,7 +53,7 @@ function testModeOnly(app: App): void {
 }
 
 /** Pure: why a clock request is not exactly one of `{advanceMs}`, `{set}` (finite epoch ms) or `{reset: true}`. */
-export function clockProblem(body: Record<string, unknown>): string | undefined {
+function clockProblem(body: Record<string, unknown>): string | undefined {
   const usage = 'Request body must be {"advanceMs": ms}, {"set": epochMs} or {"reset": true}';
   const keys = Object.keys(body);
   if (keys.length !== 1) return usage;

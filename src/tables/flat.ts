@@ -4,7 +4,6 @@
  * the unnested element for line, diagnosis and procedure tables). Paths follow Blue Button (BFD v1) as DPC serves it.
  * Pure data plus SQL generation.
  */
-import { rawTableName } from './schema.js';
 
 export interface FlatColumn {
   name: string;
@@ -211,9 +210,4 @@ export function flatTableSql(table: FlatTable, rawSource: string): string {
   const element = `{${table.columns.filter(readsElement).map((c) => `'${c.name}': ${cast(c)}`).join(', ')}}`;
   const list = table.where ? `list_filter(r."${table.unnest}", lambda x: ${table.where})` : `r."${table.unnest}"`;
   return `SELECT\n  ${[...outer, `unnest(list_transform(${list}, lambda x: ${element}), recursive := true)`].join(',\n  ')}\nFROM ${rawSource} r`;
-}
-
-/** Raw table a flat table reads. Pure. */
-export function rawTableOf(table: FlatTable): string {
-  return rawTableName(table.from);
 }
