@@ -5,7 +5,7 @@
  * Hand-written rather than `write-file-atomic`: 8.0.0 does not fsync the folder after the rename and needs Node >= 22.
  */
 import { randomBytes } from 'node:crypto';
-import { access, chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { access, chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { DpcError } from './errors.js';
 
@@ -137,6 +137,15 @@ export function readProblem(cause: unknown): string {
  */
 export function unreadableInput(path: string, what: string, cause: unknown, code: 'ERR_INPUT' | 'ERR_KEY' = 'ERR_INPUT'): DpcError {
   return new DpcError(code, `${path}: cannot read the ${what} (${readProblem(cause)})`, { cause, location: path });
+}
+
+/** Check that a folder the user named is there before walking it; see unreadableInput. */
+export async function requireInputFolder(path: string, what = 'folder'): Promise<void> {
+  try {
+    await stat(path);
+  } catch (cause) {
+    throw unreadableInput(path, what, cause);
+  }
 }
 
 /** Read a text file the user named; see unreadableInput. */

@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { DpcError } from '../errors.js';
 import { isObject } from '../json.js';
-import { io, unreadableInput } from '../fs.js';
+import { io, requireInputFolder } from '../fs.js';
 import { LATEST_FILE, MANIFEST_FILE, readLatest } from './layout.js';
 import { recordedFileProblem, type Measured } from './manifest.js';
 import { discard, Meter, MiB } from './meter.js';
@@ -107,9 +107,7 @@ export function parseManifest(text: string, path: string): GroupManifest {
 
 export async function verifyExportDir(dir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   // a folder that is not there is bad input, reported like any other missing input
-  await stat(dir).catch((cause: unknown) => {
-    throw unreadableInput(dir, 'export folder', cause);
-  });
+  await requireInputFolder(dir, 'export folder');
   const manifests = await findManifests(dir, options);
   if (manifests.length === 0) {
     const where = options.latest ? 'nor does a LATEST run of it or of its group folders' : 'nor do its run or group folders';

@@ -9,7 +9,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DpcError } from '../errors.js';
 import { isValidNpi } from '../fhir/validate.js';
-import { fileExists as exists, io } from '../fs.js';
+import { fileExists as exists, io, requireInputFolder } from '../fs.js';
 import { LATEST_FILE, MANIFEST_FILE, readLatest } from '../export/layout.js';
 import { DATA_FILE_NAME } from '../export/manifest.js';
 import type { GroupManifest } from '../export/run.js';
@@ -48,6 +48,8 @@ export interface Sources {
 
 export async function findSources(dir: string): Promise<Sources> {
   const root = resolve(dir);
+  // a folder that is not there is bad input (exit 2), reported like any other missing input
+  await requireInputFolder(dir, 'export folder');
   const manifests = await chooseRuns(root);
   const sources: Sources = { runs: [], excluded: [] };
   for (const manifest of manifests) {

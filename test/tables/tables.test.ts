@@ -242,6 +242,16 @@ describe('dpc query', () => {
     expect(bad.stderr).toMatch(/^error: Binder Error: Referenced column "nope" not found[^\n]*\n$/);
   });
 
+  it('a folder that is not there is bad input, as for every other command: one line, exit 2, nothing created', async () => {
+    const missing = join(out, 'not-there');
+    for (const args of [['query', missing, 'select 1'], ['export', 'tables', missing]]) {
+      const result = await runCli(args);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr).toBe(`error: ${missing}: cannot read the export folder (not found)\n`);
+    }
+    await expect(stat(missing)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('builds the tables of an export folder first, in <dir>/tables, and escapes control characters for the terminal', async () => {
     const result = await runCli(['query', out, "select 'a' || chr(27) || '[31mb' as text"]);
     expect(result.code, result.stderr).toBe(0);
