@@ -3,9 +3,7 @@
  * per check: bad file modes, a wrong key, an unknown key id, a deleted client token, a server with a wrong Date header,
  * an unreachable server, and an unusable config file.
  */
-import { createServer, type Server } from 'node:http';
 import { chmod, copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +16,7 @@ import { runDoctor, type DoctorInput } from '../../src/doctor/probe.js';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
 import { runCli } from '../cli/run-cli.js';
 import { testKey } from '../keys.js';
+import { startFaultServer, type Reply } from '../transport/fault-server.js';
 
 let sandbox: SandboxHandle;
 let dir: string;
@@ -37,20 +36,15 @@ async function configFile(name: string, profile: Record<string, unknown>, mode =
 
 /** A server that answers /version and /metadata like DPC but with its Date header `offsetMs` off. */
 async function skewedServer(offsetMs: number): Promise<{ baseUrl: string; close(): Promise<void> }> {
-  const server: Server = createServer((req, res) => {
-    res.sendDate = false;
-    res.setHeader('Date', new Date(Date.now() + offsetMs).toUTCString());
-    if (req.url === '/api/v1/version') return res.end('1.0.0');
-    if (req.url === '/api/v1/metadata') {
-      res.setHeader('Content-Type', 'application/fhir+json');
-      return res.end(JSON.stringify({ resourceType: 'CapabilityStatement', fhirVersion: '3.0.2' }));
+  const server = await startFaultServer(({ path }): Reply => {
+    const date = new Date(Date.now() + offsetMs).toUTCString();
+    if (path === '/api/v1/version') return { headers: { date }, body: '1.0.0' };
+    if (path === '/api/v1/metadata') {
+      return { headers: { date, 'content-type': 'application/fhir+json' }, body: JSON.stringify({ resourceType: 'CapabilityStatement', fhirVersion: '3.0.2' }) };
     }
-    res.statusCode = 404;
-    res.end();
+    return { status: 404, headers: { date } };
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { baseUrl: `http://127.0.0.1:${port}/api/v1`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return { baseUrl: `${server.origin}/api/v1`, close: () => server.close() };
 }
 
 beforeAll(async () => {
