@@ -60,8 +60,7 @@ export interface RequestOptions {
   method?: HttpMethod;
   /** Path relative to the base (`/Group/1/$export`) or an absolute URL. */
   path: string;
-  /** Query parameters; URLSearchParams encoding turns `+` into `%2B` as DPC needs. */
-  /** Query parameters; a list is sent as the parameter repeated, one value each. */
+  /** Query parameters; URLSearchParams encoding turns `+` into `%2B` as DPC needs; a list is sent as the parameter repeated, one value each. */
   query?: Record<string, string | number | boolean | readonly string[] | undefined>;
   headers?: Record<string, string>;
   body?: string | Buffer;
