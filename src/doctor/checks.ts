@@ -2,6 +2,7 @@
  * `dpc doctor`'s judgements, pure: each function takes what a probe observed (file modes, HTTP answers, clocks) and
  * returns one check result with a fix hint. No I/O here; src/doctor/probe.ts gathers the facts.
  */
+import { dirname } from 'node:path';
 import { MAX_ASSERTION_LIFETIME_SEC } from '../auth/assertion.js';
 import { DPC_KEY_BITS } from '../auth/keys.js';
 
@@ -61,14 +62,9 @@ export function configCheck(f: ConfigFacts): CheckResult {
     return fail('config', `${f.path} is mode ${octal(f.mode)}: others can read the client token in it`, `chmod 600 ${f.path}`);
   }
   if (f.dirMode !== undefined && shared(f.dirMode)) {
-    return warn('config', `${f.path} is 0600 but its folder is mode ${octal(f.dirMode)}`, `chmod 700 ${dirOf(f.path)}`);
+    return warn('config', `${f.path} is 0600 but its folder is mode ${octal(f.dirMode)}`, `chmod 700 ${dirname(f.path)}`);
   }
   return pass('config', `${f.path} (0600)`);
-}
-
-function dirOf(path: string): string {
-  const cut = path.lastIndexOf('/');
-  return cut > 0 ? path.slice(0, cut) : '.';
 }
 
 export interface SettingsFacts {
