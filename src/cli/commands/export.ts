@@ -69,6 +69,15 @@ function boundsOf(argv: { maxWait: string; maxFileSize: string }): { maxWaitMs: 
   return { maxWaitMs: parseDuration(argv.maxWait, 'maxWait'), maxFileBytes: parseSize(argv.maxFileSize, 'maxFileBytes') };
 }
 
+/** Every command that waits for a job and downloads its files (`export run|download`, `patient export|everything --async`). */
+export const POLL_INTERVAL_OPTION = {
+  'poll-interval': { type: 'string', default: '20s', describe: 'Longest wait between job status polls when the server sends no Retry-After (the first are 1s, 2s, 4s…)' },
+} as const;
+
+export const GZIP_OPTION = {
+  gzip: { type: 'boolean', default: false, describe: 'Keep files gzip-compressed (<Type>-NNN.ndjson.gz)' },
+} as const;
+
 /** `run` and `download`: tell the server a finished job may go, as the SMART reference client offers to. */
 const DELETE_JOB_OPTION = {
   'delete-job': {
@@ -116,8 +125,8 @@ const run: CommandModule<GlobalArgs, RunArgs> = {
       .option('out', { type: 'string', default: 'dpc-export', describe: 'Output folder (created 0700; an existing one keeps its mode, the run writes 0700 subfolders)' })
       .option('concurrency', { type: 'number', default: 4, describe: 'Parallel file downloads' })
       .option('group-concurrency', { type: 'number', default: 2, describe: 'Groups exported at once with --all-groups' })
-      .option('gzip', { type: 'boolean', default: false, describe: 'Keep files gzip-compressed (<Type>-NNN.ndjson.gz)' })
-      .option('poll-interval', { type: 'string', default: '20s', describe: 'Longest wait between job status polls when the server sends no Retry-After (the first are 1s, 2s, 4s…)' })
+      .options(GZIP_OPTION)
+      .options(POLL_INTERVAL_OPTION)
       .option('on-complete', { type: 'string', describe: 'Command run (by /bin/sh) when a group\'s run is complete, with its manifest.json path as last argument and in DPC_MANIFEST' })
       .options(BOUND_OPTIONS)
       .options(DELETE_JOB_OPTION)
@@ -198,8 +207,8 @@ const download: CommandModule<GlobalArgs, DownloadArgs> = {
       .positional('source', { type: 'string', demandOption: true, describe: 'Job URL or output folder' })
       .option('out', { type: 'string', describe: 'Output folder (required with a job URL)' })
       .option('concurrency', { type: 'number', default: 4, describe: 'Parallel file downloads' })
-      .option('gzip', { type: 'boolean', default: false, describe: 'Keep files gzip-compressed' })
-      .option('poll-interval', { type: 'string', default: '20s', describe: 'Longest wait between job status polls (the first are 1s, 2s, 4s…)' })
+      .options(GZIP_OPTION)
+      .options(POLL_INTERVAL_OPTION)
       .options(BOUND_OPTIONS)
       .options(DELETE_JOB_OPTION)
       .example('$0 export download https://sandbox.dpc.cms.gov/api/v1/Jobs/JOB_ID --out exports', 'fetch the files of a job started elsewhere')

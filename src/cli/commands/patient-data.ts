@@ -11,7 +11,7 @@ import type { ExportRunResult } from '../../export/index.js';
 import type { EverythingSummary, PointOfCare } from '../../fhir/everything.js';
 import { withClient, type GlobalArgs } from '../context.js';
 import type { Output } from '../output.js';
-import { finish, splitList, withProgress } from './export.js';
+import { finish, GZIP_OPTION, POLL_INTERVAL_OPTION, splitList, withProgress } from './export.js';
 import { parseDuration } from '../duration.js';
 import { runExport, runOutcomeError } from '../../export/index.js';
 import { mbiOf } from '../../fhir/resources.js';
@@ -32,7 +32,7 @@ const common = (y: Argv<GlobalArgs>) =>
     .positional('ref', { type: 'string', demandOption: true, describe: 'MBI or DPC patient id' })
     .option('practitioner', { type: 'string', demandOption: true, describe: 'NPI (or id) of the treating practitioner, attested in X-Provenance' })
     .option('since', { type: 'string', describe: 'Only resources changed after this ISO time with offset, e.g. 2025-01-01T00:00:00Z' })
-    .option('poll-interval', { type: 'string', default: '20s', describe: 'Job status poll interval when the server sends no Retry-After' });
+    .options(POLL_INTERVAL_OPTION);
 
 /** The one-patient job run through the export engine into `outDir/<MBI>/<run>/`. */
 async function runPatientJob(
@@ -48,7 +48,7 @@ async function runPatientJob(
 }
 
 /** Bad `--since` is reported before any request is made. */
-async function checkSince(since: string | undefined, now: number): Promise<void> {
+function checkSince(since: string | undefined, now: number): void {
   if (since !== undefined) validateSince(since, now);
 }
 
@@ -87,7 +87,7 @@ export const everythingCommand: CommandModule<GlobalArgs, EverythingArgs> = {
       .example('$0 patient everything 1S00E00AA01 --practitioner 1232131239 --async --out exports', 'as a job: verified NDJSON in exports/1S00E00AA01/<run>/') as unknown as Argv<EverythingArgs>,
   handler: (argv) =>
     withClient(argv, async (client, output) => {
-      await checkSince(argv.since, client.now());
+      checkSince(argv.since, client.now());
       const care = await pointOfCare(client, argv.ref, argv.practitioner);
       if (argv.async) {
         const result = await runPatientJob(client, output, { ...argv, out: argv.out ?? 'dpc-export' }, care, true);
@@ -124,12 +124,12 @@ export const patientExportCommand: CommandModule<GlobalArgs, ExportArgs> = {
     common(y as Argv<GlobalArgs>)
       .option('out', { type: 'string', demandOption: true, describe: 'Output folder (created 0700); files go to <out>/<MBI>/<run>/' })
       .option('type', { type: 'string', array: true, describe: 'Resource types, e.g. Patient,Coverage (default: all)', coerce: splitList })
-      .option('gzip', { type: 'boolean', default: false, describe: 'Keep files gzip-compressed' })
+      .options(GZIP_OPTION)
       .example('$0 patient export 1S00E00AA01 --practitioner 1232131239 --out exports', "one patient's files, verified, with manifest.json")
       .example('$0 patient export 1S00E00AA01 --practitioner 1232131239 --out exports --type ExplanationOfBenefit --json', 'claims only, JSON summary') as unknown as Argv<ExportArgs>,
   handler: (argv) =>
     withClient(argv, async (client, output) => {
-      await checkSince(argv.since, client.now());
+      checkSince(argv.since, client.now());
       const care = await pointOfCare(client, argv.ref, argv.practitioner);
       const result = await runPatientJob(client, output, argv, care, false);
       finish(output, result, runOutcomeError(result));
