@@ -3,8 +3,6 @@
  * checksum is ours (R/DataResource.java). Over loopback against the sandbox, plus a tiny server for the answers the
  * sandbox never gives (another ETag, an error).
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '../../src/client.js';
 import type { VerifiedFile } from '../../src/export/download.js';
@@ -12,6 +10,7 @@ import type { PlannedFile } from '../../src/export/manifest.js';
 import { etagHex, serverConfirms } from '../../src/export/resume.js';
 import { runExport } from '../../src/export/run.js';
 import { Transport, type TransportEvent } from '../../src/transport/index.js';
+import { startFaultServer, type Reply } from '../transport/fault-server.js';
 import { exportFixture, makeGroup, tempDir, type ExportFixture } from './sandbox.js';
 
 let fx: ExportFixture;
@@ -70,22 +69,15 @@ describe('serverConfirms', () => {
   const recorded: VerifiedFile = { url: '', type: 'Patient', kind: 'output', path: 'Patient-001.ndjson', bytes: 1, sha256: sha, count: 1 };
 
   async function answering(status: number, etag?: string) {
-    const seen: Array<string | undefined> = [];
-    const server = createServer((req, res) => {
-      seen.push(req.headers['if-none-match']);
-      if (etag) res.setHeader('ETag', etag);
-      res.statusCode = status;
-      res.end();
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`;
+    const server = await startFaultServer((): Reply => ({ status, headers: etag ? { etag } : {} }));
+    const base = `${server.origin}/api/v1`;
     const transport = new Transport({ baseUrl: base, retry: { maxRetries: 0 } });
     try {
       const confirmed = await serverConfirms(transport, { ...file, url: `${base}/Data/x.ndjson` }, recorded, { requiresAccessToken: false });
-      return { confirmed, seen };
+      return { confirmed, seen: server.seen.map((request) => request.headers['if-none-match']) };
     } finally {
       await transport.close();
-      await new Promise((resolve) => server.close(resolve));
+      await server.close();
     }
   }
 
