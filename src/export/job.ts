@@ -145,16 +145,8 @@ const SINCE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}
 
 /** `_since` must be ISO 8601 with an offset and not in the future (DPC answers 400 otherwise). */
 export function validateSince(since: string, now: number): void {
-  const problem = instantProblem(since, now);
+  const problem = instantFormatProblem(since) ?? (Date.parse(since) > now ? 'is in the future' : undefined);
   if (problem) throw new DpcError('ERR_INPUT', `since ${JSON.stringify(since)} ${problem}`, { field: 'since' });
-}
-
-/** Why `value` cannot be used as a `_since` (undefined when it can): not an ISO 8601 date-time with an offset, or later than `now`. Pure. */
-export function instantProblem(value: string, now: number): string | undefined {
-  const formatProblem = instantFormatProblem(value);
-  if (formatProblem) return formatProblem;
-  if (Date.parse(value) > now) return 'is in the future';
-  return undefined;
 }
 
 /** Why `value` is not an ISO 8601 date-time with an offset, as `_since` takes it (undefined when it is). Pure. */
@@ -164,7 +156,7 @@ export function instantFormatProblem(value: string): string | undefined {
 }
 
 /** How far ahead of the server's `Date` (or our clock) its transactionTime may be and still count as "now" there. */
-export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
 /**
  * Why a job's transactionTime must not be stored (undefined when it may): not an instant, or more than 5 minutes

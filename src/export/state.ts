@@ -217,7 +217,7 @@ export async function readState(path: string): Promise<StateFile> {
 }
 
 /** The journal's records in order; a last line without its newline is a torn append and is skipped. */
-export async function readJournal(path: string): Promise<JournalRecord[]> {
+async function readJournal(path: string): Promise<JournalRecord[]> {
   const text = await readTextIfExists(path);
   if (text === undefined) return [];
   const lines = text.split('\n');
