@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { createClient } from '../client.js';
+import { createClient, type DpcClient } from '../client.js';
+import type { SandboxHandle, SeedInfo } from '../sandbox/index.js';
 import { createGroup, listGroups } from '../fhir/groups.js';
 import { attestationFor } from '../fhir/lookup.js';
 import { listPatients } from '../fhir/patients.js';
@@ -45,13 +46,7 @@ export interface ExportBenchResult {
 const execFileAsync = promisify(execFile);
 
 export async function benchmarkExport(options: ExportBenchOptions): Promise<ExportBenchResult> {
-  const { startSandbox } = await import('../sandbox/index.js');
-  const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), 'dpc-export-bench-')));
-  const sandbox = await startSandbox({ seed: true, testMode: true, jobDurationMs: 0, exportScale: options.exportScale, stateDir: join(workDir, 'sandbox') });
-  const seed = sandbox.seed!;
-  const client = createClient({ baseUrl: sandbox.baseUrl, clientToken: seed.clientToken, privateKey: await readFile(seed.privateKeyPath, 'utf8'), keyId: seed.keyId });
-  try {
-    const groupId = await benchGroup(client, options.patients);
+  return withBenchSandbox('dpc-export-bench-', options, async ({ workDir, sandbox, seed, client, groupId }) => {
     const started = await kickoff(client.transport, { scope: { level: 'group', groupId } });
     await pollUntilComplete(client.transport, started.jobUrl, { label: 'bench', intervalMs: 500 });
 
@@ -68,6 +63,35 @@ export async function benchmarkExport(options: ExportBenchOptions): Promise<Expo
     const verified = await child('verified');
     const cliPeakRssBytes = await cliDownloadPeakRss(credentials, started.jobUrl, workDir, concurrency);
     return { bytes: verified.bytes, files: verified.files, verified, raw, ratio: verified.mibPerSecond / raw.mibPerSecond, cliPeakRssBytes };
+  });
+}
+
+export interface BenchSandbox {
+  workDir: string;
+  sandbox: SandboxHandle;
+  seed: SeedInfo;
+  /** A client of the seeded organization. */
+  client: DpcClient;
+  /** The group to export (see benchGroup). */
+  groupId: string;
+}
+
+/**
+ * A seeded test-mode sandbox (export jobs finish at once) whose state lives in `<workDir>/sandbox`, a client of its
+ * organization and a group to export, for `work`; then all is closed, and a scratch folder made here removed.
+ */
+export async function withBenchSandbox<T>(
+  prefix: string,
+  options: { exportScale: number; patients?: number; workDir?: string },
+  work: (bench: BenchSandbox) => Promise<T>,
+): Promise<T> {
+  const { startSandbox } = await import('../sandbox/index.js');
+  const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), prefix)));
+  const sandbox = await startSandbox({ seed: true, testMode: true, jobDurationMs: 0, exportScale: options.exportScale, stateDir: join(workDir, 'sandbox') });
+  const seed = sandbox.seed!;
+  const client = createClient({ baseUrl: sandbox.baseUrl, clientToken: seed.clientToken, privateKey: await readFile(seed.privateKeyPath, 'utf8'), keyId: seed.keyId });
+  try {
+    return await work({ workDir, sandbox, seed, client, groupId: await benchGroup(client, options.patients) });
   } finally {
     await client.close();
     await sandbox.close();
@@ -108,7 +132,7 @@ async function cliDownloadPeakRss(
 }
 
 /** A group of the first seeded practitioner with `patients` seeded patients (reused when it exists). */
-export async function benchGroup(client: ReturnType<typeof createClient>, patients: number | undefined): Promise<string> {
+async function benchGroup(client: DpcClient, patients: number | undefined): Promise<string> {
   const existing = (await listGroups(client))[0];
   if (existing?.id) return existing.id;
   const practitioner = (await listPractitioners(client))[0];

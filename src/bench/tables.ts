@@ -5,14 +5,12 @@
  * time is the reference (goal: exportTables ≤ 1.5 × it).
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { createClient } from '../client.js';
 import { runExport } from '../export/run.js';
-import { benchGroup } from './export.js';
+import { withBenchSandbox } from './export.js';
 import type { TablesChildInput, TablesChildOutput } from './tables-child.js';
 
 export interface TablesBenchOptions {
@@ -37,13 +35,7 @@ export interface TablesBenchResult {
 const execFileAsync = promisify(execFile);
 
 export async function benchmarkTables(options: TablesBenchOptions): Promise<TablesBenchResult> {
-  const { startSandbox } = await import('../sandbox/index.js');
-  const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), 'dpc-tables-bench-')));
-  const sandbox = await startSandbox({ seed: true, testMode: true, jobDurationMs: 0, exportScale: options.exportScale, stateDir: join(workDir, 'sandbox') });
-  const seed = sandbox.seed!;
-  const client = createClient({ baseUrl: sandbox.baseUrl, clientToken: seed.clientToken, privateKey: await readFile(seed.privateKeyPath, 'utf8'), keyId: seed.keyId });
-  try {
-    const groupId = await benchGroup(client, undefined);
+  return withBenchSandbox('dpc-tables-bench-', options, async ({ workDir, client, groupId }) => {
     const exported = await runExport(client, { outDir: join(workDir, 'export'), target: { kind: 'group', groupId }, pollIntervalMs: 500 });
     const manifest = exported.groups[0]?.manifest;
     if (!manifest) throw new Error(`bench export failed: ${exported.groups[0]?.error?.message}`);
@@ -68,9 +60,5 @@ export async function benchmarkTables(options: TablesBenchOptions): Promise<Tabl
       ratio: tables.seconds / duckdb.seconds,
       parquetBytes,
     };
-  } finally {
-    await client.close();
-    await sandbox.close();
-    if (options.workDir === undefined) await rm(workDir, { recursive: true, force: true });
-  }
+  });
 }
