@@ -8,20 +8,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assertBuilt, ROOT, runCli, spawnCli, type CliResult } from '../cli/run-cli.js';
 import type { DemoSummary } from '../../src/demo/summary.js';
+import { removeTempDirs, tempDir } from '../export/sandbox.js';
 
 const BIN = join(ROOT, 'bin', 'dpc');
-const dirs: string[] = [];
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'dpc-demo-test-'));
-  dirs.push(dir);
-  return dir;
-}
 
 interface Running {
   stdout(): string;
@@ -107,7 +101,7 @@ let plainRun: Promise<CliResult>;
 beforeAll(async () => {
   assertBuilt();
   let keepParent: string;
-  [jsonDir, keepParent, ownTmp] = await Promise.all([tempDir(), tempDir(), tempDir()]);
+  [jsonDir, keepParent, ownTmp] = await Promise.all([tempDir('dpc-demo-test-'), tempDir('dpc-demo-test-'), tempDir('dpc-demo-test-')]);
   keepDir = join(keepParent, 'kept'); // made by the demo itself (under umask 000)
   keep = startDemo(['--dir', keepDir, '--keep', '--debug']);
   // a child: the demo's temporary folder comes from the process's TMPDIR
@@ -118,7 +112,7 @@ beforeAll(async () => {
 afterAll(async () => {
   keep?.signal('SIGTERM');
   await keep?.exited;
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  await removeTempDirs();
 });
 
 describe('dpc demo without --dir', () => {
@@ -226,7 +220,7 @@ describe('dpc demo --keep', () => {
     const exports = Object.fromEntries([...keep.stderr().matchAll(/export (DPC_\w+)=(.*)/g)].map((m) => [m[1]!, m[2]!]));
     expect(exports.DPC_BASE_URL).toBe(baseUrl);
     expect(exports.DPC_CLIENT_TOKEN).toBe(`"$(cat ${join(keepDir, 'client-token.txt')})"`);
-    const home = await tempDir();
+    const home = await tempDir('dpc-demo-test-');
     const groups = await runCli(['group', 'list', '--json'], {
       env: {
         HOME: home,
@@ -261,7 +255,7 @@ describe('dpc demo --keep', () => {
 
 describe('dpc demo failures', () => {
   it('closes the sandbox and exits 1 with one line when interrupted mid-journey', async () => {
-    const run = startDemo(['--dir', await tempDir()]);
+    const run = startDemo(['--dir', await tempDir('dpc-demo-test-')]);
     await run.waitForStderr(/ 1\/10 embedded DPC sandbox/);
     run.signal('SIGINT');
     expect(await run.exited).toBe(1);
@@ -269,13 +263,13 @@ describe('dpc demo failures', () => {
   });
 
   it('refuses a folder that already holds files, and a bad --scale, with exit 2', async () => {
-    const dir = await tempDir();
+    const dir = await tempDir('dpc-demo-test-');
     await writeFile(join(dir, 'notes.txt'), 'mine\n');
     const busy = await runCli(['demo', '--dir', dir]);
     expect(busy.code).toBe(2);
     expect(busy.stderr).toBe(`error: --dir ${dir} is not empty; give a new or empty folder (the demo writes keys, a client token and an export there)\n`);
     expect(await readdir(dir)).toEqual(['notes.txt']);
-    const scale = await runCli(['demo', '--scale', '0', '--dir', await tempDir()]);
+    const scale = await runCli(['demo', '--scale', '0', '--dir', await tempDir('dpc-demo-test-')]);
     expect(scale.code).toBe(2);
     expect(scale.stderr).toBe('error: --scale must be an integer from 1 to 100, got 0\n');
   });
