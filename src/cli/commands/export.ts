@@ -11,6 +11,7 @@ import { outputFor, withClient, type GlobalArgs } from '../context.js';
 import { formatTable, markPrintedWithResult, type Output } from '../output.js';
 import { parseDuration } from '../duration.js';
 import { parseSize } from '../size.js';
+import { positiveInt, splitList } from '../flag-values.js';
 import { plural } from '../../plural.js';
 import { tablesCommand } from './tables.js';
 import { runExport, runOutcomeError, exportStatus, downloadExisting, verifyExportDir, cancelExport } from '../../export/index.js';
@@ -29,10 +30,6 @@ const LAYOUT = [
     'verification twice are kept in <out>/.quarantine/<group>/<run>/. State (resume, --since auto): <out>/.dpc-export-state.json and, while a run is going, .dpc-export-state.journal.',
   ].join(' '),
 ].join('\n\n');
-
-function usage(message: string, location: string): DpcError {
-  return new DpcError('ERR_USAGE', message, { location });
-}
 
 interface RunArgs extends GlobalArgs {
   group?: string;
@@ -95,13 +92,8 @@ function targetOf(argv: RunArgs): ExportTarget {
     argv.patientLevel && ({ kind: 'patient' } as const),
     argv.system && ({ kind: 'system' } as const),
   ].filter((t) => t !== false);
-  if (chosen.length !== 1) throw usage('name exactly one of --group, --npi, --all-groups, --patient-level, --system', '--group');
+  if (chosen.length !== 1) throw new DpcError('ERR_USAGE', 'name exactly one of --group, --npi, --all-groups, --patient-level, --system', { location: '--group' });
   return chosen[0]!;
-}
-
-export function positiveInt(value: number, flag: string): number {
-  if (!Number.isInteger(value) || value < 1 || value > 64) throw usage(`${flag} must be an integer from 1 to 64`, flag);
-  return value;
 }
 
 const run: CommandModule<GlobalArgs, RunArgs> = {
@@ -292,10 +284,6 @@ export const exportCommand: CommandModule<GlobalArgs, GlobalArgs> = {
       .example('$0 export verify exports', 're-hash the files on disk against their manifests'),
   handler: () => undefined,
 };
-
-export function splitList(values: string[] | undefined): string[] | undefined {
-  return values?.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
-}
 
 /**
  * Run with progress shown until the work ends (bars are gone before the summary prints), and Ctrl-C/SIGTERM turned

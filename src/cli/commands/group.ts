@@ -16,6 +16,7 @@ import { mbiOf, memberPatientId, attributedNpi } from '../../fhir/resources.js';
 import { memberStatus } from '../../roster/expiry.js';
 import { createGroup, listGroups, addMembers, removeMembers, replaceGroup, deleteGroup } from '../../fhir/groups.js';
 import { parseDuration } from '../duration.js';
+import { splitList } from '../flag-values.js';
 import { findExpiring, renewExpiring } from '../../roster/renew.js';
 
 const DEFAULT_WITHIN = '14d';
@@ -37,7 +38,7 @@ const provenanceOption = (y: Argv<GlobalArgs>) =>
 
 /** `--patients A B,C` → [A, B, C], each checked to be an MBI or a patient id before anything is sent. */
 function memberRefs(values: readonly string[] | undefined): string[] {
-  const refs = (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  const refs = splitList(values) ?? [];
   checkMemberRefs(refs);
   return refs;
 }
