@@ -5,6 +5,7 @@
 import { dirname } from 'node:path';
 import { MAX_ASSERTION_LIFETIME_SEC } from '../auth/assertion.js';
 import { DPC_KEY_BITS } from '../auth/keys.js';
+import { parseHttpDate } from '../transport/http-date.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
 
@@ -160,8 +161,8 @@ const AHEAD_LIMIT_S = 300 - MAX_ASSERTION_LIFETIME_SEC;
  * and one 290 s slow fails ("Invalid JWT", expired on arrival). Skew is local − server: positive when we are ahead.
  */
 export function clockCheck(f: ClockFacts): CheckResult {
-  const serverMs = f.serverDate === undefined ? NaN : Date.parse(f.serverDate);
-  if (!Number.isFinite(serverMs)) return skip('clock', 'the server sent no usable Date header');
+  const serverMs = parseHttpDate(f.serverDate);
+  if (serverMs === undefined) return skip('clock', 'the server sent no usable Date header');
   const skewS = Math.round((f.localMs - serverMs) / 1000);
   const seconds = Math.abs(skewS);
   const said = skewS >= 0 ? `${seconds} s ahead of` : `${seconds} s behind`;
