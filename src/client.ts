@@ -97,9 +97,8 @@ export function createClient(options: DpcClientOptions): DpcClient {
   const ownsDispatcher = options.dispatcher === undefined;
   const dispatcher = options.dispatcher ?? newConnectionPool();
   const now = options.now ?? Date.now;
+  // the token manager records the client token and a fixed access token in it (and every token it exchanges)
   const redactor = options.redactor ?? new Redactor();
-  redactor.add(options.clientToken);
-  redactor.add(options.accessToken);
 
   // the transport asks the token manager for bearer tokens, and the manager exchanges through the transport
   let tokens: TokenManager | undefined;

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { acceptFor, backoffDelay, defaultRetryPolicy, mayRetry, parseErrorBody, parseHttpDate, parseRetryAfter, RetryBudget, serverNow, serverText } from '../../src/transport/index.js';
 import { redact, redactUrl, Redactor } from '../../src/redact.js';
+import { createClient } from '../../src/client.js';
+import { testKey } from '../keys.js';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
 
@@ -104,5 +106,17 @@ describe('redaction', () => {
     expect(other.redact('client-one-secret')).toBe('client-one-secret');
     for (let i = 0; i < 100; i++) mine.addShortLived(`access-token-${i}`);
     expect(mine.redact('access-token-0 access-token-99 client-one-secret')).toBe('access-token-0 [REDACTED] [REDACTED]');
+  });
+
+  it("a client's redactor knows the client token and a fixed access token it was given", async () => {
+    const baseUrl = 'https://dpc.example.org/api/v1';
+    const withKey = createClient({ baseUrl, clientToken: 'opaque-client-token', privateKey: testKey(1), keyId: '33333333-3333-4333-8333-333333333333' });
+    const withToken = createClient({ baseUrl, accessToken: 'opaque-access-token' });
+    try {
+      expect(withKey.redactor.redact('x opaque-client-token y')).toBe('x [REDACTED] y');
+      expect(withToken.redactor.redact('x opaque-access-token y')).toBe('x [REDACTED] y');
+    } finally {
+      await Promise.all([withKey.close(), withToken.close()]);
+    }
   });
 });
