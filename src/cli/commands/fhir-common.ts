@@ -14,12 +14,8 @@ import { readInputText } from '../../fs.js';
 import { entryProblems, inputRejected } from '../../fhir/validate.js';
 import { outcomeErrors, validateOnServer } from '../../fhir/server-validate.js';
 
-export async function readText(path: string): Promise<string> {
-  return readInputText(path);
-}
-
 export async function readJson(path: string): Promise<unknown> {
-  const text = await readText(path);
+  const text = await readInputText(path);
   try {
     return JSON.parse(text);
   } catch (cause) {

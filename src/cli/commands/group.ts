@@ -8,7 +8,7 @@ import type { DpcClient } from '../../client.js';
 import { withClient, type GlobalArgs } from '../context.js';
 import { formatTable } from '../output.js';
 import { plural } from '../../plural.js';
-import { readText } from './fhir-common.js';
+import { readInputText } from '../../fs.js';
 import { attestationFromJson } from '../../fhir/provenance.js';
 import { attestationFor, checkMemberRefs, resolvePractitioner, resolvePatientIds, resolveGroup } from '../../fhir/lookup.js';
 import { listPatients } from '../../fhir/patients.js';
@@ -45,7 +45,7 @@ function memberRefs(values: readonly string[] | undefined): string[] {
 
 async function attestation(client: DpcClient, npi: string, file: string | undefined): Promise<string> {
   if (file !== undefined) {
-    return attestationFromJson(await readText(file), file);
+    return attestationFromJson(await readInputText(file), file);
   }
   return attestationFor(client, await resolvePractitioner(client, npi));
 }

@@ -3,7 +3,6 @@
  * terminal are missing values asked for. Optionally checks the result with a real token exchange and one authenticated call.
  */
 import type { KeyObject } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import type { ProfileConfig } from '../config/settings.js';

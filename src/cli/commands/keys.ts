@@ -2,7 +2,7 @@
  * `dpc keys generate|add|list|show|delete`: the guide's three openssl steps (genrsa 4096, pubout, dgst -sha256
  * over the snippet | base64) in one command, and the organization's public keys (DPC /Key).
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { outputFor, settingsFor, withClient, type GlobalArgs } from '../context.js';
@@ -73,8 +73,8 @@ const add: CommandModule<GlobalArgs, AddArgs> = {
       .example('$0 keys add --public-key pub.pem --signature sig.txt --json', 'upload and print the new key as JSON') as unknown as Argv<AddArgs>,
   handler: async (argv) => {
     const signaturePath = argv.signature ?? join(dirname(argv.publicKey), SIGNATURE_FILE);
-    const publicKeyPem = await readInput(argv.publicKey, 'public key');
-    const signature = await readInput(signaturePath, argv.signature === undefined ? 'signature (give --signature)' : 'signature');
+    const publicKeyPem = await readInputText(argv.publicKey, 'public key');
+    const signature = await readInputText(signaturePath, argv.signature === undefined ? 'signature (give --signature)' : 'signature');
     await withClient(argv, async (client, output) => {
       const key = await uploadPublicKey(client, { publicKeyPem, signature, label: argv.label, source: argv.publicKey });
       const { settings } = await settingsFor(argv);
@@ -148,10 +148,6 @@ export const keysCommand: CommandModule<GlobalArgs, GlobalArgs> = {
       .example('$0 keys list', 'registered public keys'),
   handler: () => {},
 };
-
-async function readInput(path: string, what: string): Promise<string> {
-  return readInputText(path, what);
-}
 
 /** A path or name as one shell word, for copy-paste hints. */
 function shellWord(value: string): string {

@@ -8,7 +8,8 @@ import type { SyncPlan } from '../../roster/plan.js';
 import type { SyncResult } from '../../roster/apply.js';
 import { npiOf } from '../../fhir/resources.js';
 import { plural } from '../../plural.js';
-import { readJson, readText } from './fhir-common.js';
+import { readJson } from './fhir-common.js';
+import { readInputText } from '../../fs.js';
 import { syncRoster } from '../../roster/sync.js';
 import { parseDuration } from '../duration.js';
 import { planChanges } from '../../roster/plan.js';
@@ -100,7 +101,7 @@ const sync: CommandModule<GlobalArgs, SyncArgs> = {
     withClient(argv, async (client, output) => {
       const input = {
         file: argv.file,
-        text: await readText(argv.file),
+        text: await readInputText(argv.file),
         ...(argv.patients ? { patients: { location: argv.patients, json: await readJson(argv.patients) } } : {}),
         ...(argv.practitioners ? { practitioners: { location: argv.practitioners, json: await readJson(argv.practitioners) } } : {}),
       };
