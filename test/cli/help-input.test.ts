@@ -4,7 +4,7 @@
  * one error shape (exit 2) for every input that is not there.
  */
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,7 +57,7 @@ describe('-h and completion', () => {
     await writeFile(env().DPC_CONFIG, JSON.stringify({ profiles: { work: { baseUrl: 'https://dpc.example/api/v1' } } }));
     // `dpc` on PATH, as after `npm i -g`
     const bin = join(dir, 'bin');
-    await import('node:fs/promises').then((fs) => fs.mkdir(bin));
+    await mkdir(bin);
     await writeFile(join(bin, 'dpc'), `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, 'bin/dpc')}" "$@"\n`);
     await chmod(join(bin, 'dpc'), 0o755);
     const script = join(dir, 'dpc.bash');
