@@ -5,11 +5,11 @@
  * runs before it are added back to the last full export, so the tables hold the current picture and not one delta.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DpcError } from '../errors.js';
 import { isValidNpi } from '../fhir/validate.js';
-import { fileExists as exists, io, requireInputFolder } from '../fs.js';
+import { fileExists as exists, io, readTextIfExists, requireInputFolder } from '../fs.js';
 import { LATEST_FILE, MANIFEST_FILE, readLatest } from '../export/layout.js';
 import { DATA_FILE_NAME } from '../export/manifest.js';
 import type { GroupManifest } from '../export/run.js';
@@ -67,14 +67,16 @@ interface RunManifest {
   manifest: GroupManifest;
 }
 
-async function readRunManifest(runDir: string): Promise<RunManifest> {
+/** Undefined when the folder has no manifest.json (not a run folder). */
+async function readRunManifest(runDir: string): Promise<RunManifest | undefined> {
   const path = join(runDir, MANIFEST_FILE);
-  const text = await io(path, 'read manifest', () => readFile(path, 'utf8'));
-  return { runDir, text, manifest: parseManifest(text, path) };
+  const text = await readTextIfExists(path);
+  return text === undefined ? undefined : { runDir, text, manifest: parseManifest(text, path) };
 }
 
 async function chooseRuns(root: string): Promise<RunManifest[]> {
-  if (await exists(join(root, MANIFEST_FILE))) return [await readRunManifest(root)];
+  const run = await readRunManifest(root);
+  if (run) return [run];
   if (await exists(join(root, LATEST_FILE))) return groupRuns(root);
   let groups = await groupFolders(root);
   // a folder holding an output folder (the demo's: keys/, export/<group>/…)
@@ -98,8 +100,8 @@ async function groupRuns(groupDir: string): Promise<RunManifest[]> {
   const runs = (await subfolders(groupDir)).filter((name) => name <= latest).reverse();
   const chosen: RunManifest[] = [];
   for (const run of runs) {
-    if (!(await exists(join(groupDir, run, MANIFEST_FILE)))) continue;
     const loaded = await readRunManifest(join(groupDir, run));
+    if (!loaded) continue;
     chosen.unshift(loaded);
     if (!isIncremental(loaded.manifest)) break;
   }
