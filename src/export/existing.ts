@@ -9,7 +9,7 @@ import type { ExportEventHandler } from './events.js';
 import { DEFAULT_POLL_INTERVAL_MS, pollOnce, pollUntilComplete, readManifestPages, type PollResult } from './job.js';
 import { Limiter } from './limit.js';
 import { FOLDER_NAME } from './layout.js';
-import { downloadJob, runFor, withBoundedRun, type ExportRunResult, type GroupResult } from './run.js';
+import { DEFAULT_CONCURRENCY, downloadJob, runFor, withBoundedRun, type ExportRunResult, type GroupResult } from './run.js';
 import { StateStore } from './state.js';
 import type { DpcClient } from '../client.js';
 
@@ -132,7 +132,7 @@ async function downloadJobs(
         return jobUrl ? [{ label, jobUrl }] : [];
       });
   if (jobs.length === 0) throw new DpcError('ERR_INPUT', `${outDir} has no unfinished export job to download`, { location: outDir });
-  const downloads = new Limiter(options.concurrency ?? 4);
+  const downloads = new Limiter(options.concurrency ?? DEFAULT_CONCURRENCY);
   const groups: GroupResult[] = [];
   for (const job of jobs) {
     const done = await pollUntilComplete(client.transport, job.jobUrl, {

@@ -161,7 +161,7 @@ export interface ExportRunResult {
   groups: GroupResult[];
 }
 
-const DEFAULT_CONCURRENCY = 4;
+export const DEFAULT_CONCURRENCY = 4;
 const DEFAULT_GROUP_CONCURRENCY = 2;
 
 export async function runExport(client: DpcClient, options: ExportRunOptions): Promise<ExportRunResult> {
