@@ -15,6 +15,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { deflateSync, gzipSync } from 'node:zlib';
+import { afterAll, beforeAll } from 'vitest';
 import { Transport } from '../../src/transport/index.js';
 import type { DpcClient } from '../../src/client.js';
 import { clientOn } from '../client-on.js';
@@ -74,6 +75,19 @@ export interface BulkServer {
 }
 
 const outcome = (text: string, severity = 'error') => JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity, code: 'processing', diagnostics: text }] });
+
+/**
+ * The server of a test file (or describe block): started before its tests, closed after them. The object returned is
+ * filled in when the server listens, so the file keeps one `const server` instead of its own beforeAll and afterAll.
+ */
+export function bulkServerForFile(config: BulkServerConfig): BulkServer {
+  const server = {} as BulkServer;
+  beforeAll(async () => {
+    Object.assign(server, await startBulkServer(config));
+  });
+  afterAll(() => server.close());
+  return server;
+}
 
 export async function startBulkServer(config: BulkServerConfig): Promise<BulkServer> {
   const kickoffs: string[] = [];

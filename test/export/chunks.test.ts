@@ -2,26 +2,19 @@
  * Bodies written in small chunks (1 byte to 2 KiB, as many servers write them) arrive intact and verified through the
  * coalescing first stage of the download, over loopback.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runExport, runOutcomeError } from '../../src/export/index.js';
-import { startBulkServer, type BulkServer } from './bulk-server.js';
+import { bulkServerForFile } from './bulk-server.js';
 import { removeTempDirs, tempDir } from './sandbox.js';
 
 const lines = Array.from({ length: 3000 }, (_, i) => `{"resourceType":"Observation","id":"o${i}","valueQuantity":{"value":${i}}}\n`);
 const content = lines.join('');
-let server: BulkServer;
+const server = bulkServerForFile({ jobs: { g: { output: [{ type: 'Observation', name: 'o.ndjson', count: lines.length }] } }, files: { 'o.ndjson': content } });
 
-beforeAll(async () => {
-  server = await startBulkServer({ jobs: { g: { output: [{ type: 'Observation', name: 'o.ndjson', count: lines.length }] } }, files: { 'o.ndjson': content } });
-});
-
-afterAll(async () => {
-  await server.close();
-  await removeTempDirs();
-});
+afterAll(removeTempDirs);
 
 describe('small server chunks', () => {
   for (const chunkBytes of [1, 1500, 2048]) {

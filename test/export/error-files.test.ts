@@ -3,12 +3,12 @@
  * reported with the server's message (partial success, exit 4), not counted as failed patients, and files whose last
  * line has no trailing newline verify against the server's count.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runExport, runOutcomeError, verifyExportDir } from '../../src/export/index.js';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
-import { startBulkServer, type BulkServer } from './bulk-server.js';
+import { bulkServerForFile } from './bulk-server.js';
 import { removeTempDirs, tempDir } from './sandbox.js';
 
 const observationFailed = JSON.stringify({
@@ -22,22 +22,15 @@ const patientFailed = JSON.stringify({
 // no newline after the last line, as many servers write NDJSON
 const patients = '{"resourceType":"Patient","id":"p1"}\n{"resourceType":"Patient","id":"p2"}';
 
-let server: BulkServer;
-
-beforeAll(async () => {
-  server = await startBulkServer({
-    jobs: {
-      g1: { output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }], error: [{ type: 'OperationOutcome', name: 'errors.ndjson', count: 1 }] },
-      g2: { output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }], error: [{ name: 'mixed.ndjson', count: 2 }] },
-    },
-    files: { 'patients.ndjson': patients, 'errors.ndjson': observationFailed, 'mixed.ndjson': `${patientFailed}\n${observationFailed}` },
-  });
+const server = bulkServerForFile({
+  jobs: {
+    g1: { output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }], error: [{ type: 'OperationOutcome', name: 'errors.ndjson', count: 1 }] },
+    g2: { output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }], error: [{ name: 'mixed.ndjson', count: 2 }] },
+  },
+  files: { 'patients.ndjson': patients, 'errors.ndjson': observationFailed, 'mixed.ndjson': `${patientFailed}\n${observationFailed}` },
 });
 
-afterAll(async () => {
-  await server.close();
-  await removeTempDirs();
-});
+afterAll(removeTempDirs);
 
 describe('server-declared error files', () => {
   it("reports an error that names no patient with the server's message; the files verify without a trailing newline", async () => {

@@ -3,7 +3,7 @@
  * DPC_MANIFEST once a group's run is complete; server- and path-borne text never becomes shell syntax; a failing
  * command is reported (ERR_HOOK, exit 1, its exit status and last stderr line) and leaves the state complete.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,22 +11,18 @@ import { runExport, runOutcomeError } from '../../src/export/index.js';
 import { StateStore } from '../../src/export/state.js';
 import { onCompleteCommand } from '../../src/cli/on-complete.js';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
-import { startBulkServer, type BulkServer } from './bulk-server.js';
+import { bulkServerForFile } from './bulk-server.js';
 import { removeTempDirs, tempDir } from './sandbox.js';
 
-let server: BulkServer;
 // a name that would run commands if it were ever pasted into the shell text
 const HOSTILE = 'out $(touch PWNED-dpc-test) `touch PWNED-dpc-test` ;touch PWNED-dpc-test \'"';
 
-beforeAll(async () => {
-  server = await startBulkServer({
-    jobs: { g1: { transactionTime: '2025-05-01T00:00:00Z', output: [{ type: 'Patient', name: 'p.ndjson', count: 1 }] } },
-    files: { 'p.ndjson': '{"resourceType":"Patient","id":"p1"}\n' },
-  });
+const server = bulkServerForFile({
+  jobs: { g1: { transactionTime: '2025-05-01T00:00:00Z', output: [{ type: 'Patient', name: 'p.ndjson', count: 1 }] } },
+  files: { 'p.ndjson': '{"resourceType":"Patient","id":"p1"}\n' },
 });
 
 afterAll(async () => {
-  await server.close();
   await removeTempDirs();
   await rm('PWNED-dpc-test', { force: true });
 });

@@ -2,32 +2,25 @@
  * Whole-organisation runs over loopback against a small Bulk Data server: a group without active members (DPC's 406)
  * is reported and skipped, the rest verifies and the run succeeds; manifests, results and folders carry the NPI.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runExport, runOutcomeError, type ExportEvent } from '../../src/export/index.js';
-import { startBulkServer, type BulkServer } from './bulk-server.js';
+import { bulkServerForFile } from './bulk-server.js';
 import { removeTempDirs, tempDir } from './sandbox.js';
 
 const patients = '{"resourceType":"Patient","id":"p1"}\n';
-let server: BulkServer;
-
-beforeAll(async () => {
-  server = await startBulkServer({
-    jobs: { 'g-full': { output: [{ type: 'Patient', name: 'p.ndjson', count: 1 }] } },
-    groups: [
-      { id: 'g-full', npi: '1234329724' },
-      { id: 'g-empty', npi: '1232131239' },
-    ],
-    noActiveMembers: ['g-empty'],
-    files: { 'p.ndjson': patients },
-  });
+const server = bulkServerForFile({
+  jobs: { 'g-full': { output: [{ type: 'Patient', name: 'p.ndjson', count: 1 }] } },
+  groups: [
+    { id: 'g-full', npi: '1234329724' },
+    { id: 'g-empty', npi: '1232131239' },
+  ],
+  noActiveMembers: ['g-empty'],
+  files: { 'p.ndjson': patients },
 });
 
-afterAll(async () => {
-  await server.close();
-  await removeTempDirs();
-});
+afterAll(removeTempDirs);
 
 describe('--all-groups', () => {
   it('skips a group without active members (406) with a reason, exports the others, and succeeds', async () => {

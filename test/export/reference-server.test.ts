@@ -17,7 +17,7 @@
  * - a P-384 EC key signs ES384 assertions (the reference server verifies ES384 as well as RS384);
  * - `dpc init --token-url auto` takes the token endpoint the server announces, as the reference client detects it.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -27,7 +27,7 @@ import { decodeProtectedHeader } from 'jose';
 import { cancelExport, exportStatus, runExport, runOutcomeError, verifyExportDir, type ExportEvent } from '../../src/export/index.js';
 import { runCli } from '../cli/run-cli.js';
 import { announcedTokenUrlProblem, capabilityTokenUrl, discoverTokenUrl, wellKnownTokenUrl } from '../../src/auth/discovery.js';
-import { startBulkServer, type BulkServer } from './bulk-server.js';
+import { bulkServerForFile } from './bulk-server.js';
 import { removeTempDirs, tempDir } from './sandbox.js';
 
 const patients = '{"resourceType":"Patient","id":"p1"}\n{"resourceType":"Patient","id":"p2"}\n';
@@ -38,39 +38,32 @@ const deletion = (id: string) =>
 /** reference server ExportManager.download with a fileError: one OperationOutcome, no newline */
 const failedFile = JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'processing', diagnostics: 'Failed to export 2.Observation.ndjson' }] });
 
-let server: BulkServer;
-
-beforeAll(async () => {
-  server = await startBulkServer({
-    jobs: {
-      system: {
-        pending: 1,
-        output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }],
-        deleted: [{ name: 'deleted.ndjson', count: 2 }],
-      },
-      // Manifest.addError: the error entry keeps the failed output's count (here 40 resources), its file has one line
-      patient: { output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }], error: [{ type: 'OperationOutcome', name: 'failed.ndjson', count: 40 }] },
-      paged: { output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }], next: 'page2' },
-      page2: { output: [{ type: 'Observation', name: 'observations.ndjson', count: 1 }], deleted: [{ name: 'deleted.ndjson', count: 2 }], next: 'page3' },
-      page3: { output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }] },
-      circle: { output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }], next: 'circle' },
-      failed: { failure: { status: 400, text: 'Failed to build export manifest.' } },
-      zipped: { output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }] },
-      done1: { output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }] },
-      done2: { output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }] },
-      slow: { pending: 1000, output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }] },
-      byUrl: { pending: 1000 },
-      expired: { expired: true },
-      cli: { pending: 1000 },
+const server = bulkServerForFile({
+  jobs: {
+    system: {
+      pending: 1,
+      output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }],
+      deleted: [{ name: 'deleted.ndjson', count: 2 }],
     },
-    files: { 'patients.ndjson': patients, 'observations.ndjson': observations, 'deleted.ndjson': deletion('p3') + deletion('p4'), 'failed.ndjson': failedFile },
-  });
+    // Manifest.addError: the error entry keeps the failed output's count (here 40 resources), its file has one line
+    patient: { output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }], error: [{ type: 'OperationOutcome', name: 'failed.ndjson', count: 40 }] },
+    paged: { output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }], next: 'page2' },
+    page2: { output: [{ type: 'Observation', name: 'observations.ndjson', count: 1 }], deleted: [{ name: 'deleted.ndjson', count: 2 }], next: 'page3' },
+    page3: { output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }] },
+    circle: { output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }], next: 'circle' },
+    failed: { failure: { status: 400, text: 'Failed to build export manifest.' } },
+    zipped: { output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }] },
+    done1: { output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }] },
+    done2: { output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }] },
+    slow: { pending: 1000, output: [{ type: 'Patient', name: 'patients.ndjson', count: 2 }] },
+    byUrl: { pending: 1000 },
+    expired: { expired: true },
+    cli: { pending: 1000 },
+  },
+  files: { 'patients.ndjson': patients, 'observations.ndjson': observations, 'deleted.ndjson': deletion('p3') + deletion('p4'), 'failed.ndjson': failedFile },
 });
 
-afterAll(async () => {
-  await server.close();
-  await removeTempDirs();
-});
+afterAll(removeTempDirs);
 
 describe('against a server behaving like the SMART reference server', () => {
   it('downloads deleted files (Bundles of DELETE requests) as their own kind, verified against their count', async () => {

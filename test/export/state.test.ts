@@ -2,13 +2,13 @@
  * The export state: journal replay and compaction (crash cases made by hand on disk), labels that are Object
  * property names, and what the server says checked before it is stored (over loopback against a small server).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { appendFile, copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runExport, runOutcomeError } from '../../src/export/index.js';
 import type { VerifiedFile } from '../../src/export/download.js';
 import { JOURNAL_FILE, STATE_FILE, StateStore } from '../../src/export/state.js';
-import { startBulkServer, type BulkServer } from './bulk-server.js';
+import { bulkServerForFile } from './bulk-server.js';
 import { removeTempDirs, tempDir } from './sandbox.js';
 
 const verified = (n: number): VerifiedFile => ({
@@ -121,13 +121,8 @@ describe('state journal', () => {
 });
 
 describe('what the server says is checked before it is stored', () => {
-  let server: BulkServer;
   const patients = '{"resourceType":"Patient","id":"p1"}\n{"resourceType":"Patient","id":"p2"}\n';
-
-  beforeAll(async () => {
-    server = await startBulkServer({ jobs: {}, files: { 'p.ndjson': patients } });
-  });
-  afterAll(() => server.close());
+  const server = bulkServerForFile({ jobs: {}, files: { 'p.ndjson': patients } });
 
   const job = (transactionTime: string) => ({ transactionTime, output: [{ type: 'Patient', name: 'p.ndjson', count: 2 }] });
   const run = (out: string, groupId: string, since?: string) => runExport(server.client(), { outDir: out, target: { kind: 'group', groupId }, since, pollIntervalMs: 10 });

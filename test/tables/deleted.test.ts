@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { runExport, runOutcomeError, type ExportRunOptions } from '../../src/export/index.js';
 import { exportTables, queryExport, type TablesEvent } from '../../src/tables/index.js';
 import { describeTablesEvent } from '../../src/cli/commands/tables.js';
-import { startBulkServer, type BulkServer } from '../export/bulk-server.js';
+import { bulkServerForFile } from '../export/bulk-server.js';
 import { removeTempDirs, tempDir } from '../export/sandbox.js';
 
 const ndjson = (...lines: object[]) => lines.map((l) => `${JSON.stringify(l)}\n`).join('');
@@ -29,7 +29,6 @@ const eob = (id: string, patient: string, lastUpdated: string, lines: number) =>
 const FULL = '2025-01-01T00:00:00Z';
 const DELTA = '2025-06-01T00:00:00Z';
 
-let server: BulkServer;
 let out: string;
 let group: string;
 
@@ -40,43 +39,41 @@ const exportGroup = async (groupId: string, options: Partial<ExportRunOptions> =
 };
 const column = async (dir: string, sql: string) => (await queryExport(dir, sql)).rows.map((row) => row[0]);
 
+const server = bulkServerForFile({
+  jobs: {
+    g1: {
+      transactionTime: FULL,
+      output: [
+        { type: 'Patient', name: 'patients.ndjson', count: 3 },
+        { type: 'ExplanationOfBenefit', name: 'eobs.ndjson', count: 2 },
+        { type: 'Observation', name: 'observations.ndjson', count: 2 },
+      ],
+    },
+    bad: { output: [{ type: 'Patient', name: 'patients.ndjson', count: 3 }], deleted: [{ name: 'bad-deleted.ndjson', count: 1 }] },
+  },
+  files: {
+    'patients.ndjson': ndjson(
+      { resourceType: 'Patient', id: 'p1', ...updated('2024-12-01T00:00:00Z') },
+      { resourceType: 'Patient', id: 'p2', gender: 'female', ...updated('2024-12-01T00:00:00Z') },
+      // updated after the incremental export's transactionTime: a deletion listed by it is older
+      { resourceType: 'Patient', id: 'p3', ...updated('2025-07-01T00:00:00Z') },
+    ),
+    'eobs.ndjson': ndjson(eob('e1', 'p1', '2024-12-01T00:00:00Z', 2), eob('e2', 'p2', '2024-12-01T00:00:00Z', 1)),
+    // no meta.lastUpdated (a generic server): the run order decides
+    'observations.ndjson': ndjson({ resourceType: 'Observation', id: 'o1' }, { resourceType: 'Observation', id: 'o2' }),
+    'patients-delta.ndjson': ndjson({ resourceType: 'Patient', id: 'p2', gender: 'male', ...updated('2025-05-01T00:00:00Z') }),
+    'deleted.ndjson': ndjson(bundle('Patient/p1'), bundle('Patient/p3', 'ExplanationOfBenefit/e1'), bundle('Observation/o1', 'Patient/never-held')),
+    'bad-deleted.ndjson': ndjson({ resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'GET', url: 'Patient/p1' } }] }),
+  },
+});
+
 beforeAll(async () => {
-  server = await startBulkServer({
-    jobs: {
-      g1: {
-        transactionTime: FULL,
-        output: [
-          { type: 'Patient', name: 'patients.ndjson', count: 3 },
-          { type: 'ExplanationOfBenefit', name: 'eobs.ndjson', count: 2 },
-          { type: 'Observation', name: 'observations.ndjson', count: 2 },
-        ],
-      },
-      bad: { output: [{ type: 'Patient', name: 'patients.ndjson', count: 3 }], deleted: [{ name: 'bad-deleted.ndjson', count: 1 }] },
-    },
-    files: {
-      'patients.ndjson': ndjson(
-        { resourceType: 'Patient', id: 'p1', ...updated('2024-12-01T00:00:00Z') },
-        { resourceType: 'Patient', id: 'p2', gender: 'female', ...updated('2024-12-01T00:00:00Z') },
-        // updated after the incremental export's transactionTime: a deletion listed by it is older
-        { resourceType: 'Patient', id: 'p3', ...updated('2025-07-01T00:00:00Z') },
-      ),
-      'eobs.ndjson': ndjson(eob('e1', 'p1', '2024-12-01T00:00:00Z', 2), eob('e2', 'p2', '2024-12-01T00:00:00Z', 1)),
-      // no meta.lastUpdated (a generic server): the run order decides
-      'observations.ndjson': ndjson({ resourceType: 'Observation', id: 'o1' }, { resourceType: 'Observation', id: 'o2' }),
-      'patients-delta.ndjson': ndjson({ resourceType: 'Patient', id: 'p2', gender: 'male', ...updated('2025-05-01T00:00:00Z') }),
-      'deleted.ndjson': ndjson(bundle('Patient/p1'), bundle('Patient/p3', 'ExplanationOfBenefit/e1'), bundle('Observation/o1', 'Patient/never-held')),
-      'bad-deleted.ndjson': ndjson({ resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'GET', url: 'Patient/p1' } }] }),
-    },
-  });
   out = await tempDir('dpc-tables-deleted-');
   group = join(out, 'g1');
   await exportGroup('g1');
 });
 
-afterAll(async () => {
-  await server.close();
-  await removeTempDirs();
-});
+afterAll(removeTempDirs);
 
 describe('deleted resources (Bulk Data 2.0 deleted files of an incremental export)', () => {
   it('removes older rows, from the raw and the flat tables, in a tables folder that read the full run and from scratch', async () => {
