@@ -14,6 +14,8 @@ describe('CLI names for library fields', () => {
     const error = new DpcError('ERR_KEY', 'k.pem: the key is encrypted; give its passphrase', { field: 'passphrase' });
     expect(cliMessage(error)).toBe('k.pem: the key is encrypted; give its passphrase (--passphrase-file or DPC_KEY_PASSPHRASE)');
     expect(cliMessage(new DpcError('ERR_USAGE', 'outDir is required to download a job URL', { field: 'outDir' }))).toBe('--out is required to download a job URL');
+    expect(cliMessage(new DpcError('ERR_CONFIG', 'https://x/fhir announces no token endpoint (…); give tokenUrl', { field: 'tokenUrl' }))).toBe('https://x/fhir announces no token endpoint (…); give tokenUrl (--token-url)');
+    expect(cliMessage(new DpcError('ERR_INPUT', 'maxWaitMs must be a positive number of milliseconds up to 2147483647, got 2592000000', { field: 'maxWaitMs' }))).toBe('--max-wait must be a positive number of milliseconds up to 2147483647, got 2592000000');
   });
 
   it('leaves messages without a known field alone', () => {
