@@ -4,6 +4,8 @@
  * the unnested element for line, diagnosis and procedure tables). Paths follow Blue Button (BFD v1) as DPC serves it.
  * Pure data plus SQL generation.
  */
+// the column expressions name these systems often: short names keep the definitions readable
+import { MBI_SYSTEM as MBI, NPI_SYSTEM as NPI } from '../shared/identifiers.js';
 
 export interface FlatColumn {
   name: string;
@@ -27,9 +29,7 @@ export interface FlatTable {
 }
 
 const BB = 'https://bluebutton.cms.gov/resources/variables/';
-const NPI = 'http://hl7.org/fhir/sid/us-npi';
 const NDC = 'http://hl7.org/fhir/sid/ndc';
-const MBI = 'http://hl7.org/fhir/sid/us-mbi';
 const HCPCS = 'https://bluebutton.cms.gov/resources/codesystem/hcpcs';
 const EOB_TYPE = 'https://bluebutton.cms.gov/resources/codesystem/eob-type';
 const DRG = `${BB}clm_drg_cd`;
