@@ -1,6 +1,7 @@
 /**
  * The test-mode fault request (`POST /__admin/faults`), checked field by field: a malformed one is refused with 400
- * naming the field, instead of being stored and silently doing nothing (`{"wrongChecksum": true}` used to be).
+ * naming the field, instead of being stored and silently doing nothing (`{"wrongChecksum": true}` used to be); and
+ * the firing of a request-level counted fault.
  */
 import type { SandboxFaults } from './export/contract.js';
 import { isRecord } from './shape.js';
@@ -47,4 +48,21 @@ export function faultProblems(body: Record<string, unknown>): string[] {
     }
   }
   return problems;
+}
+
+/**
+ * Uses up one occurrence of a request-level counted fault (`throttle`, `everythingTimeout`) when it is armed and
+ * `applies` to this request, and removes it once used up, so `GET /__admin/faults` no longer lists it. Returns the
+ * fault when it fires.
+ */
+export function fireFault<K extends 'throttle' | 'everythingTimeout'>(
+  faults: SandboxFaults,
+  name: K,
+  applies: (fault: NonNullable<SandboxFaults[K]>) => boolean = () => true,
+): NonNullable<SandboxFaults[K]> | undefined {
+  const fault = faults[name] as NonNullable<SandboxFaults[K]> | undefined;
+  if (!fault || fault.count <= 0 || !applies(fault)) return undefined;
+  fault.count -= 1;
+  if (fault.count <= 0) delete faults[name];
+  return fault;
 }

@@ -10,6 +10,7 @@ import { ApiError, errorReply, JSON_TYPE, readBody, send, serverError, unauthori
 import { verifyAccessToken } from './credentials.js';
 import { isUuid } from '../shared/identifiers.js';
 import { checkConsumes, checkFhirHeaders, checkProduces } from './negotiation.js';
+import { fireFault } from './faults.js';
 import { authorizePath } from './path-authorizer.js';
 import type { Ctx, Router } from './router.js';
 
@@ -80,11 +81,8 @@ function authenticate(app: App, req: IncomingMessage, url: URL): string {
 
 /** SandboxFaults.throttle: answer the next `count` matching API requests with the fault's status. */
 function throttled(app: App, res: ServerResponse, path: string): boolean {
-  const faults = app.faults();
-  const fault = faults.throttle;
-  if (!fault || fault.count <= 0 || (fault.pathIncludes !== undefined && !path.includes(fault.pathIncludes))) return false;
-  fault.count -= 1;
-  if (fault.count <= 0) delete faults.throttle;
+  const fault = fireFault(app.faults(), 'throttle', (f) => f.pathIncludes === undefined || path.includes(f.pathIncludes));
+  if (!fault) return false;
   const seconds = fault.retryAfterSeconds ?? 1;
   const headers: Record<string, string> = {};
   if (fault.retryAfter === 'http-date') headers['Retry-After'] = new Date(Date.now() + seconds * 1000).toUTCString();

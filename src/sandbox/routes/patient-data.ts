@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { App } from '../app.js';
 import type { ExportResourceType } from '../export/contract.js';
 import { ApiError, logId, type Reply } from '../http.js';
+import { fireFault } from '../faults.js';
 import { attestingPractitioner } from '../provenance.js';
 import type { Ctx, Route } from '../router.js';
 import type { PatientRecord } from '../state.js';
@@ -34,11 +35,8 @@ const GATEWAY_TIMEOUT_HTML = '<html>\r\n<head><title>504 Gateway Time-out</title
 
 /** SandboxFaults.everythingTimeout: this synchronous `$everything` timed out upstream (a reply), or not (undefined). */
 function everythingTimeout(app: App): Reply | undefined {
-  const faults = app.faults();
-  const fault = faults.everythingTimeout;
-  if (!fault || fault.count <= 0) return undefined;
-  fault.count -= 1;
-  if (fault.count <= 0) delete faults.everythingTimeout;
+  const fault = fireFault(app.faults(), 'everythingTimeout');
+  if (!fault) return undefined;
   // DPC: dpc-queue service/DataService.java retrieveData — no result within jobTimeoutInSeconds throws
   // DataRetrievalException("Failed to retrieve data"), rendered by DefaultFHIRExceptionHandler as a fatal 500.
   if (fault.status === 500) throw new ApiError(500, 'Failed to retrieve data');
