@@ -7,7 +7,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { outputFor, type GlobalArgs } from './context.js';
 import { cliProcess } from './cli-process.js';
 
-export const SHELLS = ['bash', 'zsh'] as const;
+const SHELLS = ['bash', 'zsh'] as const;
 export type Shell = (typeof SHELLS)[number];
 
 /** Pure: the completion script for a shell. */
@@ -41,12 +41,12 @@ complete -o default -F _dpc_completions dpc
 }
 
 /** The shell named by $SHELL, bash when it is neither. Pure. */
-export function shellFrom(env: Readonly<Record<string, string | undefined>>): Shell {
+function shellFrom(env: Readonly<Record<string, string | undefined>>): Shell {
   return env.SHELL?.endsWith('zsh') ? 'zsh' : 'bash';
 }
 
 /** Built-in profile names and those in the config file, for `--profile <TAB>`; a broken config file gives the built-ins. */
-export async function profileNames(explicitConfig: string | undefined, env: NodeJS.ProcessEnv = cliProcess().env): Promise<string[]> {
+async function profileNames(explicitConfig: string | undefined, env: NodeJS.ProcessEnv = cliProcess().env): Promise<string[]> {
   const { KNOWN_PROFILES } = await import('./config/settings.js');
   const { configPath, readConfig } = await import('./config/file.js');
   const file = await readConfig(configPath(env, explicitConfig)).catch(() => undefined);

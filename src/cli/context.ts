@@ -41,7 +41,7 @@ export async function settingsFor(argv: GlobalArgs, env: NodeJS.ProcessEnv = cli
 }
 
 /** Pure: what to say about a config file that does not exist, naming where its path came from. */
-export function missingConfigNote(path: string, from: '--config' | 'DPC_CONFIG' | undefined): string {
+function missingConfigNote(path: string, from: '--config' | 'DPC_CONFIG' | undefined): string {
   return from ? `the config file ${path} (${from}) does not exist` : `there is no config file at ${path}`;
 }
 

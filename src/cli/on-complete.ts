@@ -14,7 +14,7 @@ import type { GroupResult } from '../export/index.js';
 const STDERR_TAIL_BYTES = 500;
 
 /** Environment of the command: ours plus the run it is about. Pure. */
-export function onCompleteEnv(group: GroupResult, base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+function onCompleteEnv(group: GroupResult, base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const manifestPath = group.manifestPath!;
   return {
     ...base,

@@ -9,7 +9,7 @@ import { escapeControl } from '../escape.js';
 /** Rows the human table shows; the rest are counted (use --csv or --json for everything). */
 export const HUMAN_ROW_LIMIT = 1000;
 
-export function cellText(value: QueryValue): string {
+function cellText(value: QueryValue): string {
   if (value === null) return '';
   if (typeof value === 'object') return escapeControl(JSON.stringify(value));
   return escapeControl(String(value));

@@ -54,7 +54,7 @@ function checkSince(since: string | undefined, now: number): void {
 }
 
 /** Pure: the short human summary of one patient's data. */
-export function summaryText(summary: EverythingSummary, saved: string): string {
+function summaryText(summary: EverythingSummary, saved: string): string {
   const range = summary.firstClaim !== undefined ? ` (${summary.firstClaim} to ${summary.lastClaim})` : '';
   const types = Object.entries(summary.types).map(([type, n]) => `${type} ${n}`).join(', ');
   return [

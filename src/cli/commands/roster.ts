@@ -44,7 +44,7 @@ export function planSummary(plan: SyncPlan) {
 }
 
 /** The plan for people: per practitioner, who is added, renewed and removed, by MBI. Pure. */
-export function formatPlan(plan: SyncPlan): string {
+function formatPlan(plan: SyncPlan): string {
   const lines: string[] = [];
   const npis = plan.registerPractitioners.map(npiOf);
   if (npis.length > 0) lines.push(`register ${plural(npis.length, 'practitioner')}: ${npis.join(', ')}`);
@@ -60,7 +60,7 @@ export function formatPlan(plan: SyncPlan): string {
 }
 
 /** What happened, said once: registrations that happened, then one line per practitioner whose group changed. Pure. */
-export function formatResult(result: SyncResult | undefined, plan: SyncPlan, changes: number): string {
+function formatResult(result: SyncResult | undefined, plan: SyncPlan, changes: number): string {
   if (changes === 0) return result === undefined ? 'dry run: DPC already matches the roster' : 'DPC already matches the roster; nothing changed';
   if (result === undefined) return `${formatPlan(plan)}\ndry run: nothing was sent`;
   const registered = [
