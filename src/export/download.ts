@@ -5,6 +5,7 @@
  * quarantined. A body may not grow past what the manifest declares (gzip bytes on the wire against `file_length`) or
  * past `maxFileBytes` uncompressed; one retry budget covers the transport's retries and the second attempt.
  */
+import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { rename, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -214,6 +215,9 @@ async function attemptDownload(transport: Transport, target: DownloadTarget, att
   await ensurePrivateDir(target.dir);
   await io(temp, 'prepare', () => rm(temp, { force: true }));
   const sink = createWriteStream(temp, { mode: FILE_MODE, flags: 'wx', highWaterMark: STAGE_BUFFER_BYTES });
+  // opened before any byte flows: a body failing on its first chunk would otherwise race the open, leaving nothing to
+  // quarantine now and a stray temp file once the open completes
+  await io(temp, 'open', () => once(sink, 'open'));
   let measured: Measured;
   try {
     measured = keepGzip
@@ -221,6 +225,7 @@ async function attemptDownload(transport: Transport, target: DownloadTarget, att
       : await streamPlain(response.body, sink, gzipped, progress, limits, target.signal);
   } catch (cause) {
     response.body.destroy();
+    await closed(sink); // a write still in flight must not land after the temp file is truncated or moved
     if (target.signal?.aborted) {
       await rm(temp, { force: true });
       throw new DpcError('ERR_ABORTED', `download of ${file.name} was aborted`, { cause });
@@ -234,6 +239,10 @@ async function attemptDownload(transport: Transport, target: DownloadTarget, att
     throw new BodyFailure(`body of ${redactUrl(file.url)} broke after partial transfer (${reason})`, temp, cause, response.requestId);
   }
   return { temp, name, measured, problems: verifyAgainst(file, measured), requestId: response.requestId };
+}
+
+function closed(stream: Writable): Promise<void> {
+  return stream.closed ? Promise.resolve() : new Promise((resolve) => stream.once('close', () => resolve()));
 }
 
 /** Byte limits of one body: gzip bytes as received (when declared) and the content after any gunzip. */
@@ -274,14 +283,13 @@ async function streamKeepingGzip(body: Readable, sink: Writable, progress: (n: n
   return { sha256: meter.sha256, bytes: meter.bytes, lines: meter.lines, gzipBytes: tee.bytes };
 }
 
-/** Keep failed bytes aside, at most their first QUARANTINE_KEEP_BYTES; undefined when nothing was written. */
+/** Keep failed bytes aside, at most their first QUARANTINE_KEEP_BYTES; undefined (and no file) when none arrived. */
 async function quarantine(temp: string, target: DownloadTarget): Promise<{ path: string; truncatedFrom?: number } | undefined> {
   const dest = join(target.quarantineDir, target.file.name);
-  let size: number;
-  try {
-    size = (await stat(temp)).size;
-  } catch {
-    return undefined; // the body broke before the temp file was created
+  const size = await io(temp, 'quarantine', async () => (await stat(temp)).size);
+  if (size === 0) {
+    await io(temp, 'remove', () => rm(temp, { force: true }));
+    return undefined;
   }
   await ensurePrivateDir(target.quarantineDir);
   await io(temp, 'quarantine', async () => {

@@ -657,7 +657,7 @@ export function runOutcomeError(result: ExportRunResult): DpcError | undefined {
   const manifests = result.groups.flatMap((g) => (g.manifest ? [g.manifest] : []));
   const quarantined = manifests.flatMap((m) => m.quarantined);
   if (quarantined.length > 0) {
-    const details = manifests.flatMap((m) => m.quarantined.map((q) => `${m.label}: ${q.url}: ${q.problems.join('; ')} (kept at ${q.path || 'nowhere: no bytes arrived'})`));
+    const details = manifests.flatMap((m) => m.quarantined.map((q) => `${m.label}: ${q.url}: ${q.problems.join('; ')} (kept at ${q.path || 'nowhere: no bytes were written'})`));
     const { message, field } = quarantineHeadline(quarantined);
     return new DpcError('ERR_INTEGRITY', message, { details, ...(field ? { field } : {}) });
   }
