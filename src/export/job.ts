@@ -301,9 +301,6 @@ export interface PollOptions {
   deadline?: number;
   signal?: AbortSignal;
   onEvent?: ExportEventHandler;
-  /** Injected in tests of the schedule; defaults to real timers. */
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-  random?: () => number;
 }
 
 export const DEFAULT_POLL_INTERVAL_MS = 20_000;
@@ -379,13 +376,12 @@ export async function readManifestPages<P extends PollResult>(jobUrl: string, fi
 }
 
 async function pollPage(transport: Transport, jobUrl: string, options: PollOptions): Promise<CompletePoll> {
-  const sleepFor = options.sleep ?? ((ms: number, signal?: AbortSignal) => sleep(ms, undefined, { signal }));
   const shownUrl = redactUrl(jobUrl);
   // an abort mid-wait (Ctrl-C, or the run's deadline timer, which can fire inside a wait planned to end in time) is
   // an ERR_ABORTED like one mid-request, so the run names its cause instead of a bare AbortError
   const wait = async (ms: number): Promise<void> => {
     try {
-      await sleepFor(ms, options.signal);
+      await sleep(ms, undefined, { signal: options.signal });
     } catch (cause) {
       if (options.signal?.aborted) throw new DpcError('ERR_ABORTED', `GET ${shownUrl} was aborted while waiting to poll again`, { cause });
       throw cause;
@@ -399,7 +395,7 @@ async function pollPage(transport: Transport, jobUrl: string, options: PollOptio
       budget.reset();
     } catch (error) {
       if (!isTransient(error)) throw error;
-      const retryInMs = errorBackoff(budget.retries, options.intervalMs, options.random ?? Math.random);
+      const retryInMs = errorBackoff(budget.retries, options.intervalMs, Math.random);
       const verdict = budget.take(retryInMs);
       if (verdict === 'deadline') throw stillWaiting(shownUrl, options.deadline!, error);
       if (verdict === 'exhausted') {

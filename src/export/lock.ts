@@ -16,12 +16,12 @@
  * "compromised"), and it decides staleness by an mtime the holder must refresh every few seconds.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { link, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { link, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { DpcError } from '../errors.js';
-import { FILE_MODE, io } from '../fs.js';
+import { FILE_MODE, io, readTextIfExists } from '../fs.js';
 
 export const LOCK_FILE = '.dpc-export.lock';
 
@@ -67,7 +67,7 @@ async function claim(path: string, temp: string, depth: number): Promise<Claim> 
   let busy: LockInfo | undefined;
   for (let round = 0; round < ROUNDS; round++) {
     if (await linkIfAbsent(temp, path)) return HELD;
-    const current = await readIfPresent(path);
+    const current = await readTextIfExists(path);
     if (current === undefined) continue; // released meanwhile: try to create it again
     const holder = parseLock(current);
     if (holder && !isStale(holder)) return holder;
@@ -83,7 +83,7 @@ async function claim(path: string, temp: string, depth: number): Promise<Claim> 
     try {
       // compare-and-swap: only the holder of this content's guard may replace it, so nothing changes it between
       // this check and the rename
-      if ((await readIfPresent(path)) === current) {
+      if ((await readTextIfExists(path)) === current) {
         await replaceWith(temp, path);
         return HELD;
       }
@@ -116,18 +116,9 @@ async function replaceWith(temp: string, target: string): Promise<void> {
   }
 }
 
-async function readIfPresent(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-}
-
 async function releaseIfMine(path: string, mine: string): Promise<void> {
   // a live holder is never taken over, so the lock is still ours unless someone deleted it by hand
-  if ((await readIfPresent(path)) === mine) await rm(path, { force: true });
+  if ((await readTextIfExists(path)) === mine) await rm(path, { force: true });
 }
 
 function uniqueSibling(path: string): string {
