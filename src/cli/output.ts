@@ -118,6 +118,11 @@ export class Output {
     return this.redactor.redact(text);
   }
 
+  /** `text` with every secret of this run masked, for what draws on stderr by itself (a progress bar). */
+  masked(text: string): string {
+    return this.redact(text);
+  }
+
   /** Where progress goes (a progress bar draws on it). */
   get stderr(): NodeJS.WritableStream {
     return this.err;

@@ -3,7 +3,10 @@
  * fed with the events of a real export over loopback, so the bar's resource count is checked against the summary.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { advance, formatElapsed, progressLine, type BarState } from '../../src/cli/commands/export-progress.js';
+import { Writable } from 'node:stream';
+import { advance, createProgress, formatElapsed, progressLine, type BarState } from '../../src/cli/commands/export-progress.js';
+import { Output } from '../../src/cli/output.js';
+import { Redactor } from '../../src/redact.js';
 import { runExport, type ExportEvent } from '../../src/export/index.js';
 import { exportFixture, makeGroup, NPIS, tempDir, type ExportFixture } from './sandbox.js';
 
@@ -25,6 +28,19 @@ describe('progress lines (pure)', () => {
     // a C1 CSI (U+009B) in X-Progress: undici rejects C0 controls in headers, but reads bytes 0x80-0xff as Latin-1
     advance(state, { type: 'status_progress', label: 'g', jobUrl: 'j', progress: 'RUNNING\u009b2J', nextPollMs: 1000 }, 0);
     expect(progressLine(state, 0)).toBe('g  waiting for the job 0:00 · RUNNING\\u009b2J');
+  });
+
+  it("masks the run's secrets on the drawn bar, as every other line on stderr", async () => {
+    let drawn = '';
+    const stderr = Object.assign(new Writable({ write: (c: Buffer, _e, done) => void ((drawn += c.toString()), done()) }), { isTTY: true, columns: 200 });
+    const redactor = new Redactor();
+    const clientToken = 'client-token-for-the-progress-test-0123456789';
+    redactor.add(clientToken);
+    const progress = await createProgress(new Output({ json: false, debug: false, stderr, redactor }), false);
+    progress.onEvent({ type: 'status_error', label: 'g', jobUrl: 'j', message: `echoed ${clientToken}`, retryInMs: 1000 });
+    progress.stop();
+    expect(drawn).toContain('status error, retrying: echoed [REDACTED]');
+    expect(drawn).not.toContain(clientToken);
   });
 
   it('while downloading: files, MiB, resources of data files only; done in English', () => {

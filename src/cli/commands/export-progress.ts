@@ -46,26 +46,28 @@ export async function createProgress(output: Output, quiet: boolean): Promise<Pr
     stopOnComplete: false,
     fps: 5,
   });
+  // server text (X-Progress, error messages) reaches the line: escaped by progressLine, secrets masked here
+  const lineOf = (state: BarState): string => output.masked(progressLine(state, Date.now()));
   const groups = new Map<string, { bar: SingleBar; state: BarState }>();
   const groupFor = (label: string) => {
     let group = groups.get(label);
     if (!group) {
       const state: BarState = { label: shortLabel(label), phase: 'waiting', since: Date.now(), files: 0, total: 0, bytes: 0, resources: 0, note: 'starting' };
-      group = { bar: bars.create(1, 0, { line: progressLine(state, Date.now()) }), state };
+      group = { bar: bars.create(1, 0, { line: lineOf(state) }), state };
       groups.set(label, group);
     }
     return group;
   };
   // elapsed time moves between events too: redraw every bar once a second
   const ticker = setInterval(() => {
-    for (const g of groups.values()) g.bar.update({ line: progressLine(g.state, Date.now()) });
+    for (const g of groups.values()) g.bar.update({ line: lineOf(g.state) });
   }, 1000);
   ticker.unref();
   return {
     onEvent: (event) => {
       const g = groupFor(event.label);
       advance(g.state, event, Date.now());
-      g.bar.update({ line: progressLine(g.state, Date.now()) });
+      g.bar.update({ line: lineOf(g.state) });
     },
     stop: () => {
       clearInterval(ticker);
