@@ -64,7 +64,7 @@ export async function discoverTokenUrl(client: Pick<DpcClient, 'transport' | 'ba
   }
   if (url === undefined) {
     try {
-      url = capabilityTokenUrl(await getCapabilityStatement(client));
+      url = capabilityTokenUrl(await getCapabilityStatement(client, signal));
       if (url === undefined) failures.push('the CapabilityStatement names no oauth-uris token URL');
     } catch (error) {
       if (!isDpcError(error) || error.code === 'ERR_ABORTED') throw error;

@@ -3,8 +3,8 @@ import type * as fhir3 from 'fhir/r3.js';
 import { DpcError } from '../errors.js';
 import type { FhirClient } from './http.js';
 
-export async function getCapabilityStatement(client: FhirClient): Promise<fhir3.CapabilityStatement> {
-  const response = await client.transport.json<unknown>({ path: '/metadata', auth: false });
+export async function getCapabilityStatement(client: FhirClient, signal?: AbortSignal): Promise<fhir3.CapabilityStatement> {
+  const response = await client.transport.json<unknown>({ path: '/metadata', auth: false, signal });
   const body = response.body as { resourceType?: unknown } | null;
   if (body?.resourceType !== 'CapabilityStatement') {
     throw new DpcError('ERR_HTTP', `GET /metadata answered ${body === null || typeof body !== 'object' ? 'no resource' : `a ${String(body.resourceType)}`}, not a CapabilityStatement`, {

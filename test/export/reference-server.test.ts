@@ -256,6 +256,8 @@ describe('the token endpoint a server announces', () => {
     expect(run.code).toBe(0);
     const config = JSON.parse(await readText(join(home, 'config.json'), 'utf8')) as { profiles: Record<string, { tokenUrl?: string }> };
     expect(config.profiles.ref!.tokenUrl).toBe(`${server.base}/auth/token`);
+    // said before anything is signed for it (a token endpoint on another origin would be a warning)
+    expect(run.stderr).toContain(`token endpoint announced by the server: ${server.base}/auth/token`);
     // a server that announces none is named, and nothing is saved
     const none = await runCli(['init', '--profile', 'none', '--base-url', `${server.base}/elsewhere`, '--token-url', 'auto', '--key-id', 'k1'], { env });
     expect(none.code).not.toBe(0);

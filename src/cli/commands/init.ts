@@ -76,7 +76,7 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
           tokenUrl: argv.tokenUrl,
           scope: argv.scope,
         };
-    if (update.tokenUrl === 'auto') update.tokenUrl = await announcedTokenUrl(update.baseUrl ?? stored.baseUrl ?? knownBaseUrl(profile));
+    if (update.tokenUrl === 'auto') update.tokenUrl = await announcedTokenUrl(update.baseUrl ?? stored.baseUrl ?? knownBaseUrl(profile), output);
     if (interactive && !noAuth) {
       const { ask } = await promptFor();
       if (!update.baseUrl && !stored.baseUrl && knownBaseUrl(profile) === undefined) update.baseUrl = await ask('API base URL: ');
@@ -143,15 +143,21 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
 };
 
 /** `--token-url auto`: ask the server, as the SMART reference client does when no token URL is configured. */
-async function announcedTokenUrl(baseUrl: string | undefined): Promise<string> {
+async function announcedTokenUrl(baseUrl: string | undefined, output: Output): Promise<string> {
   if (baseUrl === undefined) throw new DpcError('ERR_USAGE', '--token-url auto needs the server: give --base-url', { location: '--token-url' });
   const [{ createClient }, { discoverTokenUrl }] = await Promise.all([import('../../client.js'), import('../../auth/discovery.js')]);
   const client = createClient({ baseUrl, authentication: 'none' });
+  let tokenUrl: string;
   try {
-    return await discoverTokenUrl(client);
+    tokenUrl = await discoverTokenUrl(client);
   } finally {
     await client.close();
   }
+  // said before --verify sends a signed assertion there: SMART lets the authorization server live on another origin,
+  // which the user should see rather than find in the config later
+  if (new URL(tokenUrl).origin !== new URL(baseUrl).origin) output.warn(`${baseUrl} announces a token endpoint on another origin: ${tokenUrl}`);
+  else output.info(`token endpoint announced by the server: ${tokenUrl}`);
+  return tokenUrl;
 }
 
 /**
