@@ -1,7 +1,7 @@
 /**
  * Pure: turn yargs' terse unknown-command failures ("Did you mean show?", "Unknown argument: shw") into
  * `unknown command "shw" for "dpc org"; did you mean "show"?`, and a bare group (`dpc org`) into `name a command for
- * "dpc org"`. Command names come from the registered modules.
+ * "dpc org"`, and a leaf short of arguments into one naming the command. Command names come from the registered modules.
  */
 import { positionals } from './positionals.js';
 
@@ -24,9 +24,8 @@ export function unknownCommandMessage(args: readonly string[], message: string, 
   if (top === undefined) return undefined;
   const topCommand = commands.find((c) => firstWord(c.command) === top);
   if (missing) {
-    return topCommand !== undefined && isGroup(topCommand.command) && words.length === 1
-      ? `name a command for "dpc ${top}"; \`dpc ${top} --help\` lists them`
-      : undefined;
+    if (topCommand !== undefined && isGroup(topCommand.command) && words.length === 1) return `name a command for "dpc ${top}"; \`dpc ${top} --help\` lists them`;
+    return missingArgumentMessage(words, message);
   }
   let path: string;
   let unknown: string | undefined;
@@ -39,6 +38,18 @@ export function unknownCommandMessage(args: readonly string[], message: string, 
   }
   if (unknown === undefined || (unknownArg !== undefined && unknownArg !== unknown)) return undefined;
   return `unknown command ${JSON.stringify(unknown)} for ${JSON.stringify(path)}${suggestion ? `; did you mean ${JSON.stringify(suggestion)}?` : `; \`${path} --help\` lists them`}`;
+}
+
+/**
+ * A leaf command short of positionals (`dpc sandbox clock`): yargs says only "got 0, need at least 1". The words given
+ * past the command path are the `got` ones, so the path is what comes before them.
+ */
+function missingArgumentMessage(words: readonly string[], message: string): string | undefined {
+  const counts = /got (\d+), need at least (\d+)/.exec(message);
+  if (counts === null) return undefined;
+  const [got, need] = [Number(counts[1]), Number(counts[2])];
+  const path = ['dpc', ...words.slice(0, words.length - got)].join(' ');
+  return `"${path}" needs ${need - got === 1 ? 'one more argument' : `${need - got} more arguments`}; \`${path} --help\` shows its usage`;
 }
 
 function commandString(command: string | readonly string[]): string {

@@ -292,5 +292,8 @@ describe('one-line errors and exit codes', () => {
     expect(oneLineError(await dpc('org', 'frobnicate'), 2)).toBe('error: unknown command "frobnicate" for "dpc org"; `dpc org --help` lists them');
     expect(oneLineError(await dpc('org'), 2)).toBe('error: name a command for "dpc org"; `dpc org --help` lists them');
     expect(oneLineError(await dpc('--json', 'export'), 2)).toBe('error: name a command for "dpc export"; `dpc export --help` lists them');
+    // a leaf command short of its positionals names itself, not yargs' "Not enough non-option arguments"
+    expect(oneLineError(await dpc('sandbox', 'clock'), 2)).toBe('error: "dpc sandbox clock" needs one more argument; `dpc sandbox clock --help` shows its usage');
+    expect(oneLineError(await dpc('--json', 'group', 'show'), 2)).toBe('error: "dpc group show" needs one more argument; `dpc group show --help` shows its usage');
   });
 });
