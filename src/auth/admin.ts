@@ -4,7 +4,7 @@
  */
 import type { DpcClient } from '../client.js';
 import { DpcError, isDpcError } from '../errors.js';
-import { MediaType } from '../transport/index.js';
+import { MediaType } from '../transport/negotiation.js';
 import { checkAssertion, type ClaimProblem } from './assertion-check.js';
 import { DPC_KEY_BITS, loadPublicKey, publicKeyPem } from './keys.js';
 

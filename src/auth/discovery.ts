@@ -6,7 +6,8 @@
  */
 import { DpcError, isDpcError } from '../errors.js';
 import { isObject } from '../json.js';
-import { MediaType, serverText } from '../transport/index.js';
+import { serverText } from '../transport/error-body.js';
+import { MediaType } from '../transport/negotiation.js';
 import { getCapabilityStatement } from '../fhir/metadata.js';
 import type { DpcClient } from '../client.js';
 

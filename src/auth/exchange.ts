@@ -3,7 +3,8 @@
  * short-lived access token back. Works for DPC and for generic SMART Backend Services servers.
  */
 import { DpcError, isDpcError } from '../errors.js';
-import { MediaType, type Transport } from '../transport/index.js';
+import { MediaType } from '../transport/negotiation.js';
+import type { Transport } from '../transport/index.js';
 
 export const DPC_SCOPE = 'system/*.*';
 /**

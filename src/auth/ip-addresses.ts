@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import type { DpcClient } from '../client.js';
 import { DpcError } from '../errors.js';
-import { MediaType } from '../transport/index.js';
+import { MediaType } from '../transport/negotiation.js';
 
 export interface IpAddressEntity {
   id: string;

@@ -13,7 +13,7 @@ import { loadPrivateKey } from '../auth/keys.js';
 import { createClient, profileClientOptions, type DpcClient, type DpcClientOptions } from '../client.js';
 import { DpcError } from '../errors.js';
 import { redactUrl, type Redactor } from '../redact.js';
-import { headerValue } from '../transport/index.js';
+import { headerValue } from '../transport/negotiation.js';
 import {
   authenticatedCallCheck, clockCheck, configCheck, endpointCheck, keyFileCheck, keyMatchCheck, report, settingsCheck, tokenCheck,
   type CheckResult, type DoctorReport, type KeyFacts, type TokenFacts,

@@ -8,7 +8,11 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DpcError, isDpcError } from '../errors.js';
-import { headerValue, MediaType, parseHttpDate, parseRetryAfter, RetryBudget, serverNow, serverText, type Transport } from '../transport/index.js';
+import { serverText } from '../transport/error-body.js';
+import { parseHttpDate, serverNow } from '../transport/http-date.js';
+import { headerValue, MediaType } from '../transport/negotiation.js';
+import { parseRetryAfter, RetryBudget } from '../transport/retry.js';
+import type { Transport } from '../transport/index.js';
 import { redactUrl } from '../redact.js';
 import type { ExportEventHandler } from './events.js';
 import { parseCompletion, type JobCompletion } from './manifest.js';

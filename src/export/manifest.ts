@@ -4,7 +4,7 @@
  */
 import { DpcError } from '../errors.js';
 import { isObject, kindOf } from '../json.js';
-import { serverText } from '../transport/index.js';
+import { serverText } from '../transport/error-body.js';
 
 export const CHECKSUM_EXTENSION = 'https://dpc.cms.gov/checksum';
 export const FILE_LENGTH_EXTENSION = 'https://dpc.cms.gov/file_length';

@@ -15,7 +15,7 @@ import type * as fhir3 from 'fhir/r3.js';
 import { io } from '../fs.js';
 import { mbiOf } from '../fhir/resources.js';
 import { isValidMbi } from '../fhir/validate.js';
-import { serverText } from '../transport/index.js';
+import { serverText } from '../transport/error-body.js';
 import { MiB } from './meter.js';
 
 /** An OperationOutcome line is a few hundred bytes; one past 32 MiB is counted, not parsed. */

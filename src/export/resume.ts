@@ -6,7 +6,8 @@
  * no body either way and does not check the job's expiry.
  */
 import { isDpcError } from '../errors.js';
-import { headerValue, type Transport } from '../transport/index.js';
+import { headerValue } from '../transport/negotiation.js';
+import type { Transport } from '../transport/index.js';
 import type { PlannedFile } from './manifest.js';
 import { fileRequestAuth, type VerifiedFile } from './download.js';
 

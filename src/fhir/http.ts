@@ -12,7 +12,8 @@
  * A wrapper fixing all of that would re-implement the Transport, so FHIR calls use `transport.json()` directly.
  */
 import type * as fhir3 from 'fhir/r3.js';
-import { parseHttpDate, type Transport } from '../transport/index.js';
+import { parseHttpDate } from '../transport/http-date.js';
+import type { Transport } from '../transport/index.js';
 import { DpcError, isDpcError } from '../errors.js';
 import { mbiOf, npiOf, submitParameters } from './resources.js';
 

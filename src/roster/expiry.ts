@@ -4,7 +4,7 @@
  */
 import type * as fhir3 from 'fhir/r3.js';
 import { attributedNpi, memberPatientId } from '../fhir/resources.js';
-import { serverNow } from '../transport/index.js';
+import { serverNow } from '../transport/http-date.js';
 
 export type MemberStatus = 'inactive' | 'expiring' | 'active';
 

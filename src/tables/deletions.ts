@@ -6,7 +6,7 @@
  * `meta.lastUpdated`, one from that run or an earlier one.
  */
 import { DpcError } from '../errors.js';
-import { serverText } from '../transport/index.js';
+import { serverText } from '../transport/error-body.js';
 import type { Connection } from './engine.js';
 import { columnsArgument, sqlString } from './schema.js';
 import type { SourceFile, SourceRun } from './sources.js';

@@ -24,3 +24,8 @@ export function acceptFor(pathname: string): string {
   if (first === 'version') return MediaType.text;
   return MediaType.fhirJson;
 }
+
+/** A header's value, the first one when it was sent more than once. Pure. */
+export function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

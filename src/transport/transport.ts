@@ -14,7 +14,7 @@ import { codeForStatus, DpcError } from '../errors.js';
 import { parseErrorBody } from './error-body.js';
 import { readCapped, watchProgress } from './body.js';
 import { backoffDelay, defaultRetryPolicy, mayRetry, parseRetryAfter, RetryBudget, type RetryPolicy } from './retry.js';
-import { acceptFor, MediaType } from './negotiation.js';
+import { acceptFor, headerValue, MediaType } from './negotiation.js';
 import { redactUrl } from '../redact.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
@@ -292,10 +292,6 @@ function lowerCaseKeys(headers: Record<string, string> | undefined): Record<stri
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers ?? {})) out[k.toLowerCase()] = v;
   return out;
-}
-
-export function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }
 
 function httpError(method: HttpMethod, url: string, status: number, body: string, requestId: string | undefined): DpcError {

@@ -10,7 +10,6 @@ import { describePatients } from '../../export/outcomes.js';
 import { describeEvent, outputFor, type GlobalArgs } from '../context.js';
 import { formatTable, type Output } from '../output.js';
 import { cliProcess } from '../cli-process.js';
-import { prepareDemoDir, runDemo } from '../../demo/index.js';
 import { logRecord } from './export-progress.js';
 import { rm } from 'node:fs/promises';
 
@@ -45,6 +44,8 @@ export const demoCommand: CommandModule<GlobalArgs, DemoArgs> = {
     process.once('SIGTERM', onSignal);
     let dir: string | undefined;
     try {
+      // the sandbox server and the HTTP client: not for `dpc demo --help`
+      const { prepareDemoDir, runDemo } = await import('../../demo/index.js');
       dir = await prepareDemoDir(argv.dir);
       output.info(`dpc demo: the DPC journey on an embedded sandbox (no account, no network); files in ${dir}`);
       const printSummary = (summary: DemoSummary) =>

@@ -11,7 +11,6 @@ import { configPath } from '../config/file.js';
 import { DEFAULT_PROFILE, resolveSettings } from '../config/settings.js';
 import { isDpcError } from '../../errors.js';
 import { cliProcess } from '../cli-process.js';
-import { runDoctor } from '../../doctor/probe.js';
 
 export const doctorCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   // command and describe: commands/index.ts (this module loads only when the command runs)
@@ -42,6 +41,8 @@ export const doctorCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     redactor.add(settings?.clientToken);
     redactor.add(settings?.accessToken);
     redactor.add(settings?.passphrase);
+    // the probes load the HTTP client: not for `dpc doctor --help`
+    const { runDoctor } = await import('../../doctor/probe.js');
     const report = await runDoctor({
       profile: settings?.profile ?? argv.profile ?? run.env.DPC_PROFILE ?? DEFAULT_PROFILE,
       baseUrl: settings?.baseUrl,
