@@ -22,6 +22,7 @@ const FLAG_FOR_FIELD: Readonly<Record<string, string>> = {
   tokenUrl: '--token-url',
   baseUrl: '--base-url',
   maxFileBytes: '--max-file-size',
+  memoryLimitBytes: '--memory-limit',
   elements: '--elements',
   typeFilter: '--type-filter',
   patients: '--patient',

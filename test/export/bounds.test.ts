@@ -365,12 +365,15 @@ describe('the CLI, unattended', () => {
     expect(parseSize('4GiB', 'maxFileSize')).toBe(4 * 1024 * MiB);
     expect(parseSize('1048576', 'maxFileSize')).toBe(MiB);
     expect(parseSize('1.5 KiB', 'maxFileSize')).toBe(1536);
-    for (const bad of ['0', 'lots', '4GB', '-1MiB', '']) expect(() => parseSize(bad, 'maxFileSize')).toThrow(/^maxFileSize: invalid size/);
+    // one rule for every size flag: units are binary however they are written (DuckDB's memory limit reads them so)
+    for (const same of ['4GB', '4G', '4gib', '4 GiB']) expect(parseSize(same, 'maxFileSize')).toBe(4 * 1024 * MiB);
+    expect(() => parseSize('32MB', 'memoryLimitBytes', 64 * MiB)).toThrow(/^memoryLimitBytes: invalid size "32MB" of at least 64MiB/);
+    for (const bad of ['0', 'lots', '4XB', '4GiBs', '-1MiB', '']) expect(() => parseSize(bad, 'maxFileSize')).toThrow(/^maxFileSize: invalid size/);
     const { code, stderr } = await dpc('export', 'run', '--patient-level', '--max-wait', 'soon');
     expect(code).toBe(2);
     expect(JSON.parse(stderr)).toMatchObject({ eventId: 'error', code: 'ERR_USAGE', message: expect.stringMatching(/^--max-wait: invalid duration "soon"/) });
-    const size = await dpc('export', 'run', '--patient-level', '--max-file-size', '4GB');
+    const size = await dpc('export', 'run', '--patient-level', '--max-file-size', '4XB');
     expect(size.code).toBe(2);
-    expect(JSON.parse(size.stderr)).toMatchObject({ eventId: 'error', code: 'ERR_USAGE', message: expect.stringMatching(/^--max-file-size: invalid size "4GB"/) });
+    expect(JSON.parse(size.stderr)).toMatchObject({ eventId: 'error', code: 'ERR_USAGE', message: expect.stringMatching(/^--max-file-size: invalid size "4XB"/) });
   });
 });

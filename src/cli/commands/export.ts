@@ -59,7 +59,7 @@ interface RunArgs extends GlobalArgs {
 /** Bounds of an unattended run (`run` and `download`): how long in all, how large a file. */
 const BOUND_OPTIONS = {
   'max-wait': { type: 'string', default: '24h', describe: 'Give up (exit 1, resumable) when the run, waiting for the job included, takes longer (DPC keeps a job 24h)' },
-  'max-file-size': { type: 'string', default: '4GiB', describe: 'Largest data file accepted, uncompressed; a larger body is stopped and quarantined' },
+  'max-file-size': { type: 'string', default: '4GiB', describe: 'Largest data file accepted, uncompressed (binary units: 4GiB = 4GB); a larger body is stopped and quarantined' },
 } as const;
 
 function boundsOf(argv: { maxWait: string; maxFileSize: string }): { maxWaitMs: number; maxFileBytes: number } {

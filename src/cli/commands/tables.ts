@@ -12,6 +12,7 @@ import { cliProcess } from '../cli-process.js';
 import { jsonForTerminal } from '../../escape.js';
 import { formatTable, type Output } from '../output.js';
 import { positiveInt } from '../flag-values.js';
+import { parseSize } from '../size.js';
 
 interface EngineArgs extends GlobalArgs {
   memoryLimit?: string;
@@ -33,21 +34,12 @@ const ENGINE_MODULE_ENV = 'DPC_DUCKDB_MODULE';
 
 function engineOptions(argv: EngineArgs): { memoryLimitBytes?: number; threads?: number; engineModule?: string } {
   const options: { memoryLimitBytes?: number; threads?: number; engineModule?: string } = {};
-  if (argv.memoryLimit !== undefined) options.memoryLimitBytes = parseMemoryLimit(argv.memoryLimit);
+  if (argv.memoryLimit !== undefined) options.memoryLimitBytes = parseSize(argv.memoryLimit, 'memoryLimitBytes', 64 * 1024 ** 2);
   if (argv.threads !== undefined) options.threads = positiveInt(argv.threads, '--threads');
   // where DuckDB is loaded from: for an engine installed elsewhere (and for tests of a missing engine)
   const module = cliProcess().env[ENGINE_MODULE_ENV];
   if (module) options.engineModule = module;
   return options;
-}
-
-/** `512MB`, `2GiB`, `1.5G` → bytes: DuckDB's own way of writing its memory limit (MB is MiB), unlike ../size.ts. */
-function parseMemoryLimit(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*(k|m|g|t)?i?b?$/i.exec(text.trim());
-  const units: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
-  const bytes = match ? Number(match[1]) * units[(match[2] ?? '').toLowerCase()]! : NaN;
-  if (!Number.isFinite(bytes) || bytes < 64 * 1024 ** 2) throw new DpcError('ERR_USAGE', `--memory-limit ${JSON.stringify(text)} is not a size of at least 64MB (e.g. 512MB, 2GB)`, { location: '--memory-limit' });
-  return Math.floor(bytes);
 }
 
 const engineFlags = <T>(y: Argv<T>): Argv<T> =>
