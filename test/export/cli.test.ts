@@ -168,6 +168,7 @@ describe('dpc export', () => {
     expect(JSON.parse(status.stdout)).toEqual([expect.objectContaining({ label: group, state: 'done', latest: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d{6}Z/), lastTransactionTime: expect.any(String) })]);
     const table = await inProcess(['export', 'status', out]);
     expect(table.stdout).toMatch(new RegExp(`^${group}\\s+done\\s`, 'm'));
+    expect(table.stdout).not.toMatch(/Deleted files/); // DPC lists none: no column of zeros
 
     const both = await inProcess(['export', 'run', '--group', group, '--all-groups', '--out', out]);
     expect(both.code).toBe(2);

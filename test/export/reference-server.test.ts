@@ -86,6 +86,11 @@ describe('against a server behaving like the SMART reference server', () => {
     const kickoff = server.requests.find((r) => r.path.startsWith('/fhir/$export'))!;
     expect(kickoff.headers).toMatchObject({ accept: 'application/fhir+json', prefer: 'respond-async' });
     expect(await exportStatus(server.client(), `${server.base}/fhir/jobs/system`)).toEqual([expect.objectContaining({ files: 1, errorFiles: 0, deletedFiles: 1 })]);
+    // the status table shows the column only for a job that lists deleted files
+    const env = { HOME: out, DPC_CONFIG: join(out, 'config.json'), DPC_BASE_URL: `${server.base}/fhir`, DPC_AUTH: 'none' };
+    const table = (await runCli(['export', 'status', `${server.base}/fhir/jobs/system`], { env })).stdout.split('\n');
+    expect(table[0]).toMatch(/\bFiles +Error files +Deleted files\b/);
+    expect(table[1]).toMatch(/\b1 +0 +1\b/);
   });
 
   it("verifies an error file whose count is the failed output's, not its own lines, and reports the server's message", async () => {

@@ -173,9 +173,11 @@ const status: CommandModule<GlobalArgs, SourceArgs> = {
   handler: (argv) =>
     withClient(argv, async (client, output) => {
       const reports = await exportStatus(client, argv.source);
+      // Bulk Data 2.0 `deleted` files: a column only when a job lists some (DPC never does)
+      const deleted = reports.some((r) => (r.deletedFiles ?? 0) > 0) ? (['deletedFiles'] as const) : [];
       output.result(reports, () =>
         formatTable(reports as unknown as Array<Record<string, unknown>>, [
-          'label', 'state', 'run', 'progress', ['transactionTime', 'Transaction'], 'files', 'errorFiles', 'latest', ['lastTransactionTime', 'Last transaction'], ['jobUrl', 'Job URL'],
+          'label', 'state', 'run', 'progress', ['transactionTime', 'Transaction'], 'files', 'errorFiles', ...deleted, 'latest', ['lastTransactionTime', 'Last transaction'], ['jobUrl', 'Job URL'],
         ]),
       );
     }),
