@@ -3,6 +3,8 @@
  * short-lived access token back. Works for DPC and for generic SMART Backend Services servers.
  */
 import { DpcError, isDpcError } from '../errors.js';
+import { isObject } from '../json.js';
+import { serverText } from '../transport/error-body.js';
 import { MediaType } from '../transport/negotiation.js';
 import type { Transport } from '../transport/index.js';
 
@@ -69,19 +71,39 @@ export async function exchangeToken(input: ExchangeInput): Promise<AccessToken> 
   return parseTokenResponse(body, input.tokenUrl);
 }
 
-/** Pure: validate the token response shape. */
+/**
+ * Longest access token taken: it travels in a header of every request, and HTTP servers refuse headers past 8–16 KiB
+ * (Node's default is 16 KiB), so a longer one could never be used.
+ */
+export const MAX_ACCESS_TOKEN_CHARS = 16 * 1024;
+/**
+ * What a bearer token may hold: visible ASCII (RFC 6749 §A.12 VSCHAR without the space; RFC 6750's b64token is a
+ * subset). A CR/LF would split the Authorization header, an ESC would drive the terminal of `dpc auth token`.
+ */
+const ACCESS_TOKEN_CHARS = /^[\x21-\x7e]+$/;
+
+/**
+ * Pure: validate the token response shape. The server is untrusted: a token we could not send (or print) safely, or a
+ * token type other than bearer (RFC 6750; SMART Backend Services requires it), is refused, never guessed at.
+ */
 export function parseTokenResponse(body: unknown, tokenUrl: string): AccessToken {
-  const b = (body ?? {}) as Record<string, unknown>;
-  if (typeof b.access_token !== 'string' || b.access_token === '') {
-    throw new DpcError('ERR_AUTH', `${tokenUrl} answered without an access_token`, { location: tokenUrl });
+  const b = isObject(body) ? body : {};
+  const refuse = (why: string) => new DpcError('ERR_AUTH', `${tokenUrl} answered ${why}`, { location: tokenUrl });
+  const token = b.access_token;
+  if (typeof token !== 'string' || token === '') throw refuse('without an access_token');
+  if (token.length > MAX_ACCESS_TOKEN_CHARS) throw refuse(`an access_token of ${token.length} characters, more than the ${MAX_ACCESS_TOKEN_CHARS} a request header can carry`);
+  if (!ACCESS_TOKEN_CHARS.test(token)) throw refuse('an access_token holding characters a bearer token cannot (control characters, spaces or non-ASCII)');
+  if (b.token_type !== undefined && (typeof b.token_type !== 'string' || b.token_type.toLowerCase() !== 'bearer')) {
+    throw refuse(`token_type ${serverText(JSON.stringify(b.token_type), 40)}, not bearer`);
   }
   const expiresIn = typeof b.expires_in === 'number' ? b.expires_in : Number(b.expires_in);
   return {
-    accessToken: b.access_token,
-    tokenType: typeof b.token_type === 'string' ? b.token_type : 'bearer',
+    accessToken: token,
+    tokenType: 'bearer',
     // a server that does not say gets DPC's 5 minutes
     expiresIn: Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : 300,
-    scope: typeof b.scope === 'string' ? b.scope : undefined,
+    // printed by `dpc auth token --json`: one line, escaped, bounded
+    scope: typeof b.scope === 'string' ? serverText(b.scope) : undefined,
   };
 }
 
