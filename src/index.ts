@@ -195,6 +195,8 @@ export type { MembersChange, AttestedChange } from './fhir/groups.js';
 
 /** Parse and validate a roster CSV (`mbi,npi[,given,family,birthDate,gender]`), every bad row reported. */
 export { parseRoster, MAX_MEMBERS_PER_GROUP } from './roster/roster-file.js';
+/** Read a roster file as Excel and practice systems save it (UTF-8, or UTF-16 with a BOM), bounded in size. */
+export { readRosterFile, MAX_ROSTER_BYTES } from './roster/read.js';
 /** A parsed roster and its rows. */
 export type { ParsedRoster, RosterRow } from './roster/roster-file.js';
 /** Make DPC's groups match a roster: plan, then apply (or stop at the plan with `dryRun`). */

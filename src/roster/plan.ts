@@ -23,6 +23,8 @@ export interface DesiredRoster {
   patients: Map<string, fhir3.Patient>;
   /** Practitioners that can be registered when DPC lacks them (a practitioner bundle), by NPI. */
   practitioners: Map<string, fhir3.Practitioner>;
+  /** Header names of the roster file that are not roster columns, left out. */
+  ignoredColumns?: readonly string[];
 }
 
 export interface CurrentState {
@@ -89,9 +91,12 @@ export function desiredRoster(source: string, rows: readonly RosterRow[], source
     const npi = npiOf(practitioner);
     if (npi) desired.practitioners.set(npi, practitioner);
   }
+  const pairs = new Set<string>(); // a Set, not list.includes: 1,350 members per practitioner, tens of thousands of rows
   for (const row of rows) {
     const list = desired.members.get(row.npi) ?? [];
-    if (!list.includes(row.mbi)) list.push(row.mbi);
+    const pair = `${row.npi}|${row.mbi}`;
+    if (!pairs.has(pair)) list.push(row.mbi);
+    pairs.add(pair);
     desired.members.set(row.npi, list);
     if (!desired.npiLocation.has(row.npi)) desired.npiLocation.set(row.npi, row.location);
     if (!desired.mbiLocation.has(row.mbi)) desired.mbiLocation.set(row.mbi, row.location);

@@ -6,7 +6,7 @@
  * Columns: `MBI,NPI` as in DPC's test_associations-dpr.csv, optionally followed by `given,family,birth_date,gender`
  * (used to register patients DPC does not know yet). A header row is optional; with one, columns may come in any order.
  */
-import { parseCsv } from './csv.js';
+import { parseCsv, type CsvRecord } from './csv.js';
 import { birthDateProblem, isValidMbi, isValidNpi, normalizeGender, normalizeMbi, type Gender } from '../fhir/validate.js';
 
 /** DPC caps a roster at 1350 patients per group (server behaviour §5.4). */
@@ -34,6 +34,8 @@ export interface RosterRow {
 export interface ParsedRoster {
   rows: RosterRow[];
   problems: string[];
+  /** Header names that are not roster columns, left out (a practice system's `Notes`, `Location`). */
+  ignoredColumns: string[];
 }
 
 type Column = 'mbi' | 'npi' | 'given' | 'family' | 'birthDate' | 'gender';
@@ -60,7 +62,16 @@ const COLUMN_NAMES: Record<string, Column> = {
   sex: 'gender',
 };
 
-const headerKey = (cell: string) => cell.toLowerCase().replace(/[^a-z]/g, '');
+/** A header cell as a lookup key: letters only, lower case, without a leading `patient`/`provider`/... qualifier. */
+function headerKey(cell: string): string {
+  let key = cell.toLowerCase().replace(/[^a-z]/g, '');
+  // `Patient First Name`, `Member DOB`, `Rendering Provider NPI`: practice systems qualify the names we know
+  for (let qualifier = QUALIFIER.exec(key); qualifier && !Object.hasOwn(COLUMN_NAMES, key); qualifier = QUALIFIER.exec(key)) {
+    key = key.slice(qualifier[0].length);
+  }
+  return key;
+}
+const QUALIFIER = /^(patient|member|beneficiary|bene|rendering|attributed|provider|practitioner)(?=[a-z])/;
 
 /**
  * A first row is a header when it names a known column (`patient_mbi`, `Provider NPI`, `DOB`, any one alias alone), or
@@ -71,41 +82,69 @@ function isHeader(fields: readonly string[]): boolean {
   return fields.some((f) => Object.hasOwn(COLUMN_NAMES, headerKey(f))) || fields.every((f) => !/\d/.test(f));
 }
 
+interface Header {
+  columns: (Column | undefined)[];
+  ignored: string[];
+  problems: string[];
+}
+
+/**
+ * The header's columns. Columns it does not know are ignored once MBI and NPI are found (practice systems export
+ * more than a roster needs) and reported otherwise: then the row is probably not the header the user meant. Pure.
+ */
+function readHeader(record: CsvRecord, location: string): Header {
+  const columns = record.fields.map((f) => COLUMN_NAMES[headerKey(f)]);
+  const problems: string[] = [];
+  const named = (f: string) => JSON.stringify(f.trim());
+  columns.forEach((column, i) => {
+    const first = column === undefined ? -1 : columns.indexOf(column);
+    if (first < i && first >= 0) problems.push(`${location}: columns ${first + 1} and ${i + 1} (${named(record.fields[first]!)}, ${named(record.fields[i]!)}) are both the ${fieldName(column!)} column`);
+  });
+  const unknown = record.fields.filter((_, i) => columns[i] === undefined && record.fields[i]!.trim() !== '');
+  const missing = (['mbi', 'npi'] as const).filter((required) => !columns.includes(required));
+  if (missing.length > 0) {
+    problems.push(...unknown.map((f) => `${location}: unknown column ${named(f)}`));
+    problems.push(...missing.map((required) => `${location}: the header has no ${fieldName(required)} column`));
+  }
+  return { columns, ignored: missing.length > 0 ? [] : unknown.map((f) => f.trim()), problems };
+}
+
 /** Parse and check a roster file. `now` (epoch ms) bounds birth dates. */
 export function parseRoster(text: string, file: string, now: number): ParsedRoster {
-  const records = parseCsv(text, file);
   const problems: string[] = [];
-  let columns: readonly (Column | undefined)[] = POSITIONAL;
-  const first = records[0];
-  if (first && isHeader(first.fields)) {
-    records.shift();
-    columns = first.fields.map((f) => COLUMN_NAMES[headerKey(f)]);
-    first.fields.forEach((f, i) => {
-      if (columns[i] === undefined) problems.push(`${file}:${first.line}: unknown column ${JSON.stringify(f.trim())}`);
-    });
-    for (const required of ['mbi', 'npi'] as const) {
-      if (!columns.includes(required)) problems.push(`${file}:${first.line}: the header has no ${required.toUpperCase()} column`);
-    }
-    if (problems.length > 0) return { rows: [], problems };
-  }
-
   const rows: RosterRow[] = [];
-  for (const record of records) {
+  let columns: readonly (Column | undefined)[] = POSITIONAL;
+  let ignoredColumns: string[] = [];
+  let first = true;
+  let headerOnly = false;
+  for (const record of parseCsv(text, file)) {
     const location = `${file}:${record.line}`;
+    if (first && isHeader(record.fields)) {
+      first = false;
+      const header = readHeader(record, location);
+      if (header.problems.length > 0) return { rows: [], problems: header.problems, ignoredColumns: [] };
+      ({ columns, ignored: ignoredColumns } = header);
+      headerOnly = true;
+      continue;
+    }
+    first = false;
+    headerOnly = false;
     const cells: Partial<Record<Column, string>> = {};
     let extra = false;
     record.fields.forEach((value, i) => {
       const column = columns[i];
-      if (column === undefined) extra = extra || value.trim() !== '';
-      else cells[column] = value.trim();
+      if (column !== undefined) cells[column] = value.trim();
+      else if (i >= columns.length) extra = extra || value.trim() !== '';
     });
     const rowProblems = extra ? [`more columns than the ${columns.length} expected`] : [];
     const row = checkRow(cells, now, rowProblems);
     if (rowProblems.length > 0 || row === undefined) problems.push(...rowProblems.map((p) => `${location}: ${p}`));
     else rows.push({ location, ...row });
   }
+  // an empty roster would sync as "nothing to do", and with removeMissing empty every group: a cut-off export, not intent
+  if (first || headerOnly) problems.push(`${file}: no roster rows (${first ? 'the file is empty' : 'only a header'})`);
   problems.push(...crossRowProblems(rows));
-  return { rows, problems };
+  return { rows, problems, ignoredColumns };
 }
 
 function checkRow(cells: Partial<Record<Column, string>>, now: number, problems: string[]): Omit<RosterRow, 'location'> | undefined {
@@ -135,6 +174,11 @@ function checkRow(cells: Partial<Record<Column, string>>, now: number, problems:
 
 function columnLabel(column: Column): string {
   return column === 'birthDate' ? 'birth_date' : column;
+}
+
+/** As the README and messages write a column: MBI, NPI, given, ..., birth_date. */
+function fieldName(column: Column): string {
+  return column === 'mbi' || column === 'npi' ? column.toUpperCase() : columnLabel(column);
 }
 
 /** Duplicates, contradicting patient details for one MBI, and the per-practitioner limit. */

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mbiOf, resourcesOfType } from '../../src/fhir/resources.js';
-import { rosterFixture, type RosterFixture } from './fixture.js';
+import { rosterFixture, seededCliEnv, type RosterFixture } from './fixture.js';
 import { runCli, type CliResult } from '../cli/run-cli.js';
 
 let fx: RosterFixture;
@@ -23,14 +23,7 @@ beforeAll(async () => {
   const rows = (await readFile('samples/test_associations-dpr.csv', 'utf8')).split(/\r?\n/).filter((l) => known.has(l.split(',')[0]));
   knownCsv = join(dir, 'roster.csv');
   await writeFile(knownCsv, `mbi,npi\n${rows.join('\n')}\n`);
-  const seed = fx.sandbox.seed!;
-  env = {
-    DPC_CONFIG: join(dir, 'no-config.json'),
-    DPC_BASE_URL: fx.sandbox.baseUrl,
-    DPC_CLIENT_TOKEN: seed.clientToken,
-    DPC_PRIVATE_KEY: seed.privateKeyPath,
-    DPC_KEY_ID: seed.keyId,
-  };
+  env = seededCliEnv(fx, dir);
 });
 afterAll(async () => {
   await fx.close();

@@ -3,6 +3,7 @@
  * through the real token flow on the sandbox clock, and a counter of the write requests each client makes.
  */
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createClient, type DpcClient } from '../../src/client.js';
 import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
 import { testKey, testKeyPem, testPublicKeyPem } from '../keys.js';
@@ -79,3 +80,15 @@ export async function rosterFixture(): Promise<RosterFixture> {
 }
 
 export const DAY = 86_400_000;
+
+/** `dpc`'s environment for the seeded org of a fixture: no config file (a path in `dir` that does not exist), the rest in DPC_*. */
+export function seededCliEnv(fx: RosterFixture, dir: string): Record<string, string> {
+  const seed = fx.sandbox.seed!;
+  return {
+    DPC_CONFIG: join(dir, 'no-config.json'),
+    DPC_BASE_URL: fx.sandbox.baseUrl,
+    DPC_CLIENT_TOKEN: seed.clientToken,
+    DPC_PRIVATE_KEY: seed.privateKeyPath,
+    DPC_KEY_ID: seed.keyId,
+  };
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { parseCsv } from '../../src/roster/csv.js';
+import { decodeCsvBytes, detectDelimiter, parseCsv } from '../../src/roster/csv.js';
 import { MAX_MEMBERS_PER_GROUP, parseRoster } from '../../src/roster/roster-file.js';
 
 const NOW = Date.parse('2026-11-25T00:00:00Z');
@@ -8,14 +8,68 @@ const NOW = Date.parse('2026-11-25T00:00:00Z');
 describe('parseCsv', () => {
   it('handles a BOM, CRLF, quotes with escaped quotes and newlines, and blank lines', () => {
     const text = '\uFEFFa,"b ""x"", y"\r\n\r\n"multi\nline",c\rlast,"",\n';
-    expect(parseCsv(text, 'f.csv')).toEqual([
+    expect([...parseCsv(text, 'f.csv')]).toEqual([
       { line: 1, fields: ['a', 'b "x", y'] },
       { line: 3, fields: ['multi\nline', 'c'] },
       { line: 5, fields: ['last', '', ''] },
     ]);
   });
   it('reports an unterminated quote with its line', () => {
-    expect(() => parseCsv('a,b\n"oops,c\n', 'f.csv')).toThrow('f.csv:2: unterminated quoted field');
+    expect(() => [...parseCsv('a,b\n"oops,c\n', 'f.csv')]).toThrow('f.csv:2: unterminated quoted field');
+  });
+});
+
+describe('CSV dialects of spreadsheets and practice systems', () => {
+  const ROW = ['1S00E00AA01', '1234329724', 'Ann; Jr', 'Lee, Sr', '1950-01-02', 'F'];
+  it('reads semicolon (European Excel) and tab separated files, told apart by the first line', () => {
+    expect(detectDelimiter('MBI;NPI;given\n1,2,3\n')).toBe(';');
+    expect(detectDelimiter('MBI\tNPI\n')).toBe('\t');
+    expect(detectDelimiter('"a;b;c",x\n')).toBe(',');
+    expect(detectDelimiter('\n\nMBI;NPI\n')).toBe(';');
+    expect(detectDelimiter('1S00E00AA01\n')).toBe(',');
+    const semicolon = 'MBI;NPI;given;family;birth_date;gender\r\n1S00E00AA01;1234329724;"Ann; Jr";Lee, Sr;1950-01-02;F\r\n';
+    const tab = `MBI\tNPI\tgiven\tfamily\tbirth_date\tgender\n${ROW.join('\t')}\n`;
+    for (const text of [semicolon, tab]) {
+      const { rows, problems } = parseRoster(text, 'r.csv', NOW);
+      expect(problems).toEqual([]);
+      expect(rows.map((r) => [r.mbi, r.npi, r.patient?.given, r.patient?.family])).toEqual([['1S00E00AA01', '1234329724', 'Ann; Jr', 'Lee, Sr']]);
+    }
+  });
+  it('skips rows of empty cells (as Excel leaves them) and reads a last line without a newline', () => {
+    const text = 'MBI,NPI,given,family,birth_date,gender\n,,,,,\r\n1S00E00AA01,1234329724,,,,\n , ,,,,\n1S00E00AA02,1234329724';
+    expect(parseRoster(text, 'r.csv', NOW)).toMatchObject({ problems: [], rows: [{ location: 'r.csv:3' }, { location: 'r.csv:5' }] });
+  });
+  it('decodes UTF-16 files by their byte-order mark and drops a UTF-8 one', () => {
+    const text = 'MBI\tNPI\r\n1S00E00AA01\t1234329724\r\n';
+    const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+    const be = Buffer.from(le.subarray(2)).swap16();
+    expect(decodeCsvBytes(le)).toBe(text);
+    expect(decodeCsvBytes(Buffer.concat([Buffer.from([0xfe, 0xff]), be]))).toBe(text);
+    expect(decodeCsvBytes(Buffer.from(`\uFEFF${text}`))).toBe(text);
+    expect(parseRoster(decodeCsvBytes(le), 'r.csv', NOW).rows).toHaveLength(1);
+  });
+  it('refuses a Latin-1 file naming the line and column of the first byte that is not UTF-8, and UTF-16 without a BOM', () => {
+    const latin1 = decodeCsvBytes(Buffer.from('MBI,NPI,given,family,birth_date,gender\n1S00E00AA01,1234329724,Jos\xe9,Lee,1950-01-02,M\n', 'latin1'));
+    expect(() => parseRoster(latin1, 'r.csv', NOW)).toThrow('r.csv:2:27: not UTF-8 text (Latin-1 or Windows-1252?); save it as "CSV UTF-8"');
+    const utf16 = decodeCsvBytes(Buffer.from('MBI,NPI\n', 'utf16le'));
+    expect(() => parseRoster(utf16, 'r.csv', NOW)).toThrow('r.csv:1:2: a NUL character: the file looks like UTF-16 without a byte-order mark; save it as "CSV UTF-8"');
+  });
+  it('refuses a file without rows: synced, it would mean "no patients", and with removeMissing empty every group', () => {
+    for (const [text, why] of [['', 'the file is empty'], ['\uFEFF\r\n\r\n', 'the file is empty'], ['MBI,NPI\r\n,\r\n', 'only a header']]) {
+      expect(parseRoster(text!, 'r.csv', NOW)).toEqual({ rows: [], problems: [`r.csv: no roster rows (${why})`], ignoredColumns: [] });
+    }
+  });
+  it('ignores columns a practice system adds once MBI and NPI are found, and reads qualified names', () => {
+    const text = 'Location,Patient MBI,Rendering Provider NPI,Patient First Name,Patient Last Name,Member DOB,Patient Sex,Notes,\nMain St,1S00E00AA01,1234329724,Ann,Lee,1950-01-02,F,x,\n';
+    const { rows, problems, ignoredColumns } = parseRoster(text, 'r.csv', NOW);
+    expect(problems).toEqual([]);
+    expect(ignoredColumns).toEqual(['Location', 'Notes']);
+    expect(rows[0]).toMatchObject({ mbi: '1S00E00AA01', npi: '1234329724', patient: { given: 'Ann', family: 'Lee', birthDate: '1950-01-02' } });
+  });
+  it('refuses a header naming one column twice', () => {
+    expect(parseRoster('MBI,NPI,Patient MBI\n1S00E00AA01,1234329724,1S00E00AA02\n', 'r.csv', NOW).problems).toEqual([
+      'r.csv:1: columns 1 and 3 ("MBI", "Patient MBI") are both the MBI column',
+    ]);
   });
 });
 
@@ -42,6 +96,7 @@ describe('parseRoster', () => {
     const full = 'Patient MBI,Provider NPI,First Name,Last Name,DOB,Sex\n1S00E00AA01,1234329724,Ann,Lee,1950-01-02,F\n';
     expect(parseRoster(full, 'r.csv', NOW)).toEqual({
       problems: [],
+      ignoredColumns: [],
       rows: [{ location: 'r.csv:2', mbi: '1S00E00AA01', npi: '1234329724', patient: { given: 'Ann', family: 'Lee', birthDate: '1950-01-02', gender: 'female' } }],
     });
   });

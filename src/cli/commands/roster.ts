@@ -9,7 +9,7 @@ import type { SyncResult } from '../../roster/apply.js';
 import { npiOf } from '../../fhir/resources.js';
 import { plural } from '../../plural.js';
 import { readJson } from './fhir-common.js';
-import { readInputText } from '../../fs.js';
+import { readRosterFile } from '../../roster/read.js';
 import { syncRoster } from '../../roster/sync.js';
 import { parseDuration } from '../duration.js';
 import { planChanges } from '../../roster/plan.js';
@@ -101,15 +101,16 @@ const sync: CommandModule<GlobalArgs, SyncArgs> = {
     withClient(argv, async (client, output) => {
       const input = {
         file: argv.file,
-        text: await readInputText(argv.file),
+        text: await readRosterFile(argv.file),
         ...(argv.patients ? { patients: { location: argv.patients, json: await readJson(argv.patients) } } : {}),
         ...(argv.practitioners ? { practitioners: { location: argv.practitioners, json: await readJson(argv.practitioners) } } : {}),
       };
-      const { plan, result } = await syncRoster(client, input, {
+      const { plan, result, ignoredColumns } = await syncRoster(client, input, {
         dryRun: argv.dryRun,
         removeMissing: argv.removeMissing,
         withinDays: parseDuration(argv.within, 'within') / DAY_MS,
       });
+      if (ignoredColumns.length > 0) output.warn(`${argv.file}: ignored ${ignoredColumns.map((c) => JSON.stringify(c)).join(', ')}: not roster columns`);
       // the plan (dry run) or what was done, once, on stdout: no progress lines repeating it
       const changes = planChanges(plan);
       output.result({ dryRun: argv.dryRun, changes, plan: planSummary(plan), result }, () => formatResult(result, plan, changes));
