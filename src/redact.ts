@@ -27,13 +27,14 @@ export function redact(text: string): string {
     .replace(MACAROON, '[REDACTED TOKEN]');
 }
 
-/** Pure: a URL fit to print: query parameters that may hold credentials are masked. */
+/** Pure: a URL fit to print: its password and query parameters that may hold credentials are masked. */
 export function redactUrl(href: string): string {
   try {
     const url = new URL(href);
     for (const key of ['token', 'access_token', 'client_assertion']) {
       if (url.searchParams.has(key)) url.searchParams.set(key, 'REDACTED');
     }
+    if (url.password !== '') url.password = 'REDACTED';
     return redact(url.href);
   } catch {
     return redact(href);

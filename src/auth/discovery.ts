@@ -8,6 +8,7 @@ import { DpcError, isDpcError } from '../errors.js';
 import { isObject } from '../json.js';
 import { serverText } from '../transport/error-body.js';
 import { MediaType } from '../transport/negotiation.js';
+import { serverUrlProblem } from '../transport/server-url.js';
 import { getCapabilityStatement } from '../fhir/metadata.js';
 import type { DpcClient } from '../client.js';
 
@@ -15,9 +16,7 @@ const OAUTH_URIS = 'http://fhir-registry.smarthealthit.org/StructureDefinition/o
 
 /** An absolute http(s) URL without credentials, as the URL parser writes it (control characters encoded), or undefined. Pure. */
 function httpUrl(value: unknown): string | undefined {
-  if (typeof value !== 'string' || !URL.canParse(value)) return undefined;
-  const url = new URL(value);
-  return /^https?:$/.test(url.protocol) && url.username === '' && url.password === '' ? url.href : undefined;
+  return typeof value === 'string' && serverUrlProblem(value) === undefined ? new URL(value).href : undefined;
 }
 
 /**

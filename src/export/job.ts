@@ -12,10 +12,11 @@ import { serverText } from '../transport/error-body.js';
 import { parseHttpDate, serverNow } from '../transport/http-date.js';
 import { headerValue, MediaType } from '../transport/negotiation.js';
 import { parseRetryAfter, RetryBudget } from '../transport/retry.js';
+import { serverUrlProblem } from '../transport/server-url.js';
 import type { Transport } from '../transport/index.js';
 import { redactUrl } from '../redact.js';
 import type { ExportEventHandler } from './events.js';
-import { parseCompletion, type JobCompletion } from './manifest.js';
+import { MAX_MANIFEST_FILES, parseCompletion, type JobCompletion } from './manifest.js';
 
 /**
  * `one-patient` is DPC's `Patient/{id}/$export`, or `Patient/{id}/$everything` answered as a job
@@ -226,8 +227,9 @@ export async function kickoff(transport: Transport, request: ExportRequest, sign
   if (!location) {
     throw new DpcError('ERR_HTTP', `${post ? 'POST' : 'GET'} ${path} answered 202 without a Content-Location header`, { requestId: response.requestId, location: redactUrl(response.url) });
   }
-  if (!URL.canParse(location, `${transport.baseUrl}/`)) {
-    throw new DpcError('ERR_HTTP', `${post ? 'POST' : 'GET'} ${path} answered 202 with a Content-Location header that is not a URL: ${serverText(location)}`, {
+  const problem = serverUrlProblem(location, `${transport.baseUrl}/`);
+  if (problem) {
+    throw new DpcError('ERR_HTTP', `${post ? 'POST' : 'GET'} ${path} answered 202 with a Content-Location header that ${problem}: ${serverText(redactUrl(location), 200)}`, {
       requestId: response.requestId,
       location: redactUrl(response.url),
     });
@@ -281,7 +283,7 @@ export async function pollOnce(transport: Transport, jobUrl: string, signal?: Ab
   if (response.status === 202) {
     return {
       state: 'in-progress',
-      progress: headerValue(response.headers['x-progress']),
+      progress: headerText(response.headers['x-progress']),
       retryAfterMs: parseRetryAfter(response.headers['retry-after'], Date.now(), MAX_RETRY_AFTER_MS),
       requestId,
     };
@@ -289,11 +291,19 @@ export async function pollOnce(transport: Transport, jobUrl: string, signal?: Ab
   return {
     state: 'complete',
     completion: parseCompletion(response.body, redactUrl(jobUrl)),
-    expires: headerValue(response.headers.expires),
+    expires: headerText(response.headers.expires),
     requestId,
     serverDate: parseHttpDate(response.headers.date),
   };
 }
+
+/** A header of the server's that is printed (X-Progress on a progress line, Expires in `export status`): one line, escaped, short. Pure. */
+function headerText(value: string | string[] | undefined): string | undefined {
+  const text = headerValue(value);
+  return text === undefined ? undefined : serverText(text, MAX_HEADER_TEXT);
+}
+
+const MAX_HEADER_TEXT = 200;
 
 export interface PollOptions {
   label: string;
@@ -334,11 +344,6 @@ function isTransient(error: unknown): error is DpcError {
 
 /** Pages of one manifest followed at most; a server linking on and on (or in a circle) is refused past this. */
 export const MAX_MANIFEST_PAGES = 1000;
-/**
- * Files of a paged manifest held at most: each page is bounded (MAX_STATUS_BYTES), but a thousand full pages would
- * be millions of entries in memory. A single page keeps only its byte bound.
- */
-export const MAX_MANIFEST_FILES = 100_000;
 
 /**
  * Poll `jobUrl` until the job completes. A paged manifest (`link` relation `next`, as servers do for

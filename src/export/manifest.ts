@@ -5,6 +5,8 @@
 import { DpcError } from '../errors.js';
 import { isObject, kindOf } from '../json.js';
 import { serverText } from '../transport/error-body.js';
+import { redactUrl } from '../redact.js';
+import { MAX_SERVER_URL_CHARS, serverUrlProblem } from '../transport/server-url.js';
 
 export const CHECKSUM_EXTENSION = 'https://dpc.cms.gov/checksum';
 export const FILE_LENGTH_EXTENSION = 'https://dpc.cms.gov/file_length';
@@ -35,6 +37,12 @@ export interface JobCompletion {
   next?: string;
 }
 
+/**
+ * Files of one manifest held at most, over all its pages: each is a request, maybe to another origin, and a page's
+ * byte bound (16 MiB) alone would let one page list hundreds of thousands; a thousand pages, millions.
+ */
+export const MAX_MANIFEST_FILES = 100_000;
+
 /** Validate and normalise a 200 status body; a body we cannot trust is an error, not a guess. */
 export function parseCompletion(body: unknown, where: string): JobCompletion {
   if (!isObject(body)) throw malformed(where, 'the body is not a JSON object');
@@ -43,10 +51,13 @@ export function parseCompletion(body: unknown, where: string): JobCompletion {
   const error = body.error ?? [];
   const deleted = body.deleted ?? [];
   if (!Array.isArray(output) || !Array.isArray(error) || !Array.isArray(deleted)) throw malformed(where, '"output", "error" and "deleted" must be arrays');
+  const listed = output.length + error.length + deleted.length;
+  if (listed > MAX_MANIFEST_FILES) throw malformed(where, `it lists ${listed} files, more than ${MAX_MANIFEST_FILES}`);
   const next = nextPage(body.link, where);
   return {
     transactionTime: body.transactionTime,
-    request: typeof body.request === 'string' ? body.request : '',
+    // kept in manifest.json: the server's echo, one line, escaped and bounded like a URL
+    request: typeof body.request === 'string' ? serverText(body.request, MAX_SERVER_URL_CHARS) : '',
     // The spec's default is "a token is required"; only an explicit false lifts it.
     requiresAccessToken: body.requiresAccessToken !== false,
     files: [
@@ -64,7 +75,9 @@ function nextPage(link: unknown, where: string): string | undefined {
   if (!Array.isArray(link)) throw malformed(where, `"link" must be an array, got ${kindOf(link)}`);
   const next = link.find((l: unknown) => isObject(l) && l.relation === 'next');
   if (next === undefined) return undefined;
-  if (typeof next.url !== 'string' || !URL.canParse(next.url, 'http://relative.invalid/')) throw malformed(where, 'the "next" link has no URL');
+  if (typeof next.url !== 'string') throw malformed(where, 'the "next" link has no URL');
+  const problem = serverUrlProblem(next.url, RELATIVE_BASE);
+  if (problem) throw malformed(where, `the "next" link "${serverText(redactUrl(next.url), 200)}" ${problem}`);
   return next.url;
 }
 
@@ -74,25 +87,36 @@ const DEFAULT_TYPES: Record<JobFile['kind'], string | undefined> = { output: und
 function parseEntry(entry: unknown, kind: JobFile['kind'], where: string): JobFile {
   if (!isObject(entry)) throw malformed(where, 'not an object');
   if (typeof entry.url !== 'string' || entry.url === '') throw malformed(where, '"url" is missing');
-  // a relative url is resolved against the server later; here only one no base can make a URL of is refused
-  if (!URL.canParse(entry.url, 'http://relative.invalid/')) throw malformed(where, `"url" "${serverText(entry.url)}" is not a URL`);
+  // a relative url is resolved against the server later; here it is judged as one on some http server
+  const urlProblem = serverUrlProblem(entry.url, RELATIVE_BASE);
+  if (urlProblem) throw malformed(where, `"url" "${serverText(redactUrl(entry.url), 200)}" ${urlProblem}`);
   const type = typeof entry.type === 'string' && /^[A-Za-z]+$/.test(entry.type) ? entry.type : DEFAULT_TYPES[kind];
   if (type === undefined) throw malformed(where, '"type" is missing or not a resource type');
   const file: JobFile = { kind, type, url: entry.url };
-  if (typeof entry.count === 'number' && Number.isInteger(entry.count) && entry.count >= 0) file.count = entry.count;
+  if (entry.count !== undefined) file.count = wholeNumber(entry.count, '"count"', where);
   const extensions = entry.extension ?? [];
   if (!Array.isArray(extensions)) throw malformed(where, `"extension" must be an array, got ${kindOf(extensions)}`);
   for (const [j, x] of extensions.entries()) {
     if (!isObject(x)) throw malformed(where, `"extension[${j}]" is not an object (got ${kindOf(x)})`);
-    if (x.url === CHECKSUM_EXTENSION && typeof x.valueString === 'string') {
-      const match = /^sha256:([0-9a-fA-F]{64})$/.exec(x.valueString.trim());
-      if (!match) throw malformed(where, `checksum ${JSON.stringify(x.valueString)} is not sha256:<64 hex>`);
+    if (x.url === CHECKSUM_EXTENSION) {
+      // a promise of integrity we cannot read is not dropped: the file would go unchecked
+      const match = typeof x.valueString === 'string' ? /^sha256:([0-9a-fA-F]{64})$/.exec(x.valueString.trim()) : null;
+      if (!match) throw malformed(where, `checksum ${serverText(JSON.stringify(x.valueString) ?? 'undefined', 100)} is not sha256:<64 hex>`);
       file.sha256 = match[1]!.toLowerCase();
-    } else if (x.url === FILE_LENGTH_EXTENSION && typeof x.valueDecimal === 'number') {
-      file.gzipLength = x.valueDecimal;
+    } else if (x.url === FILE_LENGTH_EXTENSION) {
+      file.gzipLength = wholeNumber(x.valueDecimal, 'file_length', where);
     }
   }
   return file;
+}
+
+/** Relative URLs of a manifest are judged as if on an http server (the status URL's, resolved later). */
+const RELATIVE_BASE = 'http://relative.invalid/';
+
+/** A count or size the server promised: a whole number ≥ 0, else the manifest is malformed. */
+function wholeNumber(value: unknown, name: string, where: string): number {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
+  throw malformed(where, `${name} ${serverText(JSON.stringify(value) ?? 'undefined', 100)} is not a whole number ≥ 0`);
 }
 
 function malformed(where: string, why: string): DpcError {

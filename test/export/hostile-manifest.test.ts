@@ -1,0 +1,169 @@
+/**
+ * What a hostile Bulk Data server says about a job (its Content-Location, its manifest, its status headers) is checked
+ * before anything is requested or stored: every case is a small loopback server, and each ends in one line naming the
+ * field, with no request made on the strength of the bad value.
+ */
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import type { ServerResponse } from 'node:http';
+import { DpcError } from '../../src/errors.js';
+import { kickoff, pollOnce } from '../../src/export/job.js';
+import { MAX_MANIFEST_FILES, parseCompletion } from '../../src/export/manifest.js';
+import { runExport, runOutcomeError, type ExportEvent } from '../../src/export/index.js';
+import { MAX_SERVER_URL_CHARS } from '../../src/transport/server-url.js';
+import { completion, lines, startHostileServer, type HostileServer } from './hostile-server.js';
+import { removeTempDirs, tempDir } from './sandbox.js';
+import { clientOn } from '../client-on.js';
+
+let server: HostileServer;
+
+beforeEach(async () => {
+  server = await startHostileServer();
+});
+afterEach(async () => {
+  await server.close();
+});
+afterAll(async () => {
+  await removeTempDirs();
+});
+
+const json = (body: string) => (_req: unknown, res: ServerResponse) => res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+
+/** Headers written as raw bytes: node:http refuses to send control characters, a hostile server need not. */
+function rawReply(res: ServerResponse, head: string, body = ''): void {
+  res.socket!.end(Buffer.from(`${head}\r\ncontent-length: ${body.length}\r\n\r\n${body}`, 'latin1'));
+}
+
+async function exportFrom(): Promise<{ error?: DpcError; events: ExportEvent[]; manifestPath?: string }> {
+  const transport = server.transport();
+  const events: ExportEvent[] = [];
+  try {
+    const result = await runExport(clientOn(transport), { target: { kind: 'patient' }, pollIntervalMs: 5, outDir: await tempDir('dpc-hostile-manifest-'), onEvent: (e) => events.push(e) });
+    return { error: runOutcomeError(result), events, manifestPath: result.groups[0]?.manifestPath };
+  } catch (error) {
+    if (!(error instanceof DpcError)) throw error;
+    return { error, events };
+  } finally {
+    await transport.close();
+  }
+}
+
+describe("the kick-off's Content-Location", () => {
+  it.each([
+    ['javascript:', 'javascript:alert(1)', 'is not an http(s) URL (javascript:)'],
+    ['file:', 'file:///etc/passwd', 'is not an http(s) URL (file:)'],
+    ['data:', 'data:,status', 'is not an http(s) URL (data:)'],
+    ['with a password', 'http://user:secret@HOST/fhir/status', 'carries a user name or password'],
+    ['absurdly long', `/fhir/status?${'a'.repeat(MAX_SERVER_URL_CHARS)}`, `is longer than ${MAX_SERVER_URL_CHARS} characters`],
+  ])('%s is refused before it is polled', async (_, location, problem) => {
+    server.route('/fhir/Patient/$export', (_req, res) => res.writeHead(202, { 'content-location': location.replace('HOST', server.origin.slice(7)) }).end());
+    const failure = await kickoff(server.transport(), { scope: { level: 'patient' } }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(DpcError);
+    expect((failure as DpcError).code).toBe('ERR_HTTP');
+    expect((failure as DpcError).message).toContain(`answered 202 with a Content-Location header that ${problem}`);
+    expect((failure as DpcError).message).not.toContain('secret');
+    expect((failure as DpcError).message.length).toBeLessThan(500);
+    expect(server.seen).toHaveLength(1);
+  });
+});
+
+describe('the manifest', () => {
+  it.each([
+    ['file:///etc/passwd', 'is not an http(s) URL (file:)'],
+    ['data:application/fhir+ndjson,{}', 'is not an http(s) URL (data:)'],
+    ['javascript:1', 'is not an http(s) URL (javascript:)'],
+    ['http://user:secret@HOST/data/1', 'carries a user name or password'],
+  ])('a file url %s is refused: nothing is downloaded', async (url, problem) => {
+    server.route('/fhir/status', json(completion([{ url: url.replace('HOST', server.origin.slice(7)), count: 1 }])));
+    const { error } = await exportFrom();
+    expect(error?.code).toBe('ERR_HTTP');
+    expect(error?.message).toMatch(new RegExp(`output\\[0\\]: unexpected completion body: "url" ".*" ${problem.replace(/[()]/g, '\\$&')}`));
+    expect(error?.message).not.toContain('secret');
+    expect(server.seen.map((p) => p.split('?')[0])).toEqual(['/fhir/Patient/$export', '/fhir/status']);
+  });
+
+  it('a next page on a file: URL is refused, not asked of the server', async () => {
+    const body = JSON.parse(completion([{ url: `${server.origin}/data/1` }])) as Record<string, unknown>;
+    server.route('/fhir/status', json(JSON.stringify({ ...body, link: [{ relation: 'next', url: 'file:///etc/passwd' }] })));
+    const failure = await pollOnce(server.transport(), `${server.base}/status`).catch((error: unknown) => error);
+    expect((failure as DpcError).message).toMatch(/unexpected completion body: the "next" link "file:\/\/\/etc\/passwd" is not an http\(s\) URL \(file:\)/);
+  });
+
+  it(`one page listing more than ${MAX_MANIFEST_FILES} files is refused before any download`, async () => {
+    const entries = Array.from({ length: MAX_MANIFEST_FILES + 1 }, () => ({ type: 'Patient', url: '/d' }));
+    server.route('/fhir/status', json(JSON.stringify({ transactionTime: '2025-01-01T00:00:00Z', request: 'x', output: entries })));
+    const { error } = await exportFrom();
+    expect(error?.code).toBe('ERR_HTTP');
+    expect(error?.message).toContain(`unexpected completion body: it lists ${MAX_MANIFEST_FILES + 1} files, more than ${MAX_MANIFEST_FILES}`);
+    expect(server.hits('/d')).toBe(0);
+  });
+
+  it.each([
+    ['a negative count', { count: -4 }, '"count" -4 is not a whole number ≥ 0'],
+    ['a fractional count', { count: 2.5 }, '"count" 2.5 is not a whole number ≥ 0'],
+    ['a count as text', { count: '3' }, '"count" "3" is not a whole number ≥ 0'],
+    ['a negative file_length', { extension: [{ url: 'https://dpc.cms.gov/file_length', valueDecimal: -5 }] }, 'file_length -5 is not a whole number ≥ 0'],
+    ['a fractional file_length', { extension: [{ url: 'https://dpc.cms.gov/file_length', valueDecimal: 1.5 }] }, 'file_length 1.5 is not a whole number ≥ 0'],
+    ['a file_length as text', { extension: [{ url: 'https://dpc.cms.gov/file_length', valueString: '12' }] }, 'file_length undefined is not a whole number ≥ 0'],
+    ['a checksum that is not text', { extension: [{ url: 'https://dpc.cms.gov/checksum', valueString: 42 }] }, 'checksum 42 is not sha256:<64 hex>'],
+    ['a short checksum', { extension: [{ url: 'https://dpc.cms.gov/checksum', valueString: 'sha256:abc' }] }, 'checksum "sha256:abc" is not sha256:<64 hex>'],
+    ['a huge checksum', { extension: [{ url: 'https://dpc.cms.gov/checksum', valueString: `sha256:${'z'.repeat(100_000)}` }] }, 'checksum "sha256:zzz'],
+  ])('%s is a malformed manifest, not a promise dropped or a bogus bound', (_, fields, message) => {
+    const body = { transactionTime: '2025-01-01T00:00:00Z', output: [{ type: 'Patient', url: '/d', ...fields }] };
+    const failure = (() => {
+      try {
+        parseCompletion(body, 'http://x/status');
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(failure).toBeInstanceOf(DpcError);
+    expect((failure as DpcError).message).toContain(`output[0]: unexpected completion body: ${message}`);
+    expect((failure as DpcError).message.length).toBeLessThan(300);
+  });
+
+  it("a file_length of -5 on a real server fails the job in one line, with no download (it was a 'larger than -5 bytes' quarantine)", async () => {
+    server.route('/fhir/status', json(JSON.stringify({ transactionTime: '2025-01-01T00:00:00Z', output: [{ type: 'Patient', url: `${server.origin}/data/1`, extension: [{ url: 'https://dpc.cms.gov/file_length', valueDecimal: -5 }] }] })));
+    server.route('/data', (_req, res) => res.end(lines(1)));
+    const { error } = await exportFrom();
+    expect(error?.code).toBe('ERR_HTTP');
+    expect(error?.message).toContain('file_length -5 is not a whole number ≥ 0');
+    expect(server.hits('/data')).toBe(0);
+  });
+
+  it("the server's request echo reaches manifest.json on one line, escaped and bounded", async () => {
+    const echo = `${server.base}/Patient/$export\u001b]0;pwned\u0007\u009b31m\n${'x'.repeat(50_000)}`;
+    server.route('/fhir/status', json(JSON.stringify({ ...JSON.parse(completion([{ url: `${server.origin}/data/1`, count: 1 }])), request: echo })));
+    server.route('/data', (_req, res) => res.end(lines(1)));
+    const { error, manifestPath } = await exportFrom();
+    expect(error).toBeUndefined();
+    const request = (JSON.parse(await readFile(manifestPath!, 'utf8')) as { request: string }).request;
+    expect(request.startsWith(`${server.base}/Patient/$export\\u001b]0;pwned\\u0007\\u009b31m x`)).toBe(true);
+    expect(request.length).toBeLessThan(MAX_SERVER_URL_CHARS + 100);
+    expect(request).toMatch(/… \[truncated, 50\d\d\d characters\]$/);
+  });
+});
+
+describe('status headers that are printed', () => {
+  it('X-Progress and Expires with C1 terminal controls and 10 KB of text arrive escaped and short', async () => {
+    // undici refuses C0 controls in a header (Invalid header value char), but lets C1 controls through as Latin-1
+    const noise = `\u009b2J\u009d0;pwned\u009c${'y'.repeat(10_000)}`;
+    server.route('/fhir/status', (_req, res) => rawReply(res, `HTTP/1.1 202 Accepted\r\nx-progress: ${noise}`));
+    const transport = server.transport();
+    const running = await pollOnce(transport, `${server.base}/status`);
+    expect(running.state).toBe('in-progress');
+    const progress = running.state === 'in-progress' ? running.progress! : '';
+    expect(progress.startsWith('\\u009b2J\\u009d0;pwned\\u009cyyy')).toBe(true);
+    expect(progress.length).toBeLessThan(300);
+    // eslint-disable-next-line no-control-regex
+    expect(progress).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+
+    server.route('/fhir/status', (_req, res) => rawReply(res, `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nexpires: ${noise}`, completion([])));
+    const done = await pollOnce(transport, `${server.base}/status`);
+    const expires = done.state === 'complete' ? done.expires! : '';
+    expect(expires.length).toBeLessThan(300);
+    // eslint-disable-next-line no-control-regex
+    expect(expires).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    await transport.close();
+  });
+});
