@@ -2,7 +2,7 @@
  * The export engine bounded against a misbehaving Bulk Data server (issue 12): every case is a small loopback server
  * doing one bad thing, and each ends in a named outcome with nothing unverified under a final name.
  */
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
@@ -14,19 +14,11 @@ import { QUARANTINE_KEEP_BYTES } from '../../src/export/download.js';
 import { cliLines, STACK_LINE } from '../fuzz/check.js';
 import { runCli } from '../cli/run-cli.js';
 import { parseSize } from '../../src/cli/size.js';
-import { completion, lines, sha256, startHostileServer, type FileEntry, type HostileServer } from './hostile-server.js';
+import { completion, lines, sha256, hostileServerPerTest, type FileEntry } from './hostile-server.js';
 import { removeTempDirs, tempDir } from './sandbox.js';
 import { clientOn } from '../client-on.js';
 
-let server: HostileServer;
-
-beforeEach(async () => {
-  server = await startHostileServer();
-});
-
-afterEach(async () => {
-  await server.close();
-});
+const server = hostileServerPerTest();
 
 afterAll(async () => {
   await removeTempDirs();

@@ -3,7 +3,7 @@
  * before anything is requested or stored: every case is a small loopback server, and each ends in one line naming the
  * field, with no request made on the strength of the bad value.
  */
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { DpcError } from '../../src/errors.js';
@@ -11,18 +11,11 @@ import { kickoff, pollOnce } from '../../src/export/job.js';
 import { MAX_MANIFEST_FILES, parseCompletion } from '../../src/export/manifest.js';
 import { runExport, runOutcomeError, type ExportEvent } from '../../src/export/index.js';
 import { MAX_SERVER_URL_CHARS } from '../../src/transport/server-url.js';
-import { completion, lines, startHostileServer, type HostileServer } from './hostile-server.js';
+import { completion, lines, hostileServerPerTest } from './hostile-server.js';
 import { removeTempDirs, tempDir } from './sandbox.js';
 import { clientOn } from '../client-on.js';
 
-let server: HostileServer;
-
-beforeEach(async () => {
-  server = await startHostileServer();
-});
-afterEach(async () => {
-  await server.close();
-});
+const server = hostileServerPerTest();
 afterAll(async () => {
   await removeTempDirs();
 });

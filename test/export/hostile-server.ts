@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach } from 'vitest';
 import { CHECKSUM_EXTENSION, FILE_LENGTH_EXTENSION } from '../../src/export/manifest.js';
 import { Transport, type TransportOptions } from '../../src/transport/index.js';
 
@@ -24,6 +25,16 @@ export interface HostileServer {
   /** A transport on this server with a fake bearer token and quick retries. */
   transport(options?: Partial<TransportOptions>): Transport;
   close(): Promise<void>;
+}
+
+/** A fresh hostile server for each test of a file (routes never leak between tests), closed after it. */
+export function hostileServerPerTest(): HostileServer {
+  const server = {} as HostileServer;
+  beforeEach(async () => {
+    Object.assign(server, await startHostileServer());
+  });
+  afterEach(() => server.close());
+  return server;
 }
 
 export async function startHostileServer(): Promise<HostileServer> {
