@@ -14,6 +14,7 @@ import type { Readable, Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { DpcError, isDpcError } from '../errors.js';
 import { headerValue } from '../transport/negotiation.js';
+import { serverText } from '../transport/error-body.js';
 import type { RetryBudget, Transport } from '../transport/index.js';
 import { redactUrl } from '../redact.js';
 import type { ExportEventHandler } from './events.js';
@@ -205,7 +206,16 @@ async function attemptDownload(transport: Transport, target: DownloadTarget, att
     budget,
   });
   target.onEvent?.({ type: 'download_request', label, url: redactUrl(file.url), file: file.name, attempt, requestId: response.requestId });
-  const gzipped = /\bgzip\b/i.test(headerValue(response.headers['content-encoding']) ?? '');
+  const encoding = bodyEncoding(headerValue(response.headers['content-encoding']));
+  if (encoding === undefined) {
+    response.body.destroy();
+    const said = serverText(headerValue(response.headers['content-encoding']) ?? '', 60);
+    throw new DpcError('ERR_HTTP', `GET ${redactUrl(url.href)} answered with Content-Encoding "${said}": only gzip is read, so its bytes could not be checked`, {
+      requestId: response.requestId,
+      location: redactUrl(url.href),
+    });
+  }
+  const gzipped = encoding === 'gzip';
   const keepGzip = target.gzip && gzipped;
   const name = keepGzip ? `${file.name}.gz` : file.name;
   const temp = tempPathFor(join(target.dir, name));
@@ -240,6 +250,17 @@ async function attemptDownload(transport: Transport, target: DownloadTarget, att
     throw new BodyFailure(`body of ${redactUrl(file.url)} broke after partial transfer (${reason})`, temp, cause, response.requestId);
   }
   return { temp, name, measured, problems: verifyAgainst(file, measured), requestId: response.requestId };
+}
+
+/**
+ * How a data body is encoded (Content-Encoding), or undefined for what this client cannot decode: only gzip is ever
+ * asked for. Stored as received, a `br` or `deflate` body would pass for NDJSON wherever the manifest has no checksum
+ * (generic servers). Pure.
+ */
+export function bodyEncoding(header: string | undefined): 'identity' | 'gzip' | undefined {
+  const codings = (header ?? '').split(',').map((c) => c.trim().toLowerCase()).filter((c) => c !== '' && c !== 'identity');
+  if (codings.length === 0) return 'identity';
+  return codings.length === 1 && (codings[0] === 'gzip' || codings[0] === 'x-gzip') ? 'gzip' : undefined;
 }
 
 function closed(stream: Writable): Promise<void> {

@@ -1,10 +1,11 @@
 /**
- * What a hostile Bulk Data server says about a job (its Content-Location, its manifest, its status headers) is checked
- * before anything is requested or stored: every case is a small loopback server, and each ends in one line naming the
- * field, with no request made on the strength of the bad value.
+ * What a hostile Bulk Data server says about a job (its Content-Location, its manifest, its status headers, how it
+ * encodes a file) is checked before anything is requested or stored: every case is a small loopback server, and each
+ * ends in one line naming the field, with no request made or file kept on the strength of the bad value.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import type { ServerResponse } from 'node:http';
 import { DpcError } from '../../src/errors.js';
 import { kickoff, pollOnce } from '../../src/export/job.js';
@@ -27,15 +28,16 @@ function rawReply(res: ServerResponse, head: string, body = ''): void {
   res.socket!.end(Buffer.from(`${head}\r\ncontent-length: ${body.length}\r\n\r\n${body}`, 'latin1'));
 }
 
-async function exportFrom(): Promise<{ error?: DpcError; events: ExportEvent[]; manifestPath?: string }> {
+async function exportFrom(): Promise<{ error?: DpcError; events: ExportEvent[]; manifestPath?: string; out: string }> {
   const transport = server.transport();
   const events: ExportEvent[] = [];
+  const out = await tempDir('dpc-hostile-manifest-');
   try {
-    const result = await runExport(clientOn(transport), { target: { kind: 'patient' }, pollIntervalMs: 5, outDir: await tempDir('dpc-hostile-manifest-'), onEvent: (e) => events.push(e) });
-    return { error: runOutcomeError(result), events, manifestPath: result.groups[0]?.manifestPath };
+    const result = await runExport(clientOn(transport), { target: { kind: 'patient' }, pollIntervalMs: 5, outDir: out, onEvent: (e) => events.push(e) });
+    return { error: runOutcomeError(result), events, manifestPath: result.groups[0]?.manifestPath, out };
   } catch (error) {
     if (!(error instanceof DpcError)) throw error;
-    return { error, events };
+    return { error, events, out };
   } finally {
     await transport.close();
   }
@@ -158,5 +160,32 @@ describe('status headers that are printed', () => {
     // eslint-disable-next-line no-control-regex
     expect(expires).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
     await transport.close();
+  });
+});
+
+describe('data bodies', () => {
+  const data = lines(3);
+  it.each([
+    ['br', brotliCompressSync(data)],
+    ['deflate', deflateSync(data)],
+    ['compress', Buffer.from(data)],
+    ['gzip, gzip', gzipSync(gzipSync(data))],
+  ])('Content-Encoding %s (never asked for) fails the file instead of storing undecoded bytes as NDJSON', async (encoding, body) => {
+    // a generic server: no checksum and no count that would catch the bytes afterwards
+    server.route('/fhir/status', json(completion([{ url: `${server.origin}/data/1` }])));
+    server.route('/data', (_req, res) => res.writeHead(200, { 'content-encoding': encoding }).end(body));
+    const { error, out } = await exportFrom();
+    expect(error?.code).toBe('ERR_HTTP');
+    expect(error?.message).toMatch(new RegExp(`^GET http://127\\.0\\.0\\.1:\\d+/data/1 answered with Content-Encoding "${encoding}": only gzip is read`));
+    const runs = await readdir(`${out}/patient`).catch(() => []);
+    for (const run of runs) expect((await readdir(`${out}/patient/${run}`)).filter((name) => name.endsWith('.ndjson'))).toEqual([]);
+  });
+
+  it.each([['identity'], ['x-gzip'], ['GZIP']])('Content-Encoding %s is read as before', async (encoding) => {
+    server.route('/fhir/status', json(completion([{ url: `${server.origin}/data/1`, count: 3 }])));
+    server.route('/data', (_req, res) => res.writeHead(200, { 'content-encoding': encoding }).end(encoding === 'identity' ? data : gzipSync(data)));
+    const { error, manifestPath } = await exportFrom();
+    expect(error).toBeUndefined();
+    expect((JSON.parse(await readFile(manifestPath!, 'utf8')) as { files: Array<{ count: number }> }).files.map((f) => f.count)).toEqual([3]);
   });
 });
