@@ -207,6 +207,8 @@ export type { RosterInput, JsonSource, SyncOptions, SyncOutcome } from './roster
 export type { SyncPlan, PractitionerPlan, PlanMember } from './roster/plan.js';
 /** Progress of applying a plan, and its result. */
 export type { SyncEvent, SyncResult, GroupChange } from './roster/apply.js';
+/** A sync or renewal that failed part way: the server's error, with what had been applied (`applied`) and a report in `details`. */
+export { PartlyAppliedError } from './roster/steps.js';
 /** Groups whose members' 90-day attribution ends soon, and renewing them. */
 export { findExpiring, renewExpiring } from './roster/renew.js';
 /** What renewExpiring takes. */

@@ -15,6 +15,8 @@ import { listPractitioners } from '../fhir/practitioners.js';
 import { buildAttestation } from '../fhir/provenance.js';
 import { memberPatientId, npiOf } from '../fhir/resources.js';
 import { expiringMembers, expiryWindow, type ExpiringGroup, type ExpiringMember } from './expiry.js';
+import { plural } from '../plural.js';
+import { runWriteSteps } from './steps.js';
 import type { DpcClient } from '../client.js';
 
 export interface RenewOptions {
@@ -42,15 +44,21 @@ export async function renewExpiring(client: DpcClient, options: RenewOptions): P
   const [org, practitioners] = await Promise.all([getOrganization(client), listPractitioners(client)]);
   const practitionerIds = new Map(practitioners.flatMap((p) => (p.id && npiOf(p) ? [[npiOf(p)!, p.id] as const] : [])));
   const renewed: ExpiringGroup[] = [];
-  for (const group of due) {
-    const practitionerId = practitionerIds.get(group.npi);
-    if (practitionerId === undefined) {
-      throw new DpcError('ERR_NOT_FOUND', `group ${group.groupId} is attributed to NPI ${group.npi}, which is not a practitioner of your organization`);
-    }
-    const provenance = buildAttestation({ orgId: idOf(org), practitionerId, recorded: client.now() });
-    const updated = await addMembers(client, group.groupId, { npi: group.npi, patientIds: group.members.map((m) => m.patientId), provenance });
-    renewed.push({ ...group, members: group.members.map((m) => withNewPeriod(m, updated)) });
-  }
+  // one step per group: a failure part way says which groups were renewed (PartlyAppliedError<ExpiringGroup[]>)
+  const steps = due.map((group) => ({
+    what: `practitioner ${group.npi} (group ${group.groupId}): renew ${plural(group.members.length, 'member')}`,
+    async run() {
+      const practitionerId = practitionerIds.get(group.npi);
+      if (practitionerId === undefined) {
+        throw new DpcError('ERR_NOT_FOUND', `group ${group.groupId} is attributed to NPI ${group.npi}, which is not a practitioner of your organization`);
+      }
+      const provenance = buildAttestation({ orgId: idOf(org), practitionerId, recorded: client.now() });
+      const updated = await addMembers(client, group.groupId, { npi: group.npi, patientIds: group.members.map((m) => m.patientId), provenance });
+      renewed.push({ ...group, members: group.members.map((m) => withNewPeriod(m, updated)) });
+      return `practitioner ${group.npi} (group ${group.groupId}): ${plural(group.members.length, 'member')} renewed`;
+    },
+  }));
+  await runWriteSteps(steps, () => structuredClone(renewed), 'run the renewal again: members renewed already are no longer due');
   return renewed;
 }
 
