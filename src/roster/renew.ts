@@ -24,6 +24,11 @@ export interface RenewOptions {
   /** Also renew members that are already inactive (lapsed or removed; see above). */
   includeInactive?: boolean;
   dryRun?: boolean;
+  /**
+   * Called, without includeInactive, with the inactive members left alone (per group), so that a caller can say so: a
+   * lapsed roster that renews nothing is otherwise silent until exports miss those patients.
+   */
+  onInactiveLeft?: (groups: ExpiringGroup[]) => void;
 }
 
 /** The groups with members ending within the window or inactive, by the server's clock (see expiryWindow). */
@@ -37,9 +42,11 @@ export async function findExpiring(client: DpcClient, withinMs: number): Promise
  * are the new period the server returned, while `status` stays the one that made it due (expiring or inactive).
  */
 export async function renewExpiring(client: DpcClient, options: RenewOptions): Promise<ExpiringGroup[]> {
-  const due = (await findExpiring(client, options.withinMs))
-    .map((g) => ({ ...g, members: g.members.filter((m) => options.includeInactive || m.status === 'expiring') }))
-    .filter((g) => g.members.length > 0);
+  const found = await findExpiring(client, options.withinMs);
+  const only = (keep: (m: ExpiringMember) => boolean) => found.map((g) => ({ ...g, members: g.members.filter(keep) })).filter((g) => g.members.length > 0);
+  const due = only((m) => options.includeInactive === true || m.status === 'expiring');
+  const left = options.includeInactive ? [] : only((m) => m.status === 'inactive');
+  if (left.length > 0) options.onInactiveLeft?.(left);
   if (options.dryRun || due.length === 0) return due;
   const [org, practitioners] = await Promise.all([getOrganization(client), listPractitioners(client)]);
   const practitionerIds = new Map(practitioners.flatMap((p) => (p.id && npiOf(p) ? [[npiOf(p)!, p.id] as const] : [])));

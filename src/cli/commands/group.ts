@@ -225,13 +225,18 @@ const renew: CommandModule<GlobalArgs, WithinArgs> = {
       .example('$0 group renew --within 30d --dry-run', 'preview a wider window') as unknown as Argv<WithinArgs>,
   handler: (argv) =>
     withClient(argv, async (client, output) => {
+      let inactiveLeft = 0;
       const renewed = await renewExpiring(client, {
         withinMs: parseDuration(argv.within, 'within'),
         includeInactive: argv.includeInactive,
         dryRun: argv.dryRun,
+        onInactiveLeft: (groups) => (inactiveLeft = groups.reduce((n, g) => n + g.members.length, 0)),
       });
+      if (inactiveLeft > 0) {
+        output.warn(`${plural(inactiveLeft, 'inactive member')} left alone (lapsed or removed: DPC does not say which); renew them with roster sync, or with --include-inactive`);
+      }
       const report = await expiringReport(client, renewed);
-      output.result({ dryRun: argv.dryRun ?? false, groups: report }, () =>
+      output.result({ dryRun: argv.dryRun ?? false, groups: report, inactiveLeft }, () =>
         argv.dryRun ? formatExpiring(report, 'would be renewed', DUE_COLUMNS) : formatExpiring(report, 'renewed', RENEWED_COLUMNS),
       );
     }),
