@@ -11,6 +11,7 @@ import { readLines } from '../export/outcomes.js';
 import type { DpcClient } from '../client.js';
 import { isPatientId, resolvePatient, resolvePractitioner, attestationFor } from './lookup.js';
 import { mbiOf } from './resources.js';
+import { checkedResource } from './http.js';
 import { isValidMbi, isValidNpi } from './validate.js';
 
 export interface EverythingOptions {
@@ -27,13 +28,13 @@ export async function patientEverything(client: DpcClient, patientId: string, op
   // Not replayed after a 5xx or a dropped connection (429 still is): every attempt makes DPC queue a job and hold the
   // request until it ends or times out (dpc-queue service/DataService.java retrieveData), so a replay only adds load.
   const { body } = await client.transport
-    .json<fhir3.Bundle>({ path, query: { _since: options.since }, headers: { 'x-provenance': options.provenance }, idempotent: false })
+    .json<unknown>({ path, query: { _since: options.since }, headers: { 'x-provenance': options.provenance }, idempotent: false })
     .catch((error: unknown) => {
       if (isDpcError(error, 'ERR_FORBIDDEN')) throw withheld(patientId, error);
       throw isUpstreamTimeout(error) ? timedOut(patientId, error) : error;
     });
-  if (body?.resourceType !== 'Bundle') throw new DpcError('ERR_HTTP', `GET ${path} answered 200 with a ${String(body?.resourceType ?? 'non-FHIR body')}, not a Bundle`);
-  return body;
+  // an empty body is no Bundle either
+  return checkedResource<fhir3.Bundle>(body ?? null, `GET ${path}`, 'Bundle');
 }
 
 /** DPC: R/PatientResource.java everything — the data service's OperationOutcome (opt-out, look-back) comes back as 403. */

@@ -15,6 +15,9 @@ import type * as fhir3 from 'fhir/r3.js';
 import { parseHttpDate } from '../transport/http-date.js';
 import type { Transport } from '../transport/index.js';
 import { DpcError, isDpcError } from '../errors.js';
+import { isObject, kindOf } from '../json.js';
+import { serverText } from '../transport/error-body.js';
+import { serverUrlProblem } from '../transport/server-url.js';
 import { mbiOf, npiOf, submitParameters } from './resources.js';
 
 /** What the FHIR functions need from a DpcClient (createClient() returns one). */
@@ -34,7 +37,41 @@ export interface WriteOptions {
 }
 
 export async function fhirGet<T>(client: FhirClient, path: string, query?: Query): Promise<T> {
-  return (await client.transport.json<T>({ path, query })).body;
+  return checkedResource<T>((await client.transport.json<unknown>({ path, query })).body, `GET ${path}`);
+}
+
+/**
+ * Why a server's answer is not a FHIR resource the client can walk (undefined when it is): a JSON object with a
+ * resourceType, a string `id` when it has one, and for a Bundle, `entry` and `link` arrays of objects whose resources
+ * are resources. Deeper fields are the reader's to check. Pure.
+ */
+export function resourceProblem(body: unknown): string | undefined {
+  if (!isObject(body)) return `${kindOf(body)}, not a FHIR resource`;
+  if (typeof body.resourceType !== 'string') return 'a JSON object without a resourceType';
+  if (body.id !== undefined && typeof body.id !== 'string') return `a ${serverText(body.resourceType, 40)} whose id is ${kindOf(body.id)}`;
+  if (body.resourceType !== 'Bundle') return undefined;
+  for (const key of ['entry', 'link'] as const) {
+    const list = body[key];
+    if (list === undefined) continue;
+    if (!Array.isArray(list)) return `a Bundle whose "${key}" is ${kindOf(list)}, not an array`;
+    const bad = list.findIndex((item) => !isObject(item) || (key === 'entry' && item.resource !== undefined && resourceProblem(item.resource) !== undefined));
+    if (bad >= 0) return `a Bundle whose ${key}[${bad}] is ${isObject(list[bad]) ? `not a resource (${resourceProblem(list[bad].resource)})` : kindOf(list[bad])}`;
+  }
+  return undefined;
+}
+
+/**
+ * `body` as the resource a caller expects (of type `expected` when given), or ERR_HTTP naming what the server sent
+ * instead; an empty body passes.
+ */
+export function checkedResource<T>(body: unknown, request: string, expected?: string): T {
+  const problem = body === undefined ? undefined : (resourceProblem(body) ?? typeProblem((body as fhir3.Resource).resourceType, expected));
+  if (problem) throw new DpcError('ERR_HTTP', `${request} answered ${problem}`, { location: request });
+  return body as T;
+}
+
+function typeProblem(resourceType: string, expected: string | undefined): string | undefined {
+  return expected === undefined || resourceType === expected ? undefined : `a ${serverText(resourceType, 40)}, not a ${expected}`;
 }
 
 export async function fhirWrite<T>(
@@ -44,14 +81,14 @@ export async function fhirWrite<T>(
   body: unknown,
   options: WriteOptions = {},
 ): Promise<{ status: number; body: T }> {
-  const response = await client.transport.json<T>({
+  const response = await client.transport.json<unknown>({
     method,
     path,
     body: JSON.stringify(body),
     headers: options.provenance === undefined ? undefined : { 'X-Provenance': options.provenance },
     idempotent: options.idempotent,
   });
-  return { status: response.status, body: response.body };
+  return { status: response.status, body: checkedResource<T>(response.body, `${method} ${path}`) };
 }
 
 export async function fhirDelete(client: FhirClient, path: string): Promise<void> {
@@ -88,13 +125,13 @@ export async function searchAllDated<T extends fhir3.Resource>(
   let serverDate: number | undefined;
   let next: { path: string; query?: Query } | undefined = { path, query };
   for (let page = 1; next; page++) {
-    const response = await client.transport.json<fhir3.Bundle<T>>({ path: next.path, query: next.query });
-    const bundle: fhir3.Bundle<T> = response.body;
+    const response = await client.transport.json<unknown>({ path: next.path, query: next.query });
+    const bundle = checkedResource<fhir3.Bundle<T> | undefined>(response.body, `search ${path}: page ${page}`, 'Bundle');
     serverDate = parseHttpDate(response.headers.date);
     for (const entry of bundle?.entry ?? []) if (entry.resource) resources.push(entry.resource);
-    const link = bundle?.link?.find((l) => l.relation === 'next')?.url;
+    const link: unknown = bundle?.link?.find((l) => l.relation === 'next')?.url;
     if (link === undefined) break;
-    if (typeof link !== 'string') throw pagingError(path, page, 'its "next" link is not a URL');
+    if (typeof link !== 'string' || serverUrlProblem(link, `${client.transport.baseUrl}/`) !== undefined) throw pagingError(path, page, 'its "next" link is not an http(s) URL');
     const key = client.transport.resolve(link).href;
     if (seen.has(key)) throw pagingError(path, page, 'its "next" link repeats an earlier page (a loop)');
     if (page >= maxPages) throw pagingError(path, page, `the search goes on past ${maxPages} pages`);
@@ -141,7 +178,8 @@ function namingEntry(err: DpcError, resources: readonly fhir3.Resource[]): DpcEr
 }
 
 export async function readResource<T extends fhir3.Resource>(client: FhirClient, resourceType: T['resourceType'], id: string): Promise<T> {
-  return fhirGet<T>(client, `/${resourceType}/${encodeURIComponent(id)}`);
+  const path = `/${resourceType}/${encodeURIComponent(id)}`;
+  return checkedResource<T>((await client.transport.json<unknown>({ path })).body, `GET ${path}`, resourceType);
 }
 
 export async function deleteResource(client: FhirClient, resourceType: string, id: string): Promise<void> {
