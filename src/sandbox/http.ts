@@ -28,6 +28,10 @@ export interface ApiErrorOptions {
   contentType?: string;
   /** Send the message as a plain-text body (DPC does this for a few errors, e.g. /Jobs 404). */
   text?: boolean;
+  /** Bean-validation messages, one per violation, rendered in the route's flavour (see `constraintViolations`). */
+  violations?: readonly string[];
+  /** Response headers to send with the error (405's Allow). */
+  headers?: Record<string, string>;
 }
 
 /** Thrown by routes; the server renders it in the route's flavour. */
@@ -75,7 +79,26 @@ export function validationOutcome(messages: readonly string[]): fhir3.OperationO
   };
 }
 
+/**
+ * Bean-validation failures as Dropwizard reports them (ConstraintMessage; DPC: dpc-common JerseyExceptionHandler):
+ * 400 for query, path and form parameters, 422 for the request body; FHIR resources answer one `invalid` issue per
+ * message, the others DPCValidationErrorMessage `{id, errors}`.
+ */
+export function constraintViolations(status: 400 | 422, messages: readonly string[]): ApiError {
+  return new ApiError(status, messages.join('; '), { violations: messages });
+}
+
 export function errorReply(error: ApiError, flavor: Flavor): Reply {
+  const { headers } = error.options;
+  return headers ? { ...flavoredReply(error, flavor), headers } : flavoredReply(error, flavor);
+}
+
+function flavoredReply(error: ApiError, flavor: Flavor): Reply {
+  const { violations } = error.options;
+  if (violations) {
+    const body = flavor === 'fhir' ? validationOutcome(violations) : { id: logId(), errors: violations };
+    return { status: error.status, body, contentType: flavor === 'fhir' ? FHIR_JSON : JSON_TYPE };
+  }
   if (error.options.text) return { status: error.status, body: error.message, contentType: JSON_TYPE };
   if (error.options.body !== undefined) {
     return { status: error.status, body: error.options.body, contentType: error.options.contentType ?? (flavor === 'fhir' ? FHIR_JSON : JSON_TYPE) };

@@ -5,6 +5,7 @@
  */
 import { ApiError, unauthorized } from './http.js';
 import type { Store } from './state.js';
+import { isUuid } from '../shared/identifiers.js';
 
 export type PathAuthorized = 'Organization' | 'Group' | 'Patient' | 'Practitioner';
 
@@ -25,6 +26,9 @@ export function authorizePath(store: Store, type: PathAuthorized, orgId: string,
     if (id !== orgId) throw unauthorized();
     return;
   }
+  // attribution's search takes `_id` as a Java UUID: anything else fails its conversion (JAX-RS: 404), and the HAPI
+  // client's ResourceNotFoundException relays attribution's OperationOutcome (dpc-common HAPIExceptionHandler)
+  if (!isUuid(id)) throw new ApiError(404, 'HTTP 404 Not Found');
   const records = type === 'Group' ? store.groups : type === 'Patient' ? store.patients : store.practitioners;
   ownedRecord<{ orgId: string }>(records, type, orgId, id);
 }

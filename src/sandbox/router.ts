@@ -32,6 +32,11 @@ export interface Route {
   pathAuthorizer?: PathAuthorized;
   /** `:id` is a Java `UUID` method parameter: Jersey answers anything else with its plain 404 before the method runs. */
   uuidId?: boolean;
+  /**
+   * DPC `@AdminOperation`: AdminAuthFilter lets only the golden macaroon through (DPC: auth/filters/AdminAuthFilter.java),
+   * which no client holds (the sandbox's portal role is `/__admin`), so every caller gets the auth filter's 401.
+   */
+  adminOnly?: boolean;
   /** JSON routes: media types the response may take (406 otherwise). Default application/json. */
   produces?: readonly string[];
   /** JSON routes: the media type a request body must have (415 otherwise). Default application/json. */
@@ -64,13 +69,17 @@ export class Router {
     });
   }
 
-  /** The route for a path: `route` undefined when nothing matches, `allowed` false for a known path with another method. */
-  match(method: string, path: string): { route?: Route; params: Record<string, string>; pathKnown: boolean } {
-    let pathKnown = false;
+  /**
+   * The route for a path: `route` undefined when nothing matches; then `allowed` lists the methods the path does take
+   * (empty for an unknown path), HEAD included wherever GET is.
+   */
+  match(method: string, path: string): { route?: Route; params: Record<string, string>; allowed: Method[] } {
+    const allowed = new Set<Method>();
     for (const { route, pattern, names } of this.compiled) {
       const m = pattern.exec(path);
       if (!m) continue;
-      pathKnown = true;
+      for (const known of route.methods) allowed.add(known);
+      if (route.methods.includes('GET')) allowed.add('HEAD');
       // JAX-RS answers HEAD with a resource's GET method when it has no HEAD of its own (Node drops the body).
       const head = method === 'HEAD' && route.methods.includes('GET');
       if (!route.methods.includes(method as Method) && !head) continue;
@@ -78,8 +87,8 @@ export class Router {
       names.forEach((name, i) => {
         params[name] = decodeURIComponent(m[i + 1]!);
       });
-      return { route, params, pathKnown };
+      return { route, params, allowed: [...allowed] };
     }
-    return { params: {}, pathKnown };
+    return { params: {}, allowed: [...allowed] };
   }
 }

@@ -35,13 +35,16 @@ async function handle(app: App, api: Router, admin: Router, req: IncomingMessage
   const pathname = url.pathname.replace(/%24/gi, '$');
   const isApi = pathname === API_PREFIX || pathname.startsWith(`${API_PREFIX}/`);
   const router = isApi ? api : admin;
-  const path = isApi ? pathname.slice(API_PREFIX.length) : pathname;
+  // Jersey's resource method templates end in an optional `/`: `/Patient/` is `/Patient`
+  const path = isApi ? pathname.slice(API_PREFIX.length).replace(/(.)\/$/, '$1') : pathname;
   let flavor: Flavor = 'json';
   try {
     if (isApi && throttled(app, res, pathname)) return;
     if (!isApi && !path.startsWith(`${ADMIN_PREFIX}/`)) throw new ApiError(404, 'HTTP 404 Not Found');
-    const { route, params, pathKnown } = router.match(method, path);
-    if (!route) throw new ApiError(pathKnown ? 405 : 404, pathKnown ? 'HTTP 405 Method Not Allowed' : 'HTTP 404 Not Found');
+    const { route, params, allowed } = router.match(method, path);
+    if (!route && allowed.length === 0) throw new ApiError(404, 'HTTP 404 Not Found');
+    // Jersey's 405 names the methods the resource takes (RFC 9110 §15.5.6)
+    if (!route) throw new ApiError(405, 'HTTP 405 Method Not Allowed', { headers: { Allow: allowed.join(',') } });
     flavor = route.flavor;
     let bodyPromise: Promise<Buffer> | undefined;
     const ctx: Ctx = { app, req, res, url, params, orgId: '', body: () => (bodyPromise ??= readBody(req)) };
@@ -54,6 +57,7 @@ async function handle(app: App, api: Router, admin: Router, req: IncomingMessage
       if (bodyPresent) checkConsumes(req.headers['content-type'], route.consumes ?? JSON_TYPE);
       checkProduces(req.headers.accept, route.produces ?? [JSON_TYPE]);
     }
+    if (isApi && route.adminOnly) throw unauthorized();
     if (isApi && !route.public) ctx.orgId = authenticate(app, req, url);
     if (route.pathAuthorizer) authorizePath(app.store, route.pathAuthorizer, ctx.orgId, params.id!);
     if (route.flavor === 'fhir') checkFhirHeaders(req.headers.accept, req.headers['content-type'], pathname.includes('$export'));

@@ -9,12 +9,10 @@
  * DPC: dpc-api auth/filters/PathAuthorizationFilter.java, auth/macaroonauth/MacaroonsAuthenticator.java,
  * dpc-common fhir/dropwizard/features/FHIRRequestFeature.java, filters/FHIRRequestFilter.java.
  */
-import type * as fhir3 from 'fhir/r3.js';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
-import { testKey } from '../keys.js';
-import { api, groupBody, newOrg, outcomeText, provenance, rsaKey, seedToken } from './helpers.js';
+import type { SandboxHandle } from '../../src/sandbox/index.js';
+import { api, newOrg, outcomeText, rsaKey, seededRoster } from './helpers.js';
 
 let sb: SandboxHandle;
 let token: string;
@@ -34,17 +32,7 @@ function expectFatal(body: unknown, text: string): void {
 }
 
 beforeAll(async () => {
-  sb = await startSandbox({ seed: true, seedKey: testKey(0), testMode: true, jobDurationMs: 0 });
-  token = await seedToken(sb);
-  orgId = sb.seed!.orgId;
-  const get = async <T>(path: string) => (await (await api(sb, token, path)).json()) as T;
-  practitionerId = (await get<fhir3.Bundle>('/Practitioner?identifier=1232131239')).entry![0]!.resource!.id!;
-  patientId = (await get<fhir3.Bundle>('/Patient')).entry![0]!.resource!.id!;
-  const created = await api(sb, token, '/Group', {
-    method: 'POST', json: groupBody('1232131239', [patientId]), headers: { 'X-Provenance': provenance(orgId, practitionerId) },
-  });
-  expect(created.status).toBe(201);
-  groupId = ((await created.json()) as fhir3.Group).id!;
+  ({ sb, token, orgId, practitionerId, patientId, groupId } = await seededRoster());
   otherToken = (await newOrg(sb, rsaKey(1))).token;
 });
 afterAll(async () => sb?.close());

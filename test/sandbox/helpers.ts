@@ -6,7 +6,7 @@ import type * as fhir3 from 'fhir/r3.js';
 import { createPrivateKey, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { SignJWT } from 'jose';
-import type { SandboxHandle } from '../../src/sandbox/index.js';
+import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
 import { testKey, testPublicKeyPem } from '../keys.js';
 
 export const SNIPPET = 'This is the snippet used to verify a key pair in DPC.';
@@ -143,4 +143,23 @@ export function groupBody(npi: string, patientIds: readonly string[], inactive: 
       ...inactive.map((id) => ({ entity: { reference: `Patient/${id}` }, inactive: true })),
     ],
   };
+}
+
+/**
+ * A seeded test-mode sandbox (jobs complete at once) with an access token and a one-patient roster of practitioner
+ * 1232131239, the starting point of the probe files.
+ */
+export async function seededRoster() {
+  const sb = await startSandbox({ seed: true, seedKey: testKey(0), testMode: true, jobDurationMs: 0 });
+  const token = await seedToken(sb);
+  const orgId = sb.seed!.orgId;
+  const get = async <T>(path: string) => (await (await api(sb, token, path)).json()) as T;
+  const practitionerId = (await get<fhir3.Bundle>('/Practitioner?identifier=1232131239')).entry![0]!.resource!.id!;
+  const patientId = (await get<fhir3.Bundle>('/Patient')).entry![0]!.resource!.id!;
+  const created = await api(sb, token, '/Group', {
+    method: 'POST', json: groupBody('1232131239', [patientId]), headers: { 'X-Provenance': provenance(orgId, practitionerId) },
+  });
+  if (created.status !== 201) throw new Error(`roster not created: ${created.status} ${await created.text()}`);
+  const groupId = ((await created.json()) as fhir3.Group).id!;
+  return { sb, token, orgId, practitionerId, patientId, groupId };
 }

@@ -7,13 +7,11 @@
  * DPC: dpc-api resources/AbstractResourceWithExport.java, resources/v1/{Job,Token,Key,IpAddress}Resource.java,
  * auth/DPCUnauthorizedHandler.java.
  */
-import type * as fhir3 from 'fhir/r3.js';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type SandboxHandle } from '../../src/sandbox/index.js';
+import type { SandboxHandle } from '../../src/sandbox/index.js';
 import { parseOffsetDateTime } from '../../src/sandbox/offset-date-time.js';
-import { testKey } from '../keys.js';
-import { api, groupBody, outcomeText, provenance, seedToken } from './helpers.js';
+import { api, outcomeText, provenance, seededRoster } from './helpers.js';
 
 describe('parseOffsetDateTime (pure): what Java ISO_OFFSET_DATE_TIME takes, and where it stops', () => {
   it('takes Z in any case, lenient offsets, optional seconds and 0–9 fraction digits', () => {
@@ -56,15 +54,7 @@ describe('over loopback', () => {
   }
 
   beforeAll(async () => {
-    sb = await startSandbox({ seed: true, seedKey: testKey(0), testMode: true, jobDurationMs: 0 });
-    token = await seedToken(sb);
-    const get = async <T>(path: string) => (await (await api(sb, token, path)).json()) as T;
-    const practitionerId = (await get<fhir3.Bundle>('/Practitioner?identifier=1232131239')).entry![0]!.resource!.id!;
-    patientId = (await get<fhir3.Bundle>('/Patient')).entry![0]!.resource!.id!;
-    const created = await api(sb, token, '/Group', {
-      method: 'POST', json: groupBody('1232131239', [patientId]), headers: { 'X-Provenance': provenance(sb.seed!.orgId, practitionerId) },
-    });
-    groupId = ((await created.json()) as fhir3.Group).id!;
+    ({ sb, token, groupId, patientId } = await seededRoster());
   });
   afterAll(async () => sb?.close());
 

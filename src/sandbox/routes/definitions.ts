@@ -1,6 +1,7 @@
 /** `GET /StructureDefinition[/{id}]` (public, behaviour doc §7): the six DPC profiles, as published in dpc-app. */
 import type * as fhir3 from 'fhir/r3.js';
 import { ApiError } from '../http.js';
+import { checkNoHtml } from '../no-html.js';
 import type { Route } from '../router.js';
 import { readSample } from '../samples.js';
 import { fhirReply, searchset } from './fhir.js';
@@ -21,6 +22,8 @@ export const definitionRoutes: Route[] = [
   {
     methods: ['GET'], path: '/StructureDefinition/:id', flavor: 'fhir', public: true,
     handler: (ctx) => {
+      // DPC: R/DefinitionResource.java getStructureDefinition — the id is @NoHtml
+      checkNoHtml([['arg0', ctx.params.id]]);
       const found = definitions().find((d) => d.id === ctx.params.id);
       // DPC: R/DefinitionResource.java getStructureDefinition
       if (!found) throw new ApiError(404, `Cannot find Structure Definition with ID: ${ctx.params.id!}`);

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExportResourceType } from '../export/contract.js';
 import { isUuid } from '../../shared/identifiers.js';
 import { ApiError, serverError, type Reply } from '../http.js';
+import { checkNoHtml } from '../no-html.js';
 import { parseOffsetDateTime } from '../offset-date-time.js';
 import { activeMembers } from '../roster.js';
 import type { Route } from '../router.js';
@@ -56,6 +57,8 @@ export const exportRoutes: Route[] = [
       // Other parameters (`_elements`, `_typeFilter`, `patient`, ...) are ignored.
       const group = ownedGroup(app, ctx.orgId, ctx.params.id!);
       const params = ctx.url.searchParams;
+      // bean validation before the method: `_type`, `_outputFormat` and `_since` are @NoHtml (AbstractGroupResource)
+      checkNoHtml([['arg2', params.get('_type')], ['arg3', params.get('_outputFormat')], ['arg4', params.get('_since')]]);
       parseOutputFormat(params.get('_outputFormat'));
       if (ctx.req.headers.prefer !== 'respond-async') throw new ApiError(400, "The 'Prefer' header must be 'respond-async'");
       const now = app.clock.now();
@@ -77,7 +80,9 @@ export const exportRoutes: Route[] = [
     methods: ['GET'], path: '/Jobs/:id', flavor: 'json',
     handler: async (ctx): Promise<Reply> => {
       await slowFirstByte(ctx.app.faults().slowFirstByteMs);
-      // DPC: R/JobResource.java checkJobStatus — UUID.fromString on the id throws for a non-UUID: a plain 500
+      // DPC: R/JobResource.java checkJobStatus — the id is @NoHtml (400), then UUID.fromString throws for a non-UUID:
+      // a plain 500
+      checkNoHtml([['arg1', ctx.params.id]]);
       if (!isUuid(ctx.params.id!)) throw serverError();
       const status = ctx.app.exportService.status(ctx.orgId, ctx.params.id!);
       switch (status.state) {

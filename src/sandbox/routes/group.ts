@@ -9,6 +9,7 @@ import { ApiError } from '../http.js';
 import { NPI_SYSTEM } from '../../shared/identifiers.js';
 import { verifyProvenance } from '../provenance.js';
 import { addMembers, freshMembers, removeMembers, rosterSizeAfterAdd, visibleMembers } from '../roster.js';
+import { checkNoHtml } from '../no-html.js';
 import { ownedRecord } from '../path-authorizer.js';
 import type { Ctx, Route } from '../router.js';
 import type { GroupRecord } from '../state.js';
@@ -102,9 +103,12 @@ export const groupRoutes: Route[] = [
   {
     methods: ['GET'], path: '/Group', flavor: 'fhir',
     handler: (ctx) => {
+      // DPC: R/GroupResource.java rosterSearch — both parameters are @NoHtml
       const characteristic = ctx.url.searchParams.get('characteristic-value');
+      const memberParam = ctx.url.searchParams.get('member');
+      checkNoHtml([['arg1', characteristic], ['arg2', memberParam]]);
       const npi = characteristic === null ? undefined : npiFromCharacteristic(characteristic);
-      const member = ctx.url.searchParams.get('member')?.replace(/^Patient\//, '');
+      const member = memberParam?.replace(/^Patient\//, '');
       const now = ctx.app.clock.now();
       const found = ctx.app.store.groupsOf(ctx.orgId)
         .filter((g) => npi === undefined || g.npi === npi)

@@ -12,19 +12,61 @@ export const KEY_SNIPPET = 'This is the snippet used to verify a key pair in DPC
 const MIN_SPKI_BYTES = 550;
 const MAX_LABEL = 25;
 
-/** Parses and vets an uploaded public key; returns it as a KeyObject with its normalised SPKI PEM. */
-export function vetPublicKey(pem: string): { key: KeyObject; pem: string } {
-  if (!pem.includes('-----BEGIN PUBLIC KEY-----')) throw new ApiError(400, 'Public key could not be verified');
-  let key: KeyObject;
+/** The first PEM block as BouncyCastle's PemReader finds it (text before it is skipped): its type and DER body. */
+function firstPemBlock(pem: string): { type: string; der: Buffer } | undefined {
+  const m = /-----BEGIN ([^-\r\n]+)-----\r?\n([\s\S]*?)-----END \1-----/.exec(pem);
+  if (!m) return undefined;
+  const body = m[2]!.replace(/\s+/g, '');
+  return /^[A-Za-z0-9+/]*={0,2}$/.test(body) ? { type: m[1]!, der: Buffer.from(body, 'base64') } : undefined;
+}
+
+/** The public key of a `PUBLIC KEY` (SPKI) or `RSA PUBLIC KEY` (PKCS#1) block, the two PEMParser reads as one. */
+function parsePublicKey(pem: string): KeyObject | undefined {
+  const block = firstPemBlock(pem);
+  const type = block?.type === 'PUBLIC KEY' ? 'spki' : block?.type === 'RSA PUBLIC KEY' ? 'pkcs1' : undefined;
+  if (!block || !type) return undefined;
   try {
-    key = createPublicKey({ key: pem, format: 'pem' });
+    return createPublicKey({ key: block.der, format: 'der', type });
   } catch {
-    throw new ApiError(400, 'Public key is not valid');
+    return undefined;
   }
+}
+
+/**
+ * Parses and vets an uploaded public key; returns it as a KeyObject with its normalised SPKI PEM. DPC:
+ * R/KeyResource.java parseAndValidateKey with auth/jwt/PublicKeyHandler.java — anything PEMParser does not read as a
+ * public key (no PEM block, a private key, a certificate) is 400 "could not be parsed"; an EC key 422; an RSA key under
+ * 550 SPKI bytes (4096 bits) or another algorithm 400 "not valid".
+ */
+export function vetPublicKey(pem: string): { key: KeyObject; pem: string } {
+  const key = parsePublicKey(pem);
+  // DPC answers a PEM block it cannot decode with a 500 (BouncyCastle's DecoderException); the sandbox with this 400
+  if (!key) throw new ApiError(400, 'Public key could not be parsed');
   if (key.asymmetricKeyType === 'ec') throw new ApiError(422, 'ECC keys are not currently supported');
   const der = key.export({ type: 'spki', format: 'der' });
-  if (key.asymmetricKeyType !== 'rsa' || der.length < MIN_SPKI_BYTES) throw new ApiError(400, 'Public key is not valid');
+  const rsa = key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'rsa-pss';
+  if (!rsa || der.length < MIN_SPKI_BYTES) throw new ApiError(400, 'Public key is not valid');
   return { key, pem: key.export({ type: 'spki', format: 'pem' }).toString() };
+}
+
+/** Java's basic Base64 decoder: the standard alphabet only, padding optional; undefined where Java would throw. */
+function strictBase64(text: string): Buffer | undefined {
+  return /^[A-Za-z0-9+/]*={0,2}$/.test(text) && text.replace(/=+$/, '').length % 4 !== 1 ? Buffer.from(text, 'base64') : undefined;
+}
+
+/**
+ * DPC: PublicKeyHandler.verifySignature works on the uploaded text, not the parsed key: it strips only the SPKI armor
+ * and the line breaks and decodes the rest, so a PKCS#1 PEM or text around the block fails here ("could not be verified").
+ */
+function snippetVerifies(pem: string, signature: string): boolean {
+  const keyDer = strictBase64(pem.replaceAll('-----BEGIN PUBLIC KEY-----', '').replaceAll('-----END PUBLIC KEY-----', '').replace(/[\n\r]+/g, ''));
+  const signatureBytes = strictBase64(signature.replace(/[\n\r]+/g, ''));
+  if (!keyDer || !signatureBytes) return false;
+  try {
+    return verify('sha256', Buffer.from(KEY_SNIPPET, 'utf8'), createPublicKey({ key: keyDer, format: 'der', type: 'spki' }), signatureBytes);
+  } catch {
+    return false;
+  }
 }
 
 function duplicate(): ApiError {
@@ -65,9 +107,8 @@ export const keyRoutes: Route[] = [
       if (!isRecord(body) || typeof body.key !== 'string' || typeof body.signature !== 'string') {
         throw new ApiError(400, 'Request body must have `key` and `signature`');
       }
-      const { key } = vetPublicKey(body.key);
-      const signature = Buffer.from(body.signature.replace(/[\r\n]/g, ''), 'base64');
-      if (!verify('sha256', Buffer.from(KEY_SNIPPET, 'utf8'), key, signature)) throw new ApiError(400, 'Public key could not be verified');
+      vetPublicKey(body.key);
+      if (!snippetVerifies(body.key, body.signature)) throw new ApiError(400, 'Public key could not be verified');
       return { status: 200, body: keyEntity(storeKey(ctx.app, ctx.orgId, body.key, label)) };
     },
   },

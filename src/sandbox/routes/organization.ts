@@ -1,7 +1,7 @@
 /** `/Organization` (the caller's own org only), `/metadata` and `/version` (behaviour doc §4.1, §7). */
 import type * as fhir3 from 'fhir/r3.js';
 import type { App } from '../app.js';
-import { FHIR_JSON } from '../http.js';
+import { FHIR_JSON, unauthorized } from '../http.js';
 import { NPI_SYSTEM } from '../../shared/identifiers.js';
 import type { Ctx, Route } from '../router.js';
 import { organizationNpi, organizationViolations } from '../profiles.js';
@@ -42,7 +42,16 @@ function capabilities(app: App): fhir3.CapabilityStatement {
   return statement;
 }
 
+/** Never runs: `adminOnly` routes are refused by the auth filter (Router's Route.adminOnly). */
+function adminOperation(): never {
+  throw unauthorized();
+}
+
 export const organizationRoutes: Route[] = [
+  // DPC: R/OrganizationResource.java submitOrganization and deleteOrganization, R/AdminResource.java getOrganizations
+  { methods: ['POST'], path: '/Organization/$submit', flavor: 'fhir', adminOnly: true, handler: adminOperation },
+  { methods: ['DELETE'], path: '/Organization/:id', flavor: 'fhir', adminOnly: true, handler: adminOperation },
+  { methods: ['GET'], path: '/Admin/Organization', flavor: 'fhir', adminOnly: true, handler: adminOperation },
   {
     methods: ['GET'], path: '/Organization', flavor: 'fhir',
     handler: (ctx) => {

@@ -10,7 +10,8 @@ import type { App } from '../app.js';
 import type { ExportResourceType } from '../export/contract.js';
 import { ApiError, logId, type Reply } from '../http.js';
 import { fireFault } from '../faults.js';
-import { attestingPractitioner } from '../provenance.js';
+import { checkNoHtml } from '../no-html.js';
+import { attestingPractitioner, parseProvenance } from '../provenance.js';
 import type { Ctx, Route } from '../router.js';
 import type { PatientRecord } from '../state.js';
 import { parseOutputFormat, parseSince, parseTypes, RESOURCE_TYPES } from './export.js';
@@ -22,7 +23,11 @@ import { ownedPatient } from './patient.js';
  * its practitioner is read from attribution by id alone, so an unknown one is attribution's 404, relayed as it is
  * (HAPIExceptionHandler; dpc-attribution R/PractitionerResource.java getProvider words it).
  */
-function checkAttestation(ctx: Ctx): void {
+function checkAttestation(ctx: Ctx, noHtml: ReadonlyArray<readonly [string, string | null]>): void {
+  // the header is read (400) while Jersey resolves the parameters; bean validation (`@NoHtml` query parameters,
+  // named as the abstract method declares them with @QueryParam) runs before the method looks the practitioner up
+  parseProvenance(ctx.req.headers['x-provenance']);
+  checkNoHtml(noHtml);
   const { id, practitioner } = attestingPractitioner(ctx.req.headers['x-provenance'], (pid) => ctx.app.store.practitioners.get(pid));
   if (!practitioner) throw new ApiError(404, `Provider ${id} is not registered`);
 }
@@ -59,7 +64,7 @@ export const patientDataRoutes: Route[] = [
     handler: async (ctx) => {
       // DPC: @PathAuthorizer — another organization's patient is not found before anything else is looked at
       const patient = ownedPatient(ctx.app, ctx.orgId, ctx.params.id!);
-      checkAttestation(ctx);
+      checkAttestation(ctx, [['query param _since', ctx.url.searchParams.get('_since')]]);
       const since = parseSince(ctx.url.searchParams.get('_since'), ctx.app.clock.now());
       // DPC: exact string equality with `respond-async`; the job holds the three types, _type is not read
       if (ctx.req.headers.prefer === 'respond-async') return kickoffFor(ctx, patient, '$everything', RESOURCE_TYPES, since);
@@ -83,8 +88,8 @@ export const patientDataRoutes: Route[] = [
     methods: ['GET'], path: '/Patient/:id/$export', flavor: 'fhir', pathAuthorizer: 'Patient',
     handler: async (ctx) => {
       const patient = ownedPatient(ctx.app, ctx.orgId, ctx.params.id!);
-      checkAttestation(ctx);
       const params = ctx.url.searchParams;
+      checkAttestation(ctx, ['_since', '_type', '_outputFormat'].map((name) => [`query param ${name}`, params.get(name)] as const));
       // DPC: R/PatientResource.java export reads _since and _type before checkExportRequest, which requires
       // _outputFormat (no default here, unlike Group) and then `Prefer: respond-async`
       const since = parseSince(params.get('_since'), ctx.app.clock.now());

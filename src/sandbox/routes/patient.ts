@@ -6,6 +6,7 @@ import { ApiError } from '../http.js';
 import { MBI_SYSTEM } from '../../shared/identifiers.js';
 import { patientMbi, patientViolations } from '../profiles.js';
 import { isRecord } from '../shape.js';
+import { checkNoHtml } from '../no-html.js';
 import { ownedRecord } from '../path-authorizer.js';
 import type { Route } from '../router.js';
 import type { PatientRecord } from '../state.js';
@@ -55,10 +56,15 @@ function mbiFilter(value: string): string {
   return value.slice(bar + 1).toUpperCase();
 }
 
-function nonNegativeInt(value: string | null, name: string): number | undefined {
-  if (value === null) return undefined;
-  if (!/^\d+$/.test(value)) throw new ApiError(400, `Parameter ${name} must be a non-negative integer`);
-  return Number(value);
+/**
+ * An `Integer` query parameter as Jersey converts it: empty is absent, and what Integer.valueOf refuses (not a number,
+ * out of int range) fails the conversion, which JAX-RS answers with a 404 for query parameters.
+ */
+function queryInteger(value: string | null): number | undefined {
+  if (value === null || value === '') return undefined;
+  const n = /^[+-]?\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < -(2 ** 31) || n > 2 ** 31 - 1) throw new ApiError(404, 'HTTP 404 Not Found');
+  return n;
 }
 
 /** Pages a search result like DPC's PagingService: no total when paged, absolute links without the filter. */
@@ -90,11 +96,16 @@ export const patientRoutes: Route[] = [
   {
     methods: ['GET'], path: '/Patient', flavor: 'fhir',
     handler: (ctx) => {
+      // DPC: R/PatientResource.java patientSearch — the Integer parameters convert first, then `identifier` is
+      // @NoHtml, then the method refuses negative paging values and treats an empty identifier as none
       const params = ctx.url.searchParams;
+      const count = queryInteger(params.get('_count'));
+      const offset = queryInteger(params.get('_offset')) ?? 0;
       const identifier = params.get('identifier');
-      const mbi = identifier === null ? undefined : mbiFilter(identifier);
-      const count = nonNegativeInt(params.get('_count'), '_count');
-      const offset = nonNegativeInt(params.get('_offset'), '_offset') ?? 0;
+      checkNoHtml([['arg1', identifier]]);
+      if (count !== undefined && count < 0) throw new ApiError(400, 'Parameter _count must be >= 0');
+      if (offset < 0) throw new ApiError(400, 'Parameter _offset must be >= 0');
+      const mbi = identifier ? mbiFilter(identifier) : undefined;
       const found = ctx.app.store.patientsOf(ctx.orgId).filter((p) => mbi === undefined || p.mbi === mbi);
       return fhirReply(200, pagedBundle(ctx.app.baseUrl, found.map(patientResource), count, offset));
     },

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { App } from '../app.js';
 import { ApiError } from '../http.js';
 import { practitionerNpi, practitionerViolations } from '../profiles.js';
+import { checkNoHtml } from '../no-html.js';
 import { ownedRecord } from '../path-authorizer.js';
 import type { Route } from '../router.js';
 import type { PractitionerRecord } from '../state.js';
@@ -49,8 +50,10 @@ export const practitionerRoutes: Route[] = [
   {
     methods: ['GET'], path: '/Practitioner', flavor: 'fhir',
     handler: (ctx) => {
+      // DPC: R/PractitionerResource.java practitionerSearch — `identifier` is @NoHtml; an empty one filters nothing
       const npi = ctx.url.searchParams.get('identifier');
-      const found = ctx.app.store.practitionersOf(ctx.orgId).filter((p) => npi === null || p.npi === npi);
+      checkNoHtml([['arg1', npi]]);
+      const found = ctx.app.store.practitionersOf(ctx.orgId).filter((p) => !npi || p.npi === npi);
       return fhirReply(200, searchset(found.map(practitionerResource)));
     },
   },

@@ -3,7 +3,9 @@ import { randomUUID } from 'node:crypto';
 import type { App } from '../app.js';
 import { formatInstant } from '../clock.js';
 import { ACCESS_TOKEN_SECONDS, mintAccessToken, mintClientToken } from '../credentials.js';
-import { ApiError, logId, parseJson, serverError, type Reply } from '../http.js';
+import { ApiError, constraintViolations, parseJson, serverError, type Reply } from '../http.js';
+import { checkNoHtml, containsHtml } from '../no-html.js';
+import { parseOffsetDateTime } from '../offset-date-time.js';
 import { isRecord } from '../shape.js';
 import { authenticateAssertion, validateAssertion } from '../jwt-auth.js';
 import type { Route } from '../router.js';
@@ -48,12 +50,18 @@ async function tokenAuth(app: App, body: Buffer): Promise<Reply> {
   const grantType = form.get('grant_type') ?? '';
   const assertionType = form.get('client_assertion_type') ?? '';
   const assertion = form.get('client_assertion') ?? '';
-  const errors: string[] = [];
-  if (scope === '') errors.push('arg0 Scope is required');
-  if (grantType === '') errors.push('arg1 Grant type is required');
-  if (assertionType === '') errors.push('arg2 Assertion type is required');
-  if (assertion === '') errors.push('arg3 Assertion is required');
-  if (errors.length > 0) throw new ApiError(400, errors.join('; '), { body: { id: logId(), errors } });
+  // DPC: AbstractTokenResource.authorizeJWT — every form field is `@NoHtml @NotEmpty(message = ...)`, named argN
+  const fields: Array<[string, string, string]> = [
+    ['arg0', scope, 'Scope is required'],
+    ['arg1', grantType, 'Grant type is required'],
+    ['arg2', assertionType, 'Assertion type is required'],
+    ['arg3', assertion, 'Assertion is required'],
+  ];
+  const errors = fields.flatMap(([name, value, required]) => {
+    if (value === '') return [`${name} ${required}`];
+    return containsHtml(value) ? [`${name} Cannot contain HTML`] : [];
+  });
+  if (errors.length > 0) throw constraintViolations(400, errors);
   if (grantType !== 'client_credentials') throw new ApiError(400, "Grant Type must be 'client_credentials'");
   if (assertionType !== ASSERTION_TYPE) throw new ApiError(400, `Client Assertion Type must be '${ASSERTION_TYPE}'`);
   if (scope !== 'system/*.*') throw new ApiError(400, "Access Scope must be 'system/*.*'");
@@ -62,28 +70,42 @@ async function tokenAuth(app: App, body: Buffer): Promise<Reply> {
   return { status: 200, body: { access_token: accessToken, token_type: 'bearer', expires_in: ACCESS_TOKEN_SECONDS, scope: 'system/*.*' } };
 }
 
-/** Parses `expiresAt` / `expiration` as DPC does: an offset date-time (offset required). */
-function parseExpiration(value: unknown): number {
-  if (typeof value !== 'string' || !/(Z|[+-]\d{2}:?\d{2})$/.test(value) || !Number.isFinite(Date.parse(value))) {
-    throw new ApiError(400, 'Cannot parse expiration time: must be an ISO-8601 date-time with offset');
-  }
-  return Date.parse(value);
+/** An offset date-time as Java parses it (ISO_OFFSET_DATE_TIME, which also covers DPC's INSTANT_FORMATTER). */
+function offsetDateTime(value: string): number | undefined {
+  const parsed = parseOffsetDateTime(value);
+  return 'epochMs' in parsed ? parsed.epochMs : undefined;
 }
 
+/**
+ * DPC: R/TokenResource.java createOrganizationToken. Jersey resolves the parameters first: the JSON body, then
+ * `?expiration` (Dropwizard's OffsetDateTimeParam throws a bare 400, which LoggingExceptionMapper words
+ * "HTTP 400 Bad Request"); then bean validation (`@NoHtml` on `?label`, 400, and on the body's `label`, 422); then
+ * the method: a non-empty body label wins over `?label`, the body's expiresAt over `?expiration`, and the
+ * expiration must lie between now and the one-year policy.
+ */
 async function createToken(app: App, orgId: string, url: URL, body: Buffer): Promise<Reply> {
   const json = body.length > 0 ? parseJson(body, 'json') : {};
   if (!isRecord(json)) throw new ApiError(400, 'Value could not be parsed as JSON', { text: true });
-  const label = typeof json.label === 'string' ? json.label : url.searchParams.get('label') ?? undefined;
-  const rawExpiry = json.expiresAt ?? url.searchParams.get('expiration') ?? undefined;
+  let bodyExpiry: number | undefined;
+  if (json.expiresAt !== undefined && json.expiresAt !== null) {
+    // DPC: MultiFormatOffsetDateTimeDeserializer's exception ends wrapped by Jackson as a 500; the sandbox answers 400
+    bodyExpiry = typeof json.expiresAt === 'string' ? offsetDateTime(json.expiresAt) : undefined;
+    if (bodyExpiry === undefined) throw new ApiError(400, `Could not parse date: ${String(json.expiresAt)}`);
+  }
+  const rawQueryExpiry = url.searchParams.get('expiration');
+  const queryExpiry = rawQueryExpiry === null ? undefined : offsetDateTime(rawQueryExpiry);
+  if (rawQueryExpiry !== null && queryExpiry === undefined) throw new ApiError(400, 'HTTP 400 Bad Request');
+  const queryLabel = url.searchParams.get('label') ?? undefined;
+  const bodyLabel = typeof json.label === 'string' ? json.label : undefined;
+  checkNoHtml([['arg2', queryLabel]]);
+  if (containsHtml(bodyLabel)) throw constraintViolations(422, ['label Cannot contain HTML']);
   const now = app.authClock.now();
-  let expiresAt: number | undefined;
-  if (rawExpiry !== undefined && rawExpiry !== null) {
-    expiresAt = parseExpiration(rawExpiry);
+  const expiresAt = bodyExpiry ?? queryExpiry;
+  if (expiresAt !== undefined) {
     if (expiresAt > now + YEAR_MS) throw new ApiError(400, 'Cannot set expiration after policy default');
     if (expiresAt < now) throw new ApiError(400, 'Cannot set expiration before current time');
   }
-  if (label !== undefined && /<[^>]*>/.test(label)) throw new ApiError(400, 'Token label cannot contain HTML');
-  const { record, token } = issueClientToken(app, orgId, label, expiresAt);
+  const { record, token } = issueClientToken(app, orgId, bodyLabel || queryLabel, expiresAt);
   return { status: 200, body: { ...tokenEntity(record), token } };
 }
 
@@ -101,7 +123,12 @@ export const tokenRoutes: Route[] = [
   {
     methods: ['POST'], path: '/Token/validate', flavor: 'json', public: true, consumes: 'text/plain',
     handler: async (ctx) => {
-      validateAssertion(ctx.app, (await ctx.body()).toString('utf8').trim());
+      // DPC: AbstractTokenResource.validateJWT — the body is `@NoHtml @NotEmpty(message = "Must submit JWT")`, and
+      // Dropwizard words a violation of a plain request body "The request body ..." (422)
+      const jwt = (await ctx.body()).toString('utf8');
+      if (jwt === '') throw constraintViolations(422, ['The request body Must submit JWT']);
+      if (containsHtml(jwt)) throw constraintViolations(422, ['The request body Cannot contain HTML']);
+      validateAssertion(ctx.app, jwt.trim());
       return { status: 200 };
     },
   },

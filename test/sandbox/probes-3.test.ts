@@ -1,0 +1,209 @@
+/**
+ * Third audit of the sandbox against DPC's source, over raw HTTP as an outside checker probes it: `@NoHtml` parameters
+ * (400 per parameter, 422 for a body), empty search parameters, Patient paging conversions, POST /Token's label and
+ * expiration rules, /Token/validate's empty body, how PEMParser reads an uploaded key, the admin-only operations a
+ * client token cannot reach, Jersey's optional trailing slash, 405's Allow, and non-UUID ids in path-authorized paths.
+ * R = dpc-api/src/main/java/gov/cms/dpc/api/resources.
+ */
+import type * as fhir3 from 'fhir/r3.js';
+import { createPublicKey, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { containsHtml } from '../../src/sandbox/no-html.js';
+import { api, FHIR, outcomeText, postToken, provenance, rsaKey, seededRoster, snippetSignature, tokenForm } from './helpers.js';
+
+describe('containsHtml (pure): what Jsoup.clean(value, Safelist.none()) would change (dpc-common NoHtmlValidator.java)', () => {
+  it('refuses tags, raw < > and &, and no-break spaces', () => {
+    for (const value of ['<b>x</b>', 'a<b', 'a > b', 'R&D', '&quot;', '&#60;', '&copy;', 'a\u00a0b', '\u00a0', 'a & & b']) {
+      expect(containsHtml(value), value).toBe(true);
+    }
+  });
+
+  it('takes plain text, blank values, "x & y" and the entities Jsoup writes itself', () => {
+    for (const value of [null, undefined, '', '  ', 'Dr. Smith', 'Smith & Sons', 'a\t&\nb', 'a &amp; b', '&lt;tag&gt;', 'x&nbsp;y', '"quoted"']) {
+      expect(containsHtml(value), String(value)).toBe(false);
+    }
+  });
+});
+
+describe('over loopback', () => {
+  let r: Awaited<ReturnType<typeof seededRoster>>;
+  let patientTotal: number;
+  const JSON_HEADERS = { Accept: 'application/json', 'Content-Type': 'application/json' };
+  const get = async <T>(path: string) => (await (await api(r.sb, r.token, path)).json()) as T;
+  const postJson = (path: string, body?: unknown) =>
+    api(r.sb, r.token, path, { method: 'POST', headers: JSON_HEADERS, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+
+  /** A FHIR bean-validation failure: one `invalid` issue per violation (dpc-common JerseyExceptionHandler). */
+  async function expectInvalid(res: Response, status: number, text: string) {
+    expect(res.status, text).toBe(status);
+    expect(res.headers.get('content-type')).toBe(FHIR);
+    expect(await res.json()).toEqual({
+      resourceType: 'OperationOutcome', id: expect.stringMatching(/^[0-9a-f]{16}$/),
+      issue: [{ severity: 'error', code: 'invalid', details: { text } }],
+    });
+  }
+  /** A non-FHIR bean-validation failure: DPCValidationErrorMessage `{id, errors}`. */
+  async function expectErrors(res: Response, status: number, error: string) {
+    expect(res.status, error).toBe(status);
+    expect(await res.json()).toEqual({ id: expect.stringMatching(/^[0-9a-f]{16}$/), errors: [error] });
+  }
+  async function expectFatal(res: Response, status: number, text: string) {
+    expect(res.status, text).toBe(status);
+    expect(outcomeText(await res.json())).toEqual([text]);
+  }
+
+  beforeAll(async () => {
+    r = await seededRoster();
+    patientTotal = (await get<fhir3.Bundle>('/Patient')).total!;
+  });
+  afterAll(async () => r?.sb.close());
+
+  describe('searches (R/v1/PractitionerResource.java practitionerSearch, R/v1/PatientResource.java patientSearch)', () => {
+    it('an empty identifier filters nothing: every practitioner, every patient', async () => {
+      const all = await get<fhir3.Bundle>('/Practitioner');
+      expect((await get<fhir3.Bundle>('/Practitioner?identifier=')).total).toBe(all.total);
+      expect(all.total).toBeGreaterThan(1);
+      expect((await get<fhir3.Bundle>('/Patient?identifier=')).total).toBe(patientTotal);
+    });
+
+    it('identifier is @NoHtml: markup → 400 "arg1 Cannot contain HTML"; "x & y" is plain text', async () => {
+      await expectInvalid(await api(r.sb, r.token, '/Practitioner?identifier=%3Cb%3E1232131239%3C/b%3E'), 400, 'arg1 Cannot contain HTML');
+      await expectInvalid(await api(r.sb, r.token, '/Patient?identifier=1S00E00AA00%3Cscript%3E'), 400, 'arg1 Cannot contain HTML');
+      expect((await get<fhir3.Bundle>('/Practitioner?identifier=1%20%26%202')).total).toBe(0);
+    });
+
+    it('_count and _offset: negative → 400 "Parameter _count must be >= 0"; empty is absent', async () => {
+      await expectFatal(await api(r.sb, r.token, '/Patient?_count=-1'), 400, 'Parameter _count must be >= 0');
+      await expectFatal(await api(r.sb, r.token, '/Patient?_count=5&_offset=-1'), 400, 'Parameter _offset must be >= 0');
+      const unpaged = await get<fhir3.Bundle>('/Patient?_count=');
+      expect(unpaged.total).toBe(patientTotal);
+      expect(unpaged.link).toBeUndefined();
+    });
+
+    it('_count that Integer.valueOf refuses (not a number, beyond int) fails the conversion: JAX-RS 404; "+2" is 2', async () => {
+      for (const count of ['abc', '1.5', '2147483648']) await expectFatal(await api(r.sb, r.token, `/Patient?_count=${count}`), 404, 'HTTP 404 Not Found');
+      expect((await get<fhir3.Bundle>('/Patient?_count=%2B2')).entry).toHaveLength(2);
+    });
+
+    it('Group search parameters are @NoHtml: characteristic-value is arg1, member arg2 (R/v1/GroupResource.java rosterSearch)', async () => {
+      await expectInvalid(await api(r.sb, r.token, '/Group?characteristic-value=attributed-to$%3Cb%3E'), 400, 'arg1 Cannot contain HTML');
+      await expectInvalid(await api(r.sb, r.token, '/Group?member=%3Ci%3Ex'), 400, 'arg2 Cannot contain HTML');
+    });
+  });
+
+  describe('@NoHtml on export parameters (R/AbstractGroupResource.java, R/AbstractPatientResource.java, R/v1/JobResource.java)', () => {
+    it('Group $export: _type arg2, _outputFormat arg3, _since arg4 — before the Prefer check', async () => {
+      const kick = (query: string) => api(r.sb, r.token, `/Group/${r.groupId}/$export${query}`);
+      await expectInvalid(await kick('?_type=%3Cb%3EPatient'), 400, 'arg2 Cannot contain HTML');
+      await expectInvalid(await kick('?_outputFormat=ndjson%3Cp%3E'), 400, 'arg3 Cannot contain HTML');
+      await expectInvalid(await kick('?_since=%3Cb%3E'), 400, 'arg4 Cannot contain HTML');
+    });
+
+    it('Patient $everything and $export: the abstract method declares @QueryParam, so the name is "query param _since"', async () => {
+      const headers = { 'X-Provenance': provenance(r.orgId, r.practitionerId) };
+      await expectInvalid(await api(r.sb, r.token, `/Patient/${r.patientId}/$everything?_since=%3Cb%3E`, { headers }), 400, 'query param _since Cannot contain HTML');
+      const exported = await api(r.sb, r.token, `/Patient/${r.patientId}/$export?_type=%3Ci%3E`, { headers: { ...headers, Prefer: 'respond-async' } });
+      await expectInvalid(exported, 400, 'query param _type Cannot contain HTML');
+      // the header is read before bean validation: a missing one is still its own 400
+      await expectFatal(await api(r.sb, r.token, `/Patient/${r.patientId}/$everything?_since=%3Cb%3E`), 400, 'Must have X-Provenance header');
+    });
+
+    it('/Jobs/{id} is arg1: {id, errors} before the id is parsed as a UUID', async () => {
+      const headers = { Authorization: `Bearer ${r.token}`, Accept: 'application/json' };
+      await expectErrors(await fetch(`${r.sb.baseUrl}/Jobs/%3Cb%3E`, { headers }), 400, 'arg1 Cannot contain HTML');
+    });
+
+    it('/StructureDefinition/{id} (public) → "arg0 Cannot contain HTML" (R/v1/DefinitionResource.java)', async () => {
+      await expectInvalid(await fetch(`${r.sb.baseUrl}/StructureDefinition/%3Cb%3E`, { headers: { Accept: FHIR } }), 400, 'arg0 Cannot contain HTML');
+    });
+  });
+
+  describe('/Token (R/v1/TokenResource.java, R/AbstractTokenResource.java, api/models/CreateTokenRequest.java)', () => {
+    it('?label is @NoHtml (400 "arg2 ..."); the body\'s label too, as a request-body violation (422 "label ...")', async () => {
+      await expectErrors(await postJson('/Token?label=%3Cb%3Ex%3C/b%3E'), 400, 'arg2 Cannot contain HTML');
+      await expectErrors(await postJson('/Token', { label: '<b>x</b>' }), 422, 'label Cannot contain HTML');
+      const plain = await postJson('/Token', { label: 'Smith & Sons' });
+      expect(((await plain.json()) as { label: string }).label).toBe('Smith & Sons');
+    });
+
+    it('an empty body label does not count: ?label, else the default label', async () => {
+      const fromQuery = (await (await postJson('/Token?label=query', { label: '' })).json()) as { label: string };
+      expect(fromQuery.label).toBe('query');
+      const byDefault = (await (await postJson('/Token', { label: '' })).json()) as { label: string };
+      expect(byDefault.label).toBe(`Token for organization ${r.orgId}.`);
+    });
+
+    it('?expiration that OffsetDateTime cannot parse → 400 {code, message: "HTTP 400 Bad Request"} (Dropwizard OffsetDateTimeParam)', async () => {
+      const res = await postJson('/Token?expiration=tomorrow');
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({ code: 400, message: 'HTTP 400 Bad Request' });
+    });
+
+    it('/Token/auth form fields are @NoHtml too: "arg0 Cannot contain HTML"', async () => {
+      await expectErrors(await postToken(r.sb, tokenForm('x.y.z', { scope: '<b>system/*.*</b>' })), 400, 'arg0 Cannot contain HTML');
+    });
+
+    it('/Token/validate with an empty body → 422 "The request body Must submit JWT"', async () => {
+      const validate = (body: string) => fetch(`${r.sb.baseUrl}/Token/validate`, { method: 'POST', headers: { 'Content-Type': 'text/plain', Accept: 'application/json' }, body });
+      await expectErrors(await validate(''), 422, 'The request body Must submit JWT');
+      await expectErrors(await validate('<b>jwt</b>'), 422, 'The request body Cannot contain HTML');
+    });
+  });
+
+  describe('POST /Key reads the PEM as BouncyCastle does (R/v1/KeyResource.java parseAndValidateKey, auth/jwt/PublicKeyHandler.java)', () => {
+    const postKey = (key: string, signature: string) => postJson('/Key', { key, signature });
+    const message = async (res: Response) => ((await res.json()) as { message: string }).message;
+
+    it('no PEM block, or one that is no public key (a private key) → 400 "Public key could not be parsed"', async () => {
+      const key = rsaKey(1);
+      const signature = snippetSignature(key.privateKey);
+      expect(await message(await postKey('not a key', signature))).toBe('Public key could not be parsed');
+      const privatePem = key.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+      const res = await postKey(privatePem, signature);
+      expect(res.status).toBe(400);
+      expect(await message(res)).toBe('Public key could not be parsed');
+    });
+
+    it('a PKCS#1 block parses, but the signature check strips only the SPKI armor → "could not be verified"; so does text around an SPKI block', async () => {
+      const key = rsaKey(1);
+      const signature = snippetSignature(key.privateKey);
+      const pkcs1 = createPublicKey(key.publicKeyPem).export({ type: 'pkcs1', format: 'pem' }).toString();
+      expect(await message(await postKey(pkcs1, signature))).toBe('Public key could not be verified');
+      expect(await message(await postKey(`My key:\n${key.publicKeyPem}`, signature))).toBe('Public key could not be verified');
+    });
+  });
+
+  describe('admin operations (R/v1/OrganizationResource.java, R/v1/AdminResource.java @AdminOperation, auth/filters/AdminAuthFilter.java)', () => {
+    it('a client\'s access token is refused with the auth filter\'s 401, whatever the Accept header; the org stays', async () => {
+      const attempts: Array<[string, string]> = [['DELETE', `/Organization/${r.orgId}`], ['POST', '/Organization/$submit'], ['GET', '/Admin/Organization?npis=npi%7C1111111112']];
+      for (const [method, path] of attempts) {
+        const res = await api(r.sb, r.token, path, { method, headers: { Accept: 'application/json' } });
+        expect(res.status, `${method} ${path}`).toBe(401);
+        expect(outcomeText(await res.json())).toEqual(['HTTP 401 Unauthorized, Credentials are required to access this resource.']);
+      }
+      expect((await api(r.sb, r.token, `/Organization/${r.orgId}`)).status).toBe(200);
+    });
+  });
+
+  describe('routing (Jersey)', () => {
+    it('a trailing slash matches the same resource method', async () => {
+      expect((await get<fhir3.Bundle>('/Patient/')).total).toBe(patientTotal);
+      expect((await api(r.sb, r.token, `/Practitioner/${r.practitionerId}/`)).status).toBe(200);
+      expect((await fetch(`${r.sb.baseUrl}/metadata/`)).status).toBe(200);
+    });
+
+    it('405 names the methods the path takes in Allow', async () => {
+      const res = await api(r.sb, r.token, '/Group', { method: 'PATCH' });
+      expect(res.status).toBe(405);
+      expect(res.headers.get('allow')?.split(',').sort()).toEqual(['GET', 'HEAD', 'POST']);
+      expect((await fetch(`${r.sb.baseUrl}/metadata`, { method: 'DELETE' })).headers.get('allow')).toBe('GET,HEAD');
+    });
+
+    it("a path-authorized id that is no UUID fails attribution's `_id` conversion: 404 \"HTTP 404 Not Found\" (auth/macaroonauth/MacaroonsAuthenticator.java)", async () => {
+      for (const path of ['/Practitioner/abc', '/Patient/abc/$everything', '/Group/abc/$export']) {
+        await expectFatal(await api(r.sb, r.token, path), 404, 'HTTP 404 Not Found');
+      }
+      await expectFatal(await api(r.sb, r.token, `/Group/${randomUUID()}`), 404, 'Group not found');
+    });
+  });
+});
