@@ -14,6 +14,7 @@ const only = args.filter((a) => !a.startsWith('--'));
 const sections = [
   ['cli-cold-start', './cli-cold-start.mjs'],
   ['roster-sync', './roster-sync.mjs'],
+  ['roster-file', './roster-file.mjs'],
   ['export-download', './export-download.mjs'],
   ['export-chunks', './export-chunks.mjs'],
   ['export-state', './export-state.mjs'],

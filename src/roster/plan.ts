@@ -7,7 +7,7 @@ import type * as fhir3 from 'fhir/r3.js';
 import { attributedNpi, buildPatient, mbiOf, memberPatientId, npiOf } from '../fhir/resources.js';
 import { inputRejected } from '../fhir/validate.js';
 import { memberStatus } from './expiry.js';
-import { MAX_MEMBERS_PER_GROUP, type RosterRow } from './roster-file.js';
+import { MAX_MEMBERS_PER_GROUP, type PatientDetails, type RosterRow } from './roster-file.js';
 
 const DAY_MS = 86_400_000;
 
@@ -19,8 +19,11 @@ export interface DesiredRoster {
   /** `file:line` where each NPI / MBI first appears. */
   npiLocation: Map<string, string>;
   mbiLocation: Map<string, string>;
-  /** Patients that can be registered when DPC lacks them (roster columns or a patient bundle), by MBI. */
-  patients: Map<string, fhir3.Patient>;
+  /**
+   * Patients that can be registered when DPC lacks them, by MBI: the details of a roster row (made into a Patient only
+   * when DPC lacks it: a 100,000-row re-sync builds none), or a resource of a patient bundle.
+   */
+  patients: Map<string, fhir3.Patient | PatientDetails>;
   /** Practitioners that can be registered when DPC lacks them (a practitioner bundle), by NPI. */
   practitioners: Map<string, fhir3.Practitioner>;
   /** Header names of the roster file that are not roster columns, left out. */
@@ -91,17 +94,16 @@ export function desiredRoster(source: string, rows: readonly RosterRow[], source
     const npi = npiOf(practitioner);
     if (npi) desired.practitioners.set(npi, practitioner);
   }
-  const pairs = new Set<string>(); // a Set, not list.includes: 1,350 members per practitioner, tens of thousands of rows
+  // Sets, not list.includes: 1,350 members per practitioner, a hundred thousand rows
+  const members = new Map<string, Set<string>>();
   for (const row of rows) {
-    const list = desired.members.get(row.npi) ?? [];
-    const pair = `${row.npi}|${row.mbi}`;
-    if (!pairs.has(pair)) list.push(row.mbi);
-    pairs.add(pair);
-    desired.members.set(row.npi, list);
+    const set = members.get(row.npi) ?? new Set<string>();
+    members.set(row.npi, set.add(row.mbi));
     if (!desired.npiLocation.has(row.npi)) desired.npiLocation.set(row.npi, row.location);
     if (!desired.mbiLocation.has(row.mbi)) desired.mbiLocation.set(row.mbi, row.location);
-    if (row.patient) desired.patients.set(row.mbi, buildPatient({ mbi: row.mbi, ...row.patient }));
+    if (row.patient) desired.patients.set(row.mbi, row.patient);
   }
+  for (const [npi, set] of members) desired.members.set(npi, [...set]);
   return desired;
 }
 
@@ -162,7 +164,7 @@ export function planSync(desired: DesiredRoster, current: CurrentState, options:
   for (const [mbi, location] of desired.mbiLocation) {
     if (index.patientIds.has(mbi)) continue;
     const resource = desired.patients.get(mbi);
-    if (resource) registerPatients.push(resource);
+    if (resource) registerPatients.push('resourceType' in resource ? resource : buildPatient({ mbi, ...resource }));
     else problems.push(`${location}: patient ${mbi} is not registered in DPC and cannot be registered: add given,family,birth_date,gender columns or pass a patient bundle`);
   }
 

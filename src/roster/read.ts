@@ -7,8 +7,11 @@ import { DpcError } from '../errors.js';
 import { unreadableInput } from '../fs.js';
 import { decodeCsvBytes } from './csv.js';
 
-/** 64 MiB: about a million `MBI,NPI,given,family,birth_date,gender` rows, far beyond 1,350 members per practitioner. */
-export const MAX_ROSTER_BYTES = 64 * 1024 * 1024;
+/**
+ * 32 MiB: about 500,000 `MBI,NPI,given,family,birth_date,gender` rows (370 practitioners of 1,350 patients), which take
+ * about 0.4 GiB to check (bench/roster-file.mjs: 100,000 rows 143 MiB peak RSS, 500,000 rows 391 MiB).
+ */
+export const MAX_ROSTER_BYTES = 32 * 1024 * 1024;
 
 export async function readRosterFile(path: string, maxBytes = MAX_ROSTER_BYTES): Promise<string> {
   let content: Buffer;

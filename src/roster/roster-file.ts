@@ -184,9 +184,9 @@ function fieldName(column: Column): string {
 /** Duplicates, contradicting patient details for one MBI, and the per-practitioner limit. */
 function crossRowProblems(rows: readonly RosterRow[]): string[] {
   const problems: string[] = [];
-  const pairs = new Map<string, RosterRow>();
+  /** NPI → MBI → the row that paired them first. */
+  const pairs = new Map<string, Map<string, RosterRow>>();
   const details = new Map<string, RosterRow>();
-  const perNpi = new Map<string, number>();
   for (const row of rows) {
     if (row.patient) {
       const known = details.get(row.mbi);
@@ -197,16 +197,15 @@ function crossRowProblems(rows: readonly RosterRow[]): string[] {
       }
       if (!known) details.set(row.mbi, row);
     }
-    const pair = `${row.mbi}|${row.npi}`;
-    const earlier = pairs.get(pair);
+    const practitioner = pairs.get(row.npi) ?? new Map<string, RosterRow>();
+    pairs.set(row.npi, practitioner);
+    const earlier = practitioner.get(row.mbi);
     if (earlier) {
       problems.push(`${row.location}: duplicate row: MBI ${shownMbi(row)} and NPI ${row.npi} already on line ${lineOf(earlier)}`);
       continue;
     }
-    pairs.set(pair, row);
-    const count = (perNpi.get(row.npi) ?? 0) + 1;
-    perNpi.set(row.npi, count);
-    if (count === MAX_MEMBERS_PER_GROUP + 1) {
+    practitioner.set(row.mbi, row);
+    if (practitioner.size === MAX_MEMBERS_PER_GROUP + 1) {
       const total = new Set(rows.filter((r) => r.npi === row.npi).map((r) => r.mbi)).size;
       problems.push(`${row.location}: practitioner ${row.npi} has ${total} patients, more than DPC's limit of ${MAX_MEMBERS_PER_GROUP} per group`);
     }
