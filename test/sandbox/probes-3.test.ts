@@ -9,7 +9,7 @@ import type * as fhir3 from 'fhir/r3.js';
 import { createPublicKey, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containsHtml } from '../../src/sandbox/no-html.js';
-import { api, FHIR, outcomeText, postToken, provenance, rsaKey, seededRoster, snippetSignature, tokenForm } from './helpers.js';
+import { api, FHIR, groupBody, outcomeText, postToken, provenance, rsaKey, seededRoster, snippetSignature, tokenForm } from './helpers.js';
 
 describe('containsHtml (pure): what Jsoup.clean(value, Safelist.none()) would change (dpc-common NoHtmlValidator.java)', () => {
   it('refuses tags, raw < > and &, and no-break spaces', () => {
@@ -182,6 +182,54 @@ describe('over loopback', () => {
         expect(outcomeText(await res.json())).toEqual(['HTTP 401 Unauthorized, Credentials are required to access this resource.']);
       }
       expect((await api(r.sb, r.token, `/Organization/${r.orgId}`)).status).toBe(200);
+    });
+  });
+
+  describe('roster writes (R/v1/GroupResource.java verifyHeader; attribution R/v1/GroupResource.java, AbstractGroupResource.rosterSizeTooBig)', () => {
+    const OTHER_NPI = '1232125215';
+    const ghosts = (n: number) => Array.from({ length: n }, () => randomUUID());
+    const practitionerOf = async (npi: string) => (await get<fhir3.Bundle>(`/Practitioner?identifier=${npi}`)).entry![0]!.resource!.id!;
+
+    it('the size is checked first: over 1350 references → 400 "Roster limit reached" before the roster-per-provider 403 and the member lookup', async () => {
+      const attested = { 'X-Provenance': provenance(r.orgId, r.practitionerId) };
+      const write = (path: string, method: string, group: fhir3.Group) => api(r.sb, r.token, path, { method, json: group, headers: attested });
+      await expectFatal(await write('/Group', 'POST', groupBody('1232131239', ghosts(1351))), 400, 'Roster limit reached');
+      await expectFatal(await write(`/Group/${r.groupId}/$add`, 'POST', groupBody('1232131239', ghosts(1350))), 400, 'Roster limit reached');
+      await expectFatal(await write(`/Group/${r.groupId}`, 'PUT', groupBody('1232131239', ghosts(1351))), 400, 'Roster limit reached');
+    });
+
+    it('POST counts members flagged inactive too, though it does not attribute them', async () => {
+      const other = await practitionerOf(OTHER_NPI);
+      const res = await api(r.sb, r.token, '/Group', {
+        method: 'POST', json: groupBody(OTHER_NPI, [], ghosts(1351)), headers: { 'X-Provenance': provenance(r.orgId, other) },
+      });
+      await expectFatal(res, 400, 'Roster limit reached');
+    });
+
+    it('PUT replaces the members but keeps the roster\'s practitioner, whatever NPI the (attested) body names', async () => {
+      const other = await practitionerOf('2323232225');
+      const created = await api(r.sb, r.token, '/Group', {
+        method: 'POST', json: groupBody('1234329724', [r.patientId]), headers: { 'X-Provenance': provenance(r.orgId, await practitionerOf('1234329724')) },
+      });
+      const groupId = ((await created.json()) as fhir3.Group).id!;
+      const res = await api(r.sb, r.token, `/Group/${groupId}`, {
+        method: 'PUT', json: groupBody('2323232225', [r.patientId]), headers: { 'X-Provenance': provenance(r.orgId, other) },
+      });
+      expect(res.status).toBe(200);
+      const npiOf = (g: fhir3.Group) => g.characteristic![0]!.valueCodeableConcept!.coding![0]!.code;
+      expect(npiOf((await res.json()) as fhir3.Group)).toBe('1234329724');
+      expect(npiOf(await get<fhir3.Group>(`/Group/${groupId}`))).toBe('1234329724');
+    });
+  });
+
+  describe('/metadata (core/Capabilities.java buildCapabilities)', () => {
+    it('the template with the build version, an implementation naming the base URL, and the software component', async () => {
+      const statement = (await (await fetch(`${r.sb.baseUrl}/metadata`)).json()) as fhir3.CapabilityStatement;
+      const version = await (await fetch(`${r.sb.baseUrl}/version`)).text();
+      expect(statement.version).toBe(version);
+      expect(statement.implementation).toEqual({ description: expect.stringMatching(/^As patients move throughout the healthcare system/), url: r.sb.baseUrl });
+      expect(statement.software).toMatchObject({ name: 'Data @ Point of Care API', version });
+      expect(statement.url).toBeUndefined();
     });
   });
 

@@ -67,16 +67,27 @@ async function readGroup(ctx: Ctx): Promise<Record<string, unknown>> {
 }
 
 /**
- * X-Provenance check plus "the NPI is a practitioner of this org" (404 otherwise). The attesting practitioner
- * is looked up by id alone, as DPC's API asks attribution for it, so only the NPI check ties it to the org.
+ * X-Provenance: the attestation, and the practitioner it acts on behalf of must carry the body's attributed NPI
+ * (DPC: R/GroupResource.java verifyHeader). The practitioner is looked up by id alone, as DPC's API asks attribution
+ * for it; only POST then ties the NPI to the org (`checkProvider`).
  */
 function checkAttestation(ctx: Ctx, npi: string): void {
   verifyProvenance(ctx.req.headers['x-provenance'], npi, (id) => ctx.app.store.practitioners.get(id));
+}
+
+/** DPC: attribution R/GroupResource.java createRoster — the attributed NPI must be a practitioner of the org. */
+function checkProvider(ctx: Ctx, npi: string): void {
   if (!ctx.app.store.practitionersOf(ctx.orgId).some((p) => p.npi === npi)) throw new ApiError(404, 'Unable to find attributable provider');
 }
 
+/** DPC: attribution AbstractGroupResource.rosterSizeTooBig, the first check of every roster write. */
 function checkLimit(app: App, size: number): void {
   if (size > app.patientLimit) throw new ApiError(400, 'Roster limit reached');
+}
+
+/** Distinct members of a request body, those flagged inactive too (rosterSizeTooBig counts every reference). */
+function bodySize(group: Record<string, unknown>): number {
+  return new Set(memberRefs(group)).size;
 }
 
 export function ownedGroup(app: App, orgId: string, id: string): GroupRecord {
@@ -122,11 +133,13 @@ export const groupRoutes: Route[] = [
       const body = await readGroup(ctx);
       const npi = attributedNpi(body);
       checkAttestation(ctx, npi);
+      // DPC: attribution createRoster — the size, the provider (404), one roster per provider (403), then the members
+      checkLimit(ctx.app, bodySize(body));
+      checkProvider(ctx, npi);
       if (ctx.app.store.groupsOf(ctx.orgId).some((g) => g.npi === npi)) {
         throw new ApiError(403, 'Could not create a roster for this provider as they already have one.  Try updating it instead, or first deleting it.');
       }
       const ids = memberIds(ctx.app, ctx.orgId, body, true);
-      checkLimit(ctx.app, ids.length);
       const now = ctx.app.clock.now();
       const group: GroupRecord = { id: randomUUID(), orgId: ctx.orgId, npi, members: freshMembers(ids, now), createdAt: now };
       return fhirReply(201, save(ctx.app, group), { Location: `${ctx.app.baseUrl}/Group/${group.id}` });
@@ -139,8 +152,9 @@ export const groupRoutes: Route[] = [
       // Look the group up after the body has arrived, so concurrent writes to it are not lost.
       const group = ownedGroup(ctx.app, ctx.orgId, ctx.params.id!);
       checkAttestation(ctx, attributedNpi(body));
+      // DPC: attribution addRosterMembers — the size (existing roster and body) before the members are looked up
+      checkLimit(ctx.app, rosterSizeAfterAdd(group.members, memberRefs(body)));
       const ids = memberIds(ctx.app, ctx.orgId, body, false);
-      checkLimit(ctx.app, rosterSizeAfterAdd(group.members, ids));
       return fhirReply(200, save(ctx.app, { ...group, members: addMembers(group.members, ids, ctx.app.clock.now()) }));
     },
   },
@@ -163,11 +177,12 @@ export const groupRoutes: Route[] = [
     handler: async (ctx) => {
       const body = await readGroup(ctx);
       const group = ownedGroup(ctx.app, ctx.orgId, ctx.params.id!);
-      const npi = attributedNpi(body);
-      checkAttestation(ctx, npi);
+      checkAttestation(ctx, attributedNpi(body));
+      // DPC: attribution replaceRoster — the size, then the members; it replaces the relationships only, so the
+      // roster keeps its practitioner whatever NPI the body names (the attestation must match the body's)
+      checkLimit(ctx.app, bodySize(body));
       const ids = memberIds(ctx.app, ctx.orgId, body, false);
-      checkLimit(ctx.app, ids.length);
-      return fhirReply(200, save(ctx.app, { ...group, npi, members: freshMembers(ids, ctx.app.clock.now()) }));
+      return fhirReply(200, save(ctx.app, { ...group, members: freshMembers(ids, ctx.app.clock.now()) }));
     },
   },
   {

@@ -11,6 +11,8 @@ import { VERSION } from '../version.js';
 import { fhirReply, readResource, validateOne } from './fhir.js';
 
 
+const IMPLEMENTATION_DESCRIPTION = 'As patients move throughout the healthcare system, providers often struggle to gain and maintain a complete picture of their medical history. Data at the Point of Care fills in the gaps with claims data to inform providers with secure, structured patient history, past procedures, medication adherence, and more.';
+
 const DEFAULT_ADDRESS: fhir3.Address = { use: 'work', type: 'both', line: ['555 Test Address'], city: 'Washington', state: 'DC', postalCode: '20008', country: 'US' };
 
 function organizationResource(org: OrgRecord): fhir3.Organization {
@@ -29,11 +31,16 @@ function ownOrganization(ctx: Ctx): OrgRecord {
   return ctx.app.store.orgs.get(ctx.orgId)!;
 }
 
+/**
+ * DPC: core/Capabilities.java buildCapabilities — the DPCCapabilities.json template with the build version, an
+ * `implementation` naming the base URL and a `software` component. The sandbox also points the template's token
+ * endpoint (a stale https://dpc.cms.gov URL on DPC) at its own /Token/auth, so SMART discovery finds it.
+ */
 function capabilities(app: App): fhir3.CapabilityStatement {
-  const statement = readSample<fhir3.CapabilityStatement & { software?: { version?: string } }>('DPCCapabilities.json');
+  const statement = readSample<fhir3.CapabilityStatement>('DPCCapabilities.json');
   statement.version = VERSION;
-  if (statement.software) statement.software.version = VERSION;
-  statement.url = `${app.baseUrl}/metadata`;
+  statement.implementation = { description: IMPLEMENTATION_DESCRIPTION, url: app.baseUrl };
+  statement.software = { ...statement.software, name: 'Data @ Point of Care API', version: VERSION };
   for (const rest of statement.rest ?? []) {
     for (const ext of rest.security?.extension ?? []) {
       for (const inner of ext.extension ?? []) if (inner.url === 'token') inner.valueUri = app.authUrl;
