@@ -172,7 +172,7 @@ export function headerOf(key: string): string {
 export function formatTable<T extends object>(rows: ReadonlyArray<T>, columns: ReadonlyArray<Column<keyof T & string>>): string {
   if (rows.length === 0) return '(none)';
   const specs = columns.map((c) => (typeof c === 'string' ? { key: c, header: headerOf(c) } : { key: c[0], header: c[1] }));
-  const all = rows.map((row) => specs.map((c) => formatCell(row[c.key])));
+  const all = rows.map((row) => specs.map((c) => inline(row[c.key])));
   const shown = specs.map((_, i) => all.some((r) => r[i] !== '')).map((keep, i) => (keep ? i : -1)).filter((i) => i >= 0);
   const headers = shown.map((i) => specs[i]!.header);
   const cells = all.map((r) => shown.map((i) => r[i]!));
@@ -181,7 +181,11 @@ export function formatTable<T extends object>(rows: ReadonlyArray<T>, columns: R
   return [line(headers), ...cells.map(line)].join('\n');
 }
 
-function formatCell(value: unknown): string {
+/**
+ * A value inside a line we compose (a table cell, `name     ACME`): escaped to one line, since Output keeps the line
+ * breaks of a result, and a server's newline in a name would otherwise forge a line of our own. Pure.
+ */
+export function inline(value: unknown): string {
   if (value === undefined || value === null) return '';
   if (Array.isArray(value)) return escapeControl(value.join(','));
   return escapeControl(String(value));

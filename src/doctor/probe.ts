@@ -14,6 +14,7 @@ import { createClient, profileClientOptions, type DpcClient, type DpcClientOptio
 import { DpcError } from '../errors.js';
 import { redactUrl, type Redactor } from '../redact.js';
 import { headerValue } from '../transport/negotiation.js';
+import { serverText } from '../transport/error-body.js';
 import {
   authenticatedCallCheck, clockCheck, configCheck, endpointCheck, keyFileCheck, keyMatchCheck, report, settingsCheck, tokenCheck,
   type CheckResult, type DoctorReport, type KeyFacts, type TokenFacts,
@@ -117,11 +118,11 @@ export function keyFingerprint(key: KeyObject | string): string {
 
 async function serverChecks(client: DpcClient, input: DoctorInput, assertionFlow: boolean, key: KeyFacts): Promise<CheckResult[]> {
   const dpc = input.tokenUrl === undefined;
-  const version = dpc ? await publicGet(client, '/version', (text) => `version ${text.trim().slice(0, 80)}`) : undefined;
+  const version = dpc ? await publicGet(client, '/version', (text) => `version ${serverText(text, 80)}`) : undefined;
   const metadata = await publicGet(client, '/metadata', (text) => {
     const body = JSON.parse(text) as Partial<fhir3.CapabilityStatement>;
-    if (body.resourceType !== 'CapabilityStatement') throw new Error(`answered ${String(body.resourceType)}, not a CapabilityStatement`);
-    return `CapabilityStatement, FHIR ${body.fhirVersion ?? '?'}`;
+    if (body.resourceType !== 'CapabilityStatement') throw new Error(`answered ${serverText(String(body.resourceType), 40)}, not a CapabilityStatement`);
+    return `CapabilityStatement, FHIR ${serverText(String(body.fhirVersion ?? '?'), 20)}`;
   });
   const checks = [
     version ? endpointCheck('version', version.facts) : skipped('version', 'DPC only (a generic server: tokenUrl is set)'),
@@ -149,7 +150,7 @@ async function serverChecks(client: DpcClient, input: DoctorInput, assertionFlow
     const organization = outcome.organization!;
     checks.push(
       tokenCheck({ ...token, expiresIn: outcome.expiresIn }),
-      authenticatedCallCheck({ url: orgUrl, organization: { id: organization.id!, name: organization.name } }),
+      authenticatedCallCheck({ url: orgUrl, organization: { id: serverText(organization.id!, 64), name: organization.name === undefined ? undefined : serverText(String(organization.name), 100) } }),
       await keyMatch(client, input.keyId, key.fingerprint, outcome.accessToken),
     );
     return checks;
@@ -195,9 +196,10 @@ async function publicGet(client: DpcClient, path: string, summarise: (text: stri
     const receivedAt = client.now();
     const date = headerValue(response.headers.date);
     try {
-      return { facts: { url, status: response.status, summary: summarise(response.text) }, date, receivedAt };
+      // the server's words in a check's detail: one line, escaped, short (a JSON.parse message quotes the body raw)
+      return { facts: { url, status: response.status, summary: serverText(summarise(response.text), 200) }, date, receivedAt };
     } catch (error) {
-      return { facts: { url, status: response.status, error: `unexpected answer: ${(error as Error).message}` }, date, receivedAt };
+      return { facts: { url, status: response.status, error: serverText(`unexpected answer: ${(error as Error).message}`, 200) }, date, receivedAt };
     }
   } catch (error) {
     if (error instanceof DpcError && error.status !== undefined) return { facts: { url, status: error.status } };

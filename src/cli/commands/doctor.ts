@@ -7,6 +7,7 @@ import type { CommandModule } from 'yargs';
 import type { CheckResult, DoctorReport } from '../../doctor/checks.js';
 import { outputFor, settingsFor, type GlobalArgs, describeEvent } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
+import { inline } from '../output.js';
 import { configPath } from '../config/file.js';
 import { DEFAULT_PROFILE, resolveSettings } from '../config/settings.js';
 import { isDpcError } from '../../errors.js';
@@ -72,8 +73,8 @@ export function formatReport(report: DoctorReport): string {
   const width = Math.max(...report.checks.map((c) => c.id.length));
   const lines = [`dpc doctor: profile ${report.profile ?? '?'}${report.baseUrl ? `, ${report.baseUrl}` : ''}`];
   for (const check of report.checks) {
-    lines.push(`  ${LABEL[check.status].padEnd(4)}  ${check.id.padEnd(width)}  ${check.detail}`);
-    if (check.fix) lines.push(`  ${''.padEnd(4)}  ${''.padEnd(width)}  fix: ${check.fix}`);
+    lines.push(`  ${LABEL[check.status].padEnd(4)}  ${check.id.padEnd(width)}  ${inline(check.detail)}`);
+    if (check.fix) lines.push(`  ${''.padEnd(4)}  ${''.padEnd(width)}  fix: ${inline(check.fix)}`);
   }
   const failed = report.checks.filter((c) => c.status === 'fail').length;
   const warned = report.checks.filter((c) => c.status === 'warn').length;

@@ -8,7 +8,7 @@ import type { DpcClient } from '../../client.js';
 import { DpcError } from '../../errors.js';
 import { mbiOf, npiOf, resourcesOfType } from '../../fhir/resources.js';
 import { withClient, type GlobalArgs } from '../context.js';
-import { formatTable, type Output } from '../output.js';
+import { formatTable, inline, type Output } from '../output.js';
 import { plural } from '../../plural.js';
 import { readInputText } from '../../fs.js';
 import { entryProblems, inputRejected } from '../../fhir/validate.js';
@@ -68,7 +68,7 @@ export async function register<T extends fhir3.Practitioner | fhir3.Patient>(
     return;
   }
   const { created, resource } = await registrar.create(client, resources[0]!);
-  output.result({ created, resource }, () => `${created ? 'registered' : 'already registered'}: ${registrar.noun} ${resource.id} (${registrar.key(resource)})`);
+  output.result({ created, resource }, () => `${created ? 'registered' : 'already registered'}: ${registrar.noun} ${inline(resource.id)} (${inline(registrar.key(resource))})`);
 }
 
 /** `dpc practitioner|patient submit <bundle>`: register many with $submit; the two differ only in what they name. */
@@ -126,7 +126,7 @@ export function validateCommand<T extends fhir3.Practitioner | fhir3.Patient>(op
         const failed = results.filter((r) => r.errors.length > 0);
         output.result(results, () =>
           [
-            ...results.map((r) => `${r.errors.length === 0 ? 'ok  ' : 'FAIL'}  entry ${r.entry} (${r.key})${r.errors.length === 0 ? '' : `: ${r.errors.join('; ')}`}`),
+            ...results.map((r) => `${r.errors.length === 0 ? 'ok  ' : 'FAIL'}  entry ${r.entry} (${inline(r.key)})${r.errors.length === 0 ? '' : `: ${inline(r.errors.join('; '))}`}`),
             `${results.length - failed.length} of ${plural(results.length, registrar.noun)} conform to the DPC profile`,
           ].join('\n'),
         );
@@ -180,7 +180,7 @@ export function lookupCommands<T extends fhir3.Practitioner | fhir3.Patient>(opt
         const resource = await registrar.resolve(client, argv.ref);
         await registrar.remove(client, resource.id!);
         output.result({ deleted: resource.id, [options.identifier]: registrar.row(resource)[options.identifier] }, () =>
-          `deleted ${registrar.noun} ${resource.id} (${registrar.key(resource)})${options.deletedSuffix ?? ''}`,
+          `deleted ${registrar.noun} ${inline(resource.id)} (${inline(registrar.key(resource))})${options.deletedSuffix ?? ''}`,
         );
       }),
   };

@@ -6,7 +6,7 @@ import type * as fhir3 from 'fhir/r3.js';
 import type { Argv, CommandModule } from 'yargs';
 import type { DpcClient } from '../../client.js';
 import { withClient, type GlobalArgs } from '../context.js';
-import { formatTable } from '../output.js';
+import { formatTable, inline } from '../output.js';
 import { plural } from '../../plural.js';
 import { readInputText } from '../../fs.js';
 import { attestationFromJson } from '../../fhir/provenance.js';
@@ -92,7 +92,7 @@ const create: CommandModule<GlobalArgs, CreateArgs> = {
       const provenance = await attestation(client, argv.npi, argv.provenance);
       const patientIds = await resolvePatientIds(client, refs);
       const group = await createGroup(client, { npi: argv.npi, patientIds, provenance });
-      output.result(group, () => `created group ${group.id} for NPI ${argv.npi} with ${plural(group.member?.length ?? 0, 'member')}`);
+      output.result(group, () => `created group ${inline(group.id)} for NPI ${argv.npi} with ${plural(group.member?.length ?? 0, 'member')}`);
     }),
 };
 
@@ -123,7 +123,7 @@ const show: CommandModule<GlobalArgs, GroupArgs> = {
       const members = await memberRows(client, group);
       const shown: Record<string, unknown>[] = members.map((m) => ({ ...m, start: day(m.start as string | undefined), end: day(m.end as string | undefined) }));
       output.result({ ...summary, members, resource: group }, () =>
-        `group ${group.id}  NPI ${String(summary.npi)}  ${String(summary.active)} active, ${String(summary.inactive)} inactive\n${formatTable(shown, MEMBER_COLUMNS)}`,
+        `group ${inline(group.id)}  NPI ${inline(summary.npi)}  ${String(summary.active)} active, ${String(summary.inactive)} inactive\n${formatTable(shown, MEMBER_COLUMNS)}`,
       );
     }),
 };
@@ -150,7 +150,7 @@ function changeCommand(change: Change, describe: string, example: [command: stri
             ? await removeMembers(client, group.id!, body)
             : await (change === 'add' ? addMembers : replaceGroup)(client, group.id!, { ...body, provenance: await attestation(client, npi, argv.provenance) });
         const verb = { add: 'added or renewed', remove: 'removed', replace: 'replaced the roster with' }[change];
-        output.result(updated, () => `group ${group.id} (NPI ${npi}): ${verb} ${plural(patientIds.length, 'member')}`);
+        output.result(updated, () => `group ${inline(group.id)} (NPI ${inline(npi)}): ${verb} ${plural(patientIds.length, 'member')}`);
       }),
   };
 }
@@ -163,7 +163,7 @@ const deleteGroupCommand: CommandModule<GlobalArgs, GroupArgs> = {
     withClient(argv, async (client, output) => {
       const group = await resolveGroup(client, argv.ref);
       await deleteGroup(client, group.id!);
-      output.result({ deleted: group.id }, () => `deleted group ${group.id}`);
+      output.result({ deleted: group.id }, () => `deleted group ${inline(group.id)}`);
     }),
 };
 

@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import type { ProfileConfig } from '../config/settings.js';
 import { outputFor, privateKeyFor, type GlobalArgs, withClient } from '../context.js';
-import type { Output } from '../output.js';
+import { inline, type Output } from '../output.js';
 import { cliProcess } from '../cli-process.js';
 import { configPath, readConfig, withProfile, writeConfig } from '../config/file.js';
 import { knownBaseUrl, DEFAULT_PROFILE } from '../config/settings.js';
@@ -130,13 +130,13 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
         } else {
           // DPC exchanges a JWT even for a deleted client token, so an authenticated call has to follow the exchange
           const { expiresIn, organization } = await verifyCredentials(client);
-          output.info(`verified: ${client.tokens.tokenUrl} issued an access token valid ${expiresIn ?? '?'}s, and GET /Organization answered ${organization.id}${organization.name ? ` (${organization.name})` : ''}`);
+          output.info(`verified: ${client.tokens.tokenUrl} issued an access token valid ${expiresIn ?? '?'}s, and GET /Organization answered ${inline(organization.id)}${organization.name ? ` (${inline(organization.name)})` : ''}`);
         }
       });
     }
     output.result(summary, () =>
       Object.entries(summary)
-        .map(([k, v]) => `${k.padEnd(12)}${String(v)}`)
+        .map(([k, v]) => `${k.padEnd(12)}${inline(v)}`)
         .join('\n'),
     );
   },

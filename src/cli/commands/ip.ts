@@ -1,7 +1,7 @@
 /** `dpc ip list|add|delete`: the organization's IP allow-list (DPC /IpAddress, at most 8 addresses). */
 import type { Argv, CommandModule } from 'yargs';
 import { withClient, type GlobalArgs } from '../context.js';
-import { formatTable } from '../output.js';
+import { formatTable, inline } from '../output.js';
 import { listIpAddresses, MAX_IP_ADDRESSES, addIpAddress, deleteIpAddress } from '../../auth/ip-addresses.js';
 
 const COLUMNS = ['id', 'address', 'createdAt'] as const;
@@ -33,7 +33,7 @@ const add: CommandModule<GlobalArgs, AddArgs> = {
   handler: (argv) =>
     withClient(argv, async (client, output) => {
       const added = await addIpAddress(client, String(argv.address));
-      output.result(added, () => `added ${added.ipAddress?.address ?? argv.address} (id ${added.id})`);
+      output.result(added, () => `added ${inline(added.ipAddress?.address ?? argv.address)} (id ${inline(added.id)})`);
     }),
 };
 

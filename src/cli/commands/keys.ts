@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { outputFor, settingsFor, withClient, type GlobalArgs } from '../context.js';
-import { formatTable } from '../output.js';
+import { formatTable, inline } from '../output.js';
 import { generateKeyPair, privateKeyPem, publicKeyPem, signSnippet } from '../../auth/keys.js';
 import { fileExists, writeOwnerOnly, readInputText } from '../../fs.js';
 import { DpcError } from '../../errors.js';
@@ -83,8 +83,8 @@ const add: CommandModule<GlobalArgs, AddArgs> = {
       const privateKeyArg = (await fileExists(privateKeyPath)) ? shellWord(privateKeyPath) : `<private key of ${shellWord(argv.publicKey)}>`;
       output.result(key, () =>
         [
-          `uploaded public key ${key.id}${key.label ? ` (${key.label})` : ''}`,
-          `next: sign with it: dpc init --profile ${shellWord(settings.profile)} --key-id ${key.id} --private-key ${privateKeyArg}`,
+          `uploaded public key ${inline(key.id)}${key.label ? ` (${inline(key.label)})` : ''}`,
+          `next: sign with it: dpc init --profile ${shellWord(settings.profile)} --key-id ${inline(key.id)} --private-key ${privateKeyArg}`,
         ].join('\n'),
       );
     });
@@ -116,7 +116,7 @@ const show: CommandModule<GlobalArgs, IdArgs> = {
   handler: (argv) =>
     withClient(argv, async (client, output) => {
       const key = await getPublicKey(client, argv.id);
-      output.result(key, () => `id       ${key.id}\nlabel    ${key.label ?? ''}\ncreated  ${key.createdAt ?? ''}\n${key.publicKey}`);
+      output.result(key, () => `id       ${inline(key.id)}\nlabel    ${inline(key.label)}\ncreated  ${inline(key.createdAt)}\n${key.publicKey}`);
     }),
 };
 

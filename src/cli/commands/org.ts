@@ -3,6 +3,7 @@ import type * as fhir3 from 'fhir/r3.js';
 import type { Argv, CommandModule } from 'yargs';
 import { DpcError } from '../../errors.js';
 import { withClient, type GlobalArgs } from '../context.js';
+import { inline } from '../output.js';
 import { readJson } from './fhir-common.js';
 import { getOrganization, applyOrganizationChanges, updateOrganization } from '../../fhir/organization.js';
 import { NPI_SYSTEM } from '../../shared/identifiers.js';
@@ -12,7 +13,7 @@ function orgText(org: fhir3.Organization, npiSystem: string): string {
   const npi = org.identifier?.find((i) => i.system === npiSystem)?.value;
   const address = org.address?.[0];
   const where = address ? [...(address.line ?? []), address.city, address.state, address.postalCode, address.country].filter(Boolean).join(', ') : '';
-  return [`id       ${org.id}`, `name     ${org.name ?? ''}`, `npi      ${npi ?? ''}`, `address  ${where}`].join('\n');
+  return [`id       ${inline(org.id)}`, `name     ${inline(org.name)}`, `npi      ${inline(npi)}`, `address  ${inline(where)}`].join('\n');
 }
 
 const show: CommandModule<GlobalArgs, GlobalArgs> = {

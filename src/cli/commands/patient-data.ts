@@ -10,7 +10,7 @@ import type { DpcClient } from '../../client.js';
 import type { ExportRunResult } from '../../export/index.js';
 import type { EverythingSummary, PointOfCare } from '../../fhir/everything.js';
 import { withClient, type GlobalArgs } from '../context.js';
-import type { Output } from '../output.js';
+import { inline, type Output } from '../output.js';
 import { finish, GZIP_OPTION, POLL_INTERVAL_OPTION, withProgress } from './export.js';
 import { splitList } from '../flag-values.js';
 import { parseDuration } from '../duration.js';
@@ -56,10 +56,10 @@ function checkSince(since: string | undefined, now: number): void {
 /** Pure: the short human summary of one patient's data. */
 function summaryText(summary: EverythingSummary, saved: string): string {
   const range = summary.firstClaim !== undefined ? ` (${summary.firstClaim} to ${summary.lastClaim})` : '';
-  const types = Object.entries(summary.types).map(([type, n]) => `${type} ${n}`).join(', ');
+  const types = Object.entries(summary.types).map(([type, n]) => `${inline(type)} ${n}`).join(', ');
   return [
-    `patient  ${summary.mbi ?? '?'}`,
-    `claims   ${summary.claims}${range}`,
+    `patient  ${inline(summary.mbi ?? '?')}`,
+    `claims   ${summary.claims}${inline(range)}`,
     `types    ${types || 'none'}`,
     `saved    ${saved}`,
   ].join('\n');

@@ -1,7 +1,7 @@
 /** `dpc tokens list|show|create|delete`: the organization's client tokens (DPC /Token). */
 import type { Argv, CommandModule } from 'yargs';
 import { withClient, type GlobalArgs } from '../context.js';
-import { formatTable } from '../output.js';
+import { formatTable, inline } from '../output.js';
 import { listClientTokens, createClientToken, getClientToken, deleteClientToken } from '../../auth/admin.js';
 import { writeOwnerOnly } from '../../fs.js';
 
@@ -40,7 +40,7 @@ const create: CommandModule<GlobalArgs, CreateArgs> = {
       const { token, ...entity } = created;
       if (argv.out !== undefined) {
         await writeOwnerOnly(argv.out, `${token ?? ''}\n`);
-        output.result({ ...entity, file: argv.out }, () => `created client token ${entity.id} (expires ${entity.expiresAt ?? '?'}); value written to ${argv.out}`);
+        output.result({ ...entity, file: argv.out }, () => `created client token ${inline(entity.id)} (expires ${inline(entity.expiresAt ?? '?')}); value written to ${argv.out}`);
         return;
       }
       // raw: printing the new token is the point of this command; everything else goes through redaction

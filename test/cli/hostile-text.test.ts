@@ -1,0 +1,74 @@
+/**
+ * Server text in the lines the CLI composes (`name     ACME`, doctor's check details): a hostile server (a real loopback
+ * server posing as DPC) puts newlines and terminal escapes in names, /version and /metadata; each value stays on its
+ * own line, escaped, and cannot forge a line of ours.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { testKeyPem } from '../keys.js';
+import { runCli } from './run-cli.js';
+import { startFaultServer, type FaultServer, type Reply } from '../transport/fault-server.js';
+
+const FORGED = 'ACME\u001b[2J\nerror: forged line\r\u009b31m';
+const KEY_ID = '3fa85f64-5717-4562-b3fc-2c963f66afa6';
+
+let server: FaultServer;
+let dir: string;
+let env: Record<string, string>;
+
+const fhir = (body: unknown): Reply => ({ status: 200, headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(body) });
+
+beforeAll(async () => {
+  server = await startFaultServer(({ path }): Reply => {
+    if (path === '/api/v1/Token/auth') return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ access_token: 'hostile-access-token', token_type: 'bearer', expires_in: 300 }) };
+    if (path === '/api/v1/Organization') {
+      return fhir({ resourceType: 'Bundle', entry: [{ resource: { resourceType: 'Organization', id: 'org\n1', name: FORGED, address: [{ line: ['1 Main\nSt'], city: FORGED }] } }] });
+    }
+    if (path === '/api/v1/version') return { status: 200, headers: { 'content-type': 'text/plain' }, body: `1.0\nerror: forged version\u001b]0;title\u0007` };
+    if (path === '/api/v1/metadata') return { status: 200, headers: { 'content-type': 'application/json' }, body: `<\u001b[2J\nerror: forged metadata` };
+    if (path === `/api/v1/Key/${KEY_ID}`) return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: KEY_ID, publicKey: 'not a key' }) };
+    return { status: 404, body: '' };
+  });
+  dir = await mkdtemp(join(tmpdir(), 'dpc-hostile-text-'));
+  await writeFile(join(dir, 'key.pem'), testKeyPem(1), { mode: 0o600 });
+  await writeFile(join(dir, 'config.json'), JSON.stringify({
+    defaultProfile: 'h',
+    profiles: { h: { baseUrl: `${server.origin}/api/v1`, clientToken: 'hostile-client-token', privateKey: join(dir, 'key.pem'), keyId: KEY_ID } },
+  }), { mode: 0o600 });
+  env = { DPC_CONFIG: join(dir, 'config.json'), HOME: dir };
+});
+afterAll(async () => {
+  await server.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Every line as printed: none starts with a forged `error:`, none holds a raw control character. */
+function expectOwnLines(text: string): string[] {
+  const lines = text.split('\n');
+  expect(lines.filter((line) => /^error: forged/.test(line))).toEqual([]);
+  // eslint-disable-next-line no-control-regex
+  expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+  return lines;
+}
+
+it('dpc org show: a name and address with newlines and escapes stay on their own line', async () => {
+  const run = await runCli(['org', 'show'], { env });
+  expect(run.code).toBe(0);
+  const lines = expectOwnLines(run.stdout.trimEnd());
+  expect(lines).toEqual([
+    'id       org\\u000a1',
+    'name     ACME\\u001b[2J\\u000aerror: forged line\\u000d\\u009b31m',
+    'npi      ',
+    'address  1 Main\\u000aSt, ACME\\u001b[2J\\u000aerror: forged line\\u000d\\u009b31m',
+  ]);
+});
+
+it('dpc doctor: /version, /metadata and the organization name reach the check details escaped and bounded', async () => {
+  const run = await runCli(['doctor'], { env });
+  const lines = expectOwnLines(run.stdout);
+  expect(lines.find((line) => /^\s+ok\s+version\s/.test(line))).toContain('version 1.0 error: forged version\\u001b]0;title\\u0007');
+  expect(lines.find((line) => /\bmetadata\s/.test(line))).toMatch(/unexpected answer: .*\\u001b\[2J/);
+  expect(lines.find((line) => /authenticated-call/.test(line))).toContain('organization org 1 (ACME\\u001b[2J error: forged line \\u009b31m)');
+});
