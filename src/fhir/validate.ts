@@ -2,11 +2,23 @@
  * The DPC profile subset, checked before anything is sent (server behaviour §4.2, §4.3): NPI check digit,
  * MBI format, birth date, gender, and the Practitioner/Patient fields the server's profiles require.
  * Pure functions: each returns problems as short phrases, the caller adds the location. Values from the user are
- * quoted with JSON.stringify, so a newline inside one cannot split a one-line message.
+ * quoted (`quoted`), so a newline inside one cannot split a one-line message.
  */
 import type * as fhir3 from 'fhir/r3.js';
 import { MBI_SYSTEM, NPI_SYSTEM, isValidNpi, matchesMbiPattern } from '../shared/identifiers.js';
 import { mbiOf, npiOf } from './resources.js';
+
+/**
+ * A value from the user in a message: JSON-quoted, and characters one cannot see shown as `\uXXXX` (a zero-width space
+ * pasted into an MBI, a non-breaking space, a direction override): `invalid MBI "1S00E00AA01"` with nothing visibly wrong
+ * would leave the user guessing. Pure.
+ */
+export function quoted(value: string): string {
+  return JSON.stringify(value).replace(/[\p{Cf}\p{Z}]/gu, (c) => {
+    const code = c.codePointAt(0)!;
+    return c === ' ' ? c : code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
 
 // kept here for callers of the profile checks; it lives in input.ts so resources.ts can use it without a cycle
 export { inputRejected } from './input.js';
@@ -38,14 +50,14 @@ export function normalizeGender(value: string): Gender | undefined {
 /** A full calendar date `YYYY-MM-DD`, not in the future and not before 1900. Returns the problem or undefined. */
 export function birthDateProblem(value: string, now: number): string | undefined {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value.trim());
-  if (!match) return `invalid birth date ${JSON.stringify(value)} (expected YYYY-MM-DD)`;
+  if (!match) return `invalid birth date ${quoted(value)} (expected YYYY-MM-DD)`;
   const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
   const date = new Date(Date.UTC(year, month - 1, day));
   if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) {
-    return `invalid birth date ${JSON.stringify(value)} (no such day)`;
+    return `invalid birth date ${quoted(value)} (no such day)`;
   }
-  if (year < 1900) return `invalid birth date ${JSON.stringify(value)} (before 1900)`;
-  if (date.getTime() > now) return `invalid birth date ${JSON.stringify(value)} (in the future)`;
+  if (year < 1900) return `invalid birth date ${quoted(value)} (before 1900)`;
+  if (date.getTime() > now) return `invalid birth date ${quoted(value)} (in the future)`;
   return undefined;
 }
 
@@ -67,7 +79,7 @@ export function practitionerProblems(resource: fhir3.Practitioner): string[] {
   const problems: string[] = [];
   const npis = identifiersOf(resource, NPI_SYSTEM);
   if (npis.length !== 1) problems.push(`needs exactly one ${NPI_SYSTEM} identifier (found ${npis.length})`);
-  else if (!isValidNpi(npis[0]!.value ?? '')) problems.push(`invalid NPI ${JSON.stringify(npis[0]!.value ?? '')} (10 digits with a Luhn check digit)`);
+  else if (!isValidNpi(npis[0]!.value ?? '')) problems.push(`invalid NPI ${quoted(npis[0]!.value ?? '')} (10 digits with a Luhn check digit)`);
   return [...problems, ...nameProblems(resource.name)];
 }
 
@@ -78,11 +90,11 @@ export function patientProblems(resource: fhir3.Patient, now: number): string[] 
   const mbis = identifiersOf(resource, MBI_SYSTEM);
   if (mbis.length === 0) problems.push(`needs a ${MBI_SYSTEM} identifier`);
   for (const mbi of mbis) {
-    if (!isValidMbi(mbi.value ?? '')) problems.push(`invalid MBI ${JSON.stringify(mbi.value ?? '')}`);
+    if (!isValidMbi(mbi.value ?? '')) problems.push(`invalid MBI ${quoted(mbi.value ?? '')}`);
   }
   problems.push(...nameProblems(resource.name));
   if (resource.gender === undefined) problems.push('gender is required');
-  else if (normalizeGender(resource.gender) !== resource.gender) problems.push(`invalid gender ${JSON.stringify(resource.gender)}`);
+  else if (normalizeGender(resource.gender) !== resource.gender) problems.push(`invalid gender ${quoted(String(resource.gender))}`);
   if (resource.birthDate === undefined) problems.push('birthDate is required');
   else {
     const problem = birthDateProblem(resource.birthDate, now);
@@ -131,5 +143,5 @@ export function entryProblems(location: string, resources: readonly fhir3.Resour
 /** An identifier as typed, quoted when it holds more than letters and digits (a newline must not split a message). */
 function shown(value: string | undefined): string {
   if (value === undefined) return 'none';
-  return /^[A-Za-z0-9]+$/.test(value) ? value : JSON.stringify(value);
+  return /^[A-Za-z0-9]+$/.test(value) ? value : quoted(value);
 }

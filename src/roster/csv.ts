@@ -60,9 +60,12 @@ export function* parseCsv(text: string, file: string): Generator<CsvRecord> {
   let recordLine = 1;
   let quoteLine = 0;
 
+  // UTF-16 read as UTF-8: every other character of a header or an MBI is NUL (a NUL further on is just a bad cell)
+  const nul = src.slice(0, 2).indexOf('\0');
+  if (nul >= 0) throw encodingProblem(file, 1, nul + 1, 0);
   for (let i = 0; i < src.length; i++) {
     const c = src.charCodeAt(i);
-    if (c === 0xfffd || c === 0) throw encodingProblem(file, line, i - lineStart + 1, c);
+    if (c === 0xfffd) throw encodingProblem(file, line, i - lineStart + 1, c);
     if (quoted) {
       if (c === QUOTE) {
         field += src.slice(start, i);

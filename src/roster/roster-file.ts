@@ -7,7 +7,7 @@
  * (used to register patients DPC does not know yet). A header row is optional; with one, columns may come in any order.
  */
 import { parseCsv, type CsvRecord } from './csv.js';
-import { birthDateProblem, isValidMbi, isValidNpi, normalizeGender, normalizeMbi, type Gender } from '../fhir/validate.js';
+import { birthDateProblem, isValidMbi, isValidNpi, normalizeGender, normalizeMbi, quoted, type Gender } from '../fhir/validate.js';
 
 /** DPC caps a roster at 1350 patients per group (server behaviour §5.4). */
 export const MAX_MEMBERS_PER_GROUP = 1350;
@@ -95,7 +95,7 @@ interface Header {
 function readHeader(record: CsvRecord, location: string): Header {
   const columns = record.fields.map((f) => COLUMN_NAMES[headerKey(f)]);
   const problems: string[] = [];
-  const named = (f: string) => JSON.stringify(f.trim());
+  const named = (f: string) => quoted(f.trim());
   columns.forEach((column, i) => {
     const first = column === undefined ? -1 : columns.indexOf(column);
     if (first < i && first >= 0) problems.push(`${location}: columns ${first + 1} and ${i + 1} (${named(record.fields[first]!)}, ${named(record.fields[i]!)}) are both the ${fieldName(column!)} column`);
@@ -153,9 +153,9 @@ function checkRow(cells: Partial<Record<Column, string>>, now: number, problems:
   const asGiven = (cells.mbi ?? '') !== mbi ? { mbiAsGiven: cells.mbi } : {};
   const npi = cells.npi ?? '';
   if (mbi === '') problems.push('missing MBI');
-  else if (!isValidMbi(mbi)) problems.push(`invalid MBI ${JSON.stringify(cells.mbi)}`);
+  else if (!isValidMbi(mbi)) problems.push(`invalid MBI ${quoted(cells.mbi ?? '')}`);
   if (npi === '') problems.push('missing NPI');
-  else if (!isValidNpi(npi)) problems.push(`invalid NPI ${JSON.stringify(npi)} (10 digits with a Luhn check digit)`);
+  else if (!isValidNpi(npi)) problems.push(`invalid NPI ${quoted(npi)} (10 digits with a Luhn check digit)`);
 
   const present = DETAIL_COLUMNS.filter((c) => (cells[c] ?? '') !== '');
   let patient: PatientDetails | undefined;
@@ -166,7 +166,7 @@ function checkRow(cells: Partial<Record<Column, string>>, now: number, problems:
     const birthProblem = birthDateProblem(cells.birthDate!, now);
     if (birthProblem) problems.push(birthProblem);
     const gender = normalizeGender(cells.gender!);
-    if (gender === undefined) problems.push(`invalid gender ${JSON.stringify(cells.gender)} (male, female, other, unknown)`);
+    if (gender === undefined) problems.push(`invalid gender ${quoted(cells.gender ?? '')} (male, female, other, unknown)`);
     if (!birthProblem && gender) patient = { given: cells.given!, family: cells.family!, birthDate: cells.birthDate!, gender };
   }
   return problems.length > 0 ? undefined : { mbi, ...asGiven, npi, ...(patient ? { patient } : {}) };
@@ -215,7 +215,7 @@ function crossRowProblems(rows: readonly RosterRow[]): string[] {
 
 /** `1S00E00AA01`, or `1S00E00AA01 (given as "1s00-e00-aa01")` when the file wrote it differently. Pure. */
 export function shownMbi(row: Pick<RosterRow, 'mbi' | 'mbiAsGiven'>): string {
-  return row.mbiAsGiven === undefined ? row.mbi : `${row.mbi} (given as ${JSON.stringify(row.mbiAsGiven)})`;
+  return row.mbiAsGiven === undefined ? row.mbi : `${row.mbi} (given as ${quoted(row.mbiAsGiven)})`;
 }
 
 function differingField(a: PatientDetails, b: PatientDetails): string | undefined {

@@ -66,6 +66,15 @@ describe('CSV dialects of spreadsheets and practice systems', () => {
     expect(ignoredColumns).toEqual(['Location', 'Notes']);
     expect(rows[0]).toMatchObject({ mbi: '1S00E00AA01', npi: '1234329724', patient: { given: 'Ann', family: 'Lee', birthDate: '1950-01-02' } });
   });
+  it('shows characters one cannot see in a value it refuses (a zero-width space pasted into an MBI, a direction override)', () => {
+    const text = 'MBI,NPI\n1S00E00AA03\u200B,1234329724\n1S00E00AA04,12343297\u202E24\n\u00A01S00E00AA05\u00A0,1234329724\n1S00E00AA06\u{E0001},1234329724\n1S00E\u000000AA07,1234329724\n';
+    expect(parseRoster(text, 'r.csv', NOW).problems).toEqual([
+      'r.csv:2: invalid MBI "1S00E00AA03\\u200b"',
+      'r.csv:3: invalid NPI "12343297\\u202e24" (10 digits with a Luhn check digit)',
+      'r.csv:5: invalid MBI "1S00E00AA06\\u{e0001}"',
+      'r.csv:6: invalid MBI "1S00E\\u000000AA07"', // a NUL past the start is a bad cell, not UTF-16
+    ]);
+  });
   it('refuses a header naming one column twice', () => {
     expect(parseRoster('MBI,NPI,Patient MBI\n1S00E00AA01,1234329724,1S00E00AA02\n', 'r.csv', NOW).problems).toEqual([
       'r.csv:1: columns 1 and 3 ("MBI", "Patient MBI") are both the MBI column',
