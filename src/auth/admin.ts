@@ -7,6 +7,7 @@ import { DpcError, isDpcError } from '../errors.js';
 import { MediaType } from '../transport/negotiation.js';
 import { checkAssertion, type ClaimProblem } from './assertion-check.js';
 import { DPC_KEY_BITS, loadPublicKey, publicKeyPem } from './keys.js';
+import { tokenValueProblem } from './exchange.js';
 
 export interface ClientTokenEntity {
   id: string;
@@ -61,6 +62,9 @@ export async function createClientToken(client: DpcClient, input: CreateClientTo
     contentType: MediaType.json,
   });
   client.redactor.add(body?.token);
+  // the one answer whose value is printed raw (`dpc tokens create`): a terminal escape must not ride along
+  const problem = typeof body?.token === 'string' ? tokenValueProblem(body.token) : undefined;
+  if (problem) throw new DpcError('ERR_HTTP', `POST /Token answered a client token ${problem}`, { location: '/Token' });
   return body;
 }
 

@@ -83,6 +83,17 @@ export const MAX_ACCESS_TOKEN_CHARS = 16 * 1024;
 const ACCESS_TOKEN_CHARS = /^[\x21-\x7e]+$/;
 
 /**
+ * Why a token value a server issued (an access token, a new client token) must not be kept (undefined when it may):
+ * longer than MAX_ACCESS_TOKEN_CHARS, or holding anything but visible ASCII. Both are printed raw on request
+ * (`dpc auth token`, `dpc tokens create`), and an access token travels in a header. Pure.
+ */
+export function tokenValueProblem(token: string): string | undefined {
+  if (token.length > MAX_ACCESS_TOKEN_CHARS) return `of ${token.length} characters, more than the ${MAX_ACCESS_TOKEN_CHARS} a request header can carry`;
+  if (!ACCESS_TOKEN_CHARS.test(token)) return 'holding characters no token may hold (control characters, spaces or non-ASCII)';
+  return undefined;
+}
+
+/**
  * Pure: validate the token response shape. The server is untrusted: a token we could not send (or print) safely, or a
  * token type other than bearer (RFC 6750; SMART Backend Services requires it), is refused, never guessed at.
  */
@@ -91,8 +102,8 @@ export function parseTokenResponse(body: unknown, tokenUrl: string): AccessToken
   const refuse = (why: string) => new DpcError('ERR_AUTH', `${tokenUrl} answered ${why}`, { location: tokenUrl });
   const token = b.access_token;
   if (typeof token !== 'string' || token === '') throw refuse('without an access_token');
-  if (token.length > MAX_ACCESS_TOKEN_CHARS) throw refuse(`an access_token of ${token.length} characters, more than the ${MAX_ACCESS_TOKEN_CHARS} a request header can carry`);
-  if (!ACCESS_TOKEN_CHARS.test(token)) throw refuse('an access_token holding characters a bearer token cannot (control characters, spaces or non-ASCII)');
+  const problem = tokenValueProblem(token);
+  if (problem) throw refuse(`an access_token ${problem}`);
   if (b.token_type !== undefined && (typeof b.token_type !== 'string' || b.token_type.toLowerCase() !== 'bearer')) {
     throw refuse(`token_type ${serverText(JSON.stringify(b.token_type), 40)}, not bearer`);
   }

@@ -149,7 +149,7 @@ export class Transport {
     try {
       return { ...response, body: JSON.parse(text) as T };
     } catch (cause) {
-      throw new DpcError('ERR_HTTP', `${response.url} answered ${response.status} with a body that is not JSON`, {
+      throw new DpcError('ERR_HTTP', `${redactUrl(response.url)} answered ${response.status} with a body that is not JSON`, {
         cause,
         status: response.status,
         requestId: response.requestId,

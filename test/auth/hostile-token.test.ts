@@ -34,7 +34,7 @@ beforeEach(() => server.reset());
 const answer = (body: unknown) => ({ status: 200, headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
 
 it.each([
-  ['a CR/LF that would split the header', { access_token: 'abc\r\nX-Injected: 1', token_type: 'bearer' }, /answered an access_token holding characters a bearer token cannot/],
+  ['a CR/LF that would split the header', { access_token: 'abc\r\nX-Injected: 1', token_type: 'bearer' }, /answered an access_token holding characters no token may hold/],
   ['an ANSI escape', { access_token: 'abc\u001b]0;pwned\u0007\u001b[2J', token_type: 'bearer' }, /answered an access_token holding characters/],
   ['a C1 control, sent as a raw byte otherwise', { access_token: 'abc\u0085def', token_type: 'bearer' }, /answered an access_token holding characters/],
   ['a space', { access_token: 'abc def', token_type: 'bearer' }, /answered an access_token holding characters/],
@@ -81,4 +81,17 @@ it('dpc auth token prints nothing of a token it refuses: one escaped line, exit 
   expect(run.stderr).not.toContain('SECRET');
   // eslint-disable-next-line no-control-regex
   expect(run.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+});
+
+it('dpc tokens create prints no client token holding terminal escapes: ERR_HTTP in one line, exit 1, stdout empty', async () => {
+  for (const json of [[], ['--json']]) {
+    server.script('/token', answer({ access_token: 'good-access-token', token_type: 'bearer', expires_in: 300 }));
+    server.script('/fhir/Token', answer({ id: 't1', token: 'W3SECRET\u001b]0;pwned\u0007' }));
+    const run = await runCli(['tokens', 'create', ...json], { env: { DPC_CONFIG: join(dir, 'config.json'), HOME: dir } });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^error: POST \/Token answered a client token holding characters no token may hold/);
+    expect(run.stdout + run.stderr).not.toContain('SECRET');
+    // eslint-disable-next-line no-control-regex
+    expect(run.stdout + run.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+  }
 });

@@ -64,17 +64,24 @@ describe("the kick-off's Content-Location", () => {
 
 describe('the manifest', () => {
   it.each([
-    ['file:///etc/passwd', 'is not an http(s) URL (file:)'],
-    ['data:application/fhir+ndjson,{}', 'is not an http(s) URL (data:)'],
-    ['javascript:1', 'is not an http(s) URL (javascript:)'],
-    ['http://user:secret@HOST/data/1', 'carries a user name or password'],
-  ])('a file url %s is refused: nothing is downloaded', async (url, problem) => {
+    ['file:', 'file:///etc/passwd', 'is not an http(s) URL (file:)'],
+    ['data:', 'data:application/fhir+ndjson,{}', 'is not an http(s) URL (data:)'],
+    ['javascript:', 'javascript:1', 'is not an http(s) URL (javascript:)'],
+    ['with a password', 'http://user:secret@HOST/data/1', 'carries a user name or password'],
+    ['with a newline and a bidi override', 'http://HOST/data/1\n\u202e', 'holds spaces or control characters'],
+  ])('a file url %s is refused: nothing is downloaded', async (_, url, problem) => {
     server.route('/fhir/status', json(completion([{ url: url.replace('HOST', server.origin.slice(7)), count: 1 }])));
     const { error } = await exportFrom();
     expect(error?.code).toBe('ERR_HTTP');
     expect(error?.message).toMatch(new RegExp(`output\\[0\\]: unexpected completion body: "url" ".*" ${problem.replace(/[()]/g, '\\$&')}`));
     expect(error?.message).not.toContain('secret');
     expect(server.seen.map((p) => p.split('?')[0])).toEqual(['/fhir/Patient/$export', '/fhir/status']);
+  });
+
+  it("a status URL's token is masked in the message about a body that is not JSON", async () => {
+    server.route('/fhir/status', (_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>maintenance</html>'));
+    const failure = await pollOnce(server.transport(), `${server.base}/status?token=secret-status-token`).catch((error: unknown) => error);
+    expect((failure as DpcError).message).toBe(`${server.base}/status?token=REDACTED answered 200 with a body that is not JSON`);
   });
 
   it('a next page on a file: URL is refused, not asked of the server', async () => {

@@ -4,6 +4,7 @@ import { withClient, type GlobalArgs } from '../context.js';
 import { formatTable, inline } from '../output.js';
 import { listClientTokens, createClientToken, getClientToken, deleteClientToken } from '../../auth/admin.js';
 import { writeOwnerOnly } from '../../fs.js';
+import { jsonForTerminal } from '../../escape.js';
 
 const COLUMNS = ['id', 'label', ['createdAt', 'Created'], ['expiresAt', 'Expires']] as const;
 
@@ -44,7 +45,7 @@ const create: CommandModule<GlobalArgs, CreateArgs> = {
         return;
       }
       // raw: printing the new token is the point of this command; everything else goes through redaction
-      output.raw(argv.json ? JSON.stringify(created, null, 2) : (token ?? ''));
+      output.raw(argv.json ? jsonForTerminal(created, 2) : (token ?? ''));
       output.info(`created client token ${entity.id} (expires ${entity.expiresAt ?? '?'}); store it now, DPC never shows it again`);
     }),
 };
