@@ -19,6 +19,7 @@ import { isObject, kindOf } from '../json.js';
 import { serverText } from '../transport/error-body.js';
 import { serverUrlProblem } from '../transport/server-url.js';
 import { mbiOf, npiOf, submitParameters } from './resources.js';
+import { patientProblems, practitionerProblems } from './validate.js';
 
 /** What the FHIR functions need from a DpcClient (createClient() returns one). */
 export interface FhirClient {
@@ -158,17 +159,22 @@ export async function submitResources<T extends fhir3.Resource>(client: FhirClie
     const { body } = await fhirWrite<fhir3.Bundle<T>>(client, 'POST', `/${resourceType}/$submit`, submitParameters(resources), { idempotent: true });
     return (body?.entry ?? []).map((e) => e.resource).filter((r): r is T => r !== undefined);
   } catch (err) {
-    throw isDpcError(err, 'ERR_UNPROCESSABLE') ? namingEntry(err, resources) : err;
+    throw isDpcError(err, 'ERR_UNPROCESSABLE') ? namingEntry(err, resources, client.now()) : err;
   }
 }
 
-/** The server rejects a whole bundle for one bad entry and names it by index (`entry[3]`); name it the way the user knows it. */
-function namingEntry(err: DpcError, resources: readonly fhir3.Resource[]): DpcError {
-  const index = /entry\[(\d+)\]/.exec(err.message)?.[1];
-  const resource = index === undefined ? undefined : resources[Number(index)];
+/**
+ * DPC rejects the whole bundle for one bad entry with that entry's validation messages but not its position (each
+ * resource is validated on its own: dpc-api APIHelpers.bulkResourceClient), so the client's own profile checks find
+ * the entry, named the way the user knows it.
+ */
+function namingEntry(err: DpcError, resources: readonly fhir3.Resource[], now: number): DpcError {
+  const index = resources.findIndex((r) =>
+    (r.resourceType === 'Patient' ? patientProblems(r as fhir3.Patient, now) : practitionerProblems(r as fhir3.Practitioner)).length > 0);
+  const resource = resources[index];
   if (resource === undefined) return err;
   const key = resource.resourceType === 'Patient' ? `MBI ${mbiOf(resource as fhir3.Patient) ?? '?'}` : `NPI ${npiOf(resource as fhir3.Practitioner) ?? '?'}`;
-  return new DpcError(err.code, `${err.message} (bundle entry ${Number(index) + 1} of ${resources.length}, ${resource.resourceType} ${key})`, {
+  return new DpcError(err.code, `${err.message} (bundle entry ${index + 1} of ${resources.length}, ${resource.resourceType} ${key})`, {
     cause: err,
     status: err.status,
     requestId: err.requestId,

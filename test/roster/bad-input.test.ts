@@ -102,7 +102,7 @@ describe('server rejections', () => {
     expect(err.status).toBe(422);
     expect(err.requestId).toBeTruthy();
     expect(err.message).not.toMatch(/\n/);
-    expect(err.message).toMatch(/^POST \/api\/v1\/Patient\/\$submit failed with 422: .*entry\[1\].*name\.given.* \(bundle entry 2 of 3, Patient MBI 1S00E00YY02\)$/);
+    expect(err.message).toMatch(/^POST \/api\/v1\/Patient\/\$submit failed with 422: .*name\.given.* \(bundle entry 2 of 3, Patient MBI 1S00E00YY02\)$/);
   });
 
   it("surfaces the server's 422 for an attestation naming another practitioner", async () => {

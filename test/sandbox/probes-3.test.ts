@@ -222,6 +222,37 @@ describe('over loopback', () => {
     });
   });
 
+  describe('$submit (dpc-api APIHelpers.bulkResourceClient; attribution bulkSubmitProviders/bulkSubmitPatients; dpc-common BundleHandler)', () => {
+    const submit = (type: string, resources: unknown[]) =>
+      api(r.sb, r.token, `/${type}/$submit`, { method: 'POST', json: { resourceType: 'Parameters', parameter: [{ resource: { resourceType: 'Bundle', type: 'collection', entry: resources.map((resource) => ({ resource })) } }] } });
+    const practitioner = (npi: string, name: Record<string, unknown> = { family: 'Probe', given: ['Three'] }) =>
+      ({ resourceType: 'Practitioner', identifier: [{ system: 'http://hl7.org/fhir/sid/us-npi', value: npi }], name: [name] });
+
+    it('200 collection without total: the new practitioners first, then those the org had; other resource types are passed over', async () => {
+      const res = await submit('Practitioner', [practitioner('1232131239'), { resourceType: 'Patient' }, practitioner('1003000126')]);
+      expect(res.status).toBe(200);
+      const bundle = (await res.json()) as fhir3.Bundle<fhir3.Practitioner>;
+      expect(bundle.type).toBe('collection');
+      expect(bundle.total).toBeUndefined();
+      expect(bundle.entry!.map((e) => e.resource!.identifier![0]!.value)).toEqual(['1003000126', '1232131239']);
+    });
+
+    it('nothing of the type → 422 "No practitioners submitted" / "No patients submitted"', async () => {
+      await expectFatal(await submit('Practitioner', []), 422, 'No practitioners submitted');
+      await expectFatal(await submit('Patient', [practitioner('1003000126')]), 422, 'No patients submitted');
+    });
+
+    it("a failing entry ends the request with one fatal issue: that entry's messages joined by \", \"", async () => {
+      const res = await submit('Practitioner', [practitioner('1497758544'), practitioner('123', {})]);
+      expect(res.status).toBe(422);
+      const outcome = (await res.json()) as fhir3.OperationOutcome;
+      expect(outcome.issue).toHaveLength(1);
+      expect(outcome.issue[0]!.severity).toBe('fatal');
+      expect(outcome.issue[0]!.details!.text).toMatch(/invalid NPI "123", .*name\.family.*, .*name\.given/);
+      expect((await get<fhir3.Bundle>('/Practitioner?identifier=1497758544')).total).toBe(0);
+    });
+  });
+
   describe('/metadata (core/Capabilities.java buildCapabilities)', () => {
     it('the template with the build version, an implementation naming the base URL, and the software component', async () => {
       const statement = (await (await fetch(`${r.sb.baseUrl}/metadata`)).json()) as fhir3.CapabilityStatement;

@@ -116,7 +116,7 @@ describe('Practitioner', () => {
     expect(body.issue).toEqual([{ severity: 'error', code: 'invalid', details: { text: 'Practitioner.name.given: minimum required = 1, but only found 0' } }]);
   });
 
-  it('$submit → 200 collection of created + existing; one bad entry → 422 naming it, nothing stored', async () => {
+  it('$submit → 200 collection of created + existing; one bad entry → 422 with its messages, nothing stored', async () => {
     const ok = await api(sb, token, '/Practitioner/$submit', { method: 'POST', json: submit([practitioner('1234329724'), practitioner('1003000126')]) });
     expect(ok.status).toBe(200);
     const bundle = (await ok.json()) as fhir3.Bundle;
@@ -124,7 +124,7 @@ describe('Practitioner', () => {
     expect(bundle.entry).toHaveLength(2);
     const bad = await api(sb, token, '/Practitioner/$submit', { method: 'POST', json: submit([practitioner('1982746731'), practitioner('999')]) });
     expect(bad.status).toBe(422);
-    expect(outcomeText(await bad.json())[0]).toMatch(/^Bundle\.entry\[1\]: /);
+    expect(outcomeText(await bad.json())).toEqual(['Practitioner.identifier: invalid NPI "999"']);
     expect((await get<fhir3.Bundle>('/Practitioner?identifier=1982746731')).total).toBe(0);
   });
 
@@ -199,7 +199,7 @@ describe('Patient', () => {
   it('$submit is all-or-nothing', async () => {
     const bad = await api(sb, token, '/Patient/$submit', { method: 'POST', json: submit([patient('9A00A00AA02'), patient('nope')]) });
     expect(bad.status).toBe(422);
-    expect(outcomeText(await bad.json())[0]).toMatch(/^Bundle\.entry\[1\]: .*invalid MBI/);
+    expect(outcomeText(await bad.json())).toEqual(['Patient.identifier: invalid MBI "nope"']);
     expect((await get<fhir3.Bundle>('/Patient?identifier=9A00A00AA02')).total).toBe(0);
     const ok = await api(sb, token, '/Patient/$submit', { method: 'POST', json: submit([patient('9A00A00AA02'), patient('1S00E00AA01')]) });
     expect(ok.status).toBe(200);

@@ -16,8 +16,12 @@ export async function readResource(ctx: Ctx): Promise<Record<string, unknown>> {
   return body;
 }
 
-/** The resources of a `$submit` body: Parameters whose first parameter's resource is a Bundle. */
-export function submittedEntries(body: Record<string, unknown>): unknown[] {
+/**
+ * The resources of the given type in a `$submit` body: Parameters whose first parameter's resource is a Bundle. DPC's
+ * API and attribution pass over entries without a resource or of another type (APIHelpers.bulkResourceClient,
+ * FHIRExtractors.getResourceStream), and an empty submission is attribution's 422 "No practitioners submitted".
+ */
+export function submittedEntries<T extends fhir3.Practitioner | fhir3.Patient>(body: Record<string, unknown>, resourceType: T['resourceType']): T[] {
   const bundle = body.resourceType === 'Parameters' ? record(records(body.parameter)[0]?.resource) : {};
   if (bundle.resourceType !== 'Bundle') {
     throw new ApiError(422, 'Body must be a Parameters resource whose first parameter is a Bundle', {
@@ -25,13 +29,31 @@ export function submittedEntries(body: Record<string, unknown>): unknown[] {
     });
   }
   if (bundle.entry !== undefined && !Array.isArray(bundle.entry)) throw new ApiError(400, 'Failed to parse request body as JSON resource: Bundle.entry must be an array');
-  return ((bundle.entry ?? []) as unknown[]).map((e) => record(e).resource);
+  const entries = records(bundle.entry).map((e) => record(e.resource)).filter((r) => r.resourceType === resourceType);
+  if (entries.length === 0) throw new ApiError(422, `No ${resourceType.toLowerCase()}s submitted`);
+  // only the resource type is known here: the profile checks read them defensively
+  return entries as unknown as T[];
 }
 
-/** All-or-nothing validation of submitted entries; the 422 names every bad entry. */
+/**
+ * All-or-nothing validation of submitted entries. DPC: APIHelpers.bulkResourceClient ends the request with a plain
+ * WebApplicationException (one fatal issue, 422) whose message is the failing entry's validation messages joined by
+ * ", "; it validates in parallel, so which failing entry it reports is not fixed (the sandbox reports the first).
+ */
 export function validateAll(entries: readonly unknown[], violations: (r: unknown) => string[]): void {
-  const messages = entries.flatMap((resource, i) => violations(resource).map((m) => `Bundle.entry[${i}]: ${m}`));
-  if (messages.length > 0) throw new ApiError(422, messages[0]!, { body: validationOutcome(messages) });
+  const failing = entries.map(violations).find((messages) => messages.length > 0);
+  if (failing) throw new ApiError(422, failing.join(', '));
+}
+
+/**
+ * DPC: attribution bulkSubmitProviders / bulkSubmitPatients — what the org already has is looked up first; the answer
+ * lists the newly stored resources in submission order, then the ones that already existed.
+ */
+export function bulkSubmit<E, R>(entries: readonly E[], keyOf: (entry: E) => string, stored: readonly R[], storedKey: (record: R) => string, insert: (entry: E) => R): R[] {
+  const keys = new Set(entries.map(keyOf));
+  const existing = stored.filter((r) => keys.has(storedKey(r)));
+  const existingKeys = new Set(existing.map(storedKey));
+  return [...entries.filter((e) => !existingKeys.has(keyOf(e))).map(insert), ...existing];
 }
 
 /** Single-resource validation: 422 OperationOutcome with one issue per violation. */
@@ -54,8 +76,9 @@ export function searchset(resources: readonly fhir3.Resource[], extra: Partial<f
   return { resourceType: 'Bundle', type: 'searchset', total: resources.length, entry: resources.map((resource) => ({ resource })), ...extra };
 }
 
+/** DPC: dpc-common BundleHandler sets `total` on searchsets only. */
 export function collectionBundle(resources: readonly fhir3.Resource[]): fhir3.Bundle {
-  return { resourceType: 'Bundle', type: 'collection', total: resources.length, entry: resources.map((resource) => ({ resource })) };
+  return { resourceType: 'Bundle', type: 'collection', entry: resources.map((resource) => ({ resource })) };
 }
 
 export function orgMeta(orgId: string, lastUpdated: number): fhir3.Meta {

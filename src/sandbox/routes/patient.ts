@@ -11,7 +11,7 @@ import { ownedRecord } from '../path-authorizer.js';
 import type { Route } from '../router.js';
 import type { PatientRecord } from '../state.js';
 import {
-  collectionBundle, fhirReply, orgMeta, readResource, searchset, submittedEntries, validateAll, validateOne,
+  bulkSubmit, collectionBundle, fhirReply, orgMeta, readResource, searchset, submittedEntries, validateAll, validateOne,
   validateOperation,
 } from './fhir.js';
 
@@ -83,9 +83,11 @@ export const patientRoutes: Route[] = [
   {
     methods: ['POST'], path: '/Patient/$submit', flavor: 'fhir',
     handler: async (ctx) => {
-      const entries = submittedEntries(await readResource(ctx));
+      const entries = submittedEntries<fhir3.Patient>(await readResource(ctx), 'Patient');
       validateAll(entries, patientViolations);
-      const records = entries.map((r) => upsertPatient(ctx.app, ctx.orgId, r as fhir3.Patient).record);
+      const stored = ctx.app.store.patientsOf(ctx.orgId);
+      const mbiKey = (r: fhir3.Patient) => (patientMbi(r) ?? '').toUpperCase();
+      const records = bulkSubmit(entries, mbiKey, stored, (p) => p.mbi, (r) => upsertPatient(ctx.app, ctx.orgId, r).record);
       return fhirReply(200, collectionBundle(records.map(patientResource)));
     },
   },

@@ -9,7 +9,7 @@ import { ownedRecord } from '../path-authorizer.js';
 import type { Route } from '../router.js';
 import type { PractitionerRecord } from '../state.js';
 import {
-  collectionBundle, fhirReply, orgMeta, readResource, searchset, submittedEntries, validateAll, validateOne,
+  bulkSubmit, collectionBundle, fhirReply, orgMeta, readResource, searchset, submittedEntries, validateAll, validateOne,
   validateOperation,
 } from './fhir.js';
 
@@ -37,9 +37,10 @@ export const practitionerRoutes: Route[] = [
   {
     methods: ['POST'], path: '/Practitioner/$submit', flavor: 'fhir',
     handler: async (ctx) => {
-      const entries = submittedEntries(await readResource(ctx));
+      const entries = submittedEntries<fhir3.Practitioner>(await readResource(ctx), 'Practitioner');
       validateAll(entries, practitionerViolations);
-      const records = entries.map((r) => upsertPractitioner(ctx.app, ctx.orgId, r as fhir3.Practitioner).record);
+      const stored = ctx.app.store.practitionersOf(ctx.orgId);
+      const records = bulkSubmit(entries, practitionerNpi, stored, (p) => p.npi, (r) => upsertPractitioner(ctx.app, ctx.orgId, r).record);
       return fhirReply(200, collectionBundle(records.map(practitionerResource)));
     },
   },
