@@ -26,8 +26,8 @@ export interface DesiredRoster {
   patients: Map<string, fhir3.Patient | PatientDetails>;
   /** Practitioners that can be registered when DPC lacks them (a practitioner bundle), by NPI. */
   practitioners: Map<string, fhir3.Practitioner>;
-  /** Header names of the roster file that are not roster columns, left out. */
-  ignoredColumns?: readonly string[];
+  /** What the roster file's header left out, as `file:line: …` (ParsedRoster.warnings). */
+  warnings?: readonly string[];
 }
 
 export interface CurrentState {

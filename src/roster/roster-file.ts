@@ -34,8 +34,8 @@ export interface RosterRow {
 export interface ParsedRoster {
   rows: RosterRow[];
   problems: string[];
-  /** Header names that are not roster columns, left out (a practice system's `Notes`, `Location`). */
-  ignoredColumns: string[];
+  /** `file:line: …` for header columns left out (a practice system's `Notes`; names without a birth date). */
+  warnings: string[];
 }
 
 type Column = 'mbi' | 'npi' | 'given' | 'family' | 'birthDate' | 'gender';
@@ -84,13 +84,15 @@ function isHeader(fields: readonly string[]): boolean {
 
 interface Header {
   columns: (Column | undefined)[];
-  ignored: string[];
+  warnings: string[];
   problems: string[];
 }
 
 /**
  * The header's columns. Columns it does not know are ignored once MBI and NPI are found (practice systems export
- * more than a roster needs) and reported otherwise: then the row is probably not the header the user meant. Pure.
+ * more than a roster needs) and reported otherwise: then the row is probably not the header the user meant. Some but
+ * not all of the patient detail columns (names without a birth date) are ignored too: they cannot register anyone,
+ * and patients DPC has need none. Pure.
  */
 function readHeader(record: CsvRecord, location: string): Header {
   const columns = record.fields.map((f) => COLUMN_NAMES[headerKey(f)]);
@@ -105,8 +107,15 @@ function readHeader(record: CsvRecord, location: string): Header {
   if (missing.length > 0) {
     problems.push(...unknown.map((f) => `${location}: unknown column ${named(f)}`));
     problems.push(...missing.map((required) => `${location}: the header has no ${fieldName(required)} column`));
+    return { columns, warnings: [], problems };
   }
-  return { columns, ignored: missing.length > 0 ? [] : unknown.map((f) => f.trim()), problems };
+  const warnings = unknown.length > 0 ? [`${location}: ignored ${unknown.map(named).join(', ')}: not roster columns`] : [];
+  const details = columns.flatMap((c, i) => (c !== undefined && DETAIL_COLUMNS.includes(c) ? [i] : []));
+  if (details.length > 0 && details.length < DETAIL_COLUMNS.length) {
+    warnings.push(`${location}: ignored ${details.map((i) => named(record.fields[i]!)).join(', ')}: registering a patient takes all of given, family, birth_date and gender`);
+    for (const i of details) columns[i] = undefined;
+  }
+  return { columns, warnings, problems };
 }
 
 /** Parse and check a roster file. `now` (epoch ms) bounds birth dates. */
@@ -114,7 +123,7 @@ export function parseRoster(text: string, file: string, now: number): ParsedRost
   const problems: string[] = [];
   const rows: RosterRow[] = [];
   let columns: readonly (Column | undefined)[] = POSITIONAL;
-  let ignoredColumns: string[] = [];
+  let warnings: string[] = [];
   let first = true;
   let headerOnly = false;
   for (const record of parseCsv(text, file)) {
@@ -122,8 +131,8 @@ export function parseRoster(text: string, file: string, now: number): ParsedRost
     if (first && isHeader(record.fields)) {
       first = false;
       const header = readHeader(record, location);
-      if (header.problems.length > 0) return { rows: [], problems: header.problems, ignoredColumns: [] };
-      ({ columns, ignored: ignoredColumns } = header);
+      if (header.problems.length > 0) return { rows: [], problems: header.problems, warnings: [] };
+      ({ columns, warnings } = header);
       headerOnly = true;
       continue;
     }
@@ -144,7 +153,7 @@ export function parseRoster(text: string, file: string, now: number): ParsedRost
   // an empty roster would sync as "nothing to do", and with removeMissing empty every group: a cut-off export, not intent
   if (first || headerOnly) problems.push(`${file}: no roster rows (${first ? 'the file is empty' : 'only a header'})`);
   problems.push(...crossRowProblems(rows));
-  return { rows, problems, ignoredColumns };
+  return { rows, problems, warnings };
 }
 
 function checkRow(cells: Partial<Record<Column, string>>, now: number, problems: string[]): Omit<RosterRow, 'location'> | undefined {

@@ -43,8 +43,8 @@ export interface SyncOptions {
 
 export interface SyncOutcome {
   plan: SyncPlan;
-  /** Header names of the roster that are not roster columns and were left out. */
-  ignoredColumns: string[];
+  /** What the roster's header left out, as `file:line: …`, for the caller to show. */
+  warnings: string[];
   /** Absent on a dry run. */
   result?: SyncResult;
 }
@@ -58,13 +58,13 @@ export async function loadCurrentState(client: DpcClient): Promise<CurrentState>
 
 /** Check everything that needs no server; throws ERR_INPUT with every `file:line` problem. */
 export function checkRosterInput(input: RosterInput, now: number): DesiredRoster {
-  const { rows, problems, ignoredColumns } = parseRoster(input.text, input.file, now);
+  const { rows, problems, warnings } = parseRoster(input.text, input.file, now);
   const patients = input.patients ? resourcesOfType<fhir3.Patient>(input.patients.json, 'Patient', input.patients.location) : [];
   const practitioners = input.practitioners ? resourcesOfType<fhir3.Practitioner>(input.practitioners.json, 'Practitioner', input.practitioners.location) : [];
   if (input.patients) problems.push(...entryProblems(input.patients.location, patients, now));
   if (input.practitioners) problems.push(...entryProblems(input.practitioners.location, practitioners, now));
   if (problems.length > 0) throw inputRejected(input.file, problems);
-  return { ...desiredRoster(input.file, rows, { patients, practitioners }), ignoredColumns };
+  return { ...desiredRoster(input.file, rows, { patients, practitioners }), warnings };
 }
 
 export async function syncRoster(client: DpcClient, input: RosterInput, options: SyncOptions = {}): Promise<SyncOutcome> {
@@ -76,8 +76,8 @@ export async function syncRoster(client: DpcClient, input: RosterInput, options:
     removeMissing: options.removeMissing ?? false,
   });
   options.onPlan?.(plan);
-  const ignoredColumns = [...(desired.ignoredColumns ?? [])];
-  if (org === undefined) return { plan, ignoredColumns }; // dry run
+  const warnings = [...(desired.warnings ?? [])];
+  if (org === undefined) return { plan, warnings }; // dry run
   const result = await applySyncPlan(client, plan, { orgId: idOf(org), onEvent: options.onEvent });
-  return { plan, ignoredColumns, result };
+  return { plan, warnings, result };
 }

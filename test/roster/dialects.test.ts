@@ -47,7 +47,7 @@ describe('roster files as spreadsheets save them', () => {
     const semicolon = '\uFEFFPatient MBI;Provider NPI;Location\r\n1s00-e00-aa03;1232131239;Main St\r\n;;\r\n';
     const second = await sync('europe.csv', semicolon);
     expect(second.code, second.stderr).toBe(0);
-    expect(second.stderr).toBe(`warning: ${second.path}: ignored "Location": not roster columns\n`);
+    expect(second.stderr).toBe(`warning: ${second.path}:1: ignored "Location": not roster columns\n`);
     expect(second.stdout).toMatch(/^practitioner 1232131239: group [\w-]+: added 1\n$/);
   });
 

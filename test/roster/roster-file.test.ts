@@ -56,14 +56,14 @@ describe('CSV dialects of spreadsheets and practice systems', () => {
   });
   it('refuses a file without rows: synced, it would mean "no patients", and with removeMissing empty every group', () => {
     for (const [text, why] of [['', 'the file is empty'], ['\uFEFF\r\n\r\n', 'the file is empty'], ['MBI,NPI\r\n,\r\n', 'only a header']]) {
-      expect(parseRoster(text!, 'r.csv', NOW)).toEqual({ rows: [], problems: [`r.csv: no roster rows (${why})`], ignoredColumns: [] });
+      expect(parseRoster(text!, 'r.csv', NOW)).toEqual({ rows: [], problems: [`r.csv: no roster rows (${why})`], warnings: [] });
     }
   });
   it('ignores columns a practice system adds once MBI and NPI are found, and reads qualified names', () => {
     const text = 'Location,Patient MBI,Rendering Provider NPI,Patient First Name,Patient Last Name,Member DOB,Patient Sex,Notes,\nMain St,1S00E00AA01,1234329724,Ann,Lee,1950-01-02,F,x,\n';
-    const { rows, problems, ignoredColumns } = parseRoster(text, 'r.csv', NOW);
+    const { rows, problems, warnings } = parseRoster(text, 'r.csv', NOW);
     expect(problems).toEqual([]);
-    expect(ignoredColumns).toEqual(['Location', 'Notes']);
+    expect(warnings).toEqual(['r.csv:1: ignored "Location", "Notes": not roster columns']);
     expect(rows[0]).toMatchObject({ mbi: '1S00E00AA01', npi: '1234329724', patient: { given: 'Ann', family: 'Lee', birthDate: '1950-01-02' } });
   });
   it('shows characters one cannot see in a value it refuses (a zero-width space pasted into an MBI, a direction override)', () => {
@@ -74,6 +74,17 @@ describe('CSV dialects of spreadsheets and practice systems', () => {
       'r.csv:5: invalid MBI "1S00E00AA06\\u{e0001}"',
       'r.csv:6: invalid MBI "1S00E\\u000000AA07"', // a NUL past the start is a bad cell, not UTF-16
     ]);
+  });
+  it('leaves out names without a birth date and sex (they register no one): one warning, not a problem on every row', () => {
+    const text = 'MBI,NPI,First Name,Last Name\n1S00E00AA01,1234329724,Ann,Lee\n1S00E00AA02,1234329724,Bo,\n';
+    expect(parseRoster(text, 'r.csv', NOW)).toEqual({
+      problems: [],
+      warnings: ['r.csv:1: ignored "First Name", "Last Name": registering a patient takes all of given, family, birth_date and gender'],
+      rows: [
+        { location: 'r.csv:2', mbi: '1S00E00AA01', npi: '1234329724' },
+        { location: 'r.csv:3', mbi: '1S00E00AA02', npi: '1234329724' },
+      ],
+    });
   });
   it('refuses a header naming one column twice', () => {
     expect(parseRoster('MBI,NPI,Patient MBI\n1S00E00AA01,1234329724,1S00E00AA02\n', 'r.csv', NOW).problems).toEqual([
@@ -105,7 +116,7 @@ describe('parseRoster', () => {
     const full = 'Patient MBI,Provider NPI,First Name,Last Name,DOB,Sex\n1S00E00AA01,1234329724,Ann,Lee,1950-01-02,F\n';
     expect(parseRoster(full, 'r.csv', NOW)).toEqual({
       problems: [],
-      ignoredColumns: [],
+      warnings: [],
       rows: [{ location: 'r.csv:2', mbi: '1S00E00AA01', npi: '1234329724', patient: { given: 'Ann', family: 'Lee', birthDate: '1950-01-02', gender: 'female' } }],
     });
   });

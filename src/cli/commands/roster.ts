@@ -105,12 +105,12 @@ const sync: CommandModule<GlobalArgs, SyncArgs> = {
         ...(argv.patients ? { patients: { location: argv.patients, json: await readJson(argv.patients) } } : {}),
         ...(argv.practitioners ? { practitioners: { location: argv.practitioners, json: await readJson(argv.practitioners) } } : {}),
       };
-      const { plan, result, ignoredColumns } = await syncRoster(client, input, {
+      const { plan, result, warnings } = await syncRoster(client, input, {
         dryRun: argv.dryRun,
         removeMissing: argv.removeMissing,
         withinDays: parseDuration(argv.within, 'within') / DAY_MS,
       });
-      if (ignoredColumns.length > 0) output.warn(`${argv.file}: ignored ${ignoredColumns.map((c) => JSON.stringify(c)).join(', ')}: not roster columns`);
+      for (const warning of warnings) output.warn(warning);
       // the plan (dry run) or what was done, once, on stdout: no progress lines repeating it
       const changes = planChanges(plan);
       output.result({ dryRun: argv.dryRun, changes, plan: planSummary(plan), result }, () => formatResult(result, plan, changes));
