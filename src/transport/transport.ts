@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import { codeForStatus, DpcError } from '../errors.js';
-import { parseErrorBody } from './error-body.js';
+import { parseErrorBody, serverText } from './error-body.js';
 import { readCapped, watchProgress } from './body.js';
 import { backoffDelay, defaultRetryPolicy, mayRetry, parseRetryAfter, RetryBudget, type RetryPolicy } from './retry.js';
 import { acceptFor, headerValue, MediaType } from './negotiation.js';
@@ -209,7 +209,7 @@ export class Transport {
       watchProgress(response.body, progress, `${method} ${shownUrl}`);
 
       const status = response.statusCode;
-      const requestId = headerValue(response.headers[REQUEST_ID]);
+      const requestId = requestIdOf(response.headers[REQUEST_ID]);
       this.options.onEvent?.({ type: 'response', method, url: shownUrl, status, requestId, ms: Date.now() - started });
       const ok = options.okStatuses ? options.okStatuses.includes(status) : status >= 200 && status < 300;
       if (ok) {
@@ -227,7 +227,7 @@ export class Transport {
         attempt--; // a replay after re-authentication is not a retry
         continue;
       }
-      const failure = httpError(method, url.href, status, errorText, requestId);
+      const failure = httpError(method, url.href, status, errorText, requestId, headerValue(response.headers.location));
       let refusal: Refusal | undefined = 'not retryable';
       if (mayRetry(status, idempotent)) {
         const askedMs = parseRetryAfter(response.headers['retry-after'], Date.now(), Number.POSITIVE_INFINITY);
@@ -294,8 +294,21 @@ function lowerCaseKeys(headers: Record<string, string> | undefined): Record<stri
   return out;
 }
 
-function httpError(method: HttpMethod, url: string, status: number, body: string, requestId: string | undefined): DpcError {
-  const message = parseErrorBody(body) ?? `HTTP ${status}`;
+/**
+ * The server's X-Request-Id, which every error, event and manifest carries and the CLI prints: an opaque id, so one
+ * line, escaped and short. Pure.
+ */
+function requestIdOf(value: string | string[] | undefined): string | undefined {
+  const id = headerValue(value);
+  return id === undefined ? undefined : serverText(id, MAX_REQUEST_ID);
+}
+
+const MAX_REQUEST_ID = 100;
+
+function httpError(method: HttpMethod, url: string, status: number, body: string, requestId: string | undefined, location: string | undefined): DpcError {
+  // undici follows no redirect (so no token can follow one off-origin): say so rather than leave a bare 302
+  const redirect = status >= 300 && status < 400 && location !== undefined ? ` (a redirect to ${serverText(redactUrl(location), 200)}, not followed)` : '';
+  const message = `${parseErrorBody(body) ?? `HTTP ${status}`}${redirect}`;
   const path = new URL(url).pathname;
   return new DpcError(codeForStatus(status), `${method} ${path} failed with ${status}: ${message}`, {
     status,

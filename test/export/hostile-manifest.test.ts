@@ -170,6 +170,23 @@ describe('status headers that are printed', () => {
   });
 });
 
+describe('status answers that are not followed or kept raw', () => {
+  it('a redirect is reported with where it pointed, and not followed', async () => {
+    server.route('/fhir/status', (_req, res) => res.writeHead(302, { location: 'http://127.0.0.2:9/elsewhere?token=secret' }).end());
+    const failure = await pollOnce(server.transport(), `${server.base}/status`).catch((error: unknown) => error);
+    expect((failure as DpcError).message).toBe('GET /fhir/status failed with 302: HTTP 302 (a redirect to http://127.0.0.2:9/elsewhere?token=REDACTED, not followed)');
+    expect(server.seen).toEqual(['/fhir/status']);
+  });
+
+  it('an X-Request-Id with C1 controls and 10 KB of text is kept escaped and short', async () => {
+    const id = `\u009b2J${'r'.repeat(10_000)}`;
+    server.route('/fhir/status', (_req, res) => rawReply(res, `HTTP/1.1 500 Internal Server Error\r\nx-request-id: ${id}`));
+    const failure = (await pollOnce(server.transport({ retry: { maxRetries: 0 } }), `${server.base}/status`).catch((error: unknown) => error)) as DpcError;
+    expect(failure.requestId!.startsWith('\\u009b2Jrrr')).toBe(true);
+    expect(failure.requestId!.length).toBeLessThan(150);
+  });
+});
+
 describe('data bodies', () => {
   const data = lines(3);
   it.each([
