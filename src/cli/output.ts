@@ -27,6 +27,8 @@ export interface OutputOptions {
  * so every line there, errors included, is one JSON object.
  */
 const EVENT_LOG_COMMANDS = ['export run', 'export download', 'patient export'];
+/** Problems listed under an error line: a 100,000-row roster with US dates must not scroll 100,000 lines past. */
+const MAX_DETAIL_LINES = 100;
 
 /** Pure: whether the command named by these words writes an event log. */
 export function logsEvents(words: ReadonlyArray<string | number>): boolean {
@@ -110,7 +112,9 @@ export class Output {
     // partial success (exit 4) is an outcome to report, not an error: the work that could be done was done
     const suffix = dpc?.requestId ? ` (request id ${dpc.requestId})` : '';
     this.err.write(this.redact(`${partial ? 'partial' : 'error'}: ${escapeControl(message + suffix)}\n`));
-    for (const detail of dpc?.details ?? []) this.err.write(this.redact(`  ${escapeControl(detail)}\n`));
+    const details = dpc?.details ?? [];
+    for (const detail of details.slice(0, MAX_DETAIL_LINES)) this.err.write(this.redact(`  ${escapeControl(detail)}\n`));
+    if (details.length > MAX_DETAIL_LINES) this.err.write(`  … and ${details.length - MAX_DETAIL_LINES} more (--json lists every one)\n`);
     if (stack) this.err.write(this.redact(`${escapeControlKeepLines(stack)}\n`));
   }
 

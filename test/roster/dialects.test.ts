@@ -68,6 +68,18 @@ describe('roster files as spreadsheets save them', () => {
     expect(await serverState()).toEqual(before);
   });
 
+  it('lists the first 100 problems of a file wrong on every row, and all of them with --json', async () => {
+    const rows = Array.from({ length: 2000 }, (_, i) => `1S00E00AA01,1232131239,Ann,Lee,01/${String(1 + (i % 28)).padStart(2, '0')}/1950,F`);
+    const { path, code, stderr } = await sync('us-dates.csv', `MBI,NPI,given,family,birth_date,gender\n${rows.join('\n')}\n`, '--dry-run');
+    const lines = stderr.trimEnd().split('\n');
+    expect(code).toBe(2);
+    expect(lines[0]).toBe(`error: ${path}: 2000 problems found, nothing was sent`);
+    expect(lines[1]).toBe(`  ${path}:2: invalid birth date "01/01/1950" (expected YYYY-MM-DD)`);
+    expect(lines.slice(101)).toEqual(['  … and 1900 more (--json lists every one)']);
+    const json = await sync('us-dates.csv', `MBI,NPI,given,family,birth_date,gender\n${rows.join('\n')}\n`, '--dry-run', '--json');
+    expect(JSON.parse(json.stdout).error.details).toHaveLength(2000);
+  });
+
   it('bounds the size of a roster file before reading it', async () => {
     const path = join(dir, 'big.csv');
     await writeFile(path, '1S00E00AA05,2323232225\n'.repeat(100));
