@@ -253,6 +253,19 @@ describe('over loopback', () => {
     });
   });
 
+  describe('FHIR JSON as HAPI writes it (dpc-common FHIRHandler, RosterEntityConverter)', () => {
+    it('leaves out elements without content: an empty search has total 0 and no entry, a roster without members no member', async () => {
+      const empty = await (await api(r.sb, r.token, '/Practitioner?identifier=1003000126999')).text();
+      expect(JSON.parse(empty)).toEqual({ resourceType: 'Bundle', type: 'searchset', total: 0 });
+      // no other test gives practitioner 2323232225 a roster
+      const owner = (await get<fhir3.Bundle>('/Practitioner?identifier=2323232225')).entry![0]!.resource!.id!;
+      const res = await api(r.sb, r.token, '/Group', { method: 'POST', json: groupBody('2323232225', []), headers: { 'X-Provenance': provenance(r.orgId, owner) } });
+      expect(res.status).toBe(201);
+      const group = (await res.json()) as Record<string, unknown>;
+      expect(Object.keys(group)).toEqual(['resourceType', 'id', 'type', 'actual', 'characteristic']);
+    });
+  });
+
   describe('/metadata (core/Capabilities.java buildCapabilities)', () => {
     it('the template with the build version, an implementation naming the base URL, and the software component', async () => {
       const statement = (await (await fetch(`${r.sb.baseUrl}/metadata`)).json()) as fhir3.CapabilityStatement;

@@ -6,8 +6,24 @@ import type { Ctx } from '../router.js';
 
 const ORG_TAG_SYSTEM = 'https://dpc.cms.gov/organization_id#';
 
+/**
+ * A FHIR resource as HAPI's JSON parser writes it (DPC's FHIRHandler): elements without content are left out, so an
+ * empty search has no `entry` and a roster without members no `member` (the sandbox builds them as `[]`).
+ */
+function hapiJson(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    const items = value.map(hapiJson).filter((item) => item !== undefined);
+    return items.length > 0 ? items : undefined;
+  }
+  if (isRecord(value)) {
+    const fields = Object.entries(value).map(([key, field]) => [key, hapiJson(field)] as const).filter(([, field]) => field !== undefined);
+    return fields.length > 0 ? Object.fromEntries(fields) : undefined;
+  }
+  return value;
+}
+
 export function fhirReply(status: number, body: unknown, headers?: Record<string, string>): Reply {
-  return { status, body, contentType: FHIR_JSON, ...(headers ? { headers } : {}) };
+  return { status, body: hapiJson(body), contentType: FHIR_JSON, ...(headers ? { headers } : {}) };
 }
 
 export async function readResource(ctx: Ctx): Promise<Record<string, unknown>> {
