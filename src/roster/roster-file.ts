@@ -156,6 +156,10 @@ export function parseRoster(text: string, file: string, now: number): ParsedRost
   return { rows, problems, warnings };
 }
 
+// Excel rewrites what it takes for numbers and dates when it saves a CSV, as the sheet shows them: say so where it shows
+const EXCEL_NUMBER = '; Excel saved it as a number: format the column as text';
+const EXCEL_DATE = '; Excel saves dates as the sheet shows them: format the column as yyyy-mm-dd';
+
 function checkRow(cells: Partial<Record<Column, string>>, now: number, problems: string[]): Omit<RosterRow, 'location'> | undefined {
   // as printed on Medicare cards (`1S00-E00-AA01`) or in lower case: normalised, the original kept for messages
   const mbi = normalizeMbi(cells.mbi ?? '');
@@ -164,7 +168,7 @@ function checkRow(cells: Partial<Record<Column, string>>, now: number, problems:
   if (mbi === '') problems.push('missing MBI');
   else if (!isValidMbi(mbi)) problems.push(`invalid MBI ${quoted(cells.mbi ?? '')}`);
   if (npi === '') problems.push('missing NPI');
-  else if (!isValidNpi(npi)) problems.push(`invalid NPI ${quoted(npi)} (10 digits with a Luhn check digit)`);
+  else if (!isValidNpi(npi)) problems.push(`invalid NPI ${quoted(npi)} (10 digits with a Luhn check digit)${/^\d(\.\d+)?E\+\d+$/i.test(npi) ? EXCEL_NUMBER : ''}`);
 
   const present = DETAIL_COLUMNS.filter((c) => (cells[c] ?? '') !== '');
   let patient: PatientDetails | undefined;
@@ -173,7 +177,7 @@ function checkRow(cells: Partial<Record<Column, string>>, now: number, problems:
     problems.push(`incomplete patient details: missing ${missing.join(', ')}`);
   } else if (present.length === DETAIL_COLUMNS.length) {
     const birthProblem = birthDateProblem(cells.birthDate!, now);
-    if (birthProblem) problems.push(birthProblem);
+    if (birthProblem) problems.push(`${birthProblem}${/^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$/.test(cells.birthDate!) ? EXCEL_DATE : ''}`);
     const gender = normalizeGender(cells.gender!);
     if (gender === undefined) problems.push(`invalid gender ${quoted(cells.gender ?? '')} (male, female, other, unknown)`);
     if (!birthProblem && gender) patient = { given: cells.given!, family: cells.family!, birthDate: cells.birthDate!, gender };

@@ -60,7 +60,7 @@ describe('roster files as spreadsheets save them', () => {
       [await sync('latin1.csv', latin1, '--remove-missing'), ':2:27: not UTF-8 text (Latin-1 or Windows-1252?); save it as "CSV UTF-8"'],
       [await sync('empty.csv', '', '--remove-missing'), ': no roster rows (the file is empty); nothing was sent'],
       [await sync('header.csv', 'MBI,NPI\r\n', '--remove-missing'), ': no roster rows (only a header); nothing was sent'],
-      [await sync('excel-npi.csv', 'MBI,NPI\n1S00E00AA05,2323232225\n1S00E00AA07,1.23432972E+09\n', '--remove-missing'), ':3: invalid NPI "1.23432972E+09" (10 digits with a Luhn check digit); nothing was sent'],
+      [await sync('excel-npi.csv', 'MBI,NPI\n1S00E00AA05,2323232225\n1S00E00AA07,1.23432972E+09\n', '--remove-missing'), ':3: invalid NPI "1.23432972E+09" (10 digits with a Luhn check digit); Excel saved it as a number: format the column as text; nothing was sent'],
     ] as const;
     for (const [run, message] of refused) {
       expect({ code: run.code, stdout: run.stdout, stderr: run.stderr }).toEqual({ code: 2, stdout: '', stderr: `error: ${run.path}${message}\n` });
@@ -74,7 +74,7 @@ describe('roster files as spreadsheets save them', () => {
     const lines = stderr.trimEnd().split('\n');
     expect(code).toBe(2);
     expect(lines[0]).toBe(`error: ${path}: 2000 problems found, nothing was sent`);
-    expect(lines[1]).toBe(`  ${path}:2: invalid birth date "01/01/1950" (expected YYYY-MM-DD)`);
+    expect(lines[1]).toBe(`  ${path}:2: invalid birth date "01/01/1950" (expected YYYY-MM-DD); Excel saves dates as the sheet shows them: format the column as yyyy-mm-dd`);
     expect(lines.slice(101)).toEqual(['  … and 1900 more (--json lists every one)']);
     const json = await sync('us-dates.csv', `MBI,NPI,given,family,birth_date,gender\n${rows.join('\n')}\n`, '--dry-run', '--json');
     expect(JSON.parse(json.stdout).error.details).toHaveLength(2000);

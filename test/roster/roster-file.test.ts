@@ -86,6 +86,15 @@ describe('CSV dialects of spreadsheets and practice systems', () => {
       ],
     });
   });
+  it('says when Excel rewrote a date or an NPI as it saved the file', () => {
+    const text = 'MBI,NPI,given,family,birth_date,gender\n1S00E00AA01,1234329724,Ann,Lee,1/2/1950,F\n1S00E00AA02,1.23433E+09,Bo,Ng,02.01.1950,M\n1S00E00AA03,1234329724,Cy,Ox,1950/01/02,M\n';
+    expect(parseRoster(text, 'r.csv', NOW).problems).toEqual([
+      'r.csv:2: invalid birth date "1/2/1950" (expected YYYY-MM-DD); Excel saves dates as the sheet shows them: format the column as yyyy-mm-dd',
+      'r.csv:3: invalid NPI "1.23433E+09" (10 digits with a Luhn check digit); Excel saved it as a number: format the column as text',
+      'r.csv:3: invalid birth date "02.01.1950" (expected YYYY-MM-DD); Excel saves dates as the sheet shows them: format the column as yyyy-mm-dd',
+      'r.csv:4: invalid birth date "1950/01/02" (expected YYYY-MM-DD)',
+    ]);
+  });
   it('refuses a header naming one column twice', () => {
     expect(parseRoster('MBI,NPI,Patient MBI\n1S00E00AA01,1234329724,1S00E00AA02\n', 'r.csv', NOW).problems).toEqual([
       'r.csv:1: columns 1 and 3 ("MBI", "Patient MBI") are both the MBI column',
