@@ -24,6 +24,15 @@ const MAX_REASON = 500;
 /** MBIs are 11 characters, Blue Button ids a few dozen. */
 const MAX_PATIENT_ID = 100;
 const MAX_CODE = 64;
+/**
+ * Distinct reasons and server messages kept, and patient ids listed over all reasons: an error file may be as large as
+ * any file (maxFileBytes), and one distinct reason per line would otherwise hold millions of entries in memory and in
+ * manifest.json. Past the caps, issues are still counted: under one overflow reason or message, ids unlisted.
+ */
+export const MAX_DISTINCT_REASONS = 1000;
+export const MAX_LISTED_PATIENTS = 10_000;
+export const OTHER_REASONS = `other reasons (more than ${MAX_DISTINCT_REASONS} distinct)`;
+export const OTHER_MESSAGES = `other messages (more than ${MAX_DISTINCT_REASONS} distinct)`;
 
 export interface ErrorReason {
   reason: string;
@@ -60,6 +69,8 @@ export class OutcomeTally {
   private readonly byReason = new Map<string, { code?: string; count: number; patients: Set<string> }>();
   private readonly serverMessages = new Map<string, number>();
   private total = 0;
+  /** Patient ids listed over all reasons (MAX_LISTED_PATIENTS). */
+  private listed = 0;
 
   add(line: string): void {
     if (line.trim() === '') return;
@@ -89,17 +100,22 @@ export class OutcomeTally {
 
   /** Reasons and ids come from the server: stored and printed escaped and capped (a 20 MiB reason stays short). */
   private count(rawReason: string, rawPatient: string, rawCode: string | undefined): void {
-    const reason = serverText(rawReason, MAX_REASON);
-    const patient = serverText(rawPatient, MAX_PATIENT_ID);
-    const entry = this.byReason.get(reason) ?? { code: rawCode === undefined ? undefined : serverText(rawCode, MAX_CODE), count: 0, patients: new Set<string>() };
+    const text = serverText(rawReason, MAX_REASON);
+    const reason = this.byReason.has(text) || this.byReason.size < MAX_DISTINCT_REASONS ? text : OTHER_REASONS;
+    const entry = this.byReason.get(reason) ?? { code: rawCode === undefined || reason === OTHER_REASONS ? undefined : serverText(rawCode, MAX_CODE), count: 0, patients: new Set<string>() };
     entry.count++;
-    entry.patients.add(patient);
+    const patient = serverText(rawPatient, MAX_PATIENT_ID);
+    if (this.listed < MAX_LISTED_PATIENTS && !entry.patients.has(patient)) {
+      entry.patients.add(patient);
+      this.listed++;
+    }
     this.byReason.set(reason, entry);
     this.total++;
   }
 
   private message(rawMessage: string): void {
-    const message = serverText(rawMessage, MAX_REASON);
+    const text = serverText(rawMessage, MAX_REASON);
+    const message = this.serverMessages.has(text) || this.serverMessages.size < MAX_DISTINCT_REASONS ? text : OTHER_MESSAGES;
     this.serverMessages.set(message, (this.serverMessages.get(message) ?? 0) + 1);
   }
 

@@ -659,7 +659,7 @@ export function runOutcomeError(result: ExportRunResult): DpcError | undefined {
   if (quarantined.length > 0) {
     const details = manifests.flatMap((m) => m.quarantined.map((q) => `${m.label}: ${q.url}: ${q.problems.join('; ')} (kept at ${q.path || 'nowhere: no bytes were written'})`));
     const { message, field } = quarantineHeadline(quarantined);
-    return new DpcError('ERR_INTEGRITY', message, { details, ...(field ? { field } : {}) });
+    return new DpcError('ERR_INTEGRITY', message, { details: firstDetails(details), ...(field ? { field } : {}) });
   }
   const hooks = result.groups.filter((g) => g.onCompleteError);
   if (hooks.length > 0) {
@@ -678,10 +678,19 @@ export function runOutcomeError(result: ExportRunResult): DpcError | undefined {
       ...(serverErrors > 0 ? [`${plural(serverErrors, 'error')} from the server (${JSON.stringify(messages[0]!.message)}${messages.length > 1 ? ', …' : ''})`] : []),
     ];
     return new DpcError('ERR_PARTIAL', `export finished with ${what.join(' and ')}; see the error summary in manifest.json`, {
-      details: [...reasons, ...messages.map((s) => `${s.label}: ${s.count} × ${s.message}`)],
+      details: firstDetails([...reasons, ...messages.map((s) => `${s.label}: ${s.count} × ${s.message}`)]),
     });
   }
   return undefined;
+}
+
+/** Detail lines an outcome carries at most: the server decides how many files and reasons there are; manifest.json has them all. */
+export const MAX_DETAILS = 50;
+
+/** The first MAX_DETAILS lines, and how many more manifest.json holds. Pure. */
+function firstDetails(details: string[]): string[] {
+  if (details.length <= MAX_DETAILS) return details;
+  return [...details.slice(0, MAX_DETAILS), `… and ${details.length - MAX_DETAILS} more in manifest.json`];
 }
 
 /**

@@ -17,9 +17,9 @@ const UNPRINTABLE = /[\u0000-\u0020\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
  */
 export function serverUrlProblem(value: string, base?: string): string | undefined {
   if (value.length > MAX_SERVER_URL_CHARS) return `is longer than ${MAX_SERVER_URL_CHARS} characters (${value.length})`;
+  if (!URL.canParse(value, base)) return 'is not a URL';
   // the URL parser would quietly drop a tab or newline, and keep a raw one in what we store
   if (UNPRINTABLE.test(value)) return 'holds spaces or control characters';
-  if (!URL.canParse(value, base)) return 'is not a URL';
   const url = new URL(value, base);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return `is not an http(s) URL (${url.protocol})`;
   if (url.username !== '' || url.password !== '') return 'carries a user name or password';

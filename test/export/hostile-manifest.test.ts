@@ -10,7 +10,9 @@ import type { ServerResponse } from 'node:http';
 import { DpcError } from '../../src/errors.js';
 import { kickoff, pollOnce } from '../../src/export/job.js';
 import { MAX_MANIFEST_FILES, parseCompletion } from '../../src/export/manifest.js';
-import { runExport, runOutcomeError, type ExportEvent } from '../../src/export/index.js';
+import { runExport, runOutcomeError, type ExportEvent, type GroupManifest } from '../../src/export/index.js';
+import { MAX_DETAILS } from '../../src/export/run.js';
+import { MAX_DISTINCT_REASONS, MAX_LISTED_PATIENTS, OTHER_MESSAGES, OTHER_REASONS } from '../../src/export/outcomes.js';
 import { MAX_SERVER_URL_CHARS } from '../../src/transport/server-url.js';
 import { completion, lines, hostileServerPerTest } from './hostile-server.js';
 import { removeTempDirs, tempDir } from './sandbox.js';
@@ -213,3 +215,30 @@ describe('data bodies', () => {
     expect((JSON.parse(await readFile(manifestPath!, 'utf8')) as { files: Array<{ count: number }> }).files.map((f) => f.count)).toEqual([3]);
   });
 });
+
+describe('error files', () => {
+  it('an error file with a distinct reason per line keeps at most the capped reasons, messages and patient ids; every issue is still counted', async () => {
+    const patients = MAX_LISTED_PATIENTS + 10;
+    const extra = 50;
+    const outcome = (issue: Record<string, unknown>) => `${JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'exception', ...issue }] })}\n`;
+    const body = [
+      ...Array.from({ length: patients }, (_, i) => outcome({ details: { text: i < MAX_DISTINCT_REASONS + extra ? `reason ${i}` : 'common' }, location: ['Patient', 'id', `P${i}`] })),
+      ...Array.from({ length: MAX_DISTINCT_REASONS + extra }, (_, i) => outcome({ diagnostics: `message ${i}` })),
+    ].join('');
+    server.route('/fhir/status', json(completion([], [{ url: `${server.origin}/errors/1`, type: 'OperationOutcome' }])));
+    server.route('/errors', (_req, res) => res.end(body));
+    const { error, manifestPath } = await exportFrom();
+    // the outcome lists a page of them; manifest.json holds them all
+    expect(error?.code).toBe('ERR_PARTIAL');
+    expect(error?.details).toHaveLength(MAX_DETAILS + 1);
+    expect(error?.details.at(-1)).toBe(`… and ${2 * (MAX_DISTINCT_REASONS + 1) - MAX_DETAILS} more in manifest.json`);
+    const { errors } = JSON.parse(await readFile(manifestPath!, 'utf8')) as GroupManifest;
+    expect(errors.total).toBe(patients);
+    expect(errors.reasons).toHaveLength(MAX_DISTINCT_REASONS + 1);
+    expect(errors.reasons.find((r) => r.reason === OTHER_REASONS)?.count).toBe(patients - MAX_DISTINCT_REASONS);
+    expect(errors.reasons.reduce((n, r) => n + r.patients.length, 0)).toBe(MAX_LISTED_PATIENTS);
+    expect(errors.serverMessages).toHaveLength(MAX_DISTINCT_REASONS + 1);
+    expect(errors.serverMessages!.find((m) => m.message === OTHER_MESSAGES)?.count).toBe(extra);
+  });
+});
+
