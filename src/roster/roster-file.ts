@@ -145,8 +145,10 @@ export function parseRoster(text: string, file: string, now: number): ParsedRost
       if (column !== undefined) cells[column] = value.trim();
       else if (i >= columns.length) extra = extra || value.trim() !== '';
     });
-    const rowProblems = extra ? [`more columns than the ${columns.length} expected`] : [];
-    const row = checkRow(cells, now, rowProblems);
+    // without a header, a third column (a practice name, a date) is read as a given name: say how columns are read
+    const positional = columns === POSITIONAL ? ' (without a header the columns are MBI,NPI,given,family,birth_date,gender)' : '';
+    const rowProblems = extra ? [`more columns than the ${columns.length} expected${positional}`] : [];
+    const row = checkRow(cells, now, rowProblems, positional);
     if (rowProblems.length > 0 || row === undefined) problems.push(...rowProblems.map((p) => `${location}: ${p}`));
     else rows.push({ location, ...row });
   }
@@ -160,7 +162,7 @@ export function parseRoster(text: string, file: string, now: number): ParsedRost
 const EXCEL_NUMBER = '; Excel saved it as a number: format the column as text';
 const EXCEL_DATE = '; Excel saves dates as the sheet shows them: format the column as yyyy-mm-dd';
 
-function checkRow(cells: Partial<Record<Column, string>>, now: number, problems: string[]): Omit<RosterRow, 'location'> | undefined {
+function checkRow(cells: Partial<Record<Column, string>>, now: number, problems: string[], positional: string): Omit<RosterRow, 'location'> | undefined {
   // as printed on Medicare cards (`1S00-E00-AA01`) or in lower case: normalised, the original kept for messages
   const mbi = normalizeMbi(cells.mbi ?? '');
   const asGiven = (cells.mbi ?? '') !== mbi ? { mbiAsGiven: cells.mbi } : {};
@@ -174,7 +176,7 @@ function checkRow(cells: Partial<Record<Column, string>>, now: number, problems:
   let patient: PatientDetails | undefined;
   if (present.length > 0 && present.length < DETAIL_COLUMNS.length) {
     const missing = DETAIL_COLUMNS.filter((c) => !present.includes(c)).map(columnLabel);
-    problems.push(`incomplete patient details: missing ${missing.join(', ')}`);
+    problems.push(`incomplete patient details: missing ${missing.join(', ')}${positional}`);
   } else if (present.length === DETAIL_COLUMNS.length) {
     const birthProblem = birthDateProblem(cells.birthDate!, now);
     if (birthProblem) problems.push(`${birthProblem}${/^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$/.test(cells.birthDate!) ? EXCEL_DATE : ''}`);

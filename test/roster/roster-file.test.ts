@@ -95,6 +95,12 @@ describe('CSV dialects of spreadsheets and practice systems', () => {
       'r.csv:4: invalid birth date "1950/01/02" (expected YYYY-MM-DD)',
     ]);
   });
+  it('says how columns are read when a file without a header has a third one', () => {
+    expect(parseRoster('1S00E00AA01,1234329724,Main St\n1S00E00AA02,1234329724,a,b,1950-01-01,F,x\n', 'r.csv', NOW).problems).toEqual([
+      'r.csv:1: incomplete patient details: missing family, birth_date, gender (without a header the columns are MBI,NPI,given,family,birth_date,gender)',
+      'r.csv:2: more columns than the 6 expected (without a header the columns are MBI,NPI,given,family,birth_date,gender)',
+    ]);
+  });
   it('refuses a header naming one column twice', () => {
     expect(parseRoster('MBI,NPI,Patient MBI\n1S00E00AA01,1234329724,1S00E00AA02\n', 'r.csv', NOW).problems).toEqual([
       'r.csv:1: columns 1 and 3 ("MBI", "Patient MBI") are both the MBI column',
