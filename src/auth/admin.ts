@@ -8,6 +8,7 @@ import { MediaType } from '../transport/negotiation.js';
 import { checkAssertion, type ClaimProblem } from './assertion-check.js';
 import { DPC_KEY_BITS, loadPublicKey, publicKeyPem } from './keys.js';
 import { tokenValueProblem } from './exchange.js';
+import { entitiesIn, entityIn } from './entities.js';
 
 export interface ClientTokenEntity {
   id: string;
@@ -26,22 +27,18 @@ export interface PublicKeyEntity {
   label?: string;
 }
 
-interface Collection<T> {
-  entities?: T[];
-  count?: number;
-}
-
 
 const MAX_KEY_LABEL = 25;
 
 export async function listClientTokens(client: DpcClient): Promise<ClientTokenEntity[]> {
-  const { body } = await client.transport.json<Collection<ClientTokenEntity>>({ path: '/Token' });
-  return body?.entities ?? [];
+  const { body } = await client.transport.json<unknown>({ path: '/Token' });
+  return entitiesIn<ClientTokenEntity>(body, 'GET /Token');
 }
 
 export async function getClientToken(client: DpcClient, id: string): Promise<ClientTokenEntity> {
-  const { body } = await client.transport.json<ClientTokenEntity>({ path: `/Token/${encodeURIComponent(id)}` });
-  return body;
+  const path = `/Token/${encodeURIComponent(id)}`;
+  const { body } = await client.transport.json<unknown>({ path });
+  return entityIn<ClientTokenEntity>(body, `GET ${path}`);
 }
 
 export interface CreateClientTokenInput {
@@ -55,15 +52,16 @@ export async function createClientToken(client: DpcClient, input: CreateClientTo
   const request: Record<string, string> = {};
   if (input.label !== undefined) request.label = input.label;
   if (input.expiresAt !== undefined) request.expiresAt = offsetDateTime(input.expiresAt);
-  const { body } = await client.transport.json<ClientTokenEntity>({
+  const { body: answer } = await client.transport.json<unknown>({
     method: 'POST',
     path: '/Token',
     body: JSON.stringify(request),
     contentType: MediaType.json,
   });
-  client.redactor.add(body?.token);
+  const body = entityIn<ClientTokenEntity>(answer, 'POST /Token');
+  client.redactor.add(typeof body.token === 'string' ? body.token : undefined);
   // the one answer whose value is printed raw (`dpc tokens create`): a terminal escape must not ride along
-  const problem = typeof body?.token === 'string' ? tokenValueProblem(body.token) : undefined;
+  const problem = typeof body.token === 'string' ? tokenValueProblem(body.token) : undefined;
   if (problem) throw new DpcError('ERR_HTTP', `POST /Token answered a client token ${problem}`, { location: '/Token' });
   return body;
 }
@@ -91,24 +89,25 @@ export async function uploadPublicKey(client: DpcClient, input: UploadPublicKeyI
   }
   // checked here because DPC's answer for a small key is only "Public key is not valid"
   const key = loadPublicKey(input.publicKeyPem, { source: input.source, minBits: DPC_KEY_BITS });
-  const { body } = await client.transport.json<PublicKeyEntity>({
+  const { body } = await client.transport.json<unknown>({
     method: 'POST',
     path: '/Key',
     query: { label: input.label },
     body: JSON.stringify({ key: publicKeyPem(key), signature: input.signature.replace(/\s+/g, '') }),
     contentType: MediaType.json,
   });
-  return body;
+  return entityIn<PublicKeyEntity>(body, 'POST /Key');
 }
 
 export async function listPublicKeys(client: DpcClient): Promise<PublicKeyEntity[]> {
-  const { body } = await client.transport.json<Collection<PublicKeyEntity>>({ path: '/Key' });
-  return body?.entities ?? [];
+  const { body } = await client.transport.json<unknown>({ path: '/Key' });
+  return entitiesIn<PublicKeyEntity>(body, 'GET /Key');
 }
 
 export async function getPublicKey(client: DpcClient, id: string): Promise<PublicKeyEntity> {
-  const { body } = await client.transport.json<PublicKeyEntity>({ path: `/Key/${encodeURIComponent(id)}` });
-  return body;
+  const path = `/Key/${encodeURIComponent(id)}`;
+  const { body } = await client.transport.json<unknown>({ path });
+  return entityIn<PublicKeyEntity>(body, `GET ${path}`);
 }
 
 export async function deletePublicKey(client: DpcClient, id: string): Promise<void> {

@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import type { DpcClient } from '../client.js';
 import { DpcError } from '../errors.js';
 import { MediaType } from '../transport/negotiation.js';
+import { entitiesIn, entityIn } from './entities.js';
 
 export interface IpAddressEntity {
   id: string;
@@ -29,21 +30,21 @@ export function ipAddressProblem(value: string): string | undefined {
 }
 
 export async function listIpAddresses(client: DpcClient): Promise<IpAddressEntity[]> {
-  const { body } = await client.transport.json<{ entities?: IpAddressEntity[] }>({ path: '/IpAddress' });
-  return body?.entities ?? [];
+  const { body } = await client.transport.json<unknown>({ path: '/IpAddress' });
+  return entitiesIn<IpAddressEntity>(body, 'GET /IpAddress');
 }
 
 /** Adds one address; checked locally first (DPC's 400 says only `Invalid ip address`). */
 export async function addIpAddress(client: DpcClient, address: string): Promise<IpAddressEntity> {
   const problem = ipAddressProblem(address);
   if (problem) throw new DpcError('ERR_INPUT', `ipAddress: ${problem}`, { field: 'ipAddress' });
-  const { body } = await client.transport.json<IpAddressEntity>({
+  const { body } = await client.transport.json<unknown>({
     method: 'POST',
     path: '/IpAddress',
     body: JSON.stringify({ ip_address: address }),
     contentType: MediaType.json,
   });
-  return body;
+  return entityIn<IpAddressEntity>(body, 'POST /IpAddress');
 }
 
 /** DELETE answers 204; an id that is not one of the organization's addresses is 404 (ERR_NOT_FOUND). */
