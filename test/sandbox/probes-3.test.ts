@@ -27,9 +27,10 @@ describe('containsHtml (pure): what Jsoup.clean(value, Safelist.none()) would ch
 
 describe('over loopback', () => {
   let r: Awaited<ReturnType<typeof seededRoster>>;
-  let patientTotal: number;
   const JSON_HEADERS = { Accept: 'application/json', 'Content-Type': 'application/json' };
   const get = async <T>(path: string) => (await (await api(r.sb, r.token, path)).json()) as T;
+  /** Read in the test that compares with it: other tests of this file add patients. */
+  const patientTotal = async () => (await get<fhir3.Bundle>('/Patient')).total;
   const postJson = (path: string, body?: unknown) =>
     api(r.sb, r.token, path, { method: 'POST', headers: JSON_HEADERS, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
 
@@ -54,7 +55,6 @@ describe('over loopback', () => {
 
   beforeAll(async () => {
     r = await seededRoster();
-    patientTotal = (await get<fhir3.Bundle>('/Patient')).total!;
   });
   afterAll(async () => r?.sb.close());
 
@@ -63,7 +63,7 @@ describe('over loopback', () => {
       const all = await get<fhir3.Bundle>('/Practitioner');
       expect((await get<fhir3.Bundle>('/Practitioner?identifier=')).total).toBe(all.total);
       expect(all.total).toBeGreaterThan(1);
-      expect((await get<fhir3.Bundle>('/Patient?identifier=')).total).toBe(patientTotal);
+      expect((await get<fhir3.Bundle>('/Patient?identifier=')).total).toBe(await patientTotal());
     });
 
     it('identifier is @NoHtml: markup → 400 "arg1 Cannot contain HTML"; "x & y" is plain text', async () => {
@@ -76,7 +76,7 @@ describe('over loopback', () => {
       await expectFatal(await api(r.sb, r.token, '/Patient?_count=-1'), 400, 'Parameter _count must be >= 0');
       await expectFatal(await api(r.sb, r.token, '/Patient?_count=5&_offset=-1'), 400, 'Parameter _offset must be >= 0');
       const unpaged = await get<fhir3.Bundle>('/Patient?_count=');
-      expect(unpaged.total).toBe(patientTotal);
+      expect(unpaged.total).toBe(await patientTotal());
       expect(unpaged.link).toBeUndefined();
     });
 
@@ -266,6 +266,37 @@ describe('over loopback', () => {
     });
   });
 
+  describe('stored resources as attribution writes them back (dpc-common PatientEntityConverter, ProviderEntityConverter)', () => {
+    it('a Patient: id, meta (update time, profile), the MBI, the first name with its given names as one, gender, birth date, managing org — nothing else', async () => {
+      const sent = {
+        resourceType: 'Patient', id: 'client-id', text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">x</div>' },
+        identifier: [{ system: 'http://hl7.org/fhir/sid/us-mbi', value: '7a00a00aa77' }, { system: 'urn:other', value: 'x' }],
+        name: [{ family: 'Rivera', given: ['Ana', 'Maria'] }, { family: 'Alias', given: ['A'] }],
+        gender: 'female', birthDate: '1950-04-05', telecom: [{ system: 'phone', value: '555' }],
+      };
+      const res = await api(r.sb, r.token, '/Patient', { method: 'POST', json: sent });
+      expect(res.status).toBe(201);
+      const created = (await res.json()) as fhir3.Patient;
+      expect(created).toEqual({
+        resourceType: 'Patient', id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        meta: { lastUpdated: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$/), profile: ['https://dpc.cms.gov/api/v1/StructureDefinition/dpc-profile-patient'] },
+        identifier: [{ system: 'http://hl7.org/fhir/sid/us-mbi', value: '7A00A00AA77' }],
+        name: [{ family: 'Rivera', given: ['Ana Maria'] }],
+        gender: 'female', birthDate: '1950-04-05',
+        managingOrganization: { reference: `Organization/${r.orgId}` },
+      });
+      expect(Object.keys(created)).toEqual(['resourceType', 'id', 'meta', 'identifier', 'name', 'gender', 'birthDate', 'managingOrganization']);
+      expect(await get<fhir3.Patient>(`/Patient/${created.id}`)).toEqual(created);
+    });
+
+    it('a Practitioner: id, meta, the NPI and the name — no organization tag, no other element', async () => {
+      const found = (await get<fhir3.Bundle<fhir3.Practitioner>>('/Practitioner?identifier=1232131239')).entry![0]!.resource!;
+      expect(Object.keys(found)).toEqual(['resourceType', 'id', 'meta', 'identifier', 'name']);
+      expect(found.meta!.profile).toEqual(['https://dpc.cms.gov/api/v1/StructureDefinition/dpc-profile-practitioner']);
+      expect(found.meta!.tag).toBeUndefined();
+    });
+  });
+
   describe('/metadata (core/Capabilities.java buildCapabilities)', () => {
     it('the template with the build version, an implementation naming the base URL, and the software component', async () => {
       const statement = (await (await fetch(`${r.sb.baseUrl}/metadata`)).json()) as fhir3.CapabilityStatement;
@@ -279,7 +310,7 @@ describe('over loopback', () => {
 
   describe('routing (Jersey)', () => {
     it('a trailing slash matches the same resource method', async () => {
-      expect((await get<fhir3.Bundle>('/Patient/')).total).toBe(patientTotal);
+      expect((await get<fhir3.Bundle>('/Patient/')).total).toBe(await patientTotal());
       expect((await api(r.sb, r.token, `/Practitioner/${r.practitionerId}/`)).status).toBe(200);
       expect((await fetch(`${r.sb.baseUrl}/metadata/`)).status).toBe(200);
     });

@@ -92,12 +92,13 @@ describe('Practitioner', () => {
     expect((await get<fhir3.Bundle>(`/Practitioner?identifier=${encodeURIComponent(`${NPI}|1234329724`)}`)).total).toBe(0);
   });
 
-  it('POST → 201 new with Location and the org tag; same NPI again → 200 existing', async () => {
+  it('POST → 201 new with Location and the DPC profile in meta; same NPI again → 200 existing', async () => {
     const res = await api(sb, token, '/Practitioner', { method: 'POST', json: practitioner('1234567893') });
     expect(res.status).toBe(201);
     const created = (await res.json()) as fhir3.Practitioner;
     expect(res.headers.get('location')).toBe(`${sb.baseUrl}/Practitioner/${created.id}`);
-    expect(created.meta?.tag).toEqual([{ system: 'https://dpc.cms.gov/organization_id#', code: sb.seed!.orgId }]);
+    // the API tags the request with the org for attribution; the answer is attribution's converter output, untagged
+    expect(created.meta).toEqual({ lastUpdated: expect.stringMatching(/\+00:00$/), profile: ['https://dpc.cms.gov/api/v1/StructureDefinition/dpc-profile-practitioner'] });
     const again = await api(sb, token, '/Practitioner', { method: 'POST', json: practitioner('1234567893', 'Other') });
     expect(again.status).toBe(200);
     expect(((await again.json()) as fhir3.Practitioner).id).toBe(created.id);

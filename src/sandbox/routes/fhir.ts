@@ -1,10 +1,9 @@
 /** FHIR plumbing shared by the resource routes: reading bodies, bundles, `$submit`/`$validate` unpacking, replies. */
 import type * as fhir3 from 'fhir/r3.js';
 import { ApiError, FHIR_JSON, logId, parseJson, validationOutcome, type Reply } from '../http.js';
+import { formatInstant } from '../clock.js';
 import { isRecord, record, records } from '../shape.js';
 import type { Ctx } from '../router.js';
-
-const ORG_TAG_SYSTEM = 'https://dpc.cms.gov/organization_id#';
 
 /**
  * A FHIR resource as HAPI's JSON parser writes it (DPC's FHIRHandler): elements without content are left out, so an
@@ -97,6 +96,31 @@ export function collectionBundle(resources: readonly fhir3.Resource[]): fhir3.Bu
   return { resourceType: 'Bundle', type: 'collection', entry: resources.map((resource) => ({ resource })) };
 }
 
-export function orgMeta(orgId: string, lastUpdated: number): fhir3.Meta {
-  return { lastUpdated: new Date(lastUpdated).toISOString(), tag: [{ system: ORG_TAG_SYSTEM, code: orgId }] };
+/** The stored fields of a Patient or Practitioner record that attribution's converters write back. */
+interface EntityFields {
+  id: string;
+  lastUpdated: number;
+  identifier: fhir3.Identifier;
+  names: readonly fhir3.HumanName[] | undefined;
+}
+
+/**
+ * What attribution's entity converters write back for a stored Patient or Practitioner (dpc-common
+ * converters/entities/PatientEntityConverter.java, ProviderEntityConverter.java): meta with the entity's update time
+ * (FHIRFormatters.INSTANT_FORMATTER) and the DPC profile, the one identifier, and the first name only, its given
+ * names as one string (HumanName.getGivenAsSingleString); `rest` (elements after `name`, in HAPI's order) is the
+ * converter's own. Nothing else of the submitted resource is kept.
+ */
+export function entityResource<T extends fhir3.Patient | fhir3.Practitioner>(resourceType: T['resourceType'], fields: EntityFields, rest: Partial<T> = {}): T {
+  const profile = resourceType === 'Patient' ? 'dpc-profile-patient' : 'dpc-profile-practitioner';
+  const name = record(fields.names?.[0]);
+  const given = (Array.isArray(name.given) ? name.given : []).filter((g): g is string => typeof g === 'string');
+  return {
+    resourceType,
+    id: fields.id,
+    meta: { lastUpdated: formatInstant(fields.lastUpdated), profile: [`https://dpc.cms.gov/api/v1/StructureDefinition/${profile}`] },
+    identifier: [fields.identifier],
+    name: [{ ...(typeof name.family === 'string' ? { family: name.family } : {}), ...(given.length > 0 ? { given: [given.join(' ')] } : {}) }],
+    ...rest,
+  } as T;
 }

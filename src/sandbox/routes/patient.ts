@@ -5,32 +5,27 @@ import type { App } from '../app.js';
 import { ApiError } from '../http.js';
 import { MBI_SYSTEM } from '../../shared/identifiers.js';
 import { patientMbi, patientViolations } from '../profiles.js';
-import { isRecord } from '../shape.js';
 import { checkNoHtml } from '../no-html.js';
 import { ownedRecord } from '../path-authorizer.js';
 import type { Route } from '../router.js';
 import type { PatientRecord } from '../state.js';
 import {
-  bulkSubmit, collectionBundle, fhirReply, orgMeta, readResource, searchset, submittedEntries, validateAll, validateOne,
+  bulkSubmit, collectionBundle, entityResource, fhirReply, readResource, searchset, submittedEntries, validateAll, validateOne,
   validateOperation,
 } from './fhir.js';
 
+/**
+ * DPC: PatientEntityConverter.toFHIR — id, meta, the name, gender, birth date, the one MBI and the managing
+ * organization; nothing else of the submitted resource.
+ */
 export function patientResource(record: PatientRecord): fhir3.Patient {
-  return {
-    ...record.resource,
-    id: record.id,
-    meta: orgMeta(record.orgId, record.lastUpdated),
+  const { name, gender, birthDate } = record.resource;
+  const identifier = { system: MBI_SYSTEM, value: record.mbi };
+  return entityResource<fhir3.Patient>('Patient', { id: record.id, lastUpdated: record.lastUpdated, identifier, names: name }, {
+    ...(gender ? { gender } : {}),
+    ...(birthDate ? { birthDate } : {}),
     managingOrganization: { reference: `Organization/${record.orgId}` },
-  };
-}
-
-/** MBIs are stored upper-cased, in the record and in the resource's MBI identifier. */
-function normalise(resource: fhir3.Patient, mbi: string): fhir3.Patient {
-  const { id: _ignoredId, meta: _ignoredMeta, ...rest } = resource;
-  return {
-    ...rest,
-    identifier: (rest.identifier ?? []).map((i) => (isRecord(i) && i.system === MBI_SYSTEM && String(i.value).toUpperCase() === mbi ? { ...i, value: mbi } : i)),
-  } as fhir3.Patient;
+  });
 }
 
 /** Stores a validated Patient, or returns the org's existing one with the same MBI. */
@@ -38,7 +33,9 @@ export function upsertPatient(app: App, orgId: string, resource: fhir3.Patient):
   const mbi = (patientMbi(resource) ?? '').toUpperCase();
   const existing = app.store.patientsOf(orgId).find((p) => p.mbi === mbi);
   if (existing) return { record: existing, created: false };
-  const record: PatientRecord = { id: randomUUID(), orgId, mbi, resource: normalise(resource, mbi), lastUpdated: app.clock.now() };
+  // the MBI is kept upper-cased in the record; of the resource only what PatientEntity holds is ever shown
+  const { id: _ignoredId, meta: _ignoredMeta, ...rest } = resource;
+  const record: PatientRecord = { id: randomUUID(), orgId, mbi, resource: rest as fhir3.Patient, lastUpdated: app.clock.now() };
   app.store.patients.set(record.id, record);
   app.store.markDirty();
   return { record, created: true };

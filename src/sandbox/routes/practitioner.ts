@@ -4,17 +4,20 @@ import { randomUUID } from 'node:crypto';
 import type { App } from '../app.js';
 import { ApiError } from '../http.js';
 import { practitionerNpi, practitionerViolations } from '../profiles.js';
+import { NPI_SYSTEM } from '../../shared/identifiers.js';
 import { checkNoHtml } from '../no-html.js';
 import { ownedRecord } from '../path-authorizer.js';
 import type { Route } from '../router.js';
 import type { PractitionerRecord } from '../state.js';
 import {
-  bulkSubmit, collectionBundle, fhirReply, orgMeta, readResource, searchset, submittedEntries, validateAll, validateOne,
+  bulkSubmit, collectionBundle, entityResource, fhirReply, readResource, searchset, submittedEntries, validateAll, validateOne,
   validateOperation,
 } from './fhir.js';
 
+/** DPC: ProviderEntityConverter.toFHIR — id, meta, the NPI and the name; no organization, no other element. */
 export function practitionerResource(record: PractitionerRecord): fhir3.Practitioner {
-  return { ...record.resource, id: record.id, meta: orgMeta(record.orgId, record.lastUpdated) };
+  const identifier = { system: NPI_SYSTEM, value: record.npi };
+  return entityResource<fhir3.Practitioner>('Practitioner', { id: record.id, lastUpdated: record.lastUpdated, identifier, names: record.resource.name });
 }
 
 /** Stores a validated Practitioner, or returns the org's existing one with the same NPI. */
