@@ -8,6 +8,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DpcError, isDpcError } from '../errors.js';
+import { parseJsonBody } from '../transport/body.js';
 import { serverText } from '../transport/error-body.js';
 import { parseHttpDate, serverNow } from '../transport/http-date.js';
 import { headerValue, MediaType } from '../transport/negotiation.js';
@@ -268,7 +269,8 @@ const MAX_STATUS_BYTES = 16 * 1024 * 1024;
 export async function pollOnce(transport: Transport, jobUrl: string, signal?: AbortSignal, budget?: RetryBudget): Promise<PollResult> {
   let response;
   try {
-    response = await transport.json<unknown>({ path: jobUrl, accept: MediaType.json, okStatuses: [200, 202], signal, budget, maxBytes: MAX_STATUS_BYTES });
+    // text: a 202's body means nothing (the Bulk Data spec gives it none), so one that is not JSON is no error
+    response = await transport.text({ path: jobUrl, accept: MediaType.json, okStatuses: [200, 202], signal, budget, maxBytes: MAX_STATUS_BYTES });
   } catch (error) {
     if (isDpcError(error, 'ERR_GONE')) {
       throw new DpcError('ERR_JOB_EXPIRED', `export job ${redactUrl(jobUrl)} has expired (410): its files are gone; start a new export`, {
@@ -290,7 +292,7 @@ export async function pollOnce(transport: Transport, jobUrl: string, signal?: Ab
   }
   return {
     state: 'complete',
-    completion: parseCompletion(response.body, redactUrl(jobUrl)),
+    completion: parseCompletion(parseJsonBody<unknown>(response.text, response), redactUrl(jobUrl)),
     expires: headerText(response.headers.expires),
     requestId,
     serverDate: parseHttpDate(response.headers.date),

@@ -1,9 +1,11 @@
 /**
  * Bounds on response bodies, which a server controls: progress (a body trickling 1 byte every 5 s never trips undici's
- * idle `bodyTimeout`, which any byte resets) and size (a status or error body read into memory must be small).
+ * idle `bodyTimeout`, which any byte resets) and size (a status or error body read into memory must be small); the
+ * JSON of such a small body.
  */
 import type { Readable } from 'node:stream';
 import { DpcError } from '../errors.js';
+import { redactUrl } from '../redact.js';
 
 export interface ProgressRule {
   /** Window length. */
@@ -65,3 +67,18 @@ export function readCapped(body: Readable, maxBytes: number, what: string, optio
     });
   });
 }
+
+/** A small body read whole, parsed as JSON (empty → undefined); ERR_HTTP naming the URL when it is not JSON. */
+export function parseJsonBody<T>(text: string, response: { url: string; status: number; requestId?: string }): T {
+  if (text.trim() === '') return undefined as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch (cause) {
+    throw new DpcError('ERR_HTTP', `${redactUrl(response.url)} answered ${response.status} with a body that is not JSON`, {
+      cause,
+      status: response.status,
+      requestId: response.requestId,
+    });
+  }
+}
+

@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import { codeForStatus, DpcError } from '../errors.js';
 import { parseErrorBody, serverText } from './error-body.js';
-import { readCapped, watchProgress } from './body.js';
+import { parseJsonBody, readCapped, watchProgress } from './body.js';
 import { backoffDelay, defaultRetryPolicy, mayRetry, parseRetryAfter, RetryBudget, type RetryPolicy } from './retry.js';
 import { acceptFor, headerValue, MediaType } from './negotiation.js';
 import { redactUrl } from '../redact.js';
@@ -145,16 +145,7 @@ export class Transport {
   /** Request a small body and parse it as JSON (empty body → undefined). */
   async json<T>(options: RequestOptions): Promise<TransportResponse & { body: T }> {
     const { text, ...response } = await this.text(options);
-    if (text.trim() === '') return { ...response, body: undefined as T };
-    try {
-      return { ...response, body: JSON.parse(text) as T };
-    } catch (cause) {
-      throw new DpcError('ERR_HTTP', `${redactUrl(response.url)} answered ${response.status} with a body that is not JSON`, {
-        cause,
-        status: response.status,
-        requestId: response.requestId,
-      });
-    }
+    return { ...response, body: parseJsonBody<T>(text, response) };
   }
 
   /** Request a small body as text; a body larger than `maxBytes` fails (ERR_HTTP) without being read whole. */

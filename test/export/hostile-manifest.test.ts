@@ -180,6 +180,14 @@ describe('status answers that are not followed or kept raw', () => {
     expect(server.seen).toEqual(['/fhir/status']);
   });
 
+  it('a 202 whose body is not JSON (the spec gives it none) is still in progress, not a failed job', async () => {
+    server.route('/fhir/status', (_req, res, hit) =>
+      hit === 1 ? res.writeHead(202, { 'content-type': 'text/html', 'retry-after': '0' }).end('<html>still working</html>') : json(completion([]))(_req, res));
+    const { error, events } = await exportFrom();
+    expect(error).toBeUndefined();
+    expect(events.map((e) => e.type)).toContain('status_progress');
+  });
+
   it('an X-Request-Id with C1 controls and 10 KB of text is kept escaped and short', async () => {
     const id = `\u009b2J${'r'.repeat(10_000)}`;
     server.route('/fhir/status', (_req, res) => rawReply(res, `HTTP/1.1 500 Internal Server Error\r\nx-request-id: ${id}`));
