@@ -13,7 +13,8 @@ const isAgnt = (agent: Record<string, unknown>): boolean =>
   records(agent.role).some((role) => records(role.coding).some((c) => c.system === ROLE_CLASS && c.code === 'AGNT'));
 
 export function parseProvenance(header: string | string[] | undefined): Record<string, unknown> {
-  if (header === undefined || header === '') throw new ApiError(400, 'Must have X-Provenance header');
+  // DPC: ProvenanceResourceValueFactory — only an absent header is missing; an empty one fails to parse
+  if (header === undefined) throw new ApiError(400, 'Must have X-Provenance header');
   let value: unknown;
   try {
     value = JSON.parse(Array.isArray(header) ? header.join(',') : header);

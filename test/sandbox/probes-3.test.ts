@@ -297,6 +297,34 @@ describe('over loopback', () => {
     });
   });
 
+  describe("values HAPI's parser refuses while reading a body (dpc-common FHIRHandler.readFrom, HAPI LenientErrorHandler)", () => {
+    const patient = (mbi: string, extra: Record<string, unknown>) => ({
+      resourceType: 'Patient', identifier: [{ system: 'http://hl7.org/fhir/sid/us-mbi', value: mbi }],
+      name: [{ family: 'Parse', given: ['Probe'] }], gender: 'female', birthDate: '1950-01-01', ...extra,
+    });
+
+    it('an unknown gender code or a malformed birth date → 422 "HAPI-1821: [element=…] Invalid attribute value …", nothing stored', async () => {
+      await expectFatal(await api(r.sb, r.token, '/Patient', { method: 'POST', json: patient('6A00A00AA61', { gender: 'x' }) }), 422,
+        'HAPI-1821: [element="gender"] Invalid attribute value "x": Unknown AdministrativeGender code \'x\'');
+      await expectFatal(await api(r.sb, r.token, '/Patient', { method: 'POST', json: patient('6A00A00AA62', { birthDate: '1950-13-01' }) }), 422,
+        'HAPI-1821: [element="birthDate"] Invalid attribute value "1950-13-01": HAPI-1882: Invalid date/time format: "1950-13-01"');
+      const nested = { resourceType: 'Parameters', parameter: [{ resource: { resourceType: 'Bundle', type: 'collection', entry: [{ resource: patient('6A00A00AA63', { active: 'yes' }) }] } }] };
+      await expectFatal(await api(r.sb, r.token, '/Patient/$submit', { method: 'POST', json: nested }), 422,
+        'HAPI-1821: [element="active"] Invalid attribute value "yes": Invalid boolean string: \'yes\'');
+      expect((await get<fhir3.Bundle>('/Patient?identifier=6A00A00AA61')).total).toBe(0);
+    });
+
+    it('a Group body too: type and the boolean flags', async () => {
+      const body = { ...groupBody('1232131239', [r.patientId]), actual: 'yes' };
+      await expectFatal(await api(r.sb, r.token, `/Group/${r.groupId}/$remove`, { method: 'POST', json: body }), 422,
+        'HAPI-1821: [element="actual"] Invalid attribute value "yes": Invalid boolean string: \'yes\'');
+    });
+
+    it('an empty X-Provenance header is no missing one: 400 "Cannot parse FHIR `Provenance` resource" (ProvenanceResourceValueFactory)', async () => {
+      await expectFatal(await api(r.sb, r.token, `/Patient/${r.patientId}/$everything`, { headers: { 'X-Provenance': '' } }), 400, 'Cannot parse FHIR `Provenance` resource');
+    });
+  });
+
   describe('/metadata (core/Capabilities.java buildCapabilities)', () => {
     it('the template with the build version, an implementation naming the base URL, and the software component', async () => {
       const statement = (await (await fetch(`${r.sb.baseUrl}/metadata`)).json()) as fhir3.CapabilityStatement;

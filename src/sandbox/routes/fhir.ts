@@ -2,6 +2,7 @@
 import type * as fhir3 from 'fhir/r3.js';
 import { ApiError, FHIR_JSON, logId, parseJson, validationOutcome, type Reply } from '../http.js';
 import { formatInstant } from '../clock.js';
+import { hapiParseProblem } from '../hapi-parse.js';
 import { isRecord, record, records } from '../shape.js';
 import type { Ctx } from '../router.js';
 
@@ -28,6 +29,9 @@ export function fhirReply(status: number, body: unknown, headers?: Record<string
 export async function readResource(ctx: Ctx): Promise<Record<string, unknown>> {
   const body = parseJson(await ctx.body(), 'fhir');
   if (!isRecord(body) || typeof body.resourceType !== 'string') throw new ApiError(400, 'Failed to parse request body as JSON resource');
+  // DPC: FHIRHandler.readFrom — a value HAPI's parser refuses is 422 when its message holds "Invalid attribute value"
+  const problem = hapiParseProblem(body);
+  if (problem) throw new ApiError(422, problem);
   return body;
 }
 
