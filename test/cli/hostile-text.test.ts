@@ -28,6 +28,7 @@ beforeAll(async () => {
     }
     if (path === '/api/v1/version') return { status: 200, headers: { 'content-type': 'text/plain' }, body: `1.0\nerror: forged version\u001b]0;title\u0007` };
     if (path === '/api/v1/metadata') return { status: 200, headers: { 'content-type': 'application/json' }, body: `<\u001b[2J\nerror: forged metadata` };
+    if (path === '/api/v1/Token') return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 't1\nerror: forged id', token: 'W3fresh-client-token', expiresAt: '2027\r\nerror: forged expiry' }) };
     if (path === `/api/v1/Key/${KEY_ID}`) return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: KEY_ID, publicKey: 'not a key' }) };
     return { status: 404, body: '' };
   });
@@ -72,3 +73,12 @@ it('dpc doctor: /version, /metadata and the organization name reach the check de
   expect(lines.find((line) => /\bmetadata\s/.test(line))).toMatch(/unexpected answer: .*\\u001b\[2J/);
   expect(lines.find((line) => /authenticated-call/.test(line))).toContain('organization org 1 (ACME\\u001b[2J error: forged line \\u009b31m)');
 });
+
+it('dpc tokens create: the new token alone on stdout; the id and expiry of the server on one escaped stderr line', async () => {
+  const run = await runCli(['tokens', 'create'], { env });
+  expect(run.code).toBe(0);
+  expect(run.stdout).toBe('W3fresh-client-token\n');
+  const lines = expectOwnLines(run.stderr.trimEnd());
+  expect(lines).toEqual(['created client token t1\\u000aerror: forged id (expires 2027\\u000d\\u000aerror: forged expiry); store it now, DPC never shows it again']);
+});
+

@@ -191,7 +191,7 @@ function formatExpiring(report: Awaited<ReturnType<typeof expiringReport>>, verb
   return report
     .map((g) => {
       const rows = g.members.map((m) => ({ ...m, was: m.status, start: day(m.start), end: day(m.end) }));
-      return `practitioner ${g.npi} (group ${g.groupId}): ${plural(g.members.length, 'member')} ${verb}\n${formatTable(rows, columns)}`;
+      return `practitioner ${inline(g.npi)} (group ${inline(g.groupId)}): ${plural(g.members.length, 'member')} ${verb}\n${formatTable(rows, columns)}`;
     })
     .join('\n\n');
 }

@@ -122,7 +122,7 @@ export const initCommand: CommandModule<GlobalArgs, InitArgs> = {
       await withClient({ ...argv, profile, config: path, baseUrl: undefined, clientToken: undefined, privateKey: undefined, keyId: undefined }, async (client) => {
         if (noAuth) {
           const capabilities = await getCapabilityStatement(client);
-          output.info(`verified: ${client.baseUrl}/metadata answered (FHIR ${capabilities.fhirVersion ?? 'version not stated'}); no credentials needed`);
+          output.info(`verified: ${client.baseUrl}/metadata answered (FHIR ${inline(capabilities.fhirVersion ?? 'version not stated')}); no credentials needed`);
         } else if (merged.tokenUrl) {
           // a generic SMART server has no DPC /Organization to call: the exchange is what can be checked
           const token = await client.tokens.exchange();
@@ -185,7 +185,7 @@ async function registerSandbox(sandboxUrl: string, givenKey: string | undefined,
     throw new DpcError('ERR_NETWORK', cause.message, { cause });
   });
   cliProcess().redactor.add(registered.clientToken);
-  output.info(`registered sandbox organization ${registered.orgId} with key ${registered.keyId}`);
+  output.info(`registered sandbox organization ${inline(registered.orgId)} with key ${inline(registered.keyId)}`);
   return { baseUrl, clientToken: registered.clientToken, privateKey: privateKeyPath, keyId: registered.keyId };
 }
 

@@ -4,6 +4,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { withClient, type GlobalArgs } from '../context.js';
+import { inline } from '../output.js';
 import type { SyncPlan } from '../../roster/plan.js';
 import type { SyncResult } from '../../roster/apply.js';
 import { npiOf } from '../../fhir/resources.js';
@@ -50,9 +51,9 @@ function formatPlan(plan: SyncPlan): string {
   if (npis.length > 0) lines.push(`register ${plural(npis.length, 'practitioner')}: ${npis.join(', ')}`);
   if (plan.registerPatients.length > 0) lines.push(`register ${plural(plan.registerPatients.length, 'patient')}`);
   for (const p of plan.practitioners) {
-    lines.push(`practitioner ${p.npi} (${p.groupId === undefined ? 'new group' : `group ${p.groupId}`}):`);
+    lines.push(`practitioner ${p.npi} (${p.groupId === undefined ? 'new group' : `group ${inline(p.groupId)}`}):`);
     for (const [verb, members] of [['add', p.add], ['renew', p.renew], ['remove', p.remove]] as const) {
-      if (members.length > 0) lines.push(`  ${verb} ${members.length}: ${members.map((m) => m.mbi || m.patientId).join(' ')}`);
+      if (members.length > 0) lines.push(`  ${verb} ${members.length}: ${members.map((m) => inline(m.mbi || m.patientId)).join(' ')}`);
     }
     lines.push(`  unchanged ${p.unchanged}`);
   }
@@ -74,8 +75,8 @@ function formatResult(result: SyncResult | undefined, plan: SyncPlan, changes: n
       g.renewed > 0 ? `renewed ${g.renewed}` : '',
       g.removed > 0 ? `removed ${g.removed}` : '',
     ].filter(Boolean);
-    if (g.created) lines.push(`practitioner ${g.npi}: created group ${g.groupId} with ${plural(g.added, 'member')}`);
-    else if (parts.length > 0) lines.push(`practitioner ${g.npi}: group ${g.groupId}: ${parts.join(', ')}`);
+    if (g.created) lines.push(`practitioner ${g.npi}: created group ${inline(g.groupId)} with ${plural(g.added, 'member')}`);
+    else if (parts.length > 0) lines.push(`practitioner ${g.npi}: group ${inline(g.groupId)}: ${parts.join(', ')}`);
   }
   return lines.join('\n');
 }

@@ -46,7 +46,7 @@ const create: CommandModule<GlobalArgs, CreateArgs> = {
       }
       // raw: printing the new token is the point of this command; everything else goes through redaction
       output.raw(argv.json ? jsonForTerminal(created, 2) : (token ?? ''));
-      output.info(`created client token ${entity.id} (expires ${entity.expiresAt ?? '?'}); store it now, DPC never shows it again`);
+      output.info(`created client token ${inline(entity.id)} (expires ${inline(entity.expiresAt ?? '?')}); store it now, DPC never shows it again`);
     }),
 };
 
