@@ -325,6 +325,24 @@ describe('over loopback', () => {
     });
   });
 
+  describe('Organization and Data (dpc-common OrganizationEntityConverter, AddressEntityConverter; R/v1/DataResource.java)', () => {
+    it('PUT /Organization keeps two address lines (the rest joined by a space) and no element AddressEntity lacks', async () => {
+      const own = (await get<fhir3.Bundle<fhir3.Organization>>('/Organization')).entry![0]!.resource!;
+      const address = { use: 'work', type: 'both', line: ['1 Main St', 'Suite 2', 'Floor 3'], city: 'Baltimore', district: 'Central', state: 'MD', postalCode: '21244', country: 'US', period: { start: '2020-01-01' } };
+      const res = await api(r.sb, r.token, `/Organization/${r.orgId}`, { method: 'PUT', json: { ...own, address: [address] } });
+      expect(res.status).toBe(200);
+      const updated = (await res.json()) as fhir3.Organization;
+      expect(updated.address).toEqual([{ use: 'work', type: 'both', line: ['1 Main St', 'Suite 2 Floor 3'], city: 'Baltimore', district: 'Central', state: 'MD', postalCode: '21244', country: 'US' }]);
+      await api(r.sb, r.token, `/Organization/${r.orgId}`, { method: 'PUT', json: own });
+    });
+
+    it('/Data/{name} that does not end in .ndjson matches no resource method: Jersey\'s 404', async () => {
+      const res = await fetch(`${r.sb.baseUrl}/Data/abc`, { headers: { Authorization: `Bearer ${r.token}` } });
+      expect(res.status).toBe(404);
+      expect(await res.json()).toEqual({ code: 404, message: 'HTTP 404 Not Found' });
+    });
+  });
+
   describe('/metadata (core/Capabilities.java buildCapabilities)', () => {
     it('the template with the build version, an implementation naming the base URL, and the software component', async () => {
       const statement = (await (await fetch(`${r.sb.baseUrl}/metadata`)).json()) as fhir3.CapabilityStatement;

@@ -104,6 +104,8 @@ export const exportRoutes: Route[] = [
   {
     methods: ['GET', 'HEAD'], path: '/Data/:file', flavor: 'json', produces: ['application/ndjson'],
     handler: async (ctx) => {
+      // DPC: R/DataResource.java serves `/{fileID}.ndjson`: another name matches no resource method (Jersey's 404)
+      if (!/^.+\.ndjson$/.test(ctx.params.file!)) throw new ApiError(404, 'HTTP 404 Not Found');
       await ctx.app.exportService.serveData(ctx.req, ctx.res, ctx.orgId, ctx.params.file!);
     },
   },

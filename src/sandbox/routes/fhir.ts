@@ -7,10 +7,12 @@ import { isRecord, record, records } from '../shape.js';
 import type { Ctx } from '../router.js';
 
 /**
- * A FHIR resource as HAPI's JSON parser writes it (DPC's FHIRHandler): elements without content are left out, so an
- * empty search has no `entry` and a roster without members no `member` (the sandbox builds them as `[]`).
+ * A FHIR resource as HAPI's JSON parser writes it (DPC's FHIRHandler): elements without content are left out — empty
+ * lists and objects, and blank strings (PrimitiveType.isEmpty) — so an empty search has no `entry` and a roster
+ * without members no `member` (the sandbox builds them as `[]`).
  */
 function hapiJson(value: unknown): unknown {
+  if (typeof value === 'string') return value.trim() === '' ? undefined : value;
   if (Array.isArray(value)) {
     const items = value.map(hapiJson).filter((item) => item !== undefined);
     return items.length > 0 ? items : undefined;

@@ -15,13 +15,24 @@ const IMPLEMENTATION_DESCRIPTION = 'As patients move throughout the healthcare s
 
 const DEFAULT_ADDRESS: fhir3.Address = { use: 'work', type: 'both', line: ['555 Test Address'], city: 'Washington', state: 'DC', postalCode: '20008', country: 'US' };
 
+/**
+ * DPC: converters/entities/AddressEntityConverter.java — AddressEntity keeps use, type, city, district, state,
+ * postal code, country and two lines: the first, and the others joined by a space. Nothing else (no period, no text).
+ */
+function entityAddress(address: fhir3.Address): fhir3.Address {
+  const [first, ...others] = address.line ?? [];
+  const { use, type, city, district, state, postalCode, country } = address;
+  return { use, type, line: [first ?? '', others.join(' ')], city, district, state, postalCode, country };
+}
+
+/** DPC: OrganizationEntityConverter.toFHIR — id, the NPI, the name, the one address and the contacts. */
 function organizationResource(org: OrgRecord): fhir3.Organization {
   return {
     resourceType: 'Organization',
     id: org.id,
     identifier: [{ system: NPI_SYSTEM, value: org.npi }],
     name: org.name,
-    address: [org.address ?? DEFAULT_ADDRESS],
+    address: [entityAddress(org.address ?? DEFAULT_ADDRESS)],
     ...(org.contact ? { contact: org.contact } : {}),
   };
 }
