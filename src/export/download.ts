@@ -72,6 +72,8 @@ export type DownloadOutcome =
   | { status: 'quarantined'; url: string; type: string; kind: PlannedFile['kind']; path: string; problems: string[]; sizeBound?: SizeBound };
 
 const ATTEMPTS = 2;
+/** 200, or 203 from a transforming proxy. */
+const FILE_STATUSES = [200, 203];
 export const DEFAULT_MAX_FILE_BYTES = 4 * 1024 * MiB;
 /** Failed bytes are kept for a look, not for use: a bounded prefix of them. */
 export const QUARANTINE_KEEP_BYTES = 16 * MiB;
@@ -202,6 +204,8 @@ async function attemptDownload(transport: Transport, target: DownloadTarget, att
     auth: fileRequestAuth(transport, url, target.requiresAccessToken),
     accept: url.pathname.includes('/Data/') ? undefined : 'application/fhir+ndjson',
     headers: target.gzip ? { 'accept-encoding': 'gzip' } : undefined,
+    // a whole file or nothing: no Range is sent, so a 206 (a part), 204 or 205 (none) is an error, not a file to verify
+    okStatuses: FILE_STATUSES,
     signal: target.signal,
     budget,
   });

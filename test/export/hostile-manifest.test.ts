@@ -197,6 +197,13 @@ describe('status answers that are not followed or kept raw', () => {
   });
 });
 
+/** NDJSON files under a final name in the run folders of the patient export in `out`. */
+async function dataFilesIn(out: string): Promise<string[]> {
+  const runs = await readdir(`${out}/patient`).catch(() => []);
+  const names = await Promise.all(runs.map(async (run) => (await readdir(`${out}/patient/${run}`)).filter((name) => name.endsWith('.ndjson'))));
+  return names.flat();
+}
+
 describe('data bodies', () => {
   const data = lines(3);
   it.each([
@@ -211,8 +218,16 @@ describe('data bodies', () => {
     const { error, out } = await exportFrom();
     expect(error?.code).toBe('ERR_HTTP');
     expect(error?.message).toMatch(new RegExp(`^GET http://127\\.0\\.0\\.1:\\d+/data/1 answered with Content-Encoding "${encoding}": only gzip is read`));
-    const runs = await readdir(`${out}/patient`).catch(() => []);
-    for (const run of runs) expect((await readdir(`${out}/patient/${run}`)).filter((name) => name.endsWith('.ndjson'))).toEqual([]);
+    expect(await dataFilesIn(out)).toEqual([]);
+  });
+
+  it.each([[206], [204]])('a %s answer to a file request fails it instead of storing a part or nothing as the file', async (status) => {
+    server.route('/fhir/status', json(completion([{ url: `${server.origin}/data/1` }])));
+    server.route('/data', (_req, res) => res.writeHead(status, status === 206 ? { 'content-range': `bytes 0-9/${data.length}` } : {}).end(status === 206 ? data.slice(0, 10) : undefined));
+    const { error, out } = await exportFrom();
+    expect(error?.code).toBe('ERR_HTTP');
+    expect(error?.message).toMatch(new RegExp(`^GET /data/1 failed with ${status}`));
+    expect(await dataFilesIn(out)).toEqual([]);
   });
 
   it.each([['identity'], ['x-gzip'], ['GZIP']])('Content-Encoding %s is read as before', async (encoding) => {
