@@ -66,6 +66,18 @@ describe('over loopback', () => {
       expect((await get<fhir3.Bundle>('/Patient?identifier=')).total).toBe(await patientTotal());
     });
 
+    it('PUT /Practitioner/{id}: the body is read and profile-checked (422) before the method answers 501 (R/v1/PractitionerResource.java updateProvider)', async () => {
+      const res = await api(r.sb, r.token, `/Practitioner/${r.practitionerId}`, { method: 'PUT', json: { resourceType: 'Practitioner' } });
+      expect(res.status).toBe(422);
+      expect(((await res.json()) as fhir3.OperationOutcome).issue[0]!.code).toBe('invalid');
+    });
+
+    it('a system in `identifier` is recognised case-sensitively (IDENTIFIER_PATTERN): `HTTP://…|MBI` is a bare value matching nothing', async () => {
+      const upper = await api(r.sb, r.token, `/Patient?identifier=${encodeURIComponent('HTTP://hl7.org/fhir/sid/us-mbi|1S00E00AA01')}`);
+      expect(upper.status).toBe(200);
+      expect(((await upper.json()) as fhir3.Bundle).total).toBe(0);
+    });
+
     it('identifier is @NoHtml: markup → 400 "arg1 Cannot contain HTML"; "x & y" is plain text', async () => {
       await expectInvalid(await api(r.sb, r.token, '/Practitioner?identifier=%3Cb%3E1232131239%3C/b%3E'), 400, 'arg1 Cannot contain HTML');
       await expectInvalid(await api(r.sb, r.token, '/Patient?identifier=1S00E00AA00%3Cscript%3E'), 400, 'arg1 Cannot contain HTML');

@@ -45,9 +45,12 @@ export function ownedPatient(app: App, orgId: string, id: string): PatientRecord
   return ownedRecord(app.store.patients, 'Patient', orgId, id);
 }
 
-/** `identifier` search value: a bare MBI, or `<system>|<MBI>` whose system must be us-mbi. */
+/**
+ * `identifier` search value: a bare MBI, or `<system>|<MBI>` whose system must be us-mbi. DPC: R/PatientResource.java
+ * IDENTIFIER_PATTERN is case-sensitive: `HTTP://…|x` is no system but a bare value, which matches no MBI.
+ */
 function mbiFilter(value: string): string {
-  if (!/^[a-z0-9]+:\/\/.*$/i.test(value)) return value.toUpperCase();
+  if (!/^[a-z0-9]+:\/\/.*$/.test(value)) return value.toUpperCase();
   const bar = value.lastIndexOf('|');
   if (bar < 0 || value.slice(0, bar) !== MBI_SYSTEM) throw new ApiError(400, 'Must have MBI identifier');
   return value.slice(bar + 1).toUpperCase();

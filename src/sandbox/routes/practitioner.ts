@@ -79,7 +79,10 @@ export const practitionerRoutes: Route[] = [
   },
   {
     methods: ['PUT'], path: '/Practitioner/:id', flavor: 'fhir', pathAuthorizer: 'Practitioner',
-    handler: () => {
+    handler: async (ctx) => {
+      // DPC: R/PractitionerResource.java updateProvider — the body is read and `@Valid @Profiled` (400, 422) before the
+      // method refuses every update
+      validateOne(await readResource(ctx), practitionerViolations);
       throw new ApiError(501, 'Update Practitioner not yet implemented.');
     },
   },
