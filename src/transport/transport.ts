@@ -15,7 +15,7 @@ import { parseErrorBody, serverText } from './error-body.js';
 import { parseJsonBody, readCapped, watchProgress } from './body.js';
 import { backoffDelay, defaultRetryPolicy, mayRetry, parseRetryAfter, RetryBudget, type RetryPolicy } from './retry.js';
 import { acceptFor, headerValue, MediaType } from './negotiation.js';
-import { redactUrl } from '../redact.js';
+import { redact, redactUrl } from '../redact.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 
@@ -218,7 +218,7 @@ export class Transport {
         attempt--; // a replay after re-authentication is not a retry
         continue;
       }
-      const failure = httpError(method, url.href, status, errorText, requestId, headerValue(response.headers.location));
+      const failure = httpError(method, url.href, status, withoutToken(errorText, token), requestId, headerValue(response.headers.location));
       let refusal: Refusal | undefined = 'not retryable';
       if (mayRetry(status, idempotent)) {
         const askedMs = parseRetryAfter(response.headers['retry-after'], Date.now(), Number.POSITIVE_INFINITY);
@@ -295,6 +295,15 @@ function requestIdOf(value: string | string[] | undefined): string | undefined {
 }
 
 const MAX_REQUEST_ID = 100;
+
+/**
+ * An error body with the bearer token we sent masked, and anything shaped like a secret (a JWT, a macaroon): a server
+ * echoing the token ("invalid token: …") must not put it in a message a caller may log.
+ */
+function withoutToken(body: string, token: string | undefined): string {
+  const masked = token !== undefined && token.length >= 8 ? body.split(token).join('[REDACTED]') : body;
+  return redact(masked);
+}
 
 function httpError(method: HttpMethod, url: string, status: number, body: string, requestId: string | undefined, location: string | undefined): DpcError {
   // undici follows no redirect (so no token can follow one off-origin): say so rather than leave a bare 302

@@ -170,6 +170,15 @@ describe('bearer tokens', () => {
     await t.close();
   });
 
+  it("masks the token a server echoes in its error body, and anything shaped like one", async () => {
+    const jwt = 'eyJhbGciOiJSUzM4NCJ9.eyJzdWIiOiJ4eHh4eCJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ';
+    server.script('/api/v1/Organization', { status: 403, body: JSON.stringify({ message: `token opaque-secret-token refused; expected ${jwt}` }) });
+    const t = transport({ tokenProvider: provider(['opaque-secret-token']).p });
+    const error = await failure(t.json({ path: '/Organization' }));
+    expect(error.message).toBe('GET /api/v1/Organization failed with 403: token [REDACTED] refused; expected [REDACTED JWT]');
+    await t.close();
+  });
+
   it('never sends the token to another origin, and sends none on public calls', async () => {
     const other = await startFaultServer();
     const t = transport({ tokenProvider: provider(['secret-token']).p });
