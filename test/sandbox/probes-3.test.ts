@@ -72,6 +72,13 @@ describe('over loopback', () => {
       expect(((await res.json()) as fhir3.OperationOutcome).issue[0]!.code).toBe('invalid');
     });
 
+    it('$validate answers HAPI\'s ValidationResult.toOperationOutcome: no id, `processing` issues with diagnostics (common ValidationHelpers.java)', async () => {
+      const parameters = { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: { resourceType: 'Practitioner', name: [{ family: 'F', given: ['G'] }] } }] };
+      const outcome = (await (await api(r.sb, r.token, '/Practitioner/$validate', { method: 'POST', json: parameters })).json()) as fhir3.OperationOutcome;
+      expect(outcome.id).toBeUndefined();
+      expect(outcome.issue).toEqual([{ severity: 'error', code: 'processing', diagnostics: expect.stringContaining('identifier'), location: [expect.stringMatching(/^Practitioner\./)] }]);
+    });
+
     it('a system in `identifier` is recognised case-sensitively (IDENTIFIER_PATTERN): `HTTP://…|MBI` is a bare value matching nothing', async () => {
       const upper = await api(r.sb, r.token, `/Patient?identifier=${encodeURIComponent('HTTP://hl7.org/fhir/sid/us-mbi|1S00E00AA01')}`);
       expect(upper.status).toBe(200);

@@ -1,6 +1,6 @@
 /** FHIR plumbing shared by the resource routes: reading bodies, bundles, `$submit`/`$validate` unpacking, replies. */
 import type * as fhir3 from 'fhir/r3.js';
-import { ApiError, FHIR_JSON, logId, parseJson, validationOutcome, type Reply } from '../http.js';
+import { ApiError, FHIR_JSON, parseJson, validationOutcome, type Reply } from '../http.js';
 import { formatInstant } from '../clock.js';
 import { hapiParseProblem } from '../hapi-parse.js';
 import { isRecord, record, records } from '../shape.js';
@@ -87,10 +87,15 @@ export function validateOne(resource: unknown, violations: (r: unknown) => strin
 export function validateOperation(body: Record<string, unknown>, violations: (r: unknown) => string[]): Reply {
   const resource = body.resourceType === 'Parameters' ? records(body.parameter).find((p) => p.resource)?.resource : body;
   const messages = violations(resource);
+  // HAPI ValidationResult.toOperationOutcome: no id; each message an `error` issue with code `processing`, the text in
+  // `diagnostics` and where it applies in `location`; none → one `informational` issue
   const issue: fhir3.OperationOutcomeIssue[] = messages.length === 0
     ? [{ severity: 'information', code: 'informational', diagnostics: 'No issues detected during validation' }]
-    : messages.map((text) => ({ severity: 'error', code: 'invalid', details: { text } }));
-  return fhirReply(200, { resourceType: 'OperationOutcome', id: logId(), issue });
+    : messages.map((diagnostics) => {
+      const location = /^([A-Z][\w.:\-\[\]]*): /.exec(diagnostics)?.[1];
+      return { severity: 'error', code: 'processing', diagnostics, ...(location ? { location: [location] } : {}) };
+    });
+  return fhirReply(200, { resourceType: 'OperationOutcome', issue });
 }
 
 export function searchset(resources: readonly fhir3.Resource[], extra: Partial<fhir3.Bundle> = {}): fhir3.Bundle {
