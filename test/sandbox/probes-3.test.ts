@@ -104,6 +104,11 @@ describe('over loopback', () => {
       expect((await get<fhir3.Bundle>('/Patient?_count=%2B2')).entry).toHaveLength(2);
     });
 
+    it('Group search reads only what follows the one `$` of characteristic-value (attribution GroupResource.parseCompositeID)', async () => {
+      const found = await get<fhir3.Bundle>('/Group?characteristic-value=anything$1232131239');
+      expect(found.total).toBe(1);
+    });
+
     it('Group search parameters are @NoHtml: characteristic-value is arg1, member arg2 (R/v1/GroupResource.java rosterSearch)', async () => {
       await expectInvalid(await api(r.sb, r.token, '/Group?characteristic-value=attributed-to$%3Cb%3E'), 400, 'arg1 Cannot contain HTML');
       await expectInvalid(await api(r.sb, r.token, '/Group?member=%3Ci%3Ex'), 400, 'arg2 Cannot contain HTML');

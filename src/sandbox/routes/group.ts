@@ -94,14 +94,16 @@ export function ownedGroup(app: App, orgId: string, id: string): GroupRecord {
   return ownedRecord(app.store.groups, 'Group', orgId, id);
 }
 
-/** `characteristic-value=attributed-to$<NPI>` (the part after `$` may be `system|NPI`). */
+/**
+ * `characteristic-value=attributed-to$<NPI>`. DPC: attribution R/GroupResource.java parseCompositeID needs exactly one
+ * `$` (anything else is an IllegalArgumentException, a 500 there, 400 here) and reads only the part after it, which may
+ * be `system|NPI` (FHIRExtractors.parseTag splits at the first `|`); the part before it is not looked at.
+ */
 function npiFromCharacteristic(value: string): string {
   const parts = value.split('$');
-  if (parts.length !== 2 || parts[0] !== 'attributed-to') {
-    throw new ApiError(400, "characteristic-value must be 'attributed-to$<NPI>'");
-  }
+  if (parts.length !== 2) throw new ApiError(400, "characteristic-value must be 'attributed-to$<NPI>'");
   const npi = parts[1]!;
-  return npi.includes('|') ? npi.slice(npi.lastIndexOf('|') + 1) : npi;
+  return npi.includes('|') ? npi.slice(npi.indexOf('|') + 1) : npi;
 }
 
 function save(app: App, group: GroupRecord) {
