@@ -7,9 +7,7 @@
  * Error files are small, so they are parsed line by line; resource files never are.
  */
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
-import { PassThrough } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type * as fhir3 from 'fhir/r3.js';
 import { io } from '../fs.js';
@@ -187,13 +185,46 @@ export async function summariseErrorFiles(paths: readonly string[]): Promise<Err
   return tally.summary();
 }
 
-/** Stream a downloaded NDJSON file (plain or `.gz`) line by line; only for small files such as one patient's data. */
+/**
+ * Stream a downloaded NDJSON file (plain or `.gz`) line by line; only for small files such as one patient's data. A
+ * line longer than MAX_LINE arrives cut to MAX_LINE + 1 bytes (so it still reads as too long): the file came from a
+ * server, and readline would build a line of any length (past 512 MiB it crashed the process: Invalid string length).
+ */
 export async function readLines(path: string, what: string, onLine: (line: string) => void): Promise<void> {
   await io(path, what, async () => {
-    const text = new PassThrough();
     const file = createReadStream(path, { highWaterMark: MiB });
-    const done = path.endsWith('.gz') ? pipeline(file, createGunzip({ chunkSize: MiB }), text) : pipeline(file, text);
-    for await (const line of createInterface({ input: text, crlfDelay: Infinity })) onLine(line);
-    await done;
+    const each = async (source: AsyncIterable<Buffer>): Promise<void> => {
+      for await (const line of cappedLines(source, MAX_LINE)) onLine(line);
+    };
+    await (path.endsWith('.gz') ? pipeline(file, createGunzip({ chunkSize: MiB }), each) : pipeline(file, each));
   });
+}
+
+/** The lines of `source` split at LF (a CR before it dropped), each cut to `max + 1` bytes. */
+export async function* cappedLines(source: AsyncIterable<Buffer>, max: number): AsyncGenerator<string> {
+  let parts: Buffer[] = [];
+  let size = 0;
+  const keep = (piece: Buffer): void => {
+    const room = max + 1 - size;
+    if (room <= 0 || piece.length === 0) return;
+    const kept = piece.length > room ? piece.subarray(0, room) : piece;
+    parts.push(kept);
+    size += kept.length;
+  };
+  const line = (): string => {
+    const text = Buffer.concat(parts, size).toString('utf8');
+    parts = [];
+    size = 0;
+    return text.endsWith('\r') ? text.slice(0, -1) : text;
+  };
+  for await (const chunk of source) {
+    let start = 0;
+    for (let newline = chunk.indexOf(0x0a); newline !== -1; newline = chunk.indexOf(0x0a, start)) {
+      keep(chunk.subarray(start, newline));
+      yield line();
+      start = newline + 1;
+    }
+    keep(chunk.subarray(start));
+  }
+  if (size > 0) yield line();
 }

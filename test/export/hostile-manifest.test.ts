@@ -4,7 +4,8 @@
  * ends in one line naming the field, with no request made or file kept on the strength of the bad value.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import type { ServerResponse } from 'node:http';
 import { DpcError } from '../../src/errors.js';
@@ -12,7 +13,7 @@ import { kickoff, pollOnce } from '../../src/export/job.js';
 import { MAX_MANIFEST_FILES, parseCompletion } from '../../src/export/manifest.js';
 import { runExport, runOutcomeError, type ExportEvent, type GroupManifest } from '../../src/export/index.js';
 import { MAX_DETAILS } from '../../src/export/run.js';
-import { MAX_DISTINCT_REASONS, MAX_LISTED_PATIENTS, OTHER_MESSAGES, OTHER_REASONS } from '../../src/export/outcomes.js';
+import { cappedLines, MAX_DISTINCT_REASONS, MAX_LISTED_PATIENTS, OTHER_MESSAGES, OTHER_REASONS, summariseErrorFiles } from '../../src/export/outcomes.js';
 import { MAX_SERVER_URL_CHARS } from '../../src/transport/server-url.js';
 import { completion, lines, hostileServerPerTest } from './hostile-server.js';
 import { removeTempDirs, tempDir } from './sandbox.js';
@@ -262,6 +263,21 @@ describe('error files', () => {
     expect(errors.reasons.reduce((n, r) => n + r.patients.length, 0)).toBe(MAX_LISTED_PATIENTS);
     expect(errors.serverMessages).toHaveLength(MAX_DISTINCT_REASONS + 1);
     expect(errors.serverMessages!.find((m) => m.message === OTHER_MESSAGES)?.count).toBe(extra);
+  });
+
+  it('an error file holding one 600 MiB line (600 KiB as gzip members) is summarised in bounded memory, not a crash', async () => {
+    // readline built the whole line: past 512 MiB, "RangeError: Invalid string length" thrown where nothing could catch it
+    const member = gzipSync(Buffer.alloc(1 << 20, 0x61));
+    const path = `${await tempDir('dpc-long-line-')}/OperationOutcome-001.ndjson.gz`;
+    await writeFile(path, Buffer.concat([...Array.from({ length: 600 }, () => member), gzipSync('\n')]));
+    expect((await summariseErrorFiles([path])).serverMessages).toEqual([{ message: 'OperationOutcome line longer than 33554432 characters', count: 1 }]);
+  });
+
+  it('cappedLines splits at LF, drops a CR before it, and cuts a long line to max + 1 bytes', async () => {
+    const source = Readable.from([Buffer.from('ab\r\ncdefghij'), Buffer.from('klm\n\nlast')]);
+    const lines: string[] = [];
+    for await (const line of cappedLines(source, 4)) lines.push(line);
+    expect(lines).toEqual(['ab', 'cdefg', '', 'last']);
   });
 });
 
