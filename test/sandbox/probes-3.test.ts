@@ -344,6 +344,13 @@ describe('over loopback', () => {
         'HAPI-1821: [element="actual"] Invalid attribute value "yes": Invalid boolean string: \'yes\'');
     });
 
+    it('a FHIR body without Content-Type has no MessageBodyReader: 415 "HTTP 415 Unsupported Media Type" (Jersey, FHIRHandler @Consumes)', async () => {
+      const res = await fetch(`${r.sb.baseUrl}/Practitioner`, {
+        method: 'POST', headers: { Authorization: `Bearer ${r.token}`, Accept: FHIR }, body: new Blob([JSON.stringify({ resourceType: 'Practitioner' })]),
+      });
+      await expectFatal(res, 415, 'HTTP 415 Unsupported Media Type');
+    });
+
     it('an empty X-Provenance header is no missing one: 400 "Cannot parse FHIR `Provenance` resource" (ProvenanceResourceValueFactory)', async () => {
       await expectFatal(await api(r.sb, r.token, `/Patient/${r.patientId}/$everything`, { headers: { 'X-Provenance': '' } }), 400, 'Cannot parse FHIR `Provenance` resource');
     });

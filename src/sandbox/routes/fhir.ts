@@ -29,6 +29,9 @@ export function fhirReply(status: number, body: unknown, headers?: Record<string
 }
 
 export async function readResource(ctx: Ctx): Promise<Record<string, unknown>> {
+  // Jersey reads a body without Content-Type as application/octet-stream, which FHIRHandler (@Consumes FHIR JSON) does
+  // not take: no MessageBodyReader, 415 (FHIRRequestFilter only refuses a Content-Type that is present and not FHIR)
+  if (ctx.req.headers['content-type'] === undefined) throw new ApiError(415, 'HTTP 415 Unsupported Media Type');
   const body = parseJson(await ctx.body(), 'fhir');
   if (!isRecord(body) || typeof body.resourceType !== 'string') throw new ApiError(400, 'Failed to parse request body as JSON resource');
   // DPC: FHIRHandler.readFrom — a value HAPI's parser refuses is 422 when its message holds "Invalid attribute value"
