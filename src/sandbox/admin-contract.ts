@@ -91,6 +91,23 @@ export class SandboxAdminError extends Error {
   }
 }
 
+/** Admin answers are a few hundred bytes and come at once from a local sandbox. */
+const ADMIN_TIMEOUT_MS = 60_000;
+const MAX_ADMIN_ANSWER_BYTES = 1024 * 1024;
+
+/** The body as text, refused once it passes `max` bytes (the transfer stops there). */
+async function boundedText(response: Response, max: number, what: string): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  // leaving the loop early cancels the stream: the rest is never read
+  for await (const chunk of response.body ?? []) {
+    size += chunk.length;
+    if (size > max) throw new Error(`${what} answered more than ${max} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 async function adminJson<T>(origin: string, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
   const url = new URL(path, origin);
   let response: Response;
@@ -99,12 +116,15 @@ async function adminJson<T>(origin: string, method: 'GET' | 'POST' | 'DELETE', p
       method,
       headers: { Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      // whatever answers at the URL given is bounded like any server: no redirect followed, no endless wait
+      redirect: 'error',
+      signal: AbortSignal.timeout(ADMIN_TIMEOUT_MS),
     });
   } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause;
-    throw new Error(`cannot reach the sandbox at ${url.origin} (${cause?.code ?? (error as Error).message})`, { cause: error });
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(`cannot reach the sandbox at ${url.origin} (${cause?.code ?? cause?.message ?? (error as Error).message})`, { cause: error });
   }
-  const text = await response.text();
+  const text = await boundedText(response, MAX_ADMIN_ANSWER_BYTES, `sandbox ${method} ${path}`);
   if (!response.ok) {
     const message = (() => {
       try {

@@ -6,6 +6,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { testKeyPem } from '../keys.js';
 import { runCli } from './run-cli.js';
@@ -28,6 +30,7 @@ beforeAll(async () => {
     }
     if (path === '/api/v1/version') return { status: 200, headers: { 'content-type': 'text/plain' }, body: `1.0\nerror: forged version\u001b]0;title\u0007` };
     if (path === '/api/v1/metadata') return { status: 200, headers: { 'content-type': 'application/json' }, body: `<\u001b[2J\nerror: forged metadata` };
+    if (path === '/__admin/clock') return { status: 302, headers: { location: 'http://127.0.0.2:9/__admin/clock' } };
     if (path === '/api/v1/Token') return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 't1\nerror: forged id', token: 'W3fresh-client-token', expiresAt: '2027\r\nerror: forged expiry' }) };
     if (path === `/api/v1/Key/${KEY_ID}`) return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: KEY_ID, publicKey: 'not a key' }) };
     return { status: 404, body: '' };
@@ -80,5 +83,30 @@ it('dpc tokens create: the new token alone on stdout; the id and expiry of the s
   expect(run.stdout).toBe('W3fresh-client-token\n');
   const lines = expectOwnLines(run.stderr.trimEnd());
   expect(lines).toEqual(['created client token t1\\u000aerror: forged id (expires 2027\\u000d\\u000aerror: forged expiry); store it now, DPC never shows it again']);
+});
+
+it('dpc sandbox clock against something that redirects, or answers without end: one line, exit 1, no wait', async () => {
+  const redirected = await runCli(['sandbox', 'clock', 'show', '--sandbox-url', server.origin], { env });
+  expect(redirected.code).toBe(1);
+  expect(redirected.stderr).toMatch(/^error: cannot reach the sandbox at http:\/\/127\.0\.0\.1:\d+ \(.*redirect.*\)\n$/);
+
+  const endless = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    const pump = (): void => {
+      while (!res.destroyed && res.write(chunk));
+      if (!res.destroyed) res.once('drain', pump);
+    };
+    pump();
+  });
+  await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve));
+  try {
+    const run = await runCli(['sandbox', 'clock', 'show', '--sandbox-url', `http://127.0.0.1:${(endless.address() as AddressInfo).port}`], { env });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe('error: sandbox GET /__admin/clock answered more than 1048576 bytes\n');
+  } finally {
+    endless.closeAllConnections();
+    await new Promise<void>((resolve) => endless.close(() => resolve()));
+  }
 });
 
