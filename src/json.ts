@@ -11,3 +11,8 @@ export function kindOf(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
+
+/** The objects of a JSON array, none when it is not one: for walking a server's resource without trusting its shape. */
+export function objectsIn(value: unknown): Array<Record<string, unknown>> {
+  return Array.isArray(value) ? value.filter(isObject) : [];
+}

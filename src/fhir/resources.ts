@@ -5,7 +5,7 @@
 import type * as fhir3 from 'fhir/r3.js';
 import { DpcError } from '../errors.js';
 import { inputRejected, personShapeProblems } from './input.js';
-import { isObject, kindOf } from '../json.js';
+import { isObject, kindOf, objectsIn } from '../json.js';
 import { MBI_CURRENCY_SYSTEM, MBI_SYSTEM, NPI_SYSTEM } from '../shared/identifiers.js';
 
 const PROFILE_BASE = 'https://dpc.cms.gov/api/v1/StructureDefinition';
@@ -46,14 +46,17 @@ export function buildPatient(input: PatientInput): fhir3.Patient {
 
 /** The practitioner's NPI (the server compares it verbatim). */
 export function npiOf(practitioner: fhir3.Practitioner): string | undefined {
-  return practitioner.identifier?.find((id) => id.system === NPI_SYSTEM)?.value;
+  // walked without trusting the shape: the resource may come from a server
+  const value = objectsIn(practitioner.identifier).find((id) => id.system === NPI_SYSTEM)?.value;
+  return typeof value === 'string' ? value : undefined;
 }
 
 /** The patient's MBI, upper-cased; with several, the one marked `current` wins, as on the server. */
 export function mbiOf(patient: fhir3.Patient): string | undefined {
-  const mbis = (patient.identifier ?? []).filter((id) => id.system === MBI_SYSTEM && id.value);
-  const current = mbis.find((id) => id.extension?.some((e) => e.url === MBI_CURRENCY_SYSTEM && e.valueCoding?.code === 'current'));
-  return (current ?? mbis[0])?.value?.toUpperCase();
+  const mbis = objectsIn(patient.identifier).filter((id) => id.system === MBI_SYSTEM && typeof id.value === 'string' && id.value !== '');
+  const isCurrent = (e: Record<string, unknown>) => e.url === MBI_CURRENCY_SYSTEM && isObject(e.valueCoding) && e.valueCoding.code === 'current';
+  const current = mbis.find((id) => objectsIn(id.extension).some(isCurrent));
+  return ((current ?? mbis[0])?.value as string | undefined)?.toUpperCase();
 }
 
 /** `Parameters` whose first parameter carries a collection Bundle: the body `$submit` expects. */

@@ -30,6 +30,13 @@ beforeAll(async () => {
     }
     if (path === '/api/v1/version') return { status: 200, headers: { 'content-type': 'text/plain' }, body: `1.0\nerror: forged version\u001b]0;title\u0007` };
     if (path === '/api/v1/metadata') return { status: 200, headers: { 'content-type': 'application/json' }, body: `<\u001b[2J\nerror: forged metadata` };
+    if (path === '/api/v1/Patient') {
+      return fhir({ resourceType: 'Bundle', entry: [
+        { resource: { resourceType: 'Patient', id: 'p1', identifier: 'not a list', name: 7 } },
+        { resource: { resourceType: 'Patient', id: 'p2', identifier: [5, { system: 'http://hl7.org/fhir/sid/us-mbi', value: 42 }], name: [{ given: 'Ann', family: ['Lee'] }] } },
+        { resource: { resourceType: 'Patient', id: 'p3', identifier: [{ system: 'http://hl7.org/fhir/sid/us-mbi', value: '1s00e00aa01', extension: 'x' }], name: [{ given: ['Ann', 3], family: 'Lee' }] } },
+      ] });
+    }
     if (path === '/__admin/clock') return { status: 302, headers: { location: 'http://127.0.0.2:9/__admin/clock' } };
     if (path === '/api/v1/Token') return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 't1\nerror: forged id', token: 'W3fresh-client-token', expiresAt: '2027\r\nerror: forged expiry' }) };
     if (path === `/api/v1/Key/${KEY_ID}`) return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: KEY_ID, publicKey: 'not a key' }) };
@@ -108,5 +115,12 @@ it('dpc sandbox clock against something that redirects, or answers without end: 
     endless.closeAllConnections();
     await new Promise<void>((resolve) => endless.close(() => resolve()));
   }
+});
+
+it('dpc patient list: identifiers and names of the wrong shape show as empty cells, not a TypeError', async () => {
+  const run = await runCli(['patient', 'list'], { env });
+  expect(run.stderr).toBe('3 patients\n');
+  expect(run.code).toBe(0);
+  expect(run.stdout.trimEnd().split('\n').map((line) => line.trimEnd())).toEqual(['ID  MBI          Name', 'p1', 'p2', 'p3  1S00E00AA01  Ann Lee']);
 });
 

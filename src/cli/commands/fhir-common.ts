@@ -10,6 +10,7 @@ import { mbiOf, npiOf, resourcesOfType } from '../../fhir/resources.js';
 import { withClient, type GlobalArgs } from '../context.js';
 import { formatTable, inline, type Output } from '../output.js';
 import { plural } from '../../plural.js';
+import { objectsIn } from '../../json.js';
 import { readInputText } from '../../fs.js';
 import { entryProblems, inputRejected } from '../../fhir/validate.js';
 import { outcomeErrors, validateOnServer } from '../../fhir/server-validate.js';
@@ -24,8 +25,10 @@ export async function readJson(path: string): Promise<unknown> {
 }
 
 export function displayName(names: fhir3.HumanName[] | undefined): string {
-  const name = names?.[0];
-  return [...(name?.given ?? []), name?.family].filter(Boolean).join(' ');
+  // a server's resource: only the strings of a name are shown, whatever else it holds
+  const name = objectsIn(names)[0];
+  const given = Array.isArray(name?.given) ? name.given : [];
+  return [...given, name?.family].filter((part): part is string => typeof part === 'string' && part !== '').join(' ');
 }
 
 export function practitionerRow(p: fhir3.Practitioner): Record<string, unknown> {
