@@ -157,6 +157,12 @@ describe('over loopback', () => {
       expect(byDefault.label).toBe(`Token for organization ${r.orgId}.`);
     });
 
+    it('a JSON null body is no request body: the default label', async () => {
+      const res = await postJson('/Token', null);
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { label: string }).label).toBe(`Token for organization ${r.orgId}.`);
+    });
+
     it('?expiration that OffsetDateTime cannot parse → 400 {code, message: "HTTP 400 Bad Request"} (Dropwizard OffsetDateTimeParam)', async () => {
       const res = await postJson('/Token?expiration=tomorrow');
       expect(res.status).toBe(400);

@@ -84,7 +84,8 @@ function offsetDateTime(value: string): number | undefined {
  * expiration must lie between now and the one-year policy.
  */
 async function createToken(app: App, orgId: string, url: URL, body: Buffer): Promise<Reply> {
-  const json = body.length > 0 ? parseJson(body, 'json') : {};
+  // Jackson reads a JSON `null` as no CreateTokenRequest at all, like an empty body
+  const json = (body.length > 0 ? parseJson(body, 'json') : null) ?? {};
   if (!isRecord(json)) throw new ApiError(400, 'Value could not be parsed as JSON', { text: true });
   let bodyExpiry: number | undefined;
   if (json.expiresAt !== undefined && json.expiresAt !== null) {
