@@ -43,23 +43,27 @@ export async function fhirGet<T>(client: FhirClient, path: string, query?: Query
 
 /**
  * Why a server's answer is not a FHIR resource the client can walk (undefined when it is): a JSON object with a
- * resourceType, a string `id` when it has one, and for a Bundle, `entry` and `link` arrays of objects whose resources
- * are resources. Deeper fields are the reader's to check. Pure.
+ * resourceType, a string `id` when it has one, and the lists the client walks (`LISTS`: a Bundle's entry and link, a
+ * Group's member and characteristic) arrays of objects, a Bundle's resources resources. Deeper fields are the
+ * reader's to check. Pure.
  */
 export function resourceProblem(body: unknown): string | undefined {
   if (!isObject(body)) return `${kindOf(body)}, not a FHIR resource`;
   if (typeof body.resourceType !== 'string') return 'a JSON object without a resourceType';
   if (body.id !== undefined && typeof body.id !== 'string') return `a ${serverText(body.resourceType, 40)} whose id is ${kindOf(body.id)}`;
-  if (body.resourceType !== 'Bundle') return undefined;
-  for (const key of ['entry', 'link'] as const) {
+  const type = body.resourceType;
+  for (const key of LISTS[type] ?? []) {
     const list = body[key];
     if (list === undefined) continue;
-    if (!Array.isArray(list)) return `a Bundle whose "${key}" is ${kindOf(list)}, not an array`;
+    if (!Array.isArray(list)) return `a ${type} whose "${key}" is ${kindOf(list)}, not an array`;
     const bad = list.findIndex((item) => !isObject(item) || (key === 'entry' && item.resource !== undefined && resourceProblem(item.resource) !== undefined));
-    if (bad >= 0) return `a Bundle whose ${key}[${bad}] is ${isObject(list[bad]) ? `not a resource (${resourceProblem(list[bad].resource)})` : kindOf(list[bad])}`;
+    if (bad >= 0) return `a ${type} whose ${key}[${bad}] is ${isObject(list[bad]) ? `not a resource (${resourceProblem(list[bad].resource)})` : kindOf(list[bad])}`;
   }
   return undefined;
 }
+
+/** The lists this client walks in a resource of each type: a search's pages, a roster's members and attribution. */
+const LISTS: Record<string, readonly string[]> = { Bundle: ['entry', 'link'], Group: ['member', 'characteristic'] };
 
 /**
  * `body` as the resource a caller expects (of type `expected` when given), or ERR_HTTP naming what the server sent

@@ -137,18 +137,21 @@ export function buildGroup(npi: string, patientIds: readonly string[]): fhir3.Gr
 
 /** The NPI a Group is attributed to. */
 export function attributedNpi(group: fhir3.Group): string | undefined {
-  for (const c of group.characteristic ?? []) {
-    if (!c.code.coding?.some((coding) => coding.code === 'attributed-to')) continue;
-    const coding = c.valueCodeableConcept?.coding?.find((x) => x.system === NPI_SYSTEM) ?? c.valueCodeableConcept?.coding?.[0];
-    if (coding?.code) return coding.code;
+  // walked without trusting the shape: the group comes from a server
+  const codings = (concept: unknown) => (isObject(concept) ? objectsIn(concept.coding) : []);
+  for (const c of objectsIn(group.characteristic)) {
+    if (!codings(c.code).some((coding) => coding.code === 'attributed-to')) continue;
+    const values = codings(c.valueCodeableConcept);
+    const code = (values.find((x) => x.system === NPI_SYSTEM) ?? values[0])?.code;
+    if (typeof code === 'string' && code !== '') return code;
   }
   return undefined;
 }
 
 /** `Patient/<id>` → `<id>`. */
 export function memberPatientId(member: fhir3.GroupMember): string | undefined {
-  const ref = member.entity.reference;
-  if (!ref) return undefined;
+  const ref: unknown = isObject(member.entity) ? member.entity.reference : undefined;
+  if (typeof ref !== 'string' || ref === '') return undefined;
   const match = /(?:^|\/)Patient\/([^/]+)$/.exec(ref);
   return match?.[1];
 }

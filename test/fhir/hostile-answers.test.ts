@@ -9,6 +9,7 @@ import { DpcError } from '../../src/errors.js';
 import { getOrganization } from '../../src/fhir/organization.js';
 import { getPatient, listPatients } from '../../src/fhir/patients.js';
 import { listGroups } from '../../src/fhir/groups.js';
+import { attributedNpi, memberPatientId } from '../../src/fhir/resources.js';
 import { patientEverything } from '../../src/fhir/everything.js';
 import { hostileServerPerTest } from '../export/hostile-server.js';
 import { clientOn } from '../client-on.js';
@@ -38,6 +39,7 @@ describe('a search answered with something else than a Bundle of resources', () 
     ['a resource without a type', { resourceType: 'Bundle', entry: [{ resource: { id: 'a' } }] }, 'a Bundle whose entry[0] is not a resource (a JSON object without a resourceType)'],
     ['a link that is a string', { resourceType: 'Bundle', entry: [], link: 'next' }, 'a Bundle whose "link" is a string, not an array'],
     ['an id that is a number', { resourceType: 'Bundle', entry: [{ resource: { resourceType: 'Patient', id: 7 } }] }, 'a Bundle whose entry[0] is not a resource (a Patient whose id is a number)'],
+    ['a Group whose members are no list', { resourceType: 'Bundle', entry: [{ resource: { resourceType: 'Group', id: 'g', member: 'everyone' } }] }, 'a Bundle whose entry[0] is not a resource (a Group whose "member" is a string, not an array)'],
     ['a huge escaped type', { resourceType: `\u001b[2J${'X'.repeat(100_000)}` }, 'a \\u001b[2JXXXX'],
   ])('%s', async (_, body, message) => {
     server.route('/fhir/Patient', fhir(body));
@@ -71,3 +73,12 @@ describe('a read answered with something else than the resource', () => {
     expect((await failure(patientEverything(client, 'p1', { provenance: 'x' }))).message).toBe('GET /Patient/p1/$everything answered an array, not a FHIR resource');
   });
 });
+
+it('a Group member or characteristic missing its parts names no patient or NPI instead of throwing (pure)', () => {
+  const group = (fields: Record<string, unknown>) => ({ resourceType: 'Group', ...fields }) as never;
+  expect(memberPatientId({} as never)).toBeUndefined();
+  expect(memberPatientId({ entity: { reference: 42 } } as never)).toBeUndefined();
+  expect(attributedNpi(group({ characteristic: [{}, { code: 'x' }, { code: { coding: [{ code: 'attributed-to' }] }, valueCodeableConcept: { coding: 'n' } }] }))).toBeUndefined();
+  expect(attributedNpi(group({ characteristic: [{ code: { coding: [{ code: 'attributed-to' }] }, valueCodeableConcept: { coding: [{ code: '1232125215' }] } }] }))).toBe('1232125215');
+});
+
