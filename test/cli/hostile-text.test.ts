@@ -26,7 +26,7 @@ beforeAll(async () => {
   server = await startFaultServer(({ path }): Reply => {
     if (path === '/api/v1/Token/auth') return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ access_token: 'hostile-access-token', token_type: 'bearer', expires_in: 300 }) };
     if (path === '/api/v1/Organization') {
-      return fhir({ resourceType: 'Bundle', entry: [{ resource: { resourceType: 'Organization', id: 'org\n1', name: FORGED, address: [{ line: ['1 Main\nSt'], city: FORGED }] } }] });
+      return fhir({ resourceType: 'Bundle', entry: [{ resource: { resourceType: 'Organization', id: 'org\n1', name: FORGED, identifier: 'npi', address: [{ line: ['1 Main\nSt', 5], city: FORGED, state: { code: 'MD' } }] } }] });
     }
     if (path === '/api/v1/version') return { status: 200, headers: { 'content-type': 'text/plain' }, body: `1.0\nerror: forged version\u001b]0;title\u0007` };
     if (path === '/api/v1/metadata') return { status: 200, headers: { 'content-type': 'application/json' }, body: `<\u001b[2J\nerror: forged metadata` };
@@ -64,7 +64,7 @@ function expectOwnLines(text: string): string[] {
   return lines;
 }
 
-it('dpc org show: a name and address with newlines and escapes stay on their own line', async () => {
+it('dpc org show: a name and address with newlines and escapes stay on their own line; parts of the wrong shape are left out', async () => {
   const run = await runCli(['org', 'show'], { env });
   expect(run.code).toBe(0);
   const lines = expectOwnLines(run.stdout.trimEnd());

@@ -4,15 +4,18 @@ import type { Argv, CommandModule } from 'yargs';
 import { DpcError } from '../../errors.js';
 import { withClient, type GlobalArgs } from '../context.js';
 import { inline } from '../output.js';
+import { objectsIn } from '../../json.js';
 import { readJson } from './fhir-common.js';
 import { getOrganization, applyOrganizationChanges, updateOrganization } from '../../fhir/organization.js';
 import { NPI_SYSTEM } from '../../shared/identifiers.js';
 
 /** Pure: the organization as `org show` prints it. */
 function orgText(org: fhir3.Organization, npiSystem: string): string {
-  const npi = org.identifier?.find((i) => i.system === npiSystem)?.value;
-  const address = org.address?.[0];
-  const where = address ? [...(address.line ?? []), address.city, address.state, address.postalCode, address.country].filter(Boolean).join(', ') : '';
+  // the server's resource: only the strings of its identifier and address are shown, whatever else they hold
+  const npi = objectsIn(org.identifier).find((i) => i.system === npiSystem)?.value;
+  const address = objectsIn(org.address)[0];
+  const parts = [...(Array.isArray(address?.line) ? address.line : []), address?.city, address?.state, address?.postalCode, address?.country];
+  const where = parts.filter((part): part is string => typeof part === 'string' && part !== '').join(', ');
   return [`id       ${inline(org.id)}`, `name     ${inline(org.name)}`, `npi      ${inline(npi)}`, `address  ${inline(where)}`].join('\n');
 }
 
