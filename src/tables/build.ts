@@ -17,7 +17,7 @@ import { commitFile, ensurePrivateDir, FILE_MODE, io, readTextIfExists, writeOwn
 import { acquireLock } from '../export/lock.js';
 import { loadEngine, openEngine, type Connection, type EngineOptions } from './engine.js';
 import { FLAT_TABLES, flatTableSql, MACROS } from './flat.js';
-import { columnsArgument, RAW_SCHEMAS, rawTableName, sqlString } from './schema.js';
+import { columnsArgument, MAX_JSON_LINE_BYTES, RAW_SCHEMAS, rawTableName, sqlString } from './schema.js';
 import { stageDeletions, withoutDeleted } from './deletions.js';
 import { findSources, type ExcludedFile, type SourceFile, type SourceRun } from './sources.js';
 
@@ -166,10 +166,10 @@ async function stage(db: Connection, type: string, files: readonly { file: Sourc
         const provenance = `${sqlString(run.label)} AS source_group, ${run.npi ? sqlString(run.npi) : 'NULL::VARCHAR'} AS source_npi, ${sqlString(run.run)} AS source_run`;
         return schema
           ? `SELECT j.*, ${provenance}, TRY_CAST(j.meta.lastUpdated AS TIMESTAMPTZ) AS last_updated
-             FROM read_json(${list}, format = 'newline_delimited', columns = ${columnsArgument(schema)}, maximum_object_size = 67108864) j`
+             FROM read_json(${list}, format = 'newline_delimited', columns = ${columnsArgument(schema)}, maximum_object_size = ${MAX_JSON_LINE_BYTES}) j`
           : // other resource types (generic Bulk Data servers): id, the whole resource as JSON, provenance, lastUpdated
             `SELECT j.json->>'id' AS id, j.json AS resource, ${provenance}, TRY_CAST(j.json->'meta'->>'lastUpdated' AS TIMESTAMPTZ) AS last_updated
-             FROM read_ndjson_objects(${list}, maximum_object_size = 67108864) j`;
+             FROM read_ndjson_objects(${list}, maximum_object_size = ${MAX_JSON_LINE_BYTES}) j`;
       })
       .join('\nUNION ALL\n');
   }

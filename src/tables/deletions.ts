@@ -8,7 +8,7 @@
 import { DpcError } from '../errors.js';
 import { serverText } from '../transport/error-body.js';
 import type { Connection } from './engine.js';
-import { columnsArgument, sqlString } from './schema.js';
+import { columnsArgument, MAX_JSON_LINE_BYTES, sqlString } from './schema.js';
 import type { SourceFile, SourceRun } from './sources.js';
 
 /** `Patient/123`, or an absolute URL ending so: the resource type and a FHIR id. */
@@ -25,7 +25,7 @@ export async function stageDeletions(db: Connection, runs: readonly SourceRun[],
     .map((run) => {
       const list = `[${run.deleted.map((f: SourceFile) => sqlString(f.path)).join(', ')}]`;
       return `SELECT unnest(entry) AS e, filename, ${sqlString(run.run)} AS source_run, TRY_CAST(${sqlString(run.transactionTime)} AS TIMESTAMPTZ) AS deleted_at
-              FROM read_json(${list}, format = 'newline_delimited', columns = ${columnsArgument(BUNDLE_COLUMNS)}, filename = true, maximum_object_size = 67108864)`;
+              FROM read_json(${list}, format = 'newline_delimited', columns = ${columnsArgument(BUNDLE_COLUMNS)}, filename = true, maximum_object_size = ${MAX_JSON_LINE_BYTES})`;
     });
   if (scans.length === 0) return new Map();
   const entries = `SELECT regexp_extract(e.request.url, ${sqlString(DELETED_URL)}, 1) AS type, regexp_extract(e.request.url, ${sqlString(DELETED_URL)}, 2) AS id,

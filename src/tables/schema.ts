@@ -161,6 +161,9 @@ export function rawTableName(type: string): string {
   return `raw_${type.toLowerCase()}`;
 }
 
+/** `maximum_object_size` of DuckDB's JSON readers over export files: one line (a resource, a Bundle) up to 64 MiB. */
+export const MAX_JSON_LINE_BYTES = 64 * 1024 * 1024;
+
 /** The `columns={…}` argument of DuckDB's read_json for a schema. Pure. */
 export function columnsArgument(columns: Columns): string {
   return `{${Object.entries(columns)
