@@ -45,14 +45,13 @@ export function attestationViolations(p: Record<string, unknown>): string[] {
 }
 
 /**
- * Parse (400) and profile-check (422) the attestation, then look up the practitioner its performer acts on behalf
- * of: `id` is the referenced practitioner id, `practitioner` undefined when there is none.
+ * Profile-check (422) a parsed attestation (`parseProvenance`), then look up the practitioner its performer acts on
+ * behalf of: `id` is the referenced practitioner id, `practitioner` undefined when there is none.
  */
 export function attestingPractitioner(
-  header: string | string[] | undefined,
+  provenance: Record<string, unknown>,
   findPractitioner: (id: string) => PractitionerRecord | undefined,
 ): { id: string; practitioner: PractitionerRecord | undefined } {
-  const provenance = parseProvenance(header);
   const violations = attestationViolations(provenance);
   if (violations.length > 0) throw new ApiError(422, violations[0]!, { body: validationOutcome(violations) });
   const performer = records(provenance.agent).find(isAgnt)!;
@@ -69,7 +68,7 @@ export function verifyProvenance(
   groupNpi: string,
   findPractitioner: (id: string) => PractitionerRecord | undefined,
 ): void {
-  const { practitioner } = attestingPractitioner(header, findPractitioner);
+  const { practitioner } = attestingPractitioner(parseProvenance(header), findPractitioner);
   if (!practitioner) throw new ApiError(422, 'Could not find provider defined in provenance header');
   if (practitioner.npi !== groupNpi) throw new ApiError(422, "Provenance header's provider does not match group provider");
 }

@@ -26,9 +26,9 @@ import { ownedPatient } from './patient.js';
 function checkAttestation(ctx: Ctx, noHtml: ReadonlyArray<readonly [string, string | null]>): void {
   // the header is read (400) while Jersey resolves the parameters; bean validation (`@NoHtml` query parameters,
   // named as the abstract method declares them with @QueryParam) runs before the method looks the practitioner up
-  parseProvenance(ctx.req.headers['x-provenance']);
+  const provenance = parseProvenance(ctx.req.headers['x-provenance']);
   checkNoHtml(noHtml);
-  const { id, practitioner } = attestingPractitioner(ctx.req.headers['x-provenance'], (pid) => ctx.app.store.practitioners.get(pid));
+  const { id, practitioner } = attestingPractitioner(provenance, (pid) => ctx.app.store.practitioners.get(pid));
   if (!practitioner) throw new ApiError(404, `Provider ${id} is not registered`);
 }
 
