@@ -111,6 +111,11 @@ function flavoredReply(error: ApiError, flavor: Flavor): Reply {
   return { status: error.status, body: { code: error.status, message: error.message }, contentType: JSON_TYPE };
 }
 
+/** Jersey's own 404: no resource method matches the path, or a path or query parameter fails its conversion. */
+export function jerseyNotFound(): ApiError {
+  return new ApiError(404, 'HTTP 404 Not Found');
+}
+
 /** What Dropwizard answers for an unexpected exception (no details leak). */
 export function serverError(): ApiError {
   return new ApiError(500, `There was an error processing your request. It has been logged (ID ${logId()}).`);

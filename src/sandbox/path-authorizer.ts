@@ -3,7 +3,7 @@
  * the resource named in the path is checked inside the authentication filter, so it answers before the FHIR
  * media-type filter, the X-Provenance header, the body or the query are looked at.
  */
-import { ApiError, unauthorized } from './http.js';
+import { ApiError, jerseyNotFound, unauthorized } from './http.js';
 import type { Store } from './state.js';
 import { isUuid } from '../shared/identifiers.js';
 
@@ -28,7 +28,7 @@ export function authorizePath(store: Store, type: PathAuthorized, orgId: string,
   }
   // attribution's search takes `_id` as a Java UUID: anything else fails its conversion (JAX-RS: 404), and the HAPI
   // client's ResourceNotFoundException relays attribution's OperationOutcome (dpc-common HAPIExceptionHandler)
-  if (!isUuid(id)) throw new ApiError(404, 'HTTP 404 Not Found');
+  if (!isUuid(id)) throw jerseyNotFound();
   const records = type === 'Group' ? store.groups : type === 'Patient' ? store.patients : store.practitioners;
   ownedRecord<{ orgId: string }>(records, type, orgId, id);
 }

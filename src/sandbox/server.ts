@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { ADMIN_PREFIX } from './admin-contract.js';
 import type { App } from './app.js';
-import { ApiError, errorReply, JSON_TYPE, readBody, send, serverError, unauthorized, type Flavor } from './http.js';
+import { ApiError, errorReply, JSON_TYPE, jerseyNotFound, readBody, send, serverError, unauthorized, type Flavor } from './http.js';
 import { verifyAccessToken } from './credentials.js';
 import { isUuid } from '../shared/identifiers.js';
 import { checkConsumes, checkFhirHeaders, checkProduces } from './negotiation.js';
@@ -40,9 +40,9 @@ async function handle(app: App, api: Router, admin: Router, req: IncomingMessage
   let flavor: Flavor = 'json';
   try {
     if (isApi && throttled(app, res, pathname)) return;
-    if (!isApi && !path.startsWith(`${ADMIN_PREFIX}/`)) throw new ApiError(404, 'HTTP 404 Not Found');
+    if (!isApi && !path.startsWith(`${ADMIN_PREFIX}/`)) throw jerseyNotFound();
     const { route, params, allowed } = router.match(method, path);
-    if (!route && allowed.length === 0) throw new ApiError(404, 'HTTP 404 Not Found');
+    if (!route && allowed.length === 0) throw jerseyNotFound();
     // Jersey's 405 names the methods the resource takes (RFC 9110 §15.5.6)
     if (!route) throw new ApiError(405, 'HTTP 405 Method Not Allowed', { headers: { Allow: allowed.join(',') } });
     flavor = route.flavor;
@@ -61,7 +61,7 @@ async function handle(app: App, api: Router, admin: Router, req: IncomingMessage
     if (isApi && !route.public) ctx.orgId = authenticate(app, req, url);
     if (route.pathAuthorizer) authorizePath(app.store, route.pathAuthorizer, ctx.orgId, params.id!);
     if (route.flavor === 'fhir') checkFhirHeaders(req.headers.accept, req.headers['content-type'], pathname.includes('$export'));
-    if (route.uuidId && !isUuid(params.id!)) throw new ApiError(404, 'HTTP 404 Not Found');
+    if (route.uuidId && !isUuid(params.id!)) throw jerseyNotFound();
     const reply = await route.handler(ctx);
     if (reply) send(res, reply, req.headers['accept-encoding']);
   } catch (error) {

@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExportResourceType } from '../export/contract.js';
 import { isUuid } from '../../shared/identifiers.js';
-import { ApiError, serverError, type Reply } from '../http.js';
+import { ApiError, jerseyNotFound, serverError, type Reply } from '../http.js';
 import { checkNoHtml } from '../no-html.js';
 import { parseOffsetDateTime } from '../offset-date-time.js';
 import { activeMembers } from '../roster.js';
@@ -105,7 +105,7 @@ export const exportRoutes: Route[] = [
     methods: ['GET', 'HEAD'], path: '/Data/:file', flavor: 'json', produces: ['application/ndjson'],
     handler: async (ctx) => {
       // DPC: R/DataResource.java serves `/{fileID}.ndjson`: another name matches no resource method (Jersey's 404)
-      if (!/^.+\.ndjson$/.test(ctx.params.file!)) throw new ApiError(404, 'HTTP 404 Not Found');
+      if (!/^.+\.ndjson$/.test(ctx.params.file!)) throw jerseyNotFound();
       await ctx.app.exportService.serveData(ctx.req, ctx.res, ctx.orgId, ctx.params.file!);
     },
   },

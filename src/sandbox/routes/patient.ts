@@ -2,7 +2,7 @@
 import type * as fhir3 from 'fhir/r3.js';
 import { randomUUID } from 'node:crypto';
 import type { App } from '../app.js';
-import { ApiError } from '../http.js';
+import { ApiError, jerseyNotFound } from '../http.js';
 import { MBI_SYSTEM } from '../../shared/identifiers.js';
 import { patientMbi, patientViolations } from '../profiles.js';
 import { checkNoHtml } from '../no-html.js';
@@ -63,7 +63,7 @@ function mbiFilter(value: string): string {
 function queryInteger(value: string | null): number | undefined {
   if (value === null || value === '') return undefined;
   const n = /^[+-]?\d+$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(n) || n < -(2 ** 31) || n > 2 ** 31 - 1) throw new ApiError(404, 'HTTP 404 Not Found');
+  if (!Number.isSafeInteger(n) || n < -(2 ** 31) || n > 2 ** 31 - 1) throw jerseyNotFound();
   return n;
 }
 
