@@ -11,13 +11,15 @@ import { collection } from './token.js';
 export const KEY_SNIPPET = 'This is the snippet used to verify a key pair in DPC.';
 const MIN_SPKI_BYTES = 550;
 const MAX_LABEL = 25;
+/** Base64 text in the standard alphabet, padding optional (line breaks already removed). */
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** The first PEM block as BouncyCastle's PemReader finds it (text before it is skipped): its type and DER body. */
 function firstPemBlock(pem: string): { type: string; der: Buffer } | undefined {
   const m = /-----BEGIN ([^-\r\n]+)-----\r?\n([\s\S]*?)-----END \1-----/.exec(pem);
   if (!m) return undefined;
   const body = m[2]!.replace(/\s+/g, '');
-  return /^[A-Za-z0-9+/]*={0,2}$/.test(body) ? { type: m[1]!, der: Buffer.from(body, 'base64') } : undefined;
+  return BASE64.test(body) ? { type: m[1]!, der: Buffer.from(body, 'base64') } : undefined;
 }
 
 /** The public key of a `PUBLIC KEY` (SPKI) or `RSA PUBLIC KEY` (PKCS#1) block, the two PEMParser reads as one. */
@@ -51,7 +53,7 @@ export function vetPublicKey(pem: string): { key: KeyObject; pem: string } {
 
 /** Java's basic Base64 decoder: the standard alphabet only, padding optional; undefined where Java would throw. */
 function strictBase64(text: string): Buffer | undefined {
-  return /^[A-Za-z0-9+/]*={0,2}$/.test(text) && text.replace(/=+$/, '').length % 4 !== 1 ? Buffer.from(text, 'base64') : undefined;
+  return BASE64.test(text) && text.replace(/=+$/, '').length % 4 !== 1 ? Buffer.from(text, 'base64') : undefined;
 }
 
 /**
