@@ -25,7 +25,6 @@ export const definitionRoutes: Route[] = [
       // DPC: R/DefinitionResource.java getStructureDefinition — the id is @NoHtml
       checkNoHtml([['arg0', ctx.params.id]]);
       const found = definitions().find((d) => d.id === ctx.params.id);
-      // DPC: R/DefinitionResource.java getStructureDefinition
       if (!found) throw new ApiError(404, `Cannot find Structure Definition with ID: ${ctx.params.id!}`);
       return fhirReply(200, found);
     },
