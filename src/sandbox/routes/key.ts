@@ -40,7 +40,7 @@ function parsePublicKey(pem: string): KeyObject | undefined {
  * public key (no PEM block, a private key, a certificate) is 400 "could not be parsed"; an EC key 422; an RSA key under
  * 550 SPKI bytes (4096 bits) or another algorithm 400 "not valid".
  */
-export function vetPublicKey(pem: string): { key: KeyObject; pem: string } {
+function vetPublicKey(pem: string): { key: KeyObject; pem: string } {
   const key = parsePublicKey(pem);
   // DPC answers a PEM block it cannot decode with a 500 (BouncyCastle's DecoderException); the sandbox with this 400
   if (!key) throw new ApiError(400, 'Public key could not be parsed');
@@ -75,10 +75,18 @@ function duplicate(): ApiError {
   return new ApiError(400, `There was an error processing your request. It has been logged (ID ${logId()}): duplicate key value violates unique constraint`, { text: true });
 }
 
-/** Stores a vetted key for an org (POST /Key after its signature check, and the admin API). */
-export function storeKey(app: App, orgId: string, pem: string, label: string | undefined): KeyRecord {
+function checkLabel(label: string | undefined): void {
   if (label !== undefined && label.length > MAX_LABEL) throw new ApiError(400, `Key label cannot be more than ${MAX_LABEL} characters`);
-  const vetted = vetPublicKey(pem);
+}
+
+/** Stores a key for an org from the admin API, checked as POST /Key checks it (label, then the key itself). */
+export function storeKey(app: App, orgId: string, pem: string, label: string | undefined): KeyRecord {
+  checkLabel(label);
+  return storeVettedKey(app, orgId, vetPublicKey(pem), label);
+}
+
+/** Stores a key `vetPublicKey` accepted, unless it or the org's label is already registered. */
+function storeVettedKey(app: App, orgId: string, vetted: { pem: string }, label: string | undefined): KeyRecord {
   const finalLabel = label ?? `key:${randomInt(1, 2 ** 31 - 1)}`;
   for (const existing of app.store.keys.values()) {
     if (existing.publicKey === vetted.pem || (existing.orgId === orgId && existing.label === finalLabel)) throw duplicate();
@@ -104,14 +112,14 @@ export const keyRoutes: Route[] = [
     methods: ['POST'], path: '/Key', flavor: 'json',
     handler: async (ctx) => {
       const label = ctx.url.searchParams.get('label') ?? undefined;
-      if (label !== undefined && label.length > MAX_LABEL) throw new ApiError(400, `Key label cannot be more than ${MAX_LABEL} characters`);
+      checkLabel(label);
       const body = parseJson(await ctx.body(), 'json');
       if (!isRecord(body) || typeof body.key !== 'string' || typeof body.signature !== 'string') {
         throw new ApiError(400, 'Request body must have `key` and `signature`');
       }
-      vetPublicKey(body.key);
+      const vetted = vetPublicKey(body.key);
       if (!snippetVerifies(body.key, body.signature)) throw new ApiError(400, 'Public key could not be verified');
-      return { status: 200, body: keyEntity(storeKey(ctx.app, ctx.orgId, body.key, label)) };
+      return { status: 200, body: keyEntity(storeVettedKey(ctx.app, ctx.orgId, vetted, label)) };
     },
   },
   {
