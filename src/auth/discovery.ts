@@ -5,7 +5,7 @@
  * token URL is always `<base>/Token/auth`.
  */
 import { DpcError, isDpcError } from '../errors.js';
-import { isObject } from '../json.js';
+import { isObject, objectsIn } from '../json.js';
 import { serverText } from '../transport/error-body.js';
 import { MediaType } from '../transport/negotiation.js';
 import { serverUrlProblem } from '../transport/server-url.js';
@@ -36,12 +36,11 @@ export function wellKnownTokenUrl(document: unknown): string | undefined {
 
 /** The `token` URI of a CapabilityStatement's oauth-uris security extension (SMART 1). Pure. */
 export function capabilityTokenUrl(statement: unknown): string | undefined {
-  const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
-  for (const rest of list(isObject(statement) ? statement.rest : undefined)) {
-    const security = isObject(rest) && isObject(rest.security) ? rest.security : undefined;
-    const uris = list(security?.extension).find((x) => isObject(x) && x.url === OAUTH_URIS);
-    const token = list(isObject(uris) ? uris.extension : undefined).find((x) => isObject(x) && x.url === 'token');
-    const url = isObject(token) ? httpUrl(token.valueUri ?? token.valueUrl) : undefined;
+  for (const rest of objectsIn(isObject(statement) ? statement.rest : undefined)) {
+    const security = isObject(rest.security) ? rest.security : undefined;
+    const uris = objectsIn(security?.extension).find((x) => x.url === OAUTH_URIS);
+    const token = objectsIn(uris?.extension).find((x) => x.url === 'token');
+    const url = token === undefined ? undefined : httpUrl(token.valueUri ?? token.valueUrl);
     if (url !== undefined) return url;
   }
   return undefined;
