@@ -101,6 +101,14 @@ export function codeForStatus(status: number): ErrorCode {
   }
 }
 
+/**
+ * `error` told again in the caller's words (a new code and message) for the same failure: its status, request id and
+ * location carried over, the original kept as the cause; `options` adds or overrides (details, a fixed status).
+ */
+export function restated(error: DpcError, code: ErrorCode, message: string, options: DpcErrorOptions = {}): DpcError {
+  return new DpcError(code, message, { cause: error, status: error.status, requestId: error.requestId, location: error.location, ...options });
+}
+
 export function isDpcError(err: unknown, code?: ErrorCode): err is DpcError {
   return err instanceof DpcError && (code === undefined || err.code === code);
 }

@@ -2,7 +2,7 @@
  * The token exchange: POST the signed assertion to the token URL as a form (server behaviour §1.1) and get a
  * short-lived access token back. Works for DPC and for generic SMART Backend Services servers.
  */
-import { DpcError, isDpcError } from '../errors.js';
+import { DpcError, isDpcError, restated } from '../errors.js';
 import { isObject } from '../json.js';
 import { serverText } from '../transport/error-body.js';
 import { MediaType } from '../transport/negotiation.js';
@@ -131,10 +131,5 @@ const HINTS: Array<[RegExp, string]> = [
 function explainExchangeError(error: unknown): unknown {
   if (!isDpcError(error) || error.status === undefined || error.status >= 500 || error.status === 429) return error;
   const hint = HINTS.find(([pattern]) => pattern.test(error.message))?.[1];
-  return new DpcError('ERR_AUTH', `token exchange refused: ${error.message}${hint ? ` (likely: ${hint})` : ''}`, {
-    cause: error,
-    status: error.status,
-    requestId: error.requestId,
-    location: error.location,
-  });
+  return restated(error, 'ERR_AUTH', `token exchange refused: ${error.message}${hint ? ` (likely: ${hint})` : ''}`);
 }

@@ -5,7 +5,7 @@
  * The same request as a job (`Prefer: respond-async`) goes through the export engine (runExport, `one-patient`).
  */
 import type * as fhir3 from 'fhir/r3.js';
-import { DpcError, isDpcError } from '../errors.js';
+import { DpcError, isDpcError, restated } from '../errors.js';
 import { validateSince } from '../export/job.js';
 import { readLines } from '../export/outcomes.js';
 import type { DpcClient } from '../client.js';
@@ -40,12 +40,7 @@ export async function patientEverything(client: DpcClient, patientId: string, op
 /** DPC: R/PatientResource.java everything — the data service's OperationOutcome (opt-out, look-back) comes back as 403. */
 function withheld(patientId: string, error: DpcError): DpcError {
   const reason = error.message.replace(/^.*? failed with 403: /, '');
-  return new DpcError('ERR_FORBIDDEN', `DPC does not release data for patient ${patientId}: ${reason}`, {
-    cause: error,
-    status: 403,
-    requestId: error.requestId,
-    location: error.location,
-  });
+  return restated(error, 'ERR_FORBIDDEN', `DPC does not release data for patient ${patientId}: ${reason}`, { status: 403 });
 }
 
 /**
@@ -60,12 +55,7 @@ function isUpstreamTimeout(error: unknown): error is DpcError {
 
 function timedOut(patientId: string, error: DpcError): DpcError {
   const how = error.status === undefined ? 'no answer in time' : `HTTP ${error.status}`;
-  return new DpcError('ERR_TIMEOUT', `DPC timed out gathering the data of patient ${patientId} (${how}); try again later, or ask for it as a job`, {
-    cause: error,
-    status: error.status,
-    requestId: error.requestId,
-    location: error.location,
-  });
+  return restated(error, 'ERR_TIMEOUT', `DPC timed out gathering the data of patient ${patientId} (${how}); try again later, or ask for it as a job`);
 }
 
 export interface PointOfCare {

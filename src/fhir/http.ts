@@ -14,7 +14,7 @@
 import type * as fhir3 from 'fhir/r3.js';
 import { parseHttpDate } from '../transport/http-date.js';
 import type { Transport } from '../transport/index.js';
-import { DpcError, isDpcError } from '../errors.js';
+import { DpcError, isDpcError, restated } from '../errors.js';
 import { isObject, kindOf } from '../json.js';
 import { serverText } from '../transport/error-body.js';
 import { serverUrlProblem } from '../transport/server-url.js';
@@ -178,13 +178,7 @@ function namingEntry(err: DpcError, resources: readonly fhir3.Resource[], now: n
   const resource = resources[index];
   if (resource === undefined) return err;
   const key = resource.resourceType === 'Patient' ? `MBI ${mbiOf(resource as fhir3.Patient) ?? '?'}` : `NPI ${npiOf(resource as fhir3.Practitioner) ?? '?'}`;
-  return new DpcError(err.code, `${err.message} (bundle entry ${index + 1} of ${resources.length}, ${resource.resourceType} ${key})`, {
-    cause: err,
-    status: err.status,
-    requestId: err.requestId,
-    location: err.location,
-    details: err.details,
-  });
+  return restated(err, err.code, `${err.message} (bundle entry ${index + 1} of ${resources.length}, ${resource.resourceType} ${key})`, { details: err.details });
 }
 
 export async function readResource<T extends fhir3.Resource>(client: FhirClient, resourceType: T['resourceType'], id: string): Promise<T> {
