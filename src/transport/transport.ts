@@ -15,7 +15,7 @@ import { parseErrorBody, serverText } from './error-body.js';
 import { parseJsonBody, readCapped, watchProgress } from './body.js';
 import { backoffDelay, defaultRetryPolicy, mayRetry, parseRetryAfter, RetryBudget, type RetryPolicy } from './retry.js';
 import { acceptFor, headerValue, MediaType } from './negotiation.js';
-import { redact, redactUrl } from '../redact.js';
+import { Redactor, redactUrl } from '../redact.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 
@@ -301,8 +301,9 @@ const MAX_REQUEST_ID = 100;
  * echoing the token ("invalid token: …") must not put it in a message a caller may log.
  */
 function withoutToken(body: string, token: string | undefined): string {
-  const masked = token !== undefined && token.length >= 8 ? body.split(token).join('[REDACTED]') : body;
-  return redact(masked);
+  const redactor = new Redactor();
+  redactor.addShortLived(token);
+  return redactor.redact(body);
 }
 
 function httpError(method: HttpMethod, url: string, status: number, body: string, requestId: string | undefined, location: string | undefined): DpcError {
