@@ -11,7 +11,7 @@ import { DpcError, isDpcError } from '../errors.js';
 import { parseJsonBody } from '../transport/body.js';
 import { serverText } from '../transport/error-body.js';
 import { parseHttpDate, serverNow } from '../transport/http-date.js';
-import { headerValue, MediaType } from '../transport/negotiation.js';
+import { headerText, headerValue, MediaType } from '../transport/negotiation.js';
 import { parseRetryAfter, RetryBudget } from '../transport/retry.js';
 import { serverUrlProblem } from '../transport/server-url.js';
 import type { Transport } from '../transport/index.js';
@@ -285,7 +285,7 @@ export async function pollOnce(transport: Transport, jobUrl: string, signal?: Ab
   if (response.status === 202) {
     return {
       state: 'in-progress',
-      progress: headerText(response.headers['x-progress']),
+      progress: headerText(response.headers['x-progress'], MAX_HEADER_TEXT),
       retryAfterMs: parseRetryAfter(response.headers['retry-after'], Date.now(), MAX_RETRY_AFTER_MS),
       requestId,
     };
@@ -293,18 +293,13 @@ export async function pollOnce(transport: Transport, jobUrl: string, signal?: Ab
   return {
     state: 'complete',
     completion: parseCompletion(parseJsonBody<unknown>(response.text, response), redactUrl(jobUrl)),
-    expires: headerText(response.headers.expires),
+    expires: headerText(response.headers.expires, MAX_HEADER_TEXT),
     requestId,
     serverDate: parseHttpDate(response.headers.date),
   };
 }
 
-/** A header of the server's that is printed (X-Progress on a progress line, Expires in `export status`): one line, escaped, short. Pure. */
-function headerText(value: string | string[] | undefined): string | undefined {
-  const text = headerValue(value);
-  return text === undefined ? undefined : serverText(text, MAX_HEADER_TEXT);
-}
-
+/** Headers of the server's that are printed (X-Progress on a progress line, Expires in `export status`) stay short. */
 const MAX_HEADER_TEXT = 200;
 
 export interface PollOptions {

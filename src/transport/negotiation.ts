@@ -3,6 +3,8 @@
  * (plain `application/json` is a 415), Token/Key/IpAddress and Jobs want `application/json` (FHIR on Jobs is a 406),
  * Data files are `application/ndjson`.
  */
+import { serverText } from './error-body.js';
+
 export const MediaType = {
   fhirJson: 'application/fhir+json',
   json: 'application/json',
@@ -28,4 +30,10 @@ export function acceptFor(pathname: string): string {
 /** A header's value, the first one when it was sent more than once. Pure. */
 export function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
+}
+
+/** A server's header value fit to print or keep (serverText): the first one, one line, escaped, at most `max` characters. Pure. */
+export function headerText(value: string | string[] | undefined, max: number): string | undefined {
+  const text = headerValue(value);
+  return text === undefined ? undefined : serverText(text, max);
 }

@@ -14,7 +14,7 @@ import { codeForStatus, DpcError } from '../errors.js';
 import { parseErrorBody, serverText } from './error-body.js';
 import { parseJsonBody, readCapped, watchProgress } from './body.js';
 import { backoffDelay, defaultRetryPolicy, mayRetry, parseRetryAfter, RetryBudget, type RetryPolicy } from './retry.js';
-import { acceptFor, headerValue, MediaType } from './negotiation.js';
+import { acceptFor, headerText, headerValue, MediaType } from './negotiation.js';
 import { Redactor, redactUrl } from '../redact.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
@@ -200,7 +200,7 @@ export class Transport {
       watchProgress(response.body, progress, `${method} ${shownUrl}`);
 
       const status = response.statusCode;
-      const requestId = requestIdOf(response.headers[REQUEST_ID]);
+      const requestId = headerText(response.headers[REQUEST_ID], MAX_REQUEST_ID);
       this.options.onEvent?.({ type: 'response', method, url: shownUrl, status, requestId, ms: Date.now() - started });
       const ok = options.okStatuses ? options.okStatuses.includes(status) : status >= 200 && status < 300;
       if (ok) {
@@ -285,15 +285,7 @@ function lowerCaseKeys(headers: Record<string, string> | undefined): Record<stri
   return out;
 }
 
-/**
- * The server's X-Request-Id, which every error, event and manifest carries and the CLI prints: an opaque id, so one
- * line, escaped and short. Pure.
- */
-function requestIdOf(value: string | string[] | undefined): string | undefined {
-  const id = headerValue(value);
-  return id === undefined ? undefined : serverText(id, MAX_REQUEST_ID);
-}
-
+/** The server's X-Request-Id, which every error, event and manifest carries and the CLI prints: an opaque id, so short. */
 const MAX_REQUEST_ID = 100;
 
 /**
