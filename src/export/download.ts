@@ -210,10 +210,11 @@ async function attemptDownload(transport: Transport, target: DownloadTarget, att
     budget,
   });
   target.onEvent?.({ type: 'download_request', label, url: redactUrl(file.url), file: file.name, attempt, requestId: response.requestId });
-  const encoding = bodyEncoding(headerValue(response.headers['content-encoding']));
+  const contentEncoding = headerValue(response.headers['content-encoding']);
+  const encoding = bodyEncoding(contentEncoding);
   if (encoding === undefined) {
     response.body.destroy();
-    const said = serverText(headerValue(response.headers['content-encoding']) ?? '', 60);
+    const said = serverText(contentEncoding ?? '', 60);
     throw new DpcError('ERR_HTTP', `GET ${redactUrl(url.href)} answered with Content-Encoding "${said}": only gzip is read, so its bytes could not be checked`, {
       requestId: response.requestId,
       location: redactUrl(url.href),

@@ -1,11 +1,12 @@
 /** HTTP-dates (RFC 9110 §5.6.7): Retry-After, and the server's own clock in its `Date` header. */
+import { headerValue } from './negotiation.js';
 
 /** All three HTTP-date forms start with a day name; Date.parse alone would accept "-1" or "1.5" as dates. */
 const HTTP_DATE_START = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)/i;
 
 /** Epoch ms of an HTTP-date header value; undefined when absent or not an HTTP-date. Pure. */
 export function parseHttpDate(value: string | string[] | undefined): number | undefined {
-  const text = (Array.isArray(value) ? value[0] : value)?.trim();
+  const text = headerValue(value)?.trim();
   if (text === undefined || !HTTP_DATE_START.test(text)) return undefined;
   const ms = Date.parse(text);
   return Number.isNaN(ms) ? undefined : ms;

@@ -1,5 +1,6 @@
 /** Retry arithmetic: Retry-After parsing, exponential backoff with full jitter, and one budget per logical request. */
 import { parseHttpDate } from './http-date.js';
+import { headerValue } from './negotiation.js';
 
 export interface RetryPolicy {
   /** Retries after the first attempt. */
@@ -24,7 +25,7 @@ export const defaultRetryPolicy: RetryPolicy = {
  * Returns milliseconds to wait, clamped to [0, max]; undefined when absent or unparseable.
  */
 export function parseRetryAfter(value: string | string[] | undefined, now: number, maxMs: number): number | undefined {
-  const raw = Array.isArray(value) ? value[0] : value;
+  const raw = headerValue(value);
   if (raw === undefined) return undefined;
   const text = raw.trim();
   if (text === '') return undefined;
