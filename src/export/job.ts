@@ -9,11 +9,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DpcError, isDpcError } from '../errors.js';
 import { parseJsonBody } from '../transport/body.js';
-import { serverText } from '../transport/error-body.js';
 import { parseHttpDate, serverNow } from '../transport/http-date.js';
 import { headerText, headerValue, MediaType } from '../transport/negotiation.js';
 import { parseRetryAfter, RetryBudget } from '../transport/retry.js';
-import { serverUrlProblem } from '../transport/server-url.js';
+import { serverUrlProblem, shownServerUrl } from '../transport/server-url.js';
 import type { Transport } from '../transport/index.js';
 import { redactUrl } from '../redact.js';
 import type { ExportEventHandler } from './events.js';
@@ -230,7 +229,7 @@ export async function kickoff(transport: Transport, request: ExportRequest, sign
   }
   const problem = serverUrlProblem(location, `${transport.baseUrl}/`);
   if (problem) {
-    throw new DpcError('ERR_HTTP', `${post ? 'POST' : 'GET'} ${path} answered 202 with a Content-Location header that ${problem}: ${serverText(redactUrl(location), 200)}`, {
+    throw new DpcError('ERR_HTTP', `${post ? 'POST' : 'GET'} ${path} answered 202 with a Content-Location header that ${problem}: ${shownServerUrl(location)}`, {
       requestId: response.requestId,
       location: redactUrl(response.url),
     });

@@ -5,8 +5,7 @@
 import { DpcError } from '../errors.js';
 import { isObject, kindOf } from '../json.js';
 import { serverText } from '../transport/error-body.js';
-import { redactUrl } from '../redact.js';
-import { MAX_SERVER_URL_CHARS, serverUrlProblem } from '../transport/server-url.js';
+import { MAX_SERVER_URL_CHARS, serverUrlProblem, shownServerUrl } from '../transport/server-url.js';
 
 export const CHECKSUM_EXTENSION = 'https://dpc.cms.gov/checksum';
 export const FILE_LENGTH_EXTENSION = 'https://dpc.cms.gov/file_length';
@@ -77,7 +76,7 @@ function nextPage(link: unknown, where: string): string | undefined {
   if (next === undefined) return undefined;
   if (typeof next.url !== 'string') throw malformed(where, 'the "next" link has no URL');
   const problem = serverUrlProblem(next.url, RELATIVE_BASE);
-  if (problem) throw malformed(where, `the "next" link "${serverText(redactUrl(next.url), 200)}" ${problem}`);
+  if (problem) throw malformed(where, `the "next" link "${shownServerUrl(next.url)}" ${problem}`);
   return next.url;
 }
 
@@ -89,7 +88,7 @@ function parseEntry(entry: unknown, kind: JobFile['kind'], where: string): JobFi
   if (typeof entry.url !== 'string' || entry.url === '') throw malformed(where, '"url" is missing');
   // a relative url is resolved against the server later; here it is judged as one on some http server
   const urlProblem = serverUrlProblem(entry.url, RELATIVE_BASE);
-  if (urlProblem) throw malformed(where, `"url" "${serverText(redactUrl(entry.url), 200)}" ${urlProblem}`);
+  if (urlProblem) throw malformed(where, `"url" "${shownServerUrl(entry.url)}" ${urlProblem}`);
   const type = typeof entry.type === 'string' && /^[A-Za-z]+$/.test(entry.type) ? entry.type : DEFAULT_TYPES[kind];
   if (type === undefined) throw malformed(where, '"type" is missing or not a resource type');
   const file: JobFile = { kind, type, url: entry.url };

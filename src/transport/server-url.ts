@@ -2,6 +2,8 @@
  * URLs a server hands us to request or keep (a kick-off's Content-Location, a manifest's files and next pages, an
  * announced token endpoint) are untrusted input like any other text it sends.
  */
+import { redactUrl } from '../redact.js';
+import { serverText } from './error-body.js';
 
 /** Longest such URL taken: real ones are a few hundred characters, a signed storage URL a few thousand. */
 export const MAX_SERVER_URL_CHARS = 8192;
@@ -24,4 +26,9 @@ export function serverUrlProblem(value: string, base?: string): string | undefin
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return `is not an http(s) URL (${url.protocol})`;
   if (url.username !== '' || url.password !== '') return 'carries a user name or password';
   return undefined;
+}
+
+/** A URL a server handed us, as an error message shows it: credentials masked (redactUrl), one line, escaped, short. Pure. */
+export function shownServerUrl(value: string): string {
+  return serverText(redactUrl(value), 200);
 }

@@ -11,10 +11,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import { codeForStatus, DpcError } from '../errors.js';
-import { parseErrorBody, serverText } from './error-body.js';
+import { parseErrorBody } from './error-body.js';
 import { parseJsonBody, readCapped, watchProgress } from './body.js';
 import { backoffDelay, defaultRetryPolicy, mayRetry, parseRetryAfter, RetryBudget, type RetryPolicy } from './retry.js';
 import { acceptFor, headerText, headerValue, MediaType } from './negotiation.js';
+import { shownServerUrl } from './server-url.js';
 import { Redactor, redactUrl } from '../redact.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
@@ -300,7 +301,7 @@ function withoutToken(body: string, token: string | undefined): string {
 
 function httpError(method: HttpMethod, url: string, status: number, body: string, requestId: string | undefined, location: string | undefined): DpcError {
   // undici follows no redirect (so no token can follow one off-origin): say so rather than leave a bare 302
-  const redirect = status >= 300 && status < 400 && location !== undefined ? ` (a redirect to ${serverText(redactUrl(location), 200)}, not followed)` : '';
+  const redirect = status >= 300 && status < 400 && location !== undefined ? ` (a redirect to ${shownServerUrl(location)}, not followed)` : '';
   const message = `${parseErrorBody(body) ?? `HTTP ${status}`}${redirect}`;
   const path = new URL(url).pathname;
   return new DpcError(codeForStatus(status), `${method} ${path} failed with ${status}: ${message}`, {
