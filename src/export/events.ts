@@ -4,6 +4,7 @@
  * export_complete); `export_skipped` (a group with nothing to export) and `job_deleted` are extra, and
  * `download_progress`, for progress bars. Events carry no secrets and no file content.
  */
+import type { JobDeletion } from './job.js';
 import type { JobFile } from './manifest.js';
 
 export type ExportEvent =
@@ -41,7 +42,7 @@ export type ExportEvent =
     }
   | { type: 'export_skipped'; label: string; groupId?: string; npi?: string; reason: string }
   /** A finished job deleted on the server (`deleteJobWhenDone`); `failed` with the server's refusal in `message`. */
-  | { type: 'job_deleted'; label: string; jobUrl: string; outcome: 'cancelled' | 'unknown' | 'failed'; message?: string }
+  | { type: 'job_deleted'; label: string; jobUrl: string; outcome: JobDeletion | 'failed'; message?: string }
   | {
       type: 'export_complete';
       label: string;
