@@ -100,7 +100,7 @@ function parseEntry(entry: unknown, kind: JobFile['kind'], where: string): JobFi
     if (x.url === CHECKSUM_EXTENSION) {
       // a promise of integrity we cannot read is not dropped: the file would go unchecked
       const match = typeof x.valueString === 'string' ? /^sha256:([0-9a-fA-F]{64})$/.exec(x.valueString.trim()) : null;
-      if (!match) throw malformed(where, `checksum ${serverText(JSON.stringify(x.valueString) ?? 'undefined', 100)} is not sha256:<64 hex>`);
+      if (!match) throw malformed(where, `checksum ${shownJson(x.valueString)} is not sha256:<64 hex>`);
       file.sha256 = match[1]!.toLowerCase();
     } else if (x.url === FILE_LENGTH_EXTENSION) {
       file.gzipLength = wholeNumber(x.valueDecimal, 'file_length', where);
@@ -115,7 +115,12 @@ const RELATIVE_BASE = 'http://relative.invalid/';
 /** A count or size the server promised: a whole number ≥ 0, else the manifest is malformed. */
 function wholeNumber(value: unknown, name: string, where: string): number {
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
-  throw malformed(where, `${name} ${serverText(JSON.stringify(value) ?? 'undefined', 100)} is not a whole number ≥ 0`);
+  throw malformed(where, `${name} ${shownJson(value)} is not a whole number ≥ 0`);
+}
+
+/** A value of the manifest's, as a message quotes it: its JSON, one line, escaped, short. Pure. */
+function shownJson(value: unknown): string {
+  return serverText(JSON.stringify(value) ?? 'undefined', 100);
 }
 
 function malformed(where: string, why: string): DpcError {
