@@ -133,6 +133,13 @@ describe('/Token', () => {
     expect(await early.json()).toEqual({ code: 400, message: 'Cannot set expiration before current time' });
   });
 
+  it('an expiresAt that does not parse → 400 naming it (DPC: a 500), a non-string value as JSON', async () => {
+    const month13 = await json('/Token', { method: 'POST', body: JSON.stringify({ expiresAt: '2030-13-01T00:00:00Z' }) });
+    expect(await month13.json()).toEqual({ code: 400, message: 'Could not parse date: 2030-13-01T00:00:00Z' });
+    const object = await json('/Token', { method: 'POST', body: JSON.stringify({ expiresAt: { at: 1 } }) });
+    expect(await object.json()).toEqual({ code: 400, message: 'Could not parse date: {"at":1}' });
+  });
+
   it('GET lists entities without tokens; unknown id → 404', async () => {
     const list = (await (await json('/Token')).json()) as { entities: Array<Record<string, unknown>>; count: number };
     expect(list.count).toBe(list.entities.length);

@@ -91,7 +91,9 @@ async function createToken(app: App, orgId: string, url: URL, body: Buffer): Pro
   if (json.expiresAt !== undefined && json.expiresAt !== null) {
     // DPC: MultiFormatOffsetDateTimeDeserializer's exception ends wrapped by Jackson as a 500; the sandbox answers 400
     bodyExpiry = typeof json.expiresAt === 'string' ? offsetDateTime(json.expiresAt) : undefined;
-    if (bodyExpiry === undefined) throw new ApiError(400, `Could not parse date: ${String(json.expiresAt)}`);
+    // a value that is no string is named as JSON (`{"at":1}`, not `[object Object]`)
+    const shown = typeof json.expiresAt === 'string' ? json.expiresAt : JSON.stringify(json.expiresAt);
+    if (bodyExpiry === undefined) throw new ApiError(400, `Could not parse date: ${shown}`);
   }
   const rawQueryExpiry = url.searchParams.get('expiration');
   const queryExpiry = rawQueryExpiry === null ? undefined : offsetDateTime(rawQueryExpiry);
