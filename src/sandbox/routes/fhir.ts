@@ -28,6 +28,16 @@ export function fhirReply(status: number, body: unknown, headers?: Record<string
   return { status, body: hapiJson(body), contentType: FHIR_JSON, ...(headers ? { headers } : {}) };
 }
 
+/**
+ * POST of one Patient or Practitioner: 201 with Location and Last-Modified when it was stored, else 200 with the
+ * org's existing one (same MBI or NPI).
+ */
+export function upsertReply(baseUrl: string, type: 'Patient' | 'Practitioner', upserted: { record: { id: string; lastUpdated: number }; created: boolean }, resource: fhir3.Resource): Reply {
+  const { record, created } = upserted;
+  if (!created) return fhirReply(200, resource, {});
+  return fhirReply(201, resource, { Location: `${baseUrl}/${type}/${record.id}`, 'Last-Modified': new Date(record.lastUpdated).toUTCString() });
+}
+
 export async function readResource(ctx: Ctx): Promise<Record<string, unknown>> {
   // Jersey reads a body without Content-Type as application/octet-stream, which FHIRHandler (@Consumes FHIR JSON) does
   // not take: no MessageBodyReader, 415 (FHIRRequestFilter only refuses a Content-Type that is present and not FHIR)

@@ -11,7 +11,7 @@ import type { Route } from '../router.js';
 import type { PatientRecord } from '../state.js';
 import {
   bulkSubmit, collectionBundle, entityResource, fhirReply, readResource, searchset, submittedEntries, validateAll, validateOne,
-  validateOperation,
+  upsertReply, validateOperation,
 } from './fhir.js';
 
 /**
@@ -117,11 +117,8 @@ export const patientRoutes: Route[] = [
     handler: async (ctx) => {
       const resource = await readResource(ctx);
       validateOne(resource, patientViolations);
-      const { record, created } = upsertPatient(ctx.app, ctx.orgId, resource as unknown as fhir3.Patient);
-      const headers: Record<string, string> = created
-        ? { Location: `${ctx.app.baseUrl}/Patient/${record.id}`, 'Last-Modified': new Date(record.lastUpdated).toUTCString() }
-        : {};
-      return fhirReply(created ? 201 : 200, patientResource(record), headers);
+      const upserted = upsertPatient(ctx.app, ctx.orgId, resource as unknown as fhir3.Patient);
+      return upsertReply(ctx.app.baseUrl, 'Patient', upserted, patientResource(upserted.record));
     },
   },
   {

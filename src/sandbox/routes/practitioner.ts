@@ -11,7 +11,7 @@ import type { Route } from '../router.js';
 import type { PractitionerRecord } from '../state.js';
 import {
   bulkSubmit, collectionBundle, entityResource, fhirReply, readResource, searchset, submittedEntries, validateAll, validateOne,
-  validateOperation,
+  upsertReply, validateOperation,
 } from './fhir.js';
 
 /** DPC: ProviderEntityConverter.toFHIR — id, meta, the NPI and the name; no organization, no other element. */
@@ -66,11 +66,8 @@ export const practitionerRoutes: Route[] = [
     handler: async (ctx) => {
       const resource = await readResource(ctx);
       validateOne(resource, practitionerViolations);
-      const { record, created } = upsertPractitioner(ctx.app, ctx.orgId, resource as unknown as fhir3.Practitioner);
-      const headers: Record<string, string> = created
-        ? { Location: `${ctx.app.baseUrl}/Practitioner/${record.id}`, 'Last-Modified': new Date(record.lastUpdated).toUTCString() }
-        : {};
-      return fhirReply(created ? 201 : 200, practitionerResource(record), headers);
+      const upserted = upsertPractitioner(ctx.app, ctx.orgId, resource as unknown as fhir3.Practitioner);
+      return upsertReply(ctx.app.baseUrl, 'Practitioner', upserted, practitionerResource(upserted.record));
     },
   },
   {
