@@ -97,10 +97,12 @@ describe('Practitioner', () => {
     expect(res.status).toBe(201);
     const created = (await res.json()) as fhir3.Practitioner;
     expect(res.headers.get('location')).toBe(`${sb.baseUrl}/Practitioner/${created.id}`);
+    expect(Date.parse(res.headers.get('last-modified') ?? '')).not.toBeNaN();
     // the API tags the request with the org for attribution; the answer is attribution's converter output, untagged
     expect(created.meta).toEqual({ lastUpdated: expect.stringMatching(/\+00:00$/), profile: ['https://dpc.cms.gov/api/v1/StructureDefinition/dpc-profile-practitioner'] });
     const again = await api(sb, token, '/Practitioner', { method: 'POST', json: practitioner('1234567893', 'Other') });
     expect(again.status).toBe(200);
+    expect(again.headers.get('location')).toBeNull();
     expect(((await again.json()) as fhir3.Practitioner).id).toBe(created.id);
   });
 
@@ -183,8 +185,10 @@ describe('Patient', () => {
     const created = (await res.json()) as fhir3.Patient;
     expect(created.identifier?.[0]?.value).toBe('9A00A00AA00');
     expect(created.managingOrganization?.reference).toBe(`Organization/${sb.seed!.orgId}`);
+    expect(res.headers.get('location')).toBe(`${sb.baseUrl}/Patient/${created.id}`);
     const again = await api(sb, token, '/Patient', { method: 'POST', json: patient('9A00A00AA00') });
     expect(again.status).toBe(200);
+    expect(again.headers.get('location')).toBeNull();
     expect(((await again.json()) as fhir3.Patient).id).toBe(created.id);
   });
 
