@@ -29,19 +29,24 @@ const runs = new AsyncLocalStorage<CliProcess>();
 
 /** Run `body` as one CLI run with its own streams, environment, secrets and exit code. */
 export function withCliProcess<T>(io: CliIO, body: (run: CliProcess) => Promise<T>): Promise<T> {
-  const run: CliProcess = {
+  const run = newRun(io);
+  return runs.run(run, () => body(run));
+}
+
+/** A run knowing no secrets yet, with the process's own streams and environment where `io` gives none. */
+function newRun(io: CliIO): CliProcess {
+  return {
     stdout: io.stdout ?? process.stdout,
     stderr: io.stderr ?? process.stderr,
     stdin: io.stdin ?? process.stdin,
     env: io.env ?? process.env,
     redactor: new Redactor(),
   };
-  return runs.run(run, () => body(run));
 }
 
 let processItself: CliProcess | undefined;
 
 /** The current run; outside `runCli` (code calling a command helper directly) the process itself. */
 export function cliProcess(): CliProcess {
-  return runs.getStore() ?? (processItself ??= { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, redactor: new Redactor() });
+  return runs.getStore() ?? (processItself ??= newRun({}));
 }
