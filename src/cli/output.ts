@@ -118,13 +118,9 @@ export class Output {
     if (stack) this.err.write(this.redact(`${escapeControlKeepLines(stack)}\n`));
   }
 
-  private redact(text: string): string {
+  /** `text` with every secret of this run masked: every write above, and what draws on stderr by itself (a progress bar). */
+  redact(text: string): string {
     return this.redactor.redact(text);
-  }
-
-  /** `text` with every secret of this run masked, for what draws on stderr by itself (a progress bar). */
-  masked(text: string): string {
-    return this.redact(text);
   }
 
   /** Where progress goes (a progress bar draws on it). */

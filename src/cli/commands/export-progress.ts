@@ -47,7 +47,7 @@ export async function createProgress(output: Output, quiet: boolean): Promise<Pr
     fps: 5,
   });
   // server text (X-Progress, error messages) reaches the line: escaped by progressLine, secrets masked here
-  const lineOf = (state: BarState): string => output.masked(progressLine(state, Date.now()));
+  const lineOf = (state: BarState): string => output.redact(progressLine(state, Date.now()));
   const groups = new Map<string, { bar: SingleBar; state: BarState }>();
   const groupFor = (label: string) => {
     let group = groups.get(label);
