@@ -8,6 +8,7 @@ import type { AuthEvent } from '../auth/token-manager.js';
 import type { DpcClient } from '../client.js';
 import type { Settings } from './config/settings.js';
 import { DpcError } from '../errors.js';
+import type { Redactor } from '../redact.js';
 import type { TransportEvent } from '../transport/index.js';
 import { logsEvents, Output } from './output.js';
 import { cliProcess } from './cli-process.js';
@@ -54,16 +55,22 @@ export interface ClientForOptions {
   credentials?: boolean;
 }
 
+/** The run's redactor, taught the secrets these settings hold, so that nothing printed shows them. */
+export function redactorKnowing(settings: Pick<Settings, 'clientToken' | 'accessToken' | 'passphrase'> | undefined): Redactor {
+  const redactor = cliProcess().redactor;
+  redactor.add(settings?.clientToken);
+  redactor.add(settings?.accessToken);
+  redactor.add(settings?.passphrase);
+  return redactor;
+}
+
 /** A client for the resolved settings; ERR_CONFIG names what is missing and how to set it. */
 export async function clientFor(argv: GlobalArgs, output: Output, options: ClientForOptions = {}): Promise<DpcClient> {
   const { settings, configMissing } = await settingsFor(argv);
   const { missingCredentials } = await import('./config/settings.js');
   const { keyIdFits } = await import('../auth/assertion-check.js');
   const { createClient, profileClientOptions } = await import('../client.js');
-  const redactor = cliProcess().redactor;
-  redactor.add(settings.clientToken);
-  redactor.add(settings.accessToken);
-  redactor.add(settings.passphrase);
+  const redactor = redactorKnowing(settings);
 
   const missing = missingCredentials(settings);
   if ((options.credentials ?? true) && missing.length > 0) {

@@ -5,7 +5,7 @@
  */
 import type { CommandModule } from 'yargs';
 import type { CheckResult, DoctorReport } from '../../doctor/checks.js';
-import { outputFor, settingsFor, type GlobalArgs, describeEvent } from '../context.js';
+import { outputFor, redactorKnowing, settingsFor, type GlobalArgs, describeEvent } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { inline } from '../output.js';
 import { configPath } from '../config/file.js';
@@ -38,10 +38,7 @@ export const doctorCommand: CommandModule<GlobalArgs, GlobalArgs> = {
         settings = undefined;
       }
     }
-    const redactor = run.redactor;
-    redactor.add(settings?.clientToken);
-    redactor.add(settings?.accessToken);
-    redactor.add(settings?.passphrase);
+    const redactor = redactorKnowing(settings);
     // the probes load the HTTP client: not for `dpc doctor --help`
     const { runDoctor } = await import('../../doctor/probe.js');
     const report = await runDoctor({
