@@ -176,7 +176,7 @@ const status: CommandModule<GlobalArgs, SourceArgs> = {
       // Bulk Data 2.0 `deleted` files: a column only when a job lists some (DPC never does)
       const deleted = reports.some((r) => (r.deletedFiles ?? 0) > 0) ? (['deletedFiles'] as const) : [];
       output.result(reports, () =>
-        formatTable(reports as unknown as Array<Record<string, unknown>>, [
+        formatTable(reports, [
           'label', 'state', 'run', 'progress', ['transactionTime', 'Transaction'], 'files', 'errorFiles', ...deleted, 'latest', ['lastTransactionTime', 'Last transaction'], ['jobUrl', 'Job URL'],
         ]),
       );
@@ -237,7 +237,7 @@ const cancel: CommandModule<GlobalArgs, SourceArgs> = {
   handler: (argv) =>
     withClient(argv, async (client, output) => {
       const reports = await cancelExport(client, argv.source);
-      output.result(reports, () => formatTable(reports as unknown as Array<Record<string, unknown>>, ['label', 'outcome', 'run', ['jobUrl', 'Job URL']]));
+      output.result(reports, () => formatTable(reports, ['label', 'outcome', 'run', ['jobUrl', 'Job URL']]));
     }),
 };
 
