@@ -28,7 +28,7 @@ const exitCodes: Partial<Record<ErrorCode, ExitCodeValue>> = {
 };
 
 /** Pure: the exit code for an error code. */
-export function exitCodeForCode(code: ErrorCode): ExitCodeValue {
+function exitCodeForCode(code: ErrorCode): ExitCodeValue {
   return exitCodes[code] ?? ExitCode.failure;
 }
 

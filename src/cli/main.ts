@@ -16,7 +16,7 @@ import { VERSION } from '../version.js';
 import { withCliProcess, type CliIO, type CliProcess } from './cli-process.js';
 
 /** Options every command accepts (see README "Configuration": flags > env > config file). */
-export function withGlobalOptions(cli: Argv): Argv {
+function withGlobalOptions(cli: Argv): Argv {
   return cli
     .option('profile', { type: 'string', describe: 'Config profile to use (env DPC_PROFILE)', global: true })
     .option('base-url', { type: 'string', describe: 'API base URL, e.g. https://sandbox.dpc.cms.gov/api/v1 (env DPC_BASE_URL)', global: true })

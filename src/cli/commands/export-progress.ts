@@ -21,7 +21,7 @@ export function logRecord(event: ExportEvent): Record<string, unknown> | undefin
 }
 
 /** Group ids are UUIDs: a bar line must fit a terminal row, so show a recognisable prefix. Pure. */
-export function shortLabel(label: string): string {
+function shortLabel(label: string): string {
   return label.length > 12 ? `${label.slice(0, 8)}…` : label;
 }
 

@@ -24,7 +24,7 @@ export async function readJson(path: string): Promise<unknown> {
   }
 }
 
-export function displayName(names: fhir3.HumanName[] | undefined): string {
+function displayName(names: fhir3.HumanName[] | undefined): string {
   // a server's resource: only the strings of a name are shown, whatever else it holds
   const name = objectsIn(names)[0];
   const given = Array.isArray(name?.given) ? name.given : [];

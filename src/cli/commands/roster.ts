@@ -27,7 +27,7 @@ interface SyncArgs extends GlobalArgs {
 const DAY_MS = 86_400_000;
 
 /** The plan without resource bodies: what people and scripts need to read. */
-export function planSummary(plan: SyncPlan) {
+function planSummary(plan: SyncPlan) {
   const mbis = (members: ReadonlyArray<{ mbi: string; patientId?: string }>) => members.map((m) => m.mbi || m.patientId);
   return {
     registerPractitioners: plan.registerPractitioners.map(npiOf),
