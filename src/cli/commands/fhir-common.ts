@@ -24,11 +24,15 @@ export async function readJson(path: string): Promise<unknown> {
   }
 }
 
+/** Pure: the parts of a server's value that are non-empty strings, joined; whatever else it holds is not shown. */
+export function joinStrings(parts: readonly unknown[], separator: string): string {
+  return parts.filter((part): part is string => typeof part === 'string' && part !== '').join(separator);
+}
+
 function displayName(names: fhir3.HumanName[] | undefined): string {
-  // a server's resource: only the strings of a name are shown, whatever else it holds
   const name = objectsIn(names)[0];
   const given = Array.isArray(name?.given) ? name.given : [];
-  return [...given, name?.family].filter((part): part is string => typeof part === 'string' && part !== '').join(' ');
+  return joinStrings([...given, name?.family], ' ');
 }
 
 export function practitionerRow(p: fhir3.Practitioner): Record<string, unknown> {

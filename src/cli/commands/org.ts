@@ -5,7 +5,7 @@ import { DpcError } from '../../errors.js';
 import { withClient, type GlobalArgs } from '../context.js';
 import { inline } from '../output.js';
 import { objectsIn } from '../../json.js';
-import { readJson } from './fhir-common.js';
+import { joinStrings, readJson } from './fhir-common.js';
 import { getOrganization, applyOrganizationChanges, updateOrganization } from '../../fhir/organization.js';
 import { NPI_SYSTEM } from '../../shared/identifiers.js';
 
@@ -15,8 +15,7 @@ function orgText(org: fhir3.Organization, npiSystem: string): string {
   const npi = objectsIn(org.identifier).find((i) => i.system === npiSystem)?.value;
   const address = objectsIn(org.address)[0];
   const parts = [...(Array.isArray(address?.line) ? address.line : []), address?.city, address?.state, address?.postalCode, address?.country];
-  const where = parts.filter((part): part is string => typeof part === 'string' && part !== '').join(', ');
-  return [`id       ${inline(org.id)}`, `name     ${inline(org.name)}`, `npi      ${inline(npi)}`, `address  ${inline(where)}`].join('\n');
+  return [`id       ${inline(org.id)}`, `name     ${inline(org.name)}`, `npi      ${inline(npi)}`, `address  ${inline(joinStrings(parts, ', '))}`].join('\n');
 }
 
 const show: CommandModule<GlobalArgs, GlobalArgs> = {
