@@ -59,10 +59,13 @@ export async function createClientToken(client: DpcClient, input: CreateClientTo
     contentType: MediaType.json,
   });
   const body = entityIn<ClientTokenEntity>(answer, 'POST /Token');
-  client.redactor.add(typeof body.token === 'string' ? body.token : undefined);
-  // the one answer whose value is printed raw (`dpc tokens create`): a terminal escape must not ride along
-  const problem = typeof body.token === 'string' ? tokenValueProblem(body.token) : undefined;
-  if (problem) throw new DpcError('ERR_HTTP', `POST /Token answered a client token ${problem}`, { location: '/Token' });
+  const token: unknown = body.token;
+  if (typeof token === 'string') {
+    client.redactor.add(token);
+    // the one answer whose value is printed raw (`dpc tokens create`): a terminal escape must not ride along
+    const problem = tokenValueProblem(token);
+    if (problem) throw new DpcError('ERR_HTTP', `POST /Token answered a client token ${problem}`, { location: '/Token' });
+  }
   return body;
 }
 
