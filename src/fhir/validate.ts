@@ -5,16 +5,17 @@
  * quoted (`quoted`), so a newline inside one cannot split a one-line message.
  */
 import type * as fhir3 from 'fhir/r3.js';
+import { jsonForTerminal } from '../escape.js';
 import { MBI_SYSTEM, NPI_SYSTEM, isValidNpi, matchesMbiPattern } from '../shared/identifiers.js';
 import { mbiOf, npiOf } from './resources.js';
 
 /**
- * A value from the user in a message: JSON-quoted, and characters one cannot see shown as `\uXXXX` (a zero-width space
- * pasted into an MBI, a non-breaking space, a direction override): `invalid MBI "1S00E00AA01"` with nothing visibly wrong
- * would leave the user guessing. Pure.
+ * A value from the user in a message: JSON-quoted (control characters escaped as for a terminal, jsonForTerminal), and
+ * other characters one cannot see shown as `\uXXXX` (a zero-width space pasted into an MBI, a non-breaking space):
+ * `invalid MBI "1S00E00AA01"` with nothing visibly wrong would leave the user guessing. Pure.
  */
 export function quoted(value: string): string {
-  return JSON.stringify(value).replace(/[\p{Cf}\p{Z}]/gu, (c) => {
+  return jsonForTerminal(value).replace(/[\p{Cf}\p{Z}]/gu, (c) => {
     const code = c.codePointAt(0)!;
     return c === ' ' ? c : code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, '0')}`;
   });

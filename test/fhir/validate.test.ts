@@ -1,6 +1,6 @@
 import type * as fhir3 from 'fhir/r3.js';
 import { describe, expect, it } from 'vitest';
-import { birthDateProblem, isValidMbi, isValidNpi, normalizeGender, patientProblems, practitionerProblems } from '../../src/fhir/validate.js';
+import { birthDateProblem, isValidMbi, isValidNpi, normalizeGender, patientProblems, practitionerProblems, quoted } from '../../src/fhir/validate.js';
 import { buildPatient, buildPractitioner } from '../../src/fhir/resources.js';
 
 const NOW = Date.parse('2026-11-25T00:00:00Z');
@@ -58,5 +58,15 @@ describe('profile checks', () => {
       'invalid gender "bogus"',
       'birthDate is required',
     ]);
+  });
+});
+
+describe('quoted: a user value in a one-line message', () => {
+  it('shows what one cannot see as \\uXXXX: controls (C0, DEL, C1), direction overrides, zero-width and non-breaking spaces', () => {
+    expect(quoted('1S00E00AA01')).toBe('"1S00E00AA01"');
+    expect(quoted('a b"c\nd')).toBe('"a b\\"c\\nd"');
+    expect(quoted('x\u200by\u00a0z\u202e')).toBe('"x\\u200by\\u00a0z\\u202e"');
+    expect(quoted('\u001b[2J\u007f\u009b')).toBe('"\\u001b[2J\\u007f\\u009b"');
+    expect(quoted('tag\u{e0001}')).toBe('"tag\\u{e0001}"');
   });
 });
