@@ -27,7 +27,6 @@ export interface PublicKeyEntity {
   label?: string;
 }
 
-
 const MAX_KEY_LABEL = 25;
 
 export async function listClientTokens(client: DpcClient): Promise<ClientTokenEntity[]> {

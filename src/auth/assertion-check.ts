@@ -11,7 +11,6 @@ export interface ClaimProblem {
   message: string;
 }
 
-
 /**
  * Whether a key id fits the server: DPC (no tokenUrl) issues UUID key ids, so anything else is a typo caught before
  * a 401; a generic SMART server (tokenUrl set) may use any non-empty kid.
@@ -19,6 +18,7 @@ export interface ClaimProblem {
 export function keyIdFits(keyId: string, tokenUrl: string | undefined): boolean {
   return tokenUrl === undefined ? isUuid(keyId) : keyId !== '';
 }
+
 const MAX_FUTURE_SEC = 300;
 
 /** Every problem DPC would find with this assertion (empty when it would pass). `now` in milliseconds. */
