@@ -11,9 +11,6 @@ const coding = 'STRUCT("system" VARCHAR, "version" VARCHAR, code VARCHAR, displa
 const concept = (extra = '') => `STRUCT(${extra}coding ${coding}[], "text" VARCHAR)`;
 const money = 'STRUCT("value" DECIMAL(18,2), "system" VARCHAR, code VARCHAR, currency VARCHAR)';
 const period = 'STRUCT("start" VARCHAR, "end" VARCHAR)';
-const simpleQuantity = 'STRUCT("value" DOUBLE, unit VARCHAR, "system" VARCHAR, code VARCHAR)';
-const simpleIdentifier = `STRUCT("use" VARCHAR, "type" ${concept()}, "system" VARCHAR, "value" VARCHAR, period ${period})`;
-const simpleReference = `STRUCT(reference VARCHAR, identifier ${simpleIdentifier}, display VARCHAR)`;
 
 /**
  * Extensions stay JSON (one text column per list, read with DuckDB's `->>`): typed, each of the dozens of places that
