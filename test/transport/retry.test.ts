@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { acceptFor, backoffDelay, defaultRetryPolicy, mayRetry, parseErrorBody, parseHttpDate, parseRetryAfter, RetryBudget, serverNow, serverText } from '../../src/transport/index.js';
 import { redact, redactUrl, Redactor } from '../../src/redact.js';
+import { headerText } from '../../src/transport/negotiation.js';
+import { shownServerUrl } from '../../src/transport/server-url.js';
 import { createClient } from '../../src/client.js';
 import { testKey } from '../keys.js';
 
@@ -83,6 +85,14 @@ describe('negotiation and error bodies', () => {
     expect(serverText('\u202eevil\u009b')).toBe('\\u202eevil\\u009b');
     const huge = serverText('y'.repeat(20 * 1024 * 1024), 100);
     expect(huge).toBe(`${'y'.repeat(100)}… [truncated, 20971520 characters]`);
+  });
+
+  it('keeps a header and a URL a server sent as one short escaped line, credentials masked', () => {
+    expect(headerText(undefined, 10)).toBeUndefined();
+    expect(headerText(['first\u001b[2J', 'second'], 100)).toBe('first\\u001b[2J');
+    expect(headerText('z'.repeat(30), 10)).toBe(`${'z'.repeat(10)}… [truncated, 30 characters]`);
+    expect(shownServerUrl('https://user:pw@h/Data/x?token=abc')).toBe('https://user:REDACTED@h/Data/x?token=REDACTED');
+    expect(shownServerUrl(`https://h/${'p'.repeat(300)}`)).toBe(`https://h/${'p'.repeat(190)}… [truncated, 310 characters]`);
   });
 });
 
