@@ -10,7 +10,7 @@ interface MediaRange {
   subtype: string;
 }
 
-export function parseMediaRanges(header: string | undefined): MediaRange[] {
+function parseMediaRanges(header: string | undefined): MediaRange[] {
   if (header === undefined || header.trim() === '') return [{ type: '*', subtype: '*' }];
   return header
     .split(',')
@@ -27,13 +27,17 @@ function matches(range: MediaRange, offered: string): boolean {
   return (range.type === '*' || range.type === type) && (range.subtype === '*' || range.subtype === subtype);
 }
 
+function admitsAny(ranges: readonly MediaRange[], offered: readonly string[]): boolean {
+  return ranges.some((range) => offered.some((o) => matches(range, o)));
+}
+
 /** True when some range in the Accept header admits one of the offered types. */
 export function acceptsAny(accept: string | undefined, offered: readonly string[]): boolean {
-  return parseMediaRanges(accept).some((range) => offered.some((o) => matches(range, o)));
+  return admitsAny(parseMediaRanges(accept), offered);
 }
 
 /** The media type of a Content-Type header without parameters, or undefined when absent. */
-export function mediaType(contentType: string | undefined): string | undefined {
+function mediaType(contentType: string | undefined): string | undefined {
   if (contentType === undefined) return undefined;
   return contentType.split(';')[0]!.trim().toLowerCase();
 }
@@ -45,8 +49,9 @@ const FHIR_TYPES = ['application/fhir+json', 'application/fhir+ndjson'];
  * none may be the full wildcard, which an absent Accept counts as; Content-Type must be FHIR JSON.
  */
 export function checkFhirHeaders(accept: string | undefined, contentType: string | undefined, isExport: boolean): void {
-  const anything = isExport && parseMediaRanges(accept).some((range) => range.type === '*' && range.subtype === '*');
-  if (!acceptsAny(accept, FHIR_TYPES) || anything) {
+  const ranges = parseMediaRanges(accept);
+  const anything = isExport && ranges.some((range) => range.type === '*' && range.subtype === '*');
+  if (!admitsAny(ranges, FHIR_TYPES) || anything) {
     throw new ApiError(415, '`Accept:` header must specify valid FHIR content type');
   }
   const type = mediaType(contentType);
