@@ -28,9 +28,14 @@ export function patientResource(record: PatientRecord): fhir3.Patient {
   });
 }
 
+/** A Patient's MBI as the store keeps it and matches it: upper-cased. */
+function storedMbi(resource: fhir3.Patient): string {
+  return (patientMbi(resource) ?? '').toUpperCase();
+}
+
 /** Stores a validated Patient, or returns the org's existing one with the same MBI. */
 export function upsertPatient(app: App, orgId: string, resource: fhir3.Patient): { record: PatientRecord; created: boolean } {
-  const mbi = (patientMbi(resource) ?? '').toUpperCase();
+  const mbi = storedMbi(resource);
   const existing = app.store.patientsOf(orgId).find((p) => p.mbi === mbi);
   if (existing) return { record: existing, created: false };
   // the MBI is kept upper-cased in the record; of the resource only what PatientEntity holds is ever shown
@@ -86,8 +91,7 @@ export const patientRoutes: Route[] = [
       const entries = submittedEntries<fhir3.Patient>(await readResource(ctx), 'Patient');
       validateAll(entries, patientViolations);
       const stored = ctx.app.store.patientsOf(ctx.orgId);
-      const mbiKey = (r: fhir3.Patient) => (patientMbi(r) ?? '').toUpperCase();
-      const records = bulkSubmit(entries, mbiKey, stored, (p) => p.mbi, (r) => upsertPatient(ctx.app, ctx.orgId, r).record);
+      const records = bulkSubmit(entries, storedMbi, stored, (p) => p.mbi, (r) => upsertPatient(ctx.app, ctx.orgId, r).record);
       return fhirReply(200, collectionBundle(records.map(patientResource)));
     },
   },
