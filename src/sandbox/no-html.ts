@@ -23,12 +23,20 @@ export function containsHtml(value: string | null | undefined): boolean {
   return /[<>&\u00a0]/.test(spaced.replace(/&(amp|lt|gt|nbsp);/g, ''));
 }
 
+type Named = ReadonlyArray<readonly [name: string, value: string | null | undefined]>;
+
+/** The `@NoHtml` violation of each named value that holds markup, as ConstraintMessage words it. */
+export function noHtmlViolations(params: Named): string[] {
+  return params.filter(([, value]) => containsHtml(value)).map(([name]) => `${name} Cannot contain HTML`);
+}
+
 /**
  * Parameter constraints: a 400 naming each `@NoHtml` parameter whose value holds markup. The name is what Dropwizard's
  * JerseyParameterNameProvider reads off the abstract resource method that declares the constraint: `query param _since`
  * where that declaration has `@QueryParam`, else Java's `argN` (N counts the method's parameters, the principal too).
+ * A request body's constraint is a 422 (`status`), named by its field or "The request body".
  */
-export function checkNoHtml(params: ReadonlyArray<readonly [name: string, value: string | null | undefined]>): void {
-  const messages = params.filter(([, value]) => containsHtml(value)).map(([name]) => `${name} Cannot contain HTML`);
-  if (messages.length > 0) throw constraintViolations(400, messages);
+export function checkNoHtml(params: Named, status: 400 | 422 = 400): void {
+  const messages = noHtmlViolations(params);
+  if (messages.length > 0) throw constraintViolations(status, messages);
 }

@@ -4,7 +4,7 @@ import type { App } from '../app.js';
 import { formatInstant } from '../clock.js';
 import { ACCESS_TOKEN_SECONDS, mintAccessToken, mintClientToken } from '../credentials.js';
 import { ApiError, constraintViolations, parseJson, serverError, type Reply } from '../http.js';
-import { checkNoHtml, containsHtml } from '../no-html.js';
+import { checkNoHtml, noHtmlViolations } from '../no-html.js';
 import { parseOffsetDateTime } from '../offset-date-time.js';
 import { isRecord } from '../shape.js';
 import { authenticateAssertion, validateAssertion } from '../jwt-auth.js';
@@ -59,7 +59,7 @@ async function tokenAuth(app: App, body: Buffer): Promise<Reply> {
   ];
   const errors = fields.flatMap(([name, value, required]) => {
     if (value === '') return [`${name} ${required}`];
-    return containsHtml(value) ? [`${name} Cannot contain HTML`] : [];
+    return noHtmlViolations([[name, value]]);
   });
   if (errors.length > 0) throw constraintViolations(400, errors);
   if (grantType !== 'client_credentials') throw new ApiError(400, "Grant Type must be 'client_credentials'");
@@ -101,7 +101,7 @@ async function createToken(app: App, orgId: string, url: URL, body: Buffer): Pro
   const queryLabel = url.searchParams.get('label') ?? undefined;
   const bodyLabel = typeof json.label === 'string' ? json.label : undefined;
   checkNoHtml([['arg2', queryLabel]]);
-  if (containsHtml(bodyLabel)) throw constraintViolations(422, ['label Cannot contain HTML']);
+  checkNoHtml([['label', bodyLabel]], 422);
   const now = app.authClock.now();
   const expiresAt = bodyExpiry ?? queryExpiry;
   if (expiresAt !== undefined) {
@@ -130,7 +130,7 @@ export const tokenRoutes: Route[] = [
       // Dropwizard words a violation of a plain request body "The request body ..." (422)
       const jwt = (await ctx.body()).toString('utf8');
       if (jwt === '') throw constraintViolations(422, ['The request body Must submit JWT']);
-      if (containsHtml(jwt)) throw constraintViolations(422, ['The request body Cannot contain HTML']);
+      checkNoHtml([['The request body', jwt]], 422);
       validateAssertion(ctx.app, jwt.trim());
       return { status: 200 };
     },
