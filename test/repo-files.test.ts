@@ -1,6 +1,6 @@
 /**
  * What ships and what stays out of git: the CC0 LICENSE the package.json names, the tour's output folders ignored,
- * and `npm run bench` leaving the tracked results alone unless asked (`--save`).
+ * `npm run bench` leaving the tracked results alone unless asked (`--save`), and the README naming the whole API.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
@@ -35,6 +35,15 @@ describe('repository files', () => {
     }
     // and the shipped example keys are not
     await expect(run('git', ['check-ignore', '-q', 'keys.example/public.pem'], { cwd: ROOT })).rejects.toMatchObject({ code: 1 });
+  });
+
+  it("the README's API table names every value src/index.ts exports", async () => {
+    const index = await readFile(join(ROOT, 'src', 'index.ts'), 'utf8');
+    const exported = [...index.matchAll(/^export \{([^}]*)\}/gm)].flatMap((m) => m[1]!.split(',').map((name) => name.trim().split(/\s+as\s+/).pop()!));
+    expect(exported).toEqual(expect.arrayContaining(['createClient', 'runExport', 'cancelExport']));
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('The whole API'), readme.indexOf('Option and result types'));
+    expect(exported.filter((name) => name !== '' && !table.includes(`\`${name}\``))).toEqual([]);
   });
 
   it('npm run bench writes its results to a temp folder, not the tracked bench/results.json, unless --save', async () => {
