@@ -18,7 +18,7 @@ import { runExport, runOutcomeError } from '../../export/index.js';
 import { mbiOf } from '../../fhir/resources.js';
 import { pointOfCare, patientEverything, summariseEverything, summariseEverythingFiles } from '../../fhir/everything.js';
 import { writeOwnerOnly } from '../../fs.js';
-import { DpcError, isDpcError } from '../../errors.js';
+import { isDpcError, restated } from '../../errors.js';
 import { validateSince } from '../../export/job.js';
 
 interface PatientDataArgs extends GlobalArgs {
@@ -68,7 +68,7 @@ function summaryText(summary: EverythingSummary, saved: string): string {
 /** The library's advice on a timeout ("ask for it as a job") is this command's --async. */
 function withAsyncHint(error: unknown): never {
   if (!isDpcError(error, 'ERR_TIMEOUT')) throw error;
-  throw new DpcError(error.code, `${error.message} (--async)`, { cause: error, status: error.status, requestId: error.requestId, location: error.location });
+  throw restated(error, error.code, `${error.message} (--async)`);
 }
 
 interface EverythingArgs extends PatientDataArgs {
