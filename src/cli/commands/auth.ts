@@ -31,7 +31,7 @@ const token: CommandModule<GlobalArgs, GlobalArgs> = {
 
 const assertion: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'assertion',
-  describe: 'Print a signed client assertion (RS384 JWT, fresh jti, expires in 290 s)',
+  describe: 'Print a signed client assertion (RS384 JWT, ES384 with a P-384 key for a generic server; fresh jti, expires in 290 s)',
   builder: (y) =>
     y
       .example('$0 auth assertion', 'print a JWT to POST to /Token/auth yourself')
