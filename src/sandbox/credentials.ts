@@ -11,7 +11,8 @@ import {
 import { isUuid } from '../shared/identifiers.js';
 
 export const ACCESS_TOKEN_SECONDS = 300;
-const YEAR_MS = 365 * 24 * 3600 * 1000;
+/** DPC's client-token policy: one year (the macaroon's caveat, the default and the latest `expiresAt`). */
+export const YEAR_MS = 365 * 24 * 3600 * 1000;
 const LOCATION = 'http://localhost';
 
 export function mintClientToken(rootKey: Buffer, tokenId: string, orgId: string, now: number): string {

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { App } from '../app.js';
 import { formatInstant } from '../clock.js';
-import { ACCESS_TOKEN_SECONDS, mintAccessToken, mintClientToken } from '../credentials.js';
+import { ACCESS_TOKEN_SECONDS, mintAccessToken, mintClientToken, YEAR_MS } from '../credentials.js';
 import { ApiError, constraintViolations, parseJson, serverError, type Reply } from '../http.js';
 import { checkNoHtml, noHtmlViolations } from '../no-html.js';
 import { parseOffsetDateTime } from '../offset-date-time.js';
@@ -12,7 +12,6 @@ import type { Route } from '../router.js';
 import type { TokenRecord } from '../state.js';
 
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
-const YEAR_MS = 365 * 24 * 3600 * 1000;
 
 /** Creates a client token record and its macaroon (used by POST /Token and by the admin API). */
 export function issueClientToken(app: App, orgId: string, label?: string, expiresAt?: number): { record: TokenRecord; token: string } {
