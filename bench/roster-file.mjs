@@ -7,20 +7,16 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isValidNpi } from '../dist/shared/identifiers.js';
 
 const ROWS = Number(process.env.ROSTER_BENCH_ROWS ?? 100_000);
 const PER_PRACTITIONER = 1334;
 const dist = fileURLToPath(new URL('../dist/', import.meta.url));
 
-/** A valid NPI per index: 9 digits and the Luhn check digit over the 80840 prefix. */
+/** A valid NPI per index: 9 digits and the one check digit the project's own NPI rule accepts. */
 function npi(i) {
   const base = String(123_400_000 + i);
-  let sum = 0;
-  [...`80840${base}`].reverse().forEach((c, k) => {
-    const d = Number(c) * (k % 2 === 0 ? 2 : 1);
-    sum += d > 9 ? d - 9 : d;
-  });
-  return `${base}${(10 - (sum % 10)) % 10}`;
+  return [...'0123456789'].map((d) => `${base}${d}`).find(isValidNpi);
 }
 
 /** A valid, distinct MBI per index. */
