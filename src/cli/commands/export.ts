@@ -331,7 +331,7 @@ export function finish(output: Output, result: ExportRunResult, error: DpcError 
       manifestPath: g.manifestPath,
       manifest: g.manifest,
       error: g.error && { code: g.error.code, message: cliMessage(g.error) },
-      ...(g.jobDeletion ? { jobDeletion: g.jobDeletion } : {}),
+      jobDeletion: g.jobDeletion,
     })),
   };
   output.result(json, () => formatTable(rows, ['label', 'npi', 'files', 'resources', 'mib', 'patientErrors', 'quarantined', 'manifest']));
