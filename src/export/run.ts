@@ -129,7 +129,10 @@ export interface GroupManifest {
   transactionTime: string;
   /** DPC's echo of the kick-off request (its `request` field, verbatim). */
   request: string;
-  /** The kick-off URL this client sent (redacted); absent for a job adopted by URL (`export download`). */
+  /**
+   * The kick-off this client sent, as a URL with its parameters (redacted; a POST kick-off sent them as Parameters);
+   * absent for a job adopted by URL (`export download`).
+   */
   requestSent?: string;
   requiresAccessToken: boolean;
   gzip: boolean;
@@ -380,7 +383,8 @@ async function resumeOrStart(
   await beginRun(state, options.outDir, label, { jobUrl: started.jobUrl, request, at: client.now() });
   options.onEvent?.({ type: 'kickoff', label, ...npiOf(target), url: started.url, jobUrl: redactUrl(started.jobUrl), resumed: false, requestId: started.requestId });
   const done = await poll(started.jobUrl);
-  return { jobUrl: started.jobUrl, completion: done.completion, requestId: done.requestId, serverDate: done.serverDate, requestSent: started.url };
+  // as a URL with every parameter, also for a POST kick-off (whose URL carries none): what the tables judge by
+  return { jobUrl: started.jobUrl, completion: done.completion, requestId: done.requestId, serverDate: done.serverDate, requestSent: kickoffUrl(client.transport, exportRequest(since)) };
 }
 
 /**

@@ -27,6 +27,7 @@ import { decodeProtectedHeader } from 'jose';
 import { cancelExport, exportStatus, runExport, runOutcomeError, verifyExportDir, type ExportEvent } from '../../src/export/index.js';
 import { runCli } from '../cli/run-cli.js';
 import { announcedTokenUrlProblem, capabilityTokenUrl, discoverTokenUrl, wellKnownTokenUrl } from '../../src/auth/discovery.js';
+import { isIncremental } from '../../src/tables/sources.js';
 import { bulkServerForFile } from './bulk-server.js';
 import { removeTempDirs, tempDir } from './sandbox.js';
 
@@ -176,6 +177,18 @@ it('dpc export run --post --lenient: a POST Parameters kick-off without patients
       { name: '_type', valueString: 'Patient' },
     ],
   });
+});
+
+it('a POST kick-off with since is recorded with its _since, so the tables take its run as incremental', async () => {
+  const out = await tempDir();
+  const since = '2025-01-01T00:00:00Z';
+  const result = await runExport(server.client(), { outDir: out, target: { kind: 'group', groupId: 'zipped' }, types: ['Patient'], since, post: true, pollIntervalMs: 50 });
+  expect(runOutcomeError(result)).toBeUndefined();
+  const kickoff = server.requests.filter((r) => r.path.startsWith('/fhir/Group/zipped/$export')).at(-1)!;
+  expect(kickoff).toMatchObject({ method: 'POST', path: '/fhir/Group/zipped/$export' });
+  const manifest = result.groups[0]!.manifest!;
+  expect(new URL(manifest.requestSent!).searchParams.get('_since')).toBe(since);
+  expect(isIncremental(manifest)).toBe(true);
 });
 
 describe('deleting jobs on the server (DELETE on the status URL)', () => {
