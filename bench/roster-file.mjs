@@ -1,5 +1,5 @@
 // Roster file: a generated 100,000-row CSV (MBI,NPI and patient columns, 75 practitioners of 1,334 patients, 5.7 MiB;
-// ROSTER_BENCH_ROWS sets another count)
+// DPC_BENCH_ROSTER_ROWS sets another count)
 // read, parsed and checked (readRosterFile + checkRosterInput, what `roster sync` does before any request) in a
 // fresh process, for its wall time and peak RSS against the same process that only loads the modules.
 import { execFileSync } from 'node:child_process';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isValidNpi } from '../dist/shared/identifiers.js';
 
-const ROWS = Number(process.env.ROSTER_BENCH_ROWS ?? 100_000);
+const ROWS = Number(process.env.DPC_BENCH_ROSTER_ROWS ?? 100_000);
 const PER_PRACTITIONER = 1334;
 const dist = fileURLToPath(new URL('../dist/', import.meta.url));
 
