@@ -3,13 +3,13 @@
  * engine (src/sandbox/export) owns the job; `/Jobs/{id}` maps its status, `/Data/{file}` is served by it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ExportResourceType } from '../export/contract.js';
+import type { ExportResourceType, KickoffRequest } from '../export/contract.js';
 import { isUuid } from '../../shared/identifiers.js';
 import { ApiError, jerseyNotFound, serverError, type Reply } from '../http.js';
 import { checkNoHtml } from '../no-html.js';
 import { parseOffsetDateTime } from '../offset-date-time.js';
 import { activeMembers } from '../roster.js';
-import type { Route } from '../router.js';
+import type { Ctx, Route } from '../router.js';
 import { ownedGroup } from './group.js';
 
 const OUTPUT_FORMATS = ['application/fhir+ndjson', 'application/ndjson', 'ndjson'];
@@ -43,6 +43,21 @@ export function parseSince(value: string | null, now: number): number | undefine
   return parsed.epochMs;
 }
 
+/** DPC: AbstractResourceWithExport.checkExportRequest — `Prefer` must be exactly `respond-async` (400). */
+export function checkRespondAsync(ctx: Ctx): void {
+  if (ctx.req.headers.prefer !== 'respond-async') throw new ApiError(400, "The 'Prefer' header must be 'respond-async'");
+}
+
+/**
+ * Starts an export job for the operation at `path` (`/Group/{id}/$export`, `/Patient/{id}/$everything`, …) and answers
+ * 202 with the job's status URL. DPC's `request` echo joins path and query without the '?'.
+ */
+export async function startJob(ctx: Ctx, path: string, job: Omit<KickoffRequest, 'orgId' | 'requestUrl'>): Promise<Reply> {
+  const { app } = ctx;
+  const { jobId } = await app.exportService.kickoff({ orgId: ctx.orgId, requestUrl: `${app.baseUrl}${path}${ctx.url.search.slice(1)}`, ...job });
+  return { status: 202, headers: { 'Content-Location': `${app.baseUrl}/Jobs/${jobId}` } };
+}
+
 async function slowFirstByte(ms: number | undefined): Promise<void> {
   if (ms !== undefined && ms > 0) await sleep(ms);
 }
@@ -60,7 +75,7 @@ export const exportRoutes: Route[] = [
       // bean validation before the method: `_type`, `_outputFormat` and `_since` are @NoHtml (AbstractGroupResource)
       checkNoHtml([['arg2', params.get('_type')], ['arg3', params.get('_outputFormat')], ['arg4', params.get('_since')]]);
       parseOutputFormat(params.get('_outputFormat'));
-      if (ctx.req.headers.prefer !== 'respond-async') throw new ApiError(400, "The 'Prefer' header must be 'respond-async'");
+      checkRespondAsync(ctx);
       const now = app.clock.now();
       if (group.members.length === 0) throw new ApiError(406, 'Cannot perform export with no beneficiaries');
       const active = activeMembers(group.members, now);
@@ -68,12 +83,7 @@ export const exportRoutes: Route[] = [
       const types = parseTypes(params.get('_type'));
       const since = parseSince(params.get('_since'), now);
       const patients = active.map((m) => ({ id: m.patientId, mbi: app.store.patients.get(m.patientId)?.mbi ?? '' }));
-      // DPC's `request` echo joins path and query without the '?'.
-      const requestUrl = `${app.baseUrl}/Group/${group.id}/$export${ctx.url.search.slice(1)}`;
-      const { jobId } = await app.exportService.kickoff({
-        orgId: ctx.orgId, requestUrl, groupId: group.id, patients, types, ...(since !== undefined ? { since } : {}),
-      });
-      return { status: 202, headers: { 'Content-Location': `${app.baseUrl}/Jobs/${jobId}` } };
+      return startJob(ctx, `/Group/${group.id}/$export`, { groupId: group.id, patients, types, ...(since !== undefined ? { since } : {}) });
     },
   },
   {

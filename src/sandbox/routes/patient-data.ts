@@ -14,7 +14,7 @@ import { checkNoHtml } from '../no-html.js';
 import { attestingPractitioner, parseProvenance } from '../provenance.js';
 import type { Ctx, Route } from '../router.js';
 import type { PatientRecord } from '../state.js';
-import { parseOutputFormat, parseSince, parseTypes, RESOURCE_TYPES } from './export.js';
+import { checkRespondAsync, parseOutputFormat, parseSince, parseTypes, RESOURCE_TYPES, startJob } from './export.js';
 import { fhirReply } from './fhir.js';
 import { ownedPatient } from './patient.js';
 
@@ -48,14 +48,10 @@ function everythingTimeout(app: App): Reply | undefined {
   return { status: 504, body: GATEWAY_TIMEOUT_HTML, contentType: 'text/html' };
 }
 
-/** A one-patient job; DPC's `request` echo joins path and query without the '?'. */
-async function kickoffFor(ctx: Ctx, patient: PatientRecord, operation: string, types: readonly ExportResourceType[], since: number | undefined): Promise<Reply> {
-  const { app } = ctx;
-  const requestUrl = `${app.baseUrl}/Patient/${patient.id}/${operation}${ctx.url.search.slice(1)}`;
-  const { jobId } = await app.exportService.kickoff({
-    orgId: ctx.orgId, requestUrl, patients: [{ id: patient.id, mbi: patient.mbi }], types, ...(since !== undefined ? { since } : {}),
-  });
-  return { status: 202, headers: { 'Content-Location': `${app.baseUrl}/Jobs/${jobId}` } };
+/** A one-patient job. */
+function kickoffFor(ctx: Ctx, patient: PatientRecord, operation: string, types: readonly ExportResourceType[], since: number | undefined): Promise<Reply> {
+  const patients = [{ id: patient.id, mbi: patient.mbi }];
+  return startJob(ctx, `/Patient/${patient.id}/${operation}`, { patients, types, ...(since !== undefined ? { since } : {}) });
 }
 
 export const patientDataRoutes: Route[] = [
@@ -95,7 +91,7 @@ export const patientDataRoutes: Route[] = [
       const since = parseSince(params.get('_since'), ctx.app.clock.now());
       const types = parseTypes(params.get('_type'));
       parseOutputFormat(params.get('_outputFormat') ?? '');
-      if (ctx.req.headers.prefer !== 'respond-async') throw new ApiError(400, "The 'Prefer' header must be 'respond-async'");
+      checkRespondAsync(ctx);
       return kickoffFor(ctx, patient, '$export', types, since);
     },
   },
