@@ -8,9 +8,9 @@
 import { createPrivateKey, createPublicKey, generateKeyPair as generateKeyPairCb, sign, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { DpcError } from '../errors.js';
+import { DPC_SNIPPET } from '../shared/key-snippet.js';
 
-/** The exact text DPC verifies the upload signature against (server behaviour §3), no trailing newline. */
-export const DPC_SNIPPET = 'This is the snippet used to verify a key pair in DPC.';
+export { DPC_SNIPPET } from '../shared/key-snippet.js';
 
 /** jose refuses RS384 with a smaller modulus. */
 export const MIN_SIGNING_BITS = 2048;

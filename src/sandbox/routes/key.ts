@@ -3,12 +3,12 @@ import { createPublicKey, randomInt, randomUUID, verify, type KeyObject } from '
 import type { App } from '../app.js';
 import { formatInstant } from '../clock.js';
 import { ApiError, logId, parseJson } from '../http.js';
+import { DPC_SNIPPET } from '../../shared/key-snippet.js';
 import { isRecord } from '../shape.js';
 import type { Route } from '../router.js';
 import type { KeyRecord } from '../state.js';
 import { collection } from './token.js';
 
-export const KEY_SNIPPET = 'This is the snippet used to verify a key pair in DPC.';
 const MIN_SPKI_BYTES = 550;
 const MAX_LABEL = 25;
 /** Base64 text in the standard alphabet, padding optional (line breaks already removed). */
@@ -65,7 +65,7 @@ function snippetVerifies(pem: string, signature: string): boolean {
   const signatureBytes = strictBase64(signature.replace(/[\n\r]+/g, ''));
   if (!keyDer || !signatureBytes) return false;
   try {
-    return verify('sha256', Buffer.from(KEY_SNIPPET, 'utf8'), createPublicKey({ key: keyDer, format: 'der', type: 'spki' }), signatureBytes);
+    return verify('sha256', Buffer.from(DPC_SNIPPET, 'utf8'), createPublicKey({ key: keyDer, format: 'der', type: 'spki' }), signatureBytes);
   } catch {
     return false;
   }
